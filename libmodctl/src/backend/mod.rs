@@ -8,6 +8,9 @@ use std::os::raw::{c_int, c_void};
 
 use crate::errno::Errno;
 
+pub mod emul;
+pub mod rump;
+
 #[cfg(any(target_os = "netbsd", netbsd_backend_check))]
 pub mod netbsd;
 
