@@ -11,6 +11,8 @@
 //! 10 or -current. Where the version at which behaviour changed is not
 //! confirmed, it is a named constant below marked UNVERIFIED.
 
+use std::collections::BTreeSet;
+
 use object::elf;
 
 use crate::errno::Errno;
@@ -331,6 +333,45 @@ pub fn clashing_symbols(k: &Kmod, is_defined: &dyn Fn(&str) -> bool) -> Vec<Stri
         .into_iter()
         .filter(|n| is_defined(n) && !clash_exempt(n))
         .collect()
+}
+
+/// Symbols the modules a module requires would bring, found where the
+/// kernel finds dependencies (`<module_path>/<name>/<name>.kmod`),
+/// following their own requirements in turn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequiredSymbols {
+    /// Defined globals of every required module reached.
+    pub defined: BTreeSet<String>,
+    /// Required modules that could not be read or decoded.
+    pub missing: Vec<String>,
+}
+
+/// Collects the defined globals of the modules `k` requires (directly or
+/// through other required modules). Each file is read and dropped in
+/// turn, so memory stays at one module plus the name sets.
+pub fn required_symbols(k: &Kmod, module_path: &str) -> RequiredSymbols {
+    let mut out = RequiredSymbols::default();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut queue: Vec<String> = k.modinfo().map(|m| m.required.clone()).unwrap_or_default();
+    if let Some(m) = k.modinfo() {
+        seen.insert(m.name.clone());
+    }
+    while let Some(name) = queue.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let file = crate::path::module_file(module_path, &name);
+        match Kmod::open(std::path::Path::new(&file)) {
+            Ok(dep) if dep.modinfo().is_some() => {
+                out.defined.extend(dep.defined_globals());
+                if let Some(m) = dep.modinfo() {
+                    queue.extend(m.required.iter().cloned());
+                }
+            }
+            _ => out.missing.push(name),
+        }
+    }
+    out
 }
 
 /// The kernel's checks that need only the file and the target kernel, in
