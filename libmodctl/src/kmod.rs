@@ -1203,7 +1203,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
         };
         let sym_name = elf
             .symbol_name(&symtab, &sym)
-            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .map(printable_bytes)
             .unwrap_or_default();
         let Some(kind) = pointer_reloc(elf.l.e_machine, elf.l.class, r.r_type) else {
             self.note(
@@ -1306,7 +1306,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
 
     fn section_label(&self, s: &Shdr) -> String {
         match self.elf.section_name(s) {
-            Some(n) => format!("section {} ({})", s.index, String::from_utf8_lossy(n)),
+            Some(n) => format!("section {} ({})", s.index, printable_bytes(n)),
             None => format!("section {}", s.index),
         }
     }
@@ -1387,7 +1387,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             Some(end) => Some(String::from_utf8_lossy(&window[..end]).into_owned()),
             None => {
                 let label = self.section_label(&s);
-                let shown = String::from_utf8_lossy(&window[..window.len().min(40)]).into_owned();
+                let shown = printable_bytes(&window[..window.len().min(40)]);
                 let reason = if window.len() < rest.len() {
                     format!("{what} is longer than {MAX_STRING} bytes without a NUL")
                 } else {
@@ -1407,6 +1407,24 @@ impl<'e, 'a> Decoder<'e, 'a> {
             }
         }
     }
+}
+
+/// Text from the file made safe for a one-line message: control
+/// characters are escaped.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn printable_bytes(b: &[u8]) -> String {
+    printable(&String::from_utf8_lossy(b))
 }
 
 fn read_u32(b: &[u8], endian: Endian) -> u32 {
@@ -1619,6 +1637,13 @@ mod tests {
         let names: Vec<&str> = list.iter().map(String::as_str).collect();
         assert_eq!(names, vec!["memcpy", "printf"]);
         assert!(text_symbol_list(&[0xff, 0xfe]).is_none());
+    }
+
+    #[test]
+    fn file_text_is_made_one_line() {
+        assert_eq!(printable("a\nb\tc"), "a\\nb\\tc");
+        assert_eq!(printable_bytes(b"ok\x01"), "ok\\u{1}");
+        assert_eq!(printable("hello_greet"), "hello_greet");
     }
 
     #[test]

@@ -17,7 +17,8 @@ use object::elf;
 
 use crate::errno::Errno;
 use crate::kmod::{
-    version_text, ElfClass, Endian, Field, Kmod, Note, Shdr, EI_CLASS, EI_DATA, EI_VERSION, EM_486,
+    printable, printable_bytes, version_text, ElfClass, Endian, Field, Kmod, Note, Shdr, EI_CLASS,
+    EI_DATA, EI_VERSION, EM_486,
 };
 
 /// Kernels from this version on refuse a module class outside
@@ -398,8 +399,8 @@ pub fn validate_with_symbols(
 pub fn file_findings(path: &str, k: &Kmod) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(mi) = k.modinfo() {
-        let file = path.rsplit('/').next().unwrap_or(path);
-        let stem = file.strip_suffix(".kmod").unwrap_or(file);
+        let file = printable(path.rsplit('/').next().unwrap_or(path));
+        let stem = file.strip_suffix(".kmod").unwrap_or(&file);
         if stem != mi.name {
             out.push(Finding::new(
                 Check::FileName,
@@ -409,13 +410,14 @@ pub fn file_findings(path: &str, k: &Kmod) -> Vec<Finding> {
                 format!(
                     "the file is called `{file}` but the module is named `{}`; loading it by \
                      name, autoloading it or requiring it looks for `{0}/{0}.kmod`",
-                    mi.name
+                    printable(&mi.name)
                 ),
             ));
         }
     }
     let plist = crate::path::plist_path(path);
     if let Ok(meta) = std::fs::metadata(&plist) {
+        let plist = printable(&plist);
         // module_load_vfs refuses a property file of 8191 bytes or more.
         if meta.len() >= 8191 {
             out.push(Finding::new(
@@ -605,7 +607,7 @@ fn class_names(max: i32) -> &'static str {
 
 fn section_label(elf: &crate::kmod::Elf<'_>, s: &Shdr) -> String {
     match elf.section_name(s) {
-        Some(n) if !n.is_empty() => format!("section {} ({})", s.index, String::from_utf8_lossy(n)),
+        Some(n) if !n.is_empty() => format!("section {} ({})", s.index, printable_bytes(n)),
         _ => format!("section {}", s.index),
     }
 }
@@ -987,7 +989,10 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         if let (Some(is_defined), Some(_)) = (self.symbols, symtab) {
-            for name in clashing_symbols(self.k, is_defined) {
+            for name in clashing_symbols(self.k, is_defined)
+                .iter()
+                .map(|n| printable(n))
+            {
                 self.push(
                     Check::SymbolClash,
                     Stage::Load,
@@ -1007,7 +1012,10 @@ impl<'k, 'f> Validator<'k, 'f> {
         self.descriptor(elf);
         self.out.extend(link_findings);
         if let (Some(is_defined), Some(_)) = (self.symbols, symtab) {
-            for name in unresolved_symbols(self.k, is_defined) {
+            for name in unresolved_symbols(self.k, is_defined)
+                .iter()
+                .map(|n| printable(n))
+            {
                 self.push(
                     Check::UnresolvedSymbol,
                     Stage::Link,
@@ -1121,7 +1129,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                     let local = sym.bind == elf::STB_LOCAL;
                     let name = || {
                         elf.symbol_name(symtab, &sym)
-                            .map(|n| String::from_utf8_lossy(n).into_owned())
+                            .map(printable_bytes)
                             .unwrap_or_default()
                     };
                     let mut problem = None;
@@ -1235,7 +1243,7 @@ impl<'k, 'f> Validator<'k, 'f> {
         let mut commons = Vec::new();
         elf.for_each_symbol(symtab, |_, sym, name| {
             if sym.shndx == elf::SHN_COMMON && commons.len() < 4 {
-                commons.push(String::from_utf8_lossy(name).into_owned());
+                commons.push(printable_bytes(name));
             }
         });
         if !commons.is_empty() {
@@ -1298,7 +1306,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                     true,
                     format!(
                         "the module name `{}` is {} characters; the limit is {}",
-                        mi.name,
+                        printable(&mi.name),
                         mi.name.len(),
                         MAXMODNAME - 1
                     ),
@@ -1376,7 +1384,8 @@ impl<'k, 'f> Validator<'k, 'f> {
                         Errno::EINVAL,
                         true,
                         format!(
-                            "required module name `{dep}` is {} characters; the limit is {}",
+                            "required module name `{}` is {} characters; the limit is {}",
+                            printable(dep),
                             dep.len(),
                             MAXMODNAME - 2
                         ),
@@ -1407,7 +1416,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                         true,
                         format!(
                             "module `{}` lists itself among its required modules",
-                            mi.name
+                            printable(&mi.name)
                         ),
                     );
                     break;
