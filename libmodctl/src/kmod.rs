@@ -977,16 +977,20 @@ enum PointerReloc {
     Absolute,
     /// B + A: the base of the section being relocated plus addend.
     Relative,
+    /// S: the symbol value alone (GLOB_DAT, JUMP_SLOT).
+    Symbol,
 }
 
 /// The pointer-sized data relocations of each machine. Anything else
 /// cannot fill a pointer in `link_set_modules` or `modinfo_t`.
 fn pointer_reloc(em: u16, class: ElfClass, r_type: u32) -> Option<PointerReloc> {
-    use PointerReloc::{Absolute, Relative};
+    use PointerReloc::{Absolute, Relative, Symbol};
     let wide = class == ElfClass::Elf64;
     match (em, wide, r_type) {
         (elf::EM_X86_64, true, elf::R_X86_64_64) => Some(Absolute),
         (elf::EM_X86_64, true, elf::R_X86_64_RELATIVE) => Some(Relative),
+        (elf::EM_X86_64, true, elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT) => Some(Symbol),
+        (elf::EM_386 | EM_486, false, elf::R_386_GLOB_DAT | elf::R_386_JMP_SLOT) => Some(Symbol),
         (elf::EM_X86_64, false, elf::R_X86_64_32) => Some(Absolute),
         (elf::EM_386 | EM_486, false, elf::R_386_32) => Some(Absolute),
         (elf::EM_386 | EM_486, false, elf::R_386_RELATIVE) => Some(Relative),
@@ -1236,9 +1240,14 @@ impl<'e, 'a> Decoder<'e, 'a> {
             _ => raw as i64,
         });
         let wrap = |v: u64| if ptr == 4 { v & 0xffff_ffff } else { v };
+        let addend = if kind == PointerReloc::Symbol {
+            0
+        } else {
+            addend
+        };
         let (section, target) = match kind {
             PointerReloc::Relative => (sec.index, wrap(addend as u64)),
-            PointerReloc::Absolute => match sym.shndx {
+            PointerReloc::Absolute | PointerReloc::Symbol => match sym.shndx {
                 elf::SHN_UNDEF if r.sym == 0 => {
                     let value = wrap(addend as u64);
                     if value == 0 {
@@ -1637,6 +1646,46 @@ mod tests {
         let names: Vec<&str> = list.iter().map(String::as_str).collect();
         assert_eq!(names, vec!["memcpy", "printf"]);
         assert!(text_symbol_list(&[0xff, 0xfe]).is_none());
+    }
+
+    /// The amd64 `example` fixture with the link-set relocation's type and
+    /// addend replaced.
+    fn example_with_link_reloc(r_type: u32, addend: i64) -> Kmod {
+        let mut d = include_bytes!("../tests/fixtures/modules/example/example.kmod").to_vec();
+        let k = Kmod::from_bytes(d.clone());
+        let rel = k
+            .sections()
+            .into_iter()
+            .find(|s| s.name == ".relalink_set_modules")
+            .unwrap();
+        let at = rel.offset as usize;
+        let info = u64::from_le_bytes(d[at + 8..at + 16].try_into().unwrap());
+        let info = (info & !0xffff_ffff) | u64::from(r_type);
+        d[at + 8..at + 16].copy_from_slice(&info.to_le_bytes());
+        d[at + 16..at + 24].copy_from_slice(&addend.to_le_bytes());
+        Kmod::from_bytes(d)
+    }
+
+    #[test]
+    fn pointer_relocations_by_kind() {
+        // S + A with A = 0: the descriptor at .rodata+0.
+        let k = example_with_link_reloc(elf::R_X86_64_64, 0);
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        // GLOB_DAT stores S alone: the addend is ignored.
+        let k = example_with_link_reloc(elf::R_X86_64_GLOB_DAT, 16);
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        // S + A with A = 16 lands inside the descriptor: no longer fits.
+        let k = example_with_link_reloc(elf::R_X86_64_64, 16);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.notes()[0].check, Check::PointerOutsideSection);
+        // B + A points into link_set_modules itself, 8 bytes long.
+        let k = example_with_link_reloc(elf::R_X86_64_RELATIVE, 0);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.notes()[0].check, Check::PointerOutsideSection);
+        // A PC-relative relocation does not store a pointer.
+        let k = example_with_link_reloc(elf::R_X86_64_PC32, 0);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.notes()[0].check, Check::UndecodablePointer);
     }
 
     #[test]

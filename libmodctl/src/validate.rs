@@ -617,8 +617,12 @@ struct RelocTally {
     first_section: u32,
     first_offset: u64,
     symbol: String,
+    sym_index: u32,
     count: u64,
 }
+
+/// Distinct relocation problems reported per pass.
+const MAX_RELOC_KINDS: usize = 16;
 
 struct Validator<'k, 'f> {
     k: &'k Kmod,
@@ -1118,6 +1122,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                             first_section: rs.info,
                             first_offset: r.offset,
                             symbol: r.sym.to_string(),
+                            sym_index: r.sym,
                             count: 0,
                         });
                         t.count += 1;
@@ -1155,20 +1160,25 @@ impl<'k, 'f> Validator<'k, 'f> {
                         if check == Check::UnsupportedRelocation {
                             r.r_type
                         } else {
-                            r.sym
+                            0
                         },
                     );
+                    // The kernel stops at the first; a few kinds are plenty
+                    // and keep this linear on hostile files.
+                    let full = table.len() >= MAX_RELOC_KINDS;
                     match table.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, t)) => t.count += 1,
-                        None => table.push((
+                        None if !full => table.push((
                             key,
                             RelocTally {
                                 first_section: rs.info,
                                 first_offset: r.offset,
                                 symbol: name(),
+                                sym_index: r.sym,
                                 count: 1,
                             },
                         )),
+                        None => {}
                     }
                 }
             }
@@ -1209,7 +1219,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                          {machine} kernel's linker{hint}{more}"
                     )
                 }
-                Check::LocalUndefined => format!("relocation at {at} uses local symbol {key}, which is undefined{more}"),
+                Check::LocalUndefined => format!("relocation at {at} uses local symbol {}, which is undefined{more}", t.sym_index),
                 Check::WeakUndefined => format!(
                     "relocation at {at}{against}: the symbol is an undefined weak symbol, which the \
                      kernel's linker does not support{more}"
