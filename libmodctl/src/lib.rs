@@ -16,3 +16,4 @@ pub mod kmod;
 pub mod path;
 pub mod plist;
 pub mod validate;
+pub mod tool;

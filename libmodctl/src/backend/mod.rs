@@ -110,6 +110,13 @@ pub trait Backend {
 
     /// Reads one of the sysctl nodes the tools need.
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno>;
+
+    /// The effective uid the kernel sees for us (the emulator's may differ
+    /// from the host's). Used only to explain a refusal.
+    fn euid(&self) -> u32 {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() }
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for Box<B> {
@@ -118,5 +125,25 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
         (**self).sysctl(node)
+    }
+    fn euid(&self) -> u32 {
+        (**self).euid()
+    }
+}
+
+/// Interprets a sysctl's bytes by the node's type. A bool node is one byte
+/// (modstat's 4-byte read of it is a known big-endian bug we avoid).
+pub fn decode_sysctl(kind: SysctlKind, data: &[u8]) -> SysctlValue {
+    match kind {
+        SysctlKind::Bool => SysctlValue::Bool(data.first().is_some_and(|&b| b != 0)),
+        SysctlKind::Int => SysctlValue::Int(match data.len() {
+            8 => i64::from_ne_bytes(data.try_into().unwrap_or_default()),
+            4 => i32::from_ne_bytes(data.try_into().unwrap_or_default()) as i64,
+            _ => 0,
+        }),
+        SysctlKind::String => {
+            let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+            SysctlValue::Str(String::from_utf8_lossy(&data[..end]).into_owned())
+        }
     }
 }
