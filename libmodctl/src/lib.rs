@@ -17,3 +17,6 @@ pub mod path;
 pub mod plist;
 pub mod validate;
 pub mod tool;
+pub mod json;
+pub mod diagnose;
+pub mod dryrun;

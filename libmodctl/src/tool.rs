@@ -109,35 +109,6 @@ fn netbsd() -> Result<Box<dyn Backend>, ConnectError> {
     Err(ConnectError::NoBackend)
 }
 
-/// Removes every `--json` that comes before the operands (our one long
-/// option) and says whether there was one. Arguments after `--` or after
-/// the first operand are left alone, so a module named `--json` can still
-/// be given after `--`.
-pub fn take_json_flag(args: &mut Vec<OsString>, optstring_with_args: &str) -> bool {
-    let mut found = false;
-    let mut i = 1;
-    while i < args.len() {
-        let a = args[i].as_encoded_bytes();
-        if a == b"--json" {
-            args.remove(i);
-            found = true;
-            continue;
-        }
-        if a == b"--" || a.first() != Some(&b'-') || a == b"-" {
-            break;
-        }
-        // Skip a separate option argument (e.g. `-n --json` names a module).
-        let last = a[a.len() - 1] as char;
-        let takes_arg = a.len() >= 2
-            && a[1..]
-                .iter()
-                .position(|&c| optstring_with_args.contains(c as char))
-                .is_some_and(|p| p + 2 == a.len() && optstring_with_args.contains(last));
-        i += if takes_arg { 2 } else { 1 };
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,22 +128,6 @@ mod tests {
         };
         assert_eq!(choose("modstat", Some("".into())), host);
         assert_eq!(choose("modstat", None), host);
-    }
-
-    #[test]
-    fn json_flag_only_before_operands() {
-        let mut a = args(&["modstat", "--json", "-k"]);
-        assert!(take_json_flag(&mut a, "n"));
-        assert_eq!(a, args(&["modstat", "-k"]));
-        let mut a = args(&["modstat", "-k", "ffs", "--json"]);
-        assert!(!take_json_flag(&mut a, "n"));
-        let mut a = args(&["modstat", "--", "--json"]);
-        assert!(!take_json_flag(&mut a, "n"));
-        let mut a = args(&["modstat", "-n", "--json"]);
-        assert!(!take_json_flag(&mut a, "n"));
-        let mut a = args(&["modstat", "-kn", "--json", "--json"]);
-        assert!(take_json_flag(&mut a, "n"));
-        assert_eq!(a, args(&["modstat", "-kn", "--json"]));
     }
 
     #[test]

@@ -56,10 +56,9 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), String>
 }
 
 fn main() -> ExitCode {
-    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
-    let json = tool::take_json_flag(&mut args, "bdims");
-    let rest = args.get(1..).unwrap_or_default();
+    let (rest, json) = cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
 
     let mut dict = Dict::new();
     let mut flags = 0;
@@ -67,12 +66,15 @@ fn main() -> ExitCode {
     let mut dry_run = false;
     let mut merge_file: Option<OsString> = None;
     let mut deletes: Vec<Vec<u8>> = Vec::new();
-    let mut opts = Getopt::new(rest, OPTSTRING);
+    let mut opts = Getopt::new(&rest, OPTSTRING);
     while let Some(opt) = opts.next_opt() {
         let o = match opt {
             Ok(o) => o,
             Err(e) => {
-                eprintln!("{prog}: {e}");
+                let mut line = format!("{prog}: ").into_bytes();
+                line.extend(e.message_bytes());
+                line.push(b'\n');
+                let _ = std::io::stderr().write_all(&line);
                 return usage(&prog);
             }
         };

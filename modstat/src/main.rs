@@ -12,6 +12,8 @@ use libmodctl::{json, tool};
 use libmodctl::stat::ModStat;
 use libmodctl::Errno;
 
+const OPTSTRING: &str = "Aaekn:";
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Query {
     Autoload,
@@ -25,15 +27,14 @@ fn usage(prog: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
-    let json = tool::take_json_flag(&mut args, "n");
-    let rest = args.get(1..).unwrap_or_default();
+    let (rest, json) = cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
 
     let mut query = None;
     let mut show_addr = false;
     let mut name: Option<OsString> = None;
-    let mut opts = Getopt::new(rest, "Aaekn:");
+    let mut opts = Getopt::new(&rest, OPTSTRING);
     while let Some(opt) = opts.next_opt() {
         match opt {
             Ok(o) => match o.letter {
@@ -45,7 +46,10 @@ fn main() -> ExitCode {
                 _ => return usage(&prog),
             },
             Err(e) => {
-                eprintln!("{prog}: {e}");
+                let mut line = format!("{prog}: ").into_bytes();
+                line.extend(e.message_bytes());
+                line.push(b'\n');
+                let _ = std::io::stderr().write_all(&line);
                 return usage(&prog);
             }
         }

@@ -117,6 +117,21 @@ pub trait Backend {
         // SAFETY: geteuid has no preconditions.
         unsafe { libc::geteuid() }
     }
+
+    /// The host directory where this kernel looks up modules by name
+    /// (`kern.module.path`; the emulator maps it under its module root).
+    fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
+        match self.sysctl(Sysctl::ModulePath)? {
+            SysctlValue::Str(s) => Ok(s.into()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The kernel's global symbols, including those of loaded modules, when
+    /// they can be read (NetBSD's `/dev/ksyms`, the emulator's profile).
+    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
+        crate::kmod::read_symbol_table(std::path::Path::new("/dev/ksyms")).ok()
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for Box<B> {
@@ -128,6 +143,12 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn euid(&self) -> u32 {
         (**self).euid()
+    }
+    fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
+        (**self).module_dir()
+    }
+    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
+        (**self).kernel_symbols()
     }
 }
 
