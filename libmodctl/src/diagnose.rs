@@ -25,6 +25,8 @@ pub struct KernelView {
     pub module_dir: Option<PathBuf>,
     /// `kern.module.path` as the kernel reports it (for messages).
     pub module_path: Option<String>,
+    /// Whether the kernel's files are ours to read (not a rump kernel's).
+    pub files_visible: bool,
 }
 
 impl KernelView {
@@ -46,6 +48,7 @@ impl KernelView {
             target,
             module_dir: b.module_dir().ok(),
             module_path: string(Sysctl::ModulePath),
+            files_visible: b.files_visible(),
         }
     }
 
@@ -83,6 +86,9 @@ impl KernelView {
     /// The host file the kernel opens for an operand, and its name as the
     /// kernel sees it.
     pub fn module_file(&self, operand: &str) -> Option<(PathBuf, String)> {
+        if !self.files_visible {
+            return None;
+        }
         if path::is_path(operand) {
             return Some((PathBuf::from(operand), operand.to_string()));
         }

@@ -118,6 +118,12 @@ pub trait Backend {
         unsafe { libc::geteuid() }
     }
 
+    /// Whether the files this kernel opens are the files we see (not so
+    /// for a rump kernel, which has a file namespace of its own).
+    fn files_visible(&self) -> bool {
+        true
+    }
+
     /// The host directory where this kernel looks up modules by name
     /// (`kern.module.path`; the emulator maps it under its module root).
     fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
@@ -143,6 +149,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn euid(&self) -> u32 {
         (**self).euid()
+    }
+    fn files_visible(&self) -> bool {
+        (**self).files_visible()
     }
     fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
         (**self).module_dir()
