@@ -1,1 +1,1703 @@
-//! (being written)
+//! Inspection of NetBSD kernel module objects (`.kmod` files).
+//!
+//! A module is an ELF relocatable object (`ET_REL`). Section
+//! `link_set_modules` holds one pointer, filled in by a relocation, to the
+//! module's `modinfo_t` {version, class, modcmd, name, required}; the two
+//! strings are reached through relocations as well. This module reads the
+//! object the way the kernel's linker does (netbsd-kernel-abi.md §7, §8):
+//! it finds the section by name, applies the relocation that fills each
+//! pointer (per machine: REL with implicit addends or RELA), and reads the
+//! descriptor and strings it lands on.
+//!
+//! Nothing here fails on content: [`Kmod::from_bytes`] accepts any bytes,
+//! and what it could not decode is recorded for [`crate::validate`] to
+//! explain. The only error is failing to read the file. The object is kept
+//! as one buffer of the file's size; everything else is either a small
+//! summary or computed on demand, so memory stays at the file size plus a
+//! small constant whatever the file claims about itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+
+use object::elf;
+use object::pod;
+use object::read::elf::{FileHeader, Rel as _, Rela as _};
+use object::Endianness;
+
+use crate::errno::Errno;
+use crate::validate::Check;
+
+/// `EM_486`, an old alias for i386 that NetBSD's i386 kernel accepts.
+pub(crate) const EM_486: u16 = 6;
+pub(crate) const EI_NIDENT: usize = 16;
+pub(crate) const EI_CLASS: usize = 4;
+pub(crate) const EI_DATA: usize = 5;
+pub(crate) const EI_VERSION: usize = 6;
+
+/// Longest string read through a module pointer. The kernel itself reads
+/// names only up to 32 bytes; required lists are never near this long.
+const MAX_STRING: usize = 64 * 1024;
+
+/// Failure to read a module file. Problems with its contents are not
+/// errors: they are reported by [`crate::validate::validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum KmodError {
+    Io(Errno),
+}
+
+impl std::fmt::Display for KmodError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KmodError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for KmodError {}
+
+/// The machine an object was built for (`e_machine`), named as NetBSD's
+/// ports name their architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Machine {
+    Amd64,
+    I386,
+    Aarch64,
+    Arm,
+    PowerPc,
+    PowerPc64,
+    Sparc,
+    Sparc64,
+    Mips,
+    RiscV,
+    Other(u16),
+}
+
+impl Machine {
+    pub fn from_e_machine(em: u16) -> Machine {
+        match em {
+            elf::EM_X86_64 => Machine::Amd64,
+            elf::EM_386 | EM_486 => Machine::I386,
+            elf::EM_AARCH64 => Machine::Aarch64,
+            elf::EM_ARM => Machine::Arm,
+            elf::EM_PPC => Machine::PowerPc,
+            elf::EM_PPC64 => Machine::PowerPc64,
+            elf::EM_SPARC | elf::EM_SPARC32PLUS => Machine::Sparc,
+            elf::EM_SPARCV9 => Machine::Sparc64,
+            elf::EM_MIPS => Machine::Mips,
+            elf::EM_RISCV => Machine::RiscV,
+            other => Machine::Other(other),
+        }
+    }
+
+    /// NetBSD's name for the architecture (`MACHINE_ARCH` family).
+    pub fn name(self) -> String {
+        match self {
+            Machine::Amd64 => "amd64".into(),
+            Machine::I386 => "i386".into(),
+            Machine::Aarch64 => "aarch64".into(),
+            Machine::Arm => "arm".into(),
+            Machine::PowerPc => "powerpc".into(),
+            Machine::PowerPc64 => "powerpc64".into(),
+            Machine::Sparc => "sparc".into(),
+            Machine::Sparc64 => "sparc64".into(),
+            Machine::Mips => "mips".into(),
+            Machine::RiscV => "riscv".into(),
+            Machine::Other(em) => format!("machine {em}"),
+        }
+    }
+}
+
+/// `EI_CLASS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ElfClass {
+    Elf32,
+    Elf64,
+}
+
+impl ElfClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            ElfClass::Elf32 => "ELF32",
+            ElfClass::Elf64 => "ELF64",
+        }
+    }
+
+    /// Size of a pointer in objects of this class.
+    pub fn pointer_size(self) -> u64 {
+        match self {
+            ElfClass::Elf32 => 4,
+            ElfClass::Elf64 => 8,
+        }
+    }
+}
+
+/// `EI_DATA`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endian {
+    Little,
+    Big,
+}
+
+impl Endian {
+    pub fn name(self) -> &'static str {
+        match self {
+            Endian::Little => "little-endian",
+            Endian::Big => "big-endian",
+        }
+    }
+
+    fn object(self) -> Endianness {
+        match self {
+            Endian::Little => Endianness::Little,
+            Endian::Big => Endianness::Big,
+        }
+    }
+}
+
+/// The module descriptor, `modinfo_t`, as decoded from the object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModInfo {
+    /// `mi_version`, a `__NetBSD_Version__` value.
+    pub version: u32,
+    /// `mi_class` (1 misc, 2 vfs, 3 driver, 4 exec, 5 secmodel, 6 bufq).
+    pub class: i32,
+    /// `mi_name`.
+    pub name: String,
+    /// `mi_required` as stored; `None` when the pointer is NULL.
+    pub required_raw: Option<String>,
+    /// `mi_required` split as the kernel walks it ([`split_required`]).
+    pub required: Vec<String>,
+    /// Whether `mi_modcmd` points somewhere (it is not NULL).
+    pub has_modcmd: bool,
+}
+
+/// One section header, for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionInfo {
+    pub index: u32,
+    /// Empty when the object has no usable section-name table.
+    pub name: String,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub offset: u64,
+    pub size: u64,
+    pub addralign: u64,
+    pub link: u32,
+    pub info: u32,
+}
+
+impl SectionInfo {
+    /// Short name of the section type (`PROGBITS`, `RELA`, ...).
+    pub fn type_name(&self) -> String {
+        section_type_name(self.sh_type)
+    }
+}
+
+/// A relocation type the object uses, with how often it occurs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelocUse {
+    pub r_type: u32,
+    pub name: Option<&'static str>,
+    pub count: u64,
+}
+
+/// Sizes of the three regions the kernel allocates for a module (text,
+/// read-only data, data) and of the single region kernels before the
+/// 2016 split used, computed with the kernel's alignment arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Regions {
+    pub text: u64,
+    pub rodata: u64,
+    pub data: u64,
+    /// All PROGBITS/NOBITS sections in one region (pre-split kernels).
+    pub single: u64,
+}
+
+/// Which pointer a decoding note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    LinkSet,
+    Descriptor,
+    Name,
+    Required,
+    Modcmd,
+}
+
+impl Field {
+    fn what(self) -> &'static str {
+        match self {
+            Field::LinkSet => "the pointer in link_set_modules",
+            Field::Descriptor => "the module descriptor (modinfo_t)",
+            Field::Name => "mi_name",
+            Field::Required => "mi_required",
+            Field::Modcmd => "mi_modcmd",
+        }
+    }
+}
+
+/// Something found while decoding the descriptor; [`crate::validate`]
+/// turns these into findings at the point in the kernel's order where the
+/// kernel would trip over them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Note {
+    pub check: Check,
+    pub field: Field,
+    pub reason: String,
+    /// For an unterminated string: the bytes available before the end of
+    /// its section.
+    pub available: u64,
+}
+
+/// A parsed module object.
+#[derive(Clone)]
+pub struct Kmod {
+    data: Vec<u8>,
+    layout: Option<Layout>,
+    modinfo: Option<ModInfo>,
+    notes: Vec<Note>,
+    regions: Regions,
+}
+
+impl std::fmt::Debug for Kmod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kmod")
+            .field("len", &self.data.len())
+            .field("machine", &self.machine())
+            .field("modinfo", &self.modinfo)
+            .finish()
+    }
+}
+
+impl Kmod {
+    /// Reads a module file. Only a failure to read it is an error.
+    pub fn open(path: &Path) -> Result<Kmod, KmodError> {
+        read_file(path).map(Kmod::from_bytes)
+    }
+
+    /// Parses a module object held in memory. Never fails: whatever could
+    /// not be decoded is explained by [`crate::validate::validate`].
+    pub fn from_bytes(bytes: Vec<u8>) -> Kmod {
+        let layout = parse_layout(&bytes);
+        let mut k = Kmod {
+            data: bytes,
+            layout,
+            modinfo: None,
+            notes: Vec::new(),
+            regions: Regions::default(),
+        };
+        if let Some(elf) = k.elf() {
+            if elf.table_ok() {
+                let regions = elf.regions();
+                let (modinfo, notes) = Decoder::new(&elf).decode();
+                k.regions = regions;
+                k.modinfo = modinfo;
+                k.notes = notes;
+            }
+        }
+        k
+    }
+
+    /// The object's size in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    /// `e_machine`, when the file has an ELF header.
+    pub fn machine(&self) -> Option<Machine> {
+        self.layout.map(|l| Machine::from_e_machine(l.e_machine))
+    }
+
+    /// Raw `e_machine`.
+    pub fn e_machine(&self) -> Option<u16> {
+        self.layout.map(|l| l.e_machine)
+    }
+
+    /// Raw `e_type` (1 = `ET_REL`).
+    pub fn e_type(&self) -> Option<u16> {
+        self.layout.map(|l| l.e_type)
+    }
+
+    pub fn class(&self) -> Option<ElfClass> {
+        self.layout.map(|l| l.class)
+    }
+
+    pub fn endian(&self) -> Option<Endian> {
+        self.layout.map(|l| l.endian)
+    }
+
+    /// The decoded `modinfo_t`; `None` when it could not be decoded (then
+    /// [`crate::validate::validate`] says why).
+    pub fn modinfo(&self) -> Option<&ModInfo> {
+        self.modinfo.as_ref()
+    }
+
+    /// Text size as the kernel computes it (what `modstat` shows as
+    /// SIZE): all PROGBITS/NOBITS sections with `SHF_EXECINSTR`, each
+    /// aligned to its `sh_addralign` with the kernel's arithmetic.
+    pub fn text_size(&self) -> u64 {
+        self.regions.text
+    }
+
+    /// All region sizes; see [`Regions`].
+    pub fn regions(&self) -> Regions {
+        self.regions
+    }
+
+    /// Names of the defined `STB_GLOBAL` symbols (what the kernel checks
+    /// for clashes and exports to later modules), sorted.
+    pub fn defined_globals(&self) -> Vec<String> {
+        self.global_names(|s| s.bind == elf::STB_GLOBAL && s.shndx != elf::SHN_UNDEF)
+    }
+
+    /// Names of the undefined `STB_GLOBAL` symbols, which the kernel
+    /// resolves against itself and loaded modules, sorted.
+    pub fn undefined_globals(&self) -> Vec<String> {
+        self.global_names(|s| s.bind == elf::STB_GLOBAL && s.shndx == elf::SHN_UNDEF)
+    }
+
+    /// Names of undefined `STB_WEAK` symbols (refused by the kernel when a
+    /// relocation uses them), sorted.
+    pub fn undefined_weak(&self) -> Vec<String> {
+        self.global_names(|s| s.bind == elf::STB_WEAK && s.shndx == elf::SHN_UNDEF)
+    }
+
+    /// The section headers, when the section table can be read.
+    pub fn sections(&self) -> Vec<SectionInfo> {
+        let Some(elf) = self.elf().filter(Elf::table_ok) else {
+            return Vec::new();
+        };
+        (0..u32::from(elf.l.e_shnum))
+            .filter_map(|i| {
+                let s = elf.shdr(i)?;
+                let name = elf
+                    .section_name(&s)
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                    .unwrap_or_default();
+                Some(SectionInfo {
+                    index: i,
+                    name,
+                    sh_type: s.sh_type,
+                    flags: s.flags,
+                    offset: s.offset,
+                    size: s.size,
+                    addralign: s.addralign,
+                    link: s.link,
+                    info: s.info,
+                })
+            })
+            .collect()
+    }
+
+    /// Relocation types used in all REL/RELA sections, by type number.
+    pub fn relocation_types(&self) -> Vec<RelocUse> {
+        let Some(elf) = self.elf().filter(Elf::table_ok) else {
+            return Vec::new();
+        };
+        let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
+        for i in 0..u32::from(elf.l.e_shnum) {
+            let Some(s) = elf.shdr(i) else { continue };
+            if s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA {
+                for r in elf.relocs(&s) {
+                    *counts.entry(r.r_type).or_default() += 1;
+                }
+            }
+        }
+        let em = elf.l.e_machine;
+        counts
+            .into_iter()
+            .map(|(r_type, count)| RelocUse {
+                r_type,
+                name: reloc_name(em, r_type),
+                count,
+            })
+            .collect()
+    }
+
+    pub(crate) fn elf(&self) -> Option<Elf<'_>> {
+        self.layout.map(|l| Elf {
+            data: &self.data,
+            l,
+        })
+    }
+
+    pub(crate) fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    fn global_names(&self, keep: impl Fn(&SymEnt) -> bool) -> Vec<String> {
+        let Some(elf) = self.elf().filter(Elf::table_ok) else {
+            return Vec::new();
+        };
+        let Some(symtab) = elf.first_of_type(elf::SHT_SYMTAB) else {
+            return Vec::new();
+        };
+        let mut names = BTreeSet::new();
+        elf.for_each_symbol(&symtab, |_, sym, name| {
+            if keep(sym) && !name.is_empty() {
+                names.insert(String::from_utf8_lossy(name).into_owned());
+            }
+        });
+        names.into_iter().collect()
+    }
+}
+
+/// `__NetBSD_Version__` as NetBSD writes the release: `1001000000` is
+/// "10.1", `1099001200` is "10.99.12", `601000500` is "6.1.5".
+pub fn version_text(v: u32) -> String {
+    let major = v / 100_000_000;
+    let minor = v / 1_000_000 % 100;
+    let patch = v / 100 % 100;
+    if patch != 0 || minor == 99 {
+        format!("{major}.{minor}.{patch}")
+    } else {
+        format!("{major}.{minor}")
+    }
+}
+
+/// Splits `mi_required` the way the kernel walks it: skip one leading
+/// comma, take characters up to the next comma or the end, and stop at
+/// the first empty component (so `",a,,b"` names only `a`). Components
+/// are returned whatever their length; the kernel refuses one of 31 or
+/// more characters when it reaches it (after loading the earlier ones).
+pub fn split_required(raw: &str) -> Vec<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::new();
+    let mut s = 0;
+    while s < bytes.len() {
+        if bytes[s] == b',' {
+            s += 1;
+        }
+        let mut p = s;
+        while p < bytes.len() && bytes[p] != b',' {
+            p += 1;
+        }
+        if p == s {
+            break;
+        }
+        out.push(String::from_utf8_lossy(&bytes[s..p]).into_owned());
+        s = p;
+    }
+    out
+}
+
+/// Names of the defined global (and weak) symbols of an ELF file, such as
+/// NetBSD's `/dev/ksyms` or an `nm`-style text list (one name per line,
+/// or `nm` output, whose undefined `U` entries are skipped). Any machine
+/// or class; every symbol table in the file is read.
+pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
+    let data = read_file(path)?;
+    let Some(layout) = parse_layout(&data) else {
+        return text_symbol_list(&data).ok_or(KmodError::Io(Errno::EFTYPE));
+    };
+    let elf = Elf {
+        data: &data,
+        l: layout,
+    };
+    let mut names = BTreeSet::new();
+    if !elf.table_ok() {
+        return Err(KmodError::Io(Errno::EFTYPE));
+    }
+    for i in 0..u32::from(layout.e_shnum) {
+        let Some(s) = elf.shdr(i) else { continue };
+        if s.sh_type != elf::SHT_SYMTAB && s.sh_type != elf::SHT_DYNSYM {
+            continue;
+        }
+        elf.for_each_symbol(&s, |_, sym, name| {
+            let exported = sym.bind == elf::STB_GLOBAL || sym.bind == elf::STB_WEAK;
+            if exported && sym.shndx != elf::SHN_UNDEF && !name.is_empty() {
+                names.insert(String::from_utf8_lossy(name).into_owned());
+            }
+        });
+    }
+    Ok(names)
+}
+
+fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut names = BTreeSet::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let name = match fields.as_slice() {
+            [name] => name,
+            // nm: "[value] type name"; keep defined external symbols.
+            [.., kind, name] => {
+                let defined_extern =
+                    kind.len() == 1 && kind.chars().all(|c| c.is_ascii_uppercase()) && *kind != "U";
+                if !defined_extern {
+                    continue;
+                }
+                name
+            }
+            [] => continue,
+        };
+        names.insert((*name).to_string());
+    }
+    Some(names)
+}
+
+/// Reads a whole file into one buffer of exactly its size.
+fn read_file(path: &Path) -> Result<Vec<u8>, KmodError> {
+    let io = |e: std::io::Error| KmodError::Io(Errno::from_io(&e));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut data = Vec::new();
+    if let Ok(hint) = usize::try_from(hint) {
+        data.try_reserve_exact(hint)
+            .map_err(|_| KmodError::Io(Errno::ENOMEM))?;
+    }
+    file.read_to_end(&mut data).map_err(io)?;
+    Ok(data)
+}
+
+// ---------------------------------------------------------------------
+// A bounds-checked view of an ELF object of either class and byte order.
+
+/// The ELF header fields the kernel looks at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub class: ElfClass,
+    pub endian: Endian,
+    pub e_type: u16,
+    pub e_machine: u16,
+    pub e_shoff: u64,
+    pub e_shentsize: u16,
+    pub e_shnum: u16,
+    pub e_shstrndx: u16,
+}
+
+/// Parses the ELF header in the file's own class and byte order; `None`
+/// when the file is too short, not ELF, or its class or byte order is not
+/// one ELF defines.
+fn parse_layout(data: &[u8]) -> Option<Layout> {
+    let ident = data.get(..EI_NIDENT)?;
+    if ident[..4] != elf::ELFMAG {
+        return None;
+    }
+    let class = match ident[EI_CLASS] {
+        elf::ELFCLASS32 => ElfClass::Elf32,
+        elf::ELFCLASS64 => ElfClass::Elf64,
+        _ => return None,
+    };
+    let endian = match ident[EI_DATA] {
+        elf::ELFDATA2LSB => Endian::Little,
+        elf::ELFDATA2MSB => Endian::Big,
+        _ => return None,
+    };
+    match class {
+        ElfClass::Elf64 => {
+            let h: &elf::FileHeader64<Endianness> = read_pod(data, 0)?;
+            Some(layout_of(h, class, endian))
+        }
+        ElfClass::Elf32 => {
+            let h: &elf::FileHeader32<Endianness> = read_pod(data, 0)?;
+            Some(layout_of(h, class, endian))
+        }
+    }
+}
+
+fn layout_of<H: FileHeader<Endian = Endianness>>(h: &H, class: ElfClass, endian: Endian) -> Layout {
+    let e = endian.object();
+    Layout {
+        class,
+        endian,
+        e_type: h.e_type(e),
+        e_machine: h.e_machine(e),
+        e_shoff: h.e_shoff(e).into(),
+        e_shentsize: h.e_shentsize(e),
+        e_shnum: h.e_shnum(e),
+        e_shstrndx: h.e_shstrndx(e),
+    }
+}
+
+fn read_pod<T: pod::Pod>(data: &[u8], offset: u64) -> Option<&T> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(std::mem::size_of::<T>())?;
+    pod::from_bytes::<T>(data.get(start..end)?)
+        .ok()
+        .map(|(t, _)| t)
+}
+
+/// A section header, widened to 64 bits.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Shdr {
+    pub index: u32,
+    pub name: u32,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub offset: u64,
+    pub size: u64,
+    pub link: u32,
+    pub info: u32,
+    pub addralign: u64,
+}
+
+impl Shdr {
+    pub fn is_progtab(&self) -> bool {
+        self.sh_type == elf::SHT_PROGBITS || self.sh_type == elf::SHT_NOBITS
+    }
+}
+
+/// A symbol, widened to 64 bits.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SymEnt {
+    pub name: u32,
+    pub bind: u8,
+    pub shndx: u16,
+    pub value: u64,
+}
+
+/// A relocation entry; `addend` is `None` for REL (implicit addend).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RelEnt {
+    pub offset: u64,
+    pub sym: u32,
+    pub r_type: u32,
+    pub addend: Option<i64>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Elf<'a> {
+    pub data: &'a [u8],
+    pub l: Layout,
+}
+
+impl<'a> Elf<'a> {
+    fn e(&self) -> Endianness {
+        self.l.endian.object()
+    }
+
+    pub fn shdr_size(&self) -> u64 {
+        match self.l.class {
+            ElfClass::Elf32 => 40,
+            ElfClass::Elf64 => 64,
+        }
+    }
+
+    pub fn sym_size(&self) -> u64 {
+        match self.l.class {
+            ElfClass::Elf32 => 16,
+            ElfClass::Elf64 => 24,
+        }
+    }
+
+    pub fn rel_size(&self, rela: bool) -> u64 {
+        match (self.l.class, rela) {
+            (ElfClass::Elf32, false) => 8,
+            (ElfClass::Elf32, true) => 12,
+            (ElfClass::Elf64, false) => 16,
+            (ElfClass::Elf64, true) => 24,
+        }
+    }
+
+    /// Whether the section header table is where the header says, of the
+    /// size the kernel expects, and entirely inside the file.
+    pub fn table_ok(&self) -> bool {
+        self.l.e_shnum != 0
+            && self.l.e_shoff != 0
+            && u64::from(self.l.e_shentsize) == self.shdr_size()
+            && self.within_file(self.l.e_shoff, u64::from(self.l.e_shnum) * self.shdr_size())
+    }
+
+    pub fn within_file(&self, offset: u64, len: u64) -> bool {
+        offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.data.len() as u64)
+    }
+
+    pub fn shdr(&self, index: u32) -> Option<Shdr> {
+        if index >= u32::from(self.l.e_shnum) {
+            return None;
+        }
+        let at = self
+            .l
+            .e_shoff
+            .checked_add(u64::from(index) * self.shdr_size())?;
+        let e = self.e();
+        let mut s = match self.l.class {
+            ElfClass::Elf64 => shdr_of(
+                read_pod::<elf::SectionHeader64<Endianness>>(self.data, at)?,
+                e,
+            ),
+            ElfClass::Elf32 => shdr_of(
+                read_pod::<elf::SectionHeader32<Endianness>>(self.data, at)?,
+                e,
+            ),
+        };
+        s.index = index;
+        Some(s)
+    }
+
+    /// The bytes of a section that has file contents; `None` for NOBITS
+    /// or when the section lies (partly) outside the file.
+    pub fn contents(&self, s: &Shdr) -> Option<&'a [u8]> {
+        if s.sh_type == elf::SHT_NOBITS {
+            return None;
+        }
+        let start = usize::try_from(s.offset).ok()?;
+        let end = start.checked_add(usize::try_from(s.size).ok()?)?;
+        self.data.get(start..end)
+    }
+
+    /// The section-name table as the kernel accepts it: `e_shstrndx`
+    /// non-zero and in range, a non-empty `SHT_STRTAB`.
+    pub fn shstrtab(&self) -> Option<Shdr> {
+        let idx = self.l.e_shstrndx;
+        if idx == elf::SHN_UNDEF {
+            return None;
+        }
+        let s = self.shdr(u32::from(idx))?;
+        (s.size != 0 && s.sh_type == elf::SHT_STRTAB).then_some(s)
+    }
+
+    /// A section's name; the kernel names a section only when its
+    /// `sh_name` is non-zero.
+    pub fn section_name(&self, s: &Shdr) -> Option<&'a [u8]> {
+        if s.name == 0 {
+            return None;
+        }
+        let table = self.shstrtab()?;
+        self.string_at(&table, u64::from(s.name))
+    }
+
+    /// The NUL-terminated string at `offset` in a string table, bounded by
+    /// the table.
+    pub fn string_at(&self, table: &Shdr, offset: u64) -> Option<&'a [u8]> {
+        let bytes = self.contents(table)?;
+        let rest = bytes.get(usize::try_from(offset).ok()?..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        Some(&rest[..end])
+    }
+
+    /// The first section of a type.
+    pub fn first_of_type(&self, sh_type: u32) -> Option<Shdr> {
+        (0..u32::from(self.l.e_shnum))
+            .filter_map(|i| self.shdr(i))
+            .find(|s| s.sh_type == sh_type)
+    }
+
+    pub fn symbol_count(&self, symtab: &Shdr) -> u64 {
+        symtab.size / self.sym_size()
+    }
+
+    pub fn symbol(&self, symtab: &Shdr, index: u32) -> Option<SymEnt> {
+        if u64::from(index) >= self.symbol_count(symtab) {
+            return None;
+        }
+        let at = symtab
+            .offset
+            .checked_add(u64::from(index) * self.sym_size())?;
+        let e = self.e();
+        Some(match self.l.class {
+            ElfClass::Elf64 => sym_of(read_pod::<elf::Sym64<Endianness>>(self.data, at)?, e),
+            ElfClass::Elf32 => sym_of(read_pod::<elf::Sym32<Endianness>>(self.data, at)?, e),
+        })
+    }
+
+    pub fn symbol_name(&self, symtab: &Shdr, sym: &SymEnt) -> Option<&'a [u8]> {
+        let strtab = self.shdr(symtab.link)?;
+        self.string_at(&strtab, u64::from(sym.name))
+    }
+
+    /// Calls `f(index, symbol, name)` for every readable symbol after the
+    /// null entry. Names that cannot be read are passed as empty.
+    pub fn for_each_symbol(&self, symtab: &Shdr, mut f: impl FnMut(u32, &SymEnt, &[u8])) {
+        let count = self.symbol_count(symtab).min(u64::from(u32::MAX));
+        let strtab = self.shdr(symtab.link);
+        for i in 1..count as u32 {
+            let Some(sym) = self.symbol(symtab, i) else {
+                break;
+            };
+            let name = strtab
+                .as_ref()
+                .and_then(|t| self.string_at(t, u64::from(sym.name)))
+                .unwrap_or(&[]);
+            f(i, &sym, name);
+        }
+    }
+
+    /// The entries of a REL or RELA section that lie inside the file
+    /// (whole entries only, as the kernel rounds the size down).
+    pub fn relocs(&self, s: &Shdr) -> RelIter<'a> {
+        let rela = s.sh_type == elf::SHT_RELA;
+        let entsize = self.rel_size(rela);
+        let mut count = s.size / entsize;
+        let file_len = self.data.len() as u64;
+        let room = file_len.saturating_sub(s.offset) / entsize;
+        if s.offset > file_len {
+            count = 0;
+        }
+        RelIter {
+            elf: *self,
+            base: s.offset,
+            entsize,
+            next: 0,
+            count: count.min(room),
+            rela,
+        }
+    }
+
+    /// Region sizes with the kernel's alignment arithmetic: `int mask =
+    /// sh_addralign - 1; size += mask; size &= ~mask; size += sh_size`, in
+    /// the kernel's `size_t` (64 or 32 bits).
+    pub fn regions(&self) -> Regions {
+        let wide = self.l.class == ElfClass::Elf64;
+        let mut r = Regions::default();
+        for i in 0..u32::from(self.l.e_shnum) {
+            let Some(s) = self.shdr(i) else { continue };
+            if !s.is_progtab() {
+                continue;
+            }
+            let region = if s.flags & u64::from(elf::SHF_EXECINSTR) != 0 {
+                &mut r.text
+            } else if s.flags & u64::from(elf::SHF_WRITE) == 0 {
+                &mut r.rodata
+            } else {
+                &mut r.data
+            };
+            *region = kernel_align_add(*region, s.addralign, s.size, wide);
+            r.single = kernel_align_add(r.single, s.addralign, s.size, wide);
+        }
+        r
+    }
+}
+
+/// One step of the kernel's region sizing, overflow and all.
+pub(crate) fn kernel_align_add(size: u64, addralign: u64, add: u64, wide: bool) -> u64 {
+    let mask = addralign.wrapping_sub(1) as u32 as i32;
+    if wide {
+        let m = mask as i64 as u64;
+        (size.wrapping_add(m) & !m).wrapping_add(add)
+    } else {
+        let m = mask as u32;
+        let s = size as u32;
+        u64::from((s.wrapping_add(m) & !m).wrapping_add(add as u32))
+    }
+}
+
+fn shdr_of<S: object::read::elf::SectionHeader<Endian = Endianness>>(s: &S, e: Endianness) -> Shdr {
+    Shdr {
+        index: 0,
+        name: s.sh_name(e),
+        sh_type: s.sh_type(e),
+        flags: s.sh_flags(e).into(),
+        offset: s.sh_offset(e).into(),
+        size: s.sh_size(e).into(),
+        link: s.sh_link(e),
+        info: s.sh_info(e),
+        addralign: s.sh_addralign(e).into(),
+    }
+}
+
+fn sym_of<S: object::read::elf::Sym<Endian = Endianness>>(s: &S, e: Endianness) -> SymEnt {
+    SymEnt {
+        name: s.st_name(e),
+        bind: s.st_bind(),
+        shndx: s.st_shndx(e),
+        value: s.st_value(e).into(),
+    }
+}
+
+pub(crate) struct RelIter<'a> {
+    elf: Elf<'a>,
+    base: u64,
+    entsize: u64,
+    next: u64,
+    count: u64,
+    rela: bool,
+}
+
+impl Iterator for RelIter<'_> {
+    type Item = RelEnt;
+
+    fn next(&mut self) -> Option<RelEnt> {
+        if self.next >= self.count {
+            return None;
+        }
+        let at = self.base.checked_add(self.next * self.entsize)?;
+        self.next += 1;
+        let e = self.elf.e();
+        let data = self.elf.data;
+        Some(match (self.elf.l.class, self.rela) {
+            (ElfClass::Elf64, true) => {
+                let r: &elf::Rela64<Endianness> = read_pod(data, at)?;
+                RelEnt {
+                    offset: r.r_offset(e),
+                    sym: object::read::elf::Rela::r_sym(r, e, false),
+                    r_type: object::read::elf::Rela::r_type(r, e, false),
+                    addend: Some(r.r_addend(e)),
+                }
+            }
+            (ElfClass::Elf64, false) => {
+                let r: &elf::Rel64<Endianness> = read_pod(data, at)?;
+                RelEnt {
+                    offset: r.r_offset(e),
+                    sym: r.r_sym(e),
+                    r_type: r.r_type(e),
+                    addend: None,
+                }
+            }
+            (ElfClass::Elf32, true) => {
+                let r: &elf::Rela32<Endianness> = read_pod(data, at)?;
+                RelEnt {
+                    offset: r.r_offset(e).into(),
+                    sym: object::read::elf::Rela::r_sym(r, e, false),
+                    r_type: object::read::elf::Rela::r_type(r, e, false),
+                    addend: Some(r.r_addend(e).into()),
+                }
+            }
+            (ElfClass::Elf32, false) => {
+                let r: &elf::Rel32<Endianness> = read_pod(data, at)?;
+                RelEnt {
+                    offset: r.r_offset(e).into(),
+                    sym: r.r_sym(e),
+                    r_type: r.r_type(e),
+                    addend: None,
+                }
+            }
+        })
+    }
+}
+
+// ---------------------------------------------------------------------
+// Relocations that store a pointer, per machine.
+
+/// How a relocation computes the pointer it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PointerReloc {
+    /// S + A: symbol value plus addend.
+    Absolute,
+    /// B + A: the base of the section being relocated plus addend.
+    Relative,
+    /// S: the symbol value alone (GLOB_DAT, JUMP_SLOT).
+    Symbol,
+}
+
+/// The pointer-sized data relocations of each machine. Anything else
+/// cannot fill a pointer in `link_set_modules` or `modinfo_t`.
+fn pointer_reloc(em: u16, class: ElfClass, r_type: u32) -> Option<PointerReloc> {
+    use PointerReloc::{Absolute, Relative, Symbol};
+    let wide = class == ElfClass::Elf64;
+    match (em, wide, r_type) {
+        (elf::EM_X86_64, true, elf::R_X86_64_64) => Some(Absolute),
+        (elf::EM_X86_64, true, elf::R_X86_64_RELATIVE) => Some(Relative),
+        (elf::EM_X86_64, true, elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT) => Some(Symbol),
+        (elf::EM_386 | EM_486, false, elf::R_386_GLOB_DAT | elf::R_386_JMP_SLOT) => Some(Symbol),
+        (elf::EM_X86_64, false, elf::R_X86_64_32) => Some(Absolute),
+        (elf::EM_386 | EM_486, false, elf::R_386_32) => Some(Absolute),
+        (elf::EM_386 | EM_486, false, elf::R_386_RELATIVE) => Some(Relative),
+        (elf::EM_AARCH64, true, elf::R_AARCH64_ABS64) => Some(Absolute),
+        (elf::EM_AARCH64, true, elf::R_AARCH64_RELATIVE) => Some(Relative),
+        (elf::EM_ARM, false, elf::R_ARM_ABS32 | elf::R_ARM_TARGET1) => Some(Absolute),
+        (elf::EM_ARM, false, elf::R_ARM_RELATIVE) => Some(Relative),
+        (elf::EM_PPC, false, elf::R_PPC_ADDR32 | elf::R_PPC_UADDR32) => Some(Absolute),
+        (elf::EM_PPC, false, elf::R_PPC_RELATIVE) => Some(Relative),
+        (elf::EM_PPC64, true, elf::R_PPC64_ADDR64 | elf::R_PPC64_UADDR64) => Some(Absolute),
+        (elf::EM_PPC64, true, elf::R_PPC64_RELATIVE) => Some(Relative),
+        (elf::EM_SPARC | elf::EM_SPARC32PLUS, false, elf::R_SPARC_32 | elf::R_SPARC_UA32) => {
+            Some(Absolute)
+        }
+        (elf::EM_SPARCV9, true, elf::R_SPARC_64 | elf::R_SPARC_UA64) => Some(Absolute),
+        (elf::EM_SPARC | elf::EM_SPARC32PLUS | elf::EM_SPARCV9, _, elf::R_SPARC_RELATIVE) => {
+            Some(Relative)
+        }
+        (elf::EM_MIPS, false, elf::R_MIPS_32) => Some(Absolute),
+        (elf::EM_MIPS, true, elf::R_MIPS_64) => Some(Absolute),
+        (elf::EM_MIPS, _, elf::R_MIPS_REL32) => Some(Relative),
+        (elf::EM_RISCV, false, elf::R_RISCV_32) => Some(Absolute),
+        (elf::EM_RISCV, true, elf::R_RISCV_64) => Some(Absolute),
+        (elf::EM_RISCV, _, elf::R_RISCV_RELATIVE) => Some(Relative),
+        _ => None,
+    }
+}
+
+/// Where a decoded pointer points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ptr {
+    Null,
+    Into { section: u32, offset: u64 },
+}
+
+/// Decodes `link_set_modules` → `modinfo_t` → strings, collecting notes.
+struct Decoder<'e, 'a> {
+    elf: &'e Elf<'a>,
+    symtab: Option<Shdr>,
+    notes: Vec<Note>,
+}
+
+impl<'e, 'a> Decoder<'e, 'a> {
+    fn new(elf: &'e Elf<'a>) -> Self {
+        Decoder {
+            elf,
+            symtab: elf.first_of_type(elf::SHT_SYMTAB),
+            notes: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, check: Check, field: Field, reason: String) {
+        self.notes.push(Note {
+            check,
+            field,
+            reason,
+            available: 0,
+        });
+    }
+
+    fn decode(mut self) -> (Option<ModInfo>, Vec<Note>) {
+        let info = self.decode_inner();
+        (info, self.notes)
+    }
+
+    fn decode_inner(&mut self) -> Option<ModInfo> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
+        if elf.shstrtab().is_none() {
+            self.note(
+                Check::LinkSetMissing,
+                Field::LinkSet,
+                "the object has no usable section-name table (.shstrtab), so the kernel \
+                 cannot find section link_set_modules"
+                    .into(),
+            );
+            return None;
+        }
+        let link_set = (0..u32::from(elf.l.e_shnum))
+            .filter_map(|i| elf.shdr(i))
+            .find(|s| s.is_progtab() && elf.section_name(s) == Some(b"link_set_modules"));
+        let Some(link_set) = link_set else {
+            self.note(
+                Check::LinkSetMissing,
+                Field::LinkSet,
+                "no section link_set_modules: the object carries no module descriptor \
+                 (it was not built with the MODULE() macro)"
+                    .into(),
+            );
+            return None;
+        };
+        if link_set.size != ptr {
+            let n = link_set.size as f64 / ptr as f64;
+            self.note(
+                Check::LinkSetSize,
+                Field::LinkSet,
+                format!(
+                    "section link_set_modules is {} bytes ({} pointers); a module must hold \
+                     exactly one {}-byte pointer there",
+                    link_set.size, n, ptr
+                ),
+            );
+            return None;
+        }
+        let (desc_sec, desc_off) = match self.pointer(&link_set, 0, Field::LinkSet)? {
+            Ptr::Null => {
+                self.note(
+                    Check::UnrelocatedPointer,
+                    Field::LinkSet,
+                    "the pointer in link_set_modules is NULL: there is no descriptor to read"
+                        .into(),
+                );
+                return None;
+            }
+            Ptr::Into { section, offset } => (section, offset),
+        };
+        let desc_shdr = elf.shdr(desc_sec)?;
+        // modinfo_t: u_int, int, then three pointers (ILP32 20 bytes, LP64 32).
+        let size = 8 + 3 * ptr;
+        let bytes = self.bytes_at(&desc_shdr, desc_off, size, Field::Descriptor)?;
+        let version = read_u32(&bytes[0..4], elf.l.endian);
+        let class = read_u32(&bytes[4..8], elf.l.endian) as i32;
+        let modcmd = self.pointer(&desc_shdr, desc_off + 8, Field::Modcmd);
+        let has_modcmd = matches!(modcmd, Some(Ptr::Into { .. }));
+        let name = match self.pointer(&desc_shdr, desc_off + 8 + ptr, Field::Name) {
+            Some(Ptr::Into { section, offset }) => self.string(section, offset, Field::Name),
+            Some(Ptr::Null) => {
+                self.note(
+                    Check::UndecodablePointer,
+                    Field::Name,
+                    "mi_name is NULL; the kernel would dereference it and crash".into(),
+                );
+                None
+            }
+            None => None,
+        };
+        let required_raw = match self.pointer(&desc_shdr, desc_off + 8 + 2 * ptr, Field::Required) {
+            Some(Ptr::Into { section, offset }) => self.string(section, offset, Field::Required),
+            _ => None,
+        };
+        let name = name?;
+        let required = required_raw
+            .as_deref()
+            .map(split_required)
+            .unwrap_or_default();
+        Some(ModInfo {
+            version,
+            class,
+            name,
+            required_raw,
+            required,
+            has_modcmd,
+        })
+    }
+
+    /// Decodes the pointer stored at `offset` in section `sec`, applying
+    /// the relocation the kernel would apply there.
+    fn pointer(&mut self, sec: &Shdr, offset: u64, field: Field) -> Option<Ptr> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
+        let what = field.what();
+        let raw = self.word_at(sec, offset, ptr)?;
+        // The kernel applies only relocation sections whose target is
+        // PROGBITS; the last relocation at a place determines its value.
+        let mut found = None;
+        if sec.sh_type == elf::SHT_PROGBITS {
+            for i in 0..u32::from(elf.l.e_shnum) {
+                let Some(rs) = elf.shdr(i) else { continue };
+                let is_rel = rs.sh_type == elf::SHT_REL || rs.sh_type == elf::SHT_RELA;
+                if !is_rel || rs.info != sec.index {
+                    continue;
+                }
+                for r in elf.relocs(&rs) {
+                    if r.offset == offset {
+                        found = Some(r);
+                    }
+                }
+            }
+        }
+        let Some(r) = found else {
+            if raw == 0 {
+                return Some(Ptr::Null);
+            }
+            self.note(
+                Check::UnrelocatedPointer,
+                field,
+                format!(
+                    "{what} has no relocation and holds the fixed address {raw:#x}, which \
+                     is nowhere inside the loaded module"
+                ),
+            );
+            return None;
+        };
+        let Some(symtab) = self.symtab else {
+            self.note(
+                Check::UndecodablePointer,
+                field,
+                format!("{what} is relocated but the object has no symbol table"),
+            );
+            return None;
+        };
+        let Some(sym) = elf.symbol(&symtab, r.sym) else {
+            self.note(
+                Check::UnrelocatedPointer,
+                field,
+                format!(
+                    "the relocation of {what} names symbol {} but the symbol table has only \
+                     {}; the kernel skips it and reads the unrelocated value {raw:#x}",
+                    r.sym,
+                    elf.symbol_count(&symtab)
+                ),
+            );
+            return None;
+        };
+        let sym_name = elf
+            .symbol_name(&symtab, &sym)
+            .map(printable_bytes)
+            .unwrap_or_default();
+        let Some(kind) = pointer_reloc(elf.l.e_machine, elf.l.class, r.r_type) else {
+            self.note(
+                Check::UndecodablePointer,
+                field,
+                format!(
+                    "{what} is filled by relocation type {} ({}), which does not store a \
+                     {ptr}-byte pointer on this machine",
+                    r.r_type,
+                    reloc_name(elf.l.e_machine, r.r_type).unwrap_or("unknown")
+                ),
+            );
+            return None;
+        };
+        if sym.bind != elf::STB_LOCAL && r.sym != 0 {
+            self.note(
+                Check::GlobalPointerReloc,
+                field,
+                format!(
+                    "{what} is relocated against the global symbol `{sym_name}`; the kernel \
+                     reads this pointer before it applies relocations against global \
+                     symbols, so it would read the unrelocated value {raw:#x} (declare the \
+                     object static)"
+                ),
+            );
+        }
+        // REL keeps the addend in the place itself.
+        let addend = r.addend.unwrap_or(match ptr {
+            4 => i64::from(raw as u32 as i32),
+            _ => raw as i64,
+        });
+        let wrap = |v: u64| if ptr == 4 { v & 0xffff_ffff } else { v };
+        let addend = if kind == PointerReloc::Symbol {
+            0
+        } else {
+            addend
+        };
+        let (section, target) = match kind {
+            PointerReloc::Relative => (sec.index, wrap(addend as u64)),
+            PointerReloc::Absolute | PointerReloc::Symbol => match sym.shndx {
+                elf::SHN_UNDEF if r.sym == 0 => {
+                    let value = wrap(addend as u64);
+                    if value == 0 {
+                        return Some(Ptr::Null);
+                    }
+                    self.note(
+                        Check::UnrelocatedPointer,
+                        field,
+                        format!(
+                            "{what} is set to the fixed address {value:#x}, outside the module"
+                        ),
+                    );
+                    return None;
+                }
+                elf::SHN_UNDEF => {
+                    self.note(
+                        Check::UndecodablePointer,
+                        field,
+                        format!(
+                            "{what} points to the undefined symbol `{sym_name}`, which is not \
+                             part of the module"
+                        ),
+                    );
+                    return None;
+                }
+                idx if idx >= elf::SHN_LORESERVE => {
+                    self.note(
+                        Check::UndecodablePointer,
+                        field,
+                        format!(
+                            "{what} points to symbol `{sym_name}` in special section {idx:#x} \
+                             (absolute or common), not into the module's sections"
+                        ),
+                    );
+                    return None;
+                }
+                idx => (u32::from(idx), wrap(sym.value.wrapping_add(addend as u64))),
+            },
+        };
+        let Some(target_shdr) = elf.shdr(section) else {
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!("{what} points into section {section}, which does not exist"),
+            );
+            return None;
+        };
+        if !target_shdr.is_progtab() {
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!(
+                    "{what} points into section {section} of type {}, which the kernel does \
+                     not load",
+                    section_type_name(target_shdr.sh_type)
+                ),
+            );
+            return None;
+        }
+        Some(Ptr::Into {
+            section,
+            offset: target,
+        })
+    }
+
+    fn section_label(&self, s: &Shdr) -> String {
+        match self.elf.section_name(s) {
+            Some(n) => format!("section {} ({})", s.index, printable_bytes(n)),
+            None => format!("section {}", s.index),
+        }
+    }
+
+    /// `len` bytes at `offset` in a section (zeros for NOBITS).
+    fn bytes_at(&mut self, s: &Shdr, offset: u64, len: u64, field: Field) -> Option<Vec<u8>> {
+        let fits = offset.checked_add(len).is_some_and(|end| end <= s.size);
+        if !fits {
+            let label = self.section_label(s);
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!(
+                    "{} lies at offset {offset:#x} of {label}, which is only {} bytes long \
+                     ({len} bytes needed)",
+                    field.what(),
+                    s.size
+                ),
+            );
+            return None;
+        }
+        if s.sh_type == elf::SHT_NOBITS {
+            return Some(vec![0; len as usize]);
+        }
+        let Some(contents) = self.elf.contents(s) else {
+            let label = self.section_label(s);
+            self.note(
+                Check::ContentOutsideFile,
+                field,
+                format!("{label} extends past the end of the file"),
+            );
+            return None;
+        };
+        contents
+            .get(offset as usize..(offset + len) as usize)
+            .map(<[u8]>::to_vec)
+    }
+
+    fn word_at(&mut self, s: &Shdr, offset: u64, size: u64) -> Option<u64> {
+        let bytes = self.bytes_at(s, offset, size, Field::Descriptor)?;
+        Some(match size {
+            4 => u64::from(read_u32(&bytes, self.elf.l.endian)),
+            _ => read_u64(&bytes, self.elf.l.endian),
+        })
+    }
+
+    /// The NUL-terminated string at `offset` in section `sec`.
+    fn string(&mut self, sec: u32, offset: u64, field: Field) -> Option<String> {
+        let s = self.elf.shdr(sec)?;
+        let what = field.what();
+        if offset > s.size {
+            let label = self.section_label(&s);
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!(
+                    "{what} points {offset:#x} bytes into {label}, which is only {} bytes long",
+                    s.size
+                ),
+            );
+            return None;
+        }
+        if s.sh_type == elf::SHT_NOBITS {
+            return Some(String::new());
+        }
+        let Some(contents) = self.elf.contents(&s) else {
+            let label = self.section_label(&s);
+            self.note(
+                Check::ContentOutsideFile,
+                field,
+                format!("{label} extends past the end of the file"),
+            );
+            return None;
+        };
+        let rest = &contents[offset as usize..];
+        let window = &rest[..rest.len().min(MAX_STRING)];
+        match window.iter().position(|&b| b == 0) {
+            Some(end) => Some(String::from_utf8_lossy(&window[..end]).into_owned()),
+            None => {
+                let label = self.section_label(&s);
+                let shown = printable_bytes(&window[..window.len().min(40)]);
+                let reason = if window.len() < rest.len() {
+                    format!("{what} is longer than {MAX_STRING} bytes without a NUL")
+                } else {
+                    format!(
+                        "{what} (`{shown}`) runs to the end of {label} after {} bytes without \
+                         a terminating NUL",
+                        window.len()
+                    )
+                };
+                self.notes.push(Note {
+                    check: Check::StringWithoutNul,
+                    field,
+                    reason,
+                    available: window.len() as u64,
+                });
+                None
+            }
+        }
+    }
+}
+
+/// Text from the file made safe for a one-line message: control
+/// characters are escaped.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn printable_bytes(b: &[u8]) -> String {
+    printable(&String::from_utf8_lossy(b))
+}
+
+fn read_u32(b: &[u8], endian: Endian) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    match endian {
+        Endian::Little => u32::from_le_bytes(a),
+        Endian::Big => u32::from_be_bytes(a),
+    }
+}
+
+fn read_u64(b: &[u8], endian: Endian) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    match endian {
+        Endian::Little => u64::from_le_bytes(a),
+        Endian::Big => u64::from_be_bytes(a),
+    }
+}
+
+pub(crate) fn section_type_name(t: u32) -> String {
+    match t {
+        elf::SHT_NULL => "NULL".into(),
+        elf::SHT_PROGBITS => "PROGBITS".into(),
+        elf::SHT_SYMTAB => "SYMTAB".into(),
+        elf::SHT_STRTAB => "STRTAB".into(),
+        elf::SHT_RELA => "RELA".into(),
+        elf::SHT_HASH => "HASH".into(),
+        elf::SHT_DYNAMIC => "DYNAMIC".into(),
+        elf::SHT_NOTE => "NOTE".into(),
+        elf::SHT_NOBITS => "NOBITS".into(),
+        elf::SHT_REL => "REL".into(),
+        elf::SHT_DYNSYM => "DYNSYM".into(),
+        elf::SHT_INIT_ARRAY => "INIT_ARRAY".into(),
+        elf::SHT_FINI_ARRAY => "FINI_ARRAY".into(),
+        elf::SHT_GROUP => "GROUP".into(),
+        elf::SHT_SYMTAB_SHNDX => "SYMTAB_SHNDX".into(),
+        other => format!("{other:#x}"),
+    }
+}
+
+/// The name of a relocation type, for the machines NetBSD modules are
+/// commonly built for.
+pub fn reloc_name(em: u16, r_type: u32) -> Option<&'static str> {
+    let table: &[(u32, &'static str)] = match em {
+        elf::EM_X86_64 => &[
+            (0, "R_X86_64_NONE"),
+            (1, "R_X86_64_64"),
+            (2, "R_X86_64_PC32"),
+            (3, "R_X86_64_GOT32"),
+            (4, "R_X86_64_PLT32"),
+            (5, "R_X86_64_COPY"),
+            (6, "R_X86_64_GLOB_DAT"),
+            (7, "R_X86_64_JUMP_SLOT"),
+            (8, "R_X86_64_RELATIVE"),
+            (9, "R_X86_64_GOTPCREL"),
+            (10, "R_X86_64_32"),
+            (11, "R_X86_64_32S"),
+            (12, "R_X86_64_16"),
+            (13, "R_X86_64_PC16"),
+            (14, "R_X86_64_8"),
+            (15, "R_X86_64_PC8"),
+            (24, "R_X86_64_PC64"),
+            (25, "R_X86_64_GOTOFF64"),
+            (26, "R_X86_64_GOTPC32"),
+            (41, "R_X86_64_GOTPCRELX"),
+            (42, "R_X86_64_REX_GOTPCRELX"),
+        ],
+        elf::EM_386 | EM_486 => &[
+            (0, "R_386_NONE"),
+            (1, "R_386_32"),
+            (2, "R_386_PC32"),
+            (3, "R_386_GOT32"),
+            (4, "R_386_PLT32"),
+            (5, "R_386_COPY"),
+            (6, "R_386_GLOB_DAT"),
+            (7, "R_386_JMP_SLOT"),
+            (8, "R_386_RELATIVE"),
+            (9, "R_386_GOTOFF"),
+            (10, "R_386_GOTPC"),
+            (43, "R_386_GOT32X"),
+        ],
+        elf::EM_AARCH64 => &[
+            (0, "R_AARCH64_NONE"),
+            (257, "R_AARCH64_ABS64"),
+            (258, "R_AARCH64_ABS32"),
+            (260, "R_AARCH64_PREL64"),
+            (261, "R_AARCH64_PREL32"),
+            (275, "R_AARCH64_ADR_PREL_PG_HI21"),
+            (277, "R_AARCH64_ADD_ABS_LO12_NC"),
+            (278, "R_AARCH64_LDST8_ABS_LO12_NC"),
+            (282, "R_AARCH64_JUMP26"),
+            (283, "R_AARCH64_CALL26"),
+            (284, "R_AARCH64_LDST16_ABS_LO12_NC"),
+            (285, "R_AARCH64_LDST32_ABS_LO12_NC"),
+            (286, "R_AARCH64_LDST64_ABS_LO12_NC"),
+            (299, "R_AARCH64_LDST128_ABS_LO12_NC"),
+            (1027, "R_AARCH64_RELATIVE"),
+        ],
+        elf::EM_ARM => &[
+            (0, "R_ARM_NONE"),
+            (2, "R_ARM_ABS32"),
+            (3, "R_ARM_REL32"),
+            (23, "R_ARM_RELATIVE"),
+            (28, "R_ARM_CALL"),
+            (29, "R_ARM_JUMP24"),
+            (38, "R_ARM_TARGET1"),
+            (40, "R_ARM_V4BX"),
+            (42, "R_ARM_PREL31"),
+            (43, "R_ARM_MOVW_ABS_NC"),
+            (44, "R_ARM_MOVT_ABS"),
+        ],
+        elf::EM_PPC => &[
+            (0, "R_PPC_NONE"),
+            (1, "R_PPC_ADDR32"),
+            (4, "R_PPC_ADDR16_LO"),
+            (5, "R_PPC_ADDR16_HI"),
+            (6, "R_PPC_ADDR16_HA"),
+            (10, "R_PPC_REL24"),
+            (18, "R_PPC_PLTREL24"),
+            (22, "R_PPC_RELATIVE"),
+            (24, "R_PPC_UADDR32"),
+            (26, "R_PPC_REL32"),
+            (29, "R_PPC_PLT16_LO"),
+            (30, "R_PPC_PLT16_HI"),
+            (31, "R_PPC_PLT16_HA"),
+            (119, "R_PPC_PLTSEQ"),
+            (120, "R_PPC_PLTCALL"),
+        ],
+        elf::EM_SPARC | elf::EM_SPARC32PLUS | elf::EM_SPARCV9 => &[
+            (0, "R_SPARC_NONE"),
+            (3, "R_SPARC_32"),
+            (7, "R_SPARC_WDISP30"),
+            (9, "R_SPARC_HI22"),
+            (12, "R_SPARC_LO10"),
+            (22, "R_SPARC_RELATIVE"),
+            (23, "R_SPARC_UA32"),
+            (32, "R_SPARC_64"),
+            (44, "R_SPARC_H44"),
+            (45, "R_SPARC_M44"),
+            (46, "R_SPARC_L44"),
+            (54, "R_SPARC_UA64"),
+        ],
+        elf::EM_MIPS => &[
+            (0, "R_MIPS_NONE"),
+            (2, "R_MIPS_32"),
+            (3, "R_MIPS_REL32"),
+            (4, "R_MIPS_26"),
+            (5, "R_MIPS_HI16"),
+            (6, "R_MIPS_LO16"),
+            (18, "R_MIPS_64"),
+        ],
+        _ => &[],
+    };
+    table.iter().find(|(t, _)| *t == r_type).map(|(_, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_texts() {
+        assert_eq!(version_text(1001000000), "10.1");
+        assert_eq!(version_text(1000000000), "10.0");
+        assert_eq!(version_text(1099001200), "10.99.12");
+        assert_eq!(version_text(903000000), "9.3");
+        assert_eq!(version_text(601000500), "6.1.5");
+    }
+
+    #[test]
+    fn required_lists_split_like_the_kernel() {
+        assert_eq!(split_required("hello"), vec!["hello"]);
+        assert_eq!(split_required("a,b"), vec!["a", "b"]);
+        assert_eq!(split_required(",a,b"), vec!["a", "b"]);
+        assert_eq!(split_required("a,,b"), vec!["a"]);
+        assert_eq!(split_required("a,"), vec!["a"]);
+        assert_eq!(split_required(""), Vec::<String>::new());
+        assert_eq!(split_required(",,a"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn kernel_alignment_arithmetic() {
+        // Power-of-two alignment rounds up.
+        assert_eq!(kernel_align_add(3, 16, 5, true), 21);
+        assert_eq!(kernel_align_add(3, 16, 5, false), 21);
+        // sh_addralign 0 makes the mask -1, which clears the running size.
+        assert_eq!(kernel_align_add(100, 0, 7, true), 7);
+        assert_eq!(kernel_align_add(100, 0, 7, false), 7);
+        // Alignment 1 leaves the size alone.
+        assert_eq!(kernel_align_add(3, 1, 5, true), 8);
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_not_a_module() {
+        let k = Kmod::from_bytes(b"hello world".to_vec());
+        assert_eq!(k.machine(), None);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.text_size(), 0);
+        assert!(k.sections().is_empty());
+        assert!(k.defined_globals().is_empty());
+    }
+
+    #[test]
+    fn text_lists_of_symbols() {
+        let list = text_symbol_list(
+            b"printf\n# comment\n\nffffffff80001000 T memcpy\n U undefined_one\n0 t local_one\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = list.iter().map(String::as_str).collect();
+        assert_eq!(names, vec!["memcpy", "printf"]);
+        assert!(text_symbol_list(&[0xff, 0xfe]).is_none());
+    }
+
+    /// The amd64 `example` fixture with the link-set relocation's type and
+    /// addend replaced.
+    fn example_with_link_reloc(r_type: u32, addend: i64) -> Kmod {
+        let mut d = include_bytes!("../tests/fixtures/modules/example/example.kmod").to_vec();
+        let k = Kmod::from_bytes(d.clone());
+        let rel = k
+            .sections()
+            .into_iter()
+            .find(|s| s.name == ".relalink_set_modules")
+            .unwrap();
+        let at = rel.offset as usize;
+        let info = u64::from_le_bytes(d[at + 8..at + 16].try_into().unwrap());
+        let info = (info & !0xffff_ffff) | u64::from(r_type);
+        d[at + 8..at + 16].copy_from_slice(&info.to_le_bytes());
+        d[at + 16..at + 24].copy_from_slice(&addend.to_le_bytes());
+        Kmod::from_bytes(d)
+    }
+
+    #[test]
+    fn pointer_relocations_by_kind() {
+        // S + A with A = 0: the descriptor at .rodata+0.
+        let k = example_with_link_reloc(elf::R_X86_64_64, 0);
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        // GLOB_DAT stores S alone: the addend is ignored.
+        let k = example_with_link_reloc(elf::R_X86_64_GLOB_DAT, 16);
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        // S + A with A = 16 lands inside the descriptor: no longer fits.
+        let k = example_with_link_reloc(elf::R_X86_64_64, 16);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.notes()[0].check, Check::PointerOutsideSection);
+        // B + A points into link_set_modules itself, 8 bytes long.
+        let k = example_with_link_reloc(elf::R_X86_64_RELATIVE, 0);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.notes()[0].check, Check::PointerOutsideSection);
+        // A PC-relative relocation does not store a pointer.
+        let k = example_with_link_reloc(elf::R_X86_64_PC32, 0);
+        assert_eq!(k.modinfo(), None);
+        assert_eq!(k.notes()[0].check, Check::UndecodablePointer);
+    }
+
+    #[test]
+    fn file_text_is_made_one_line() {
+        assert_eq!(printable("a\nb\tc"), "a\\nb\\tc");
+        assert_eq!(printable_bytes(b"ok\x01"), "ok\\u{1}");
+        assert_eq!(printable("hello_greet"), "hello_greet");
+    }
+
+    #[test]
+    fn reading_a_missing_file_is_an_io_error() {
+        let err = Kmod::open(Path::new("/nonexistent/kmod/x.kmod")).unwrap_err();
+        assert_eq!(err, KmodError::Io(Errno::ENOENT));
+    }
+}

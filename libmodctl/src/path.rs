@@ -1,1 +1,125 @@
-//! (being written)
+//! Where the kernel looks for a module (kern_module_vfs.c, kern_module.c;
+//! netbsd-kernel-abi.md §6).
+//!
+//! An operand containing `/` is a path, opened as given. Anything else is
+//! a module name, looked up only as `<module_path>/<name>/<name>.kmod` —
+//! never in the current directory. The property list is the module path
+//! with `.kmod` replaced by `.plist` (or `.plist` appended).
+
+/// Whether the kernel treats the operand as a path (it contains `/`).
+pub fn is_path(operand: &str) -> bool {
+    operand.contains('/')
+}
+
+/// `<module_path>/<name>/<name>.kmod`, formed as the kernel forms it (no
+/// slashes are added or removed).
+pub fn module_file(module_path: &str, name: &str) -> String {
+    format!("{module_path}/{name}/{name}.kmod")
+}
+
+/// The file the kernel opens for an operand: the operand itself when it
+/// is a path, otherwise the module file under `module_path`.
+pub fn module_location(module_path: &str, operand: &str) -> String {
+    if is_path(operand) {
+        operand.to_string()
+    } else {
+        module_file(module_path, operand)
+    }
+}
+
+/// The property list beside a module: a trailing `.kmod` replaced by
+/// `.plist`, otherwise `.plist` appended.
+pub fn plist_path(kmod_path: &str) -> String {
+    match kmod_path.strip_suffix(".kmod") {
+        Some(stem) => format!("{stem}.plist"),
+        None => format!("{kmod_path}.plist"),
+    }
+}
+
+/// The kernel's default module directory (`kern.module.path`) for a
+/// release and machine: `/stand/<machine>/<major>.<minor>/modules` for a
+/// release (patch level and suffixes such as `_STABLE` dropped), and the
+/// full `osrelease` for -current (minor 99), e.g.
+/// `/stand/amd64/10.99.12/modules`.
+pub fn default_module_path(osrelease: &str, machine: &str) -> String {
+    let release = match major_minor(osrelease) {
+        Some((major, minor)) if minor != "99" => format!("{major}.{minor}"),
+        _ => osrelease.to_string(),
+    };
+    format!("/stand/{machine}/{release}/modules")
+}
+
+/// The leading `<digits>.<digits>` of an osrelease string.
+fn major_minor(osrelease: &str) -> Option<(&str, &str)> {
+    let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let m = digits(osrelease);
+    let major = &osrelease[..m];
+    let rest = osrelease[m..].strip_prefix('.')?;
+    let minor = &rest[..digits(rest)];
+    (!major.is_empty() && !minor.is_empty()).then_some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operands_with_a_slash_are_paths() {
+        assert!(is_path("./example.kmod"));
+        assert!(is_path("/stand/amd64/10.1/modules/example/example.kmod"));
+        assert!(is_path("dir/"));
+        assert!(!is_path("example"));
+        assert!(!is_path("example.kmod"));
+        assert!(!is_path(""));
+    }
+
+    #[test]
+    fn names_live_in_their_own_directory() {
+        assert_eq!(
+            module_file("/stand/amd64/10.1/modules", "example"),
+            "/stand/amd64/10.1/modules/example/example.kmod"
+        );
+        // Formed as given, like the kernel's snprintf.
+        assert_eq!(module_file("/m/", "x"), "/m//x/x.kmod");
+        assert_eq!(module_location("/m", "x"), "/m/x/x.kmod");
+        assert_eq!(module_location("/m", "./x.kmod"), "./x.kmod");
+        // A bare file name is a name, not a file in the current directory.
+        assert_eq!(module_location("/m", "x.kmod"), "/m/x.kmod/x.kmod.kmod");
+    }
+
+    #[test]
+    fn plist_beside_the_module() {
+        assert_eq!(plist_path("/m/x/x.kmod"), "/m/x/x.plist");
+        assert_eq!(plist_path("./mod.o"), "./mod.o.plist");
+        assert_eq!(plist_path("x.kmod.kmod"), "x.kmod.plist");
+        assert_eq!(plist_path("kmod"), "kmod.plist");
+    }
+
+    #[test]
+    fn default_paths_for_releases_and_current() {
+        assert_eq!(
+            default_module_path("10.1", "amd64"),
+            "/stand/amd64/10.1/modules"
+        );
+        assert_eq!(
+            default_module_path("9.3", "i386"),
+            "/stand/i386/9.3/modules"
+        );
+        assert_eq!(
+            default_module_path("10.0_STABLE", "amd64"),
+            "/stand/amd64/10.0/modules"
+        );
+        assert_eq!(
+            default_module_path("6.1.5", "amd64"),
+            "/stand/amd64/6.1/modules"
+        );
+        assert_eq!(
+            default_module_path("10.99.12", "amd64"),
+            "/stand/amd64/10.99.12/modules"
+        );
+        assert_eq!(
+            default_module_path("weird", "evbarm"),
+            "/stand/evbarm/weird/modules"
+        );
+    }
+}
