@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::errno::Errno;
+use crate::plist::{Dict, Value};
 
 /// The `modinfo_t` of a module object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,41 +82,31 @@ impl ObjectLoader for FileLoader {
 }
 
 /// A property dictionary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Props {
-    xml: String,
-}
+#[derive(Debug, Clone, PartialEq)]
+pub struct Props(Dict);
 
 impl Props {
     /// `prop_dictionary_internalize`: `None` unless the text is a plist
     /// whose top-level object is a dictionary.
     pub fn internalize(text: &[u8]) -> Option<Props> {
-        let s = std::str::from_utf8(text).ok()?;
-        s.contains("<dict").then(|| Props { xml: s.to_string() })
+        Dict::internalize(text).ok().map(Props)
     }
 
     /// The boolean stored under `key`, if that is a boolean.
     pub fn get_bool(&self, key: &str) -> Option<bool> {
-        let k = format!("<key>{key}</key>");
-        let rest = self.xml.split(&k).nth(1)?.trim_start();
-        if rest.starts_with("<true/>") {
-            Some(true)
-        } else if rest.starts_with("<false/>") {
-            Some(false)
-        } else {
-            None
+        match self.0.get(key.as_bytes()) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
         }
     }
 
     /// `module_merge_dicts`: `other`'s keys win.
     pub fn merge(&mut self, other: &Props) {
-        if other.xml.contains("<key>") {
-            self.xml = other.xml.clone();
-        }
+        self.0.merge(&other.0);
     }
 
     pub fn externalize(&self) -> String {
-        self.xml.clone()
+        String::from_utf8_lossy(&self.0.externalize()).into_owned()
     }
 }
 

@@ -276,6 +276,28 @@ impl Emul {
             .unwrap_or_default()
     }
 
+    /// The emulated caller's uid (the profile's, not the host's).
+    pub fn euid(&self) -> u32 {
+        self.profile.euid
+    }
+
+    /// The host directory where names are looked up:
+    /// `module_root` joined with `module_path`.
+    pub fn module_dir(&self) -> PathBuf {
+        self.module_root()
+            .join(self.profile.module_path.trim_start_matches('/'))
+    }
+
+    /// The global symbols a load resolves against: the profile's ksyms plus
+    /// those of every loaded module; `None` when the profile names no ksyms
+    /// file (the emulator then checks no symbols) or it cannot be read.
+    pub fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
+        let mut syms = self.ksyms().ok()??;
+        let st = self.state().ok()?;
+        syms.extend(st.active.into_iter().flat_map(|m| m.globals));
+        Some(syms)
+    }
+
     /// Reads the current state (under the lock).
     pub fn state(&self) -> Result<State, EmulError> {
         let _lock = state::DirLock::acquire(&self.dir)?;

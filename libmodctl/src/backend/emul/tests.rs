@@ -950,9 +950,10 @@ fn plist_files_next_to_modules() {
     env.fails_cleanly(Errno::EFBIG, |e| e.load("example"));
     fs::write(&plist, pad(8190)).unwrap();
     env.load("example").unwrap();
+    // INIT got the file's dictionary (stored externalized).
     assert_eq!(
         env.state().active("example").unwrap().props.as_deref(),
-        Some(pad(8190).as_str())
+        Some(file.as_str())
     );
     env.unload("example").unwrap();
 
@@ -1020,6 +1021,29 @@ fn unload_rows() {
     env.unload("example").unwrap();
     assert!(env.state().active("example").is_none());
     assert!(env.row("example").is_none());
+}
+
+#[test]
+fn helpers_for_the_tools() {
+    let env = env_with(
+        "helpers",
+        r#"{"builtins": [], "ksyms": "k.o", "euid": 7, "auto_unload": false}"#,
+        &std_modules(),
+    );
+    fs::write(env.dir.path().join("k.o"), format!("{FAKE_KSYMS}printf\n")).unwrap();
+    assert_eq!(env.emul().euid(), 7);
+    assert_eq!(
+        env.emul().module_dir(),
+        env.dir.path().join("root/stand/amd64/10.1/modules")
+    );
+    assert_eq!(
+        env.emul().kernel_symbols().unwrap(),
+        BTreeSet::from(["printf".to_string()])
+    );
+    let env = small("helpers2");
+    assert_eq!(env.emul().kernel_symbols(), None);
+    env.load("example").unwrap();
+    assert_eq!(env.emul().euid(), 0);
 }
 
 // ---------------------------------------------------------------------
