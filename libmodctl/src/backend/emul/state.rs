@@ -209,6 +209,11 @@ impl DirLock {
             .create(true)
             .truncate(false)
             .open(&path)
+            // A directory we may only read can still be listed.
+            .or_else(|e| match e.kind() {
+                io::ErrorKind::PermissionDenied => File::open(&path),
+                _ => Err(e),
+            })
             .map_err(|e| EmulError::io(&path, "cannot open lock file", e))?;
         loop {
             // SAFETY: flock on a descriptor we own.
