@@ -592,6 +592,18 @@ impl Backend for Emul {
             Sysctl::Securelevel => SysctlValue::Int(i64::from(p.securelevel)),
         })
     }
+
+    fn euid(&self) -> u32 {
+        Emul::euid(self)
+    }
+
+    fn module_dir(&self) -> Result<PathBuf, Errno> {
+        Ok(Emul::module_dir(self))
+    }
+
+    fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
+        Emul::kernel_symbols(self)
+    }
 }
 
 #[cfg(test)]
