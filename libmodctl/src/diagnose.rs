@@ -33,7 +33,11 @@ impl KernelView {
     pub fn read<B: Backend>(mc: &Modctl<B>) -> KernelView {
         let b = mc.backend();
         let int = |n| mc.sysctl(n).ok().and_then(|v| v.as_int());
-        let string = |n| mc.sysctl(n).ok().and_then(|v| v.as_str().map(str::to_string));
+        let string = |n| {
+            mc.sysctl(n)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        };
         let target = match (int(Sysctl::OsRevision), string(Sysctl::Machine)) {
             (Some(rev), Some(machine)) => u32::try_from(rev).ok().map(|osrevision| Target {
                 osrevision,
@@ -112,9 +116,7 @@ pub struct Refusal {
 /// The first finding that certainly stops this load in the kernel.
 pub fn blocking_finding(findings: &[Finding], flags: i32) -> Option<&Finding> {
     findings.iter().find(|f| {
-        f.certain
-            && f.stage != Stage::Advisory
-            && !(f.forceable && flags & MODCTL_LOAD_FORCE != 0)
+        f.certain && f.stage != Stage::Advisory && !(f.forceable && flags & MODCTL_LOAD_FORCE != 0)
     })
 }
 
@@ -165,7 +167,12 @@ fn dependants<'a>(view: &'a KernelView, name: &str) -> Vec<&'a str> {
 }
 
 /// Why a `MODCTL_LOAD` of `operand` failed with `errno`, when known.
-pub fn load<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, errno: Errno) -> Option<String> {
+pub fn load<B: Backend>(
+    mc: &Modctl<B>,
+    operand: &[u8],
+    flags: i32,
+    errno: Errno,
+) -> Option<String> {
     let operand = std::str::from_utf8(operand).ok()?;
     let view = KernelView::read(mc);
     let is_name = !path::is_path(operand);
@@ -207,7 +214,7 @@ pub fn load<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, errno: Errno
                     return Some(f.reason.clone());
                 }
             }
-            missing_dependency(&view, info.as_ref()?.required.as_slice(), flags, &mut Vec::new())
+            missing_dependency(&view, info.as_ref()?.required.as_slice(), &mut Vec::new())
         }
         Errno::EPROGMISMATCH => {
             let info = info?;
@@ -287,7 +294,11 @@ fn first_certain(k: &Kmod, view: &KernelView) -> Option<Finding> {
 
 /// The first dependency, walked depth first as the kernel loads them, that
 /// cannot be found.
-fn missing_dependency(view: &KernelView, required: &[String], flags: i32, seen: &mut Vec<String>) -> Option<String> {
+fn missing_dependency(
+    view: &KernelView,
+    required: &[String],
+    seen: &mut Vec<String>,
+) -> Option<String> {
     for dep in required {
         if seen.contains(dep) || view.active(dep).is_some() {
             continue;
@@ -309,7 +320,7 @@ fn missing_dependency(view: &KernelView, required: &[String], flags: i32, seen: 
                 info.name
             ));
         }
-        if let Some(r) = missing_dependency(view, &info.required, flags, seen) {
+        if let Some(r) = missing_dependency(view, &info.required, seen) {
             return Some(r);
         }
     }
@@ -339,7 +350,10 @@ pub fn unload<B: Backend>(mc: &Modctl<B>, name: &[u8], errno: Errno) -> Option<S
             } else if m.refcnt == 0 {
                 Some("the module refused to unload itself (for a file system: is one still mounted?)".into())
             } else {
-                Some(format!("held by {} reference(s) from inside the kernel", m.refcnt))
+                Some(format!(
+                    "held by {} reference(s) from inside the kernel",
+                    m.refcnt
+                ))
             }
         }
         Errno::ENOENT => {
@@ -358,8 +372,13 @@ pub fn unload<B: Backend>(mc: &Modctl<B>, name: &[u8], errno: Errno) -> Option<S
                 return Some(why);
             }
             let m = view.active(name)?;
-            (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32)
-                .then(|| format!("`{name}' is a security model built into the kernel and cannot be unloaded"))
+            (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32).then(
+                || {
+                    format!(
+                        "`{name}' is a security model built into the kernel and cannot be unloaded"
+                    )
+                },
+            )
         }
         _ => None,
     }

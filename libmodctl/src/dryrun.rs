@@ -131,7 +131,12 @@ impl<B: Backend> Walk<'_, B> {
         }
         if self.pending.iter().any(|p| p == dep) {
             let cycle = format!("{} -> {dep}", self.pending.join(" -> "));
-            return self.fail(dep, "Dependencies", Errno::EDEADLK, format!("circular dependency: {cycle}"));
+            return self.fail(
+                dep,
+                "Dependencies",
+                Errno::EDEADLK,
+                format!("circular dependency: {cycle}"),
+            );
         }
         if let Some(b) = self.view.disabled_builtin(dep) {
             if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
@@ -152,17 +157,18 @@ impl<B: Backend> Walk<'_, B> {
         let Some((host, shown)) = self.view.module_file(dep) else {
             return Ok(());
         };
-        let kmod = match Kmod::open(&host) {
-            Ok(k) => k,
-            Err(_) => {
-                return self.fail(
+        let kmod =
+            match Kmod::open(&host) {
+                Ok(k) => k,
+                Err(_) => return self.fail(
                     dep,
                     "Dependencies",
                     Errno::ENOENT,
-                    format!("required module `{dep}' is not loaded and has no module file at {shown}"),
-                )
-            }
-        };
+                    format!(
+                        "required module `{dep}' is not loaded and has no module file at {shown}"
+                    ),
+                ),
+            };
         self.check_file(dep, &kmod)?;
         let Some(info) = kmod.modinfo().cloned() else {
             return Ok(());
@@ -207,14 +213,22 @@ impl<B: Backend> Walk<'_, B> {
                 operand,
                 "Properties",
                 Errno::ENOMEM,
-                format!("the properties take {} bytes; the kernel accepts at most {MAXPROPSLEN}", props.len()),
+                format!(
+                    "the properties take {} bytes; the kernel accepts at most {MAXPROPSLEN}",
+                    props.len()
+                ),
             );
         }
         let is_name = !path::is_path(operand);
         if is_name {
             if let Some(m) = self.view.active(operand) {
                 let m = m.name.clone();
-                return self.fail(operand, "Loaded", Errno::EEXIST, format!("module `{m}' is already loaded"));
+                return self.fail(
+                    operand,
+                    "Loaded",
+                    Errno::EEXIST,
+                    format!("module `{m}' is already loaded"),
+                );
             }
         }
         if let Some(why) = self.view.permission_reason() {
@@ -245,7 +259,12 @@ impl<B: Backend> Walk<'_, B> {
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
             Err(_) => {
-                return self.fail(operand, "File", Errno::ENOENT, format!("no module file at {shown}"));
+                return self.fail(
+                    operand,
+                    "File",
+                    Errno::ENOENT,
+                    format!("no module file at {shown}"),
+                );
             }
         };
         let info = kmod.modinfo().cloned();
@@ -253,7 +272,10 @@ impl<B: Backend> Walk<'_, B> {
             name: i.name.clone(),
             class: i.class,
             version: i.version,
-            machine: kmod.machine().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
+            machine: kmod
+                .machine()
+                .map(|m| format!("{m:?}").to_lowercase())
+                .unwrap_or_default(),
             text_size: kmod.text_size(),
             required: i.required.clone(),
         });
@@ -272,7 +294,12 @@ impl<B: Backend> Walk<'_, B> {
         let Some(info) = info else { return Ok(()) };
         if let Some(m) = self.view.active(&info.name) {
             let m = m.name.clone();
-            return self.fail(operand, "Loaded", Errno::EEXIST, format!("a module named `{m}' is already loaded"));
+            return self.fail(
+                operand,
+                "Loaded",
+                Errno::EEXIST,
+                format!("a module named `{m}' is already loaded"),
+            );
         }
         self.pending.push(info.name.clone());
         for r in &info.required {
@@ -281,13 +308,18 @@ impl<B: Backend> Walk<'_, B> {
         self.pending.pop();
         if let Some(syms) = self.mc.backend().kernel_symbols() {
             let new = &self.new_symbols;
-            let missing = validate::unresolved_symbols(&kmod, &|s| syms.contains(s) || new.iter().any(|n| n == s));
+            let missing = validate::unresolved_symbols(&kmod, &|s| {
+                syms.contains(s) || new.iter().any(|n| n == s)
+            });
             if !missing.is_empty() {
                 return self.fail(
                     operand,
                     "Symbols",
                     Errno::ENOEXEC,
-                    format!("undefined symbols not in the kernel or the modules it requires: {}", missing.join(", ")),
+                    format!(
+                        "undefined symbols not in the kernel or the modules it requires: {}",
+                        missing.join(", ")
+                    ),
                 );
             }
             let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
@@ -296,7 +328,10 @@ impl<B: Backend> Walk<'_, B> {
                     operand,
                     "Symbols",
                     Errno::ENOEXEC,
-                    format!("defines global symbols the kernel already has: {}", clash.join(", ")),
+                    format!(
+                        "defines global symbols the kernel already has: {}",
+                        clash.join(", ")
+                    ),
                 );
             }
         }
@@ -319,13 +354,21 @@ fn read_plist(file: &str) -> Result<Option<Dict>, (Errno, String)> {
     if meta.len() >= MAX_PLIST_FILE {
         return Err((
             Errno::EFBIG,
-            format!("{file} has {} bytes; the kernel reads at most {}", meta.len(), MAX_PLIST_FILE - 1),
+            format!(
+                "{file} has {} bytes; the kernel reads at most {}",
+                meta.len(),
+                MAX_PLIST_FILE - 1
+            ),
         ));
     }
-    let xml = std::fs::read(file).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
-    Dict::internalize(&xml)
-        .map(Some)
-        .map_err(|e| (Errno::EINVAL, format!("{file} is not a property list dictionary: {e}")))
+    let xml =
+        std::fs::read(file).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
+    Dict::internalize(&xml).map(Some).map_err(|e| {
+        (
+            Errno::EINVAL,
+            format!("{file} is not a property list dictionary: {e}"),
+        )
+    })
 }
 
 /// Runs the dry run of loading `operand` with `flags` and the command
@@ -334,7 +377,12 @@ pub fn dry_run<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, cmdline: 
     let operand = String::from_utf8_lossy(operand).into_owned();
     let view = KernelView::read(mc);
     let kernel = match &view.target {
-        Some(t) => format!("NetBSD {} ({}) {}", version_text(t.osrevision), t.osrevision, t.machine),
+        Some(t) => format!(
+            "NetBSD {} ({}) {}",
+            version_text(t.osrevision),
+            t.osrevision,
+            t.machine
+        ),
         None => "unknown".into(),
     };
     let mut walk = Walk {
@@ -373,24 +421,54 @@ impl Report {
         if let Some(f) = &self.facts {
             rows.push(("name", f.name.clone()));
             rows.push(("class", class_name(f.class).into()));
-            rows.push(("version", format!("{} ({})", version_text(f.version), f.version)));
+            rows.push((
+                "version",
+                format!("{} ({})", version_text(f.version), f.version),
+            ));
             rows.push(("machine", f.machine.clone()));
             rows.push(("text size", f.text_size.to_string()));
             rows.push((
                 "requires",
-                if f.required.is_empty() { "-".into() } else { f.required.join(",") },
+                if f.required.is_empty() {
+                    "-".into()
+                } else {
+                    f.required.join(",")
+                },
             ));
         }
         if let Some(p) = &self.properties {
-            let keys: Vec<String> = p.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
-            rows.push(("properties", if keys.is_empty() { "-".into() } else { keys.join(", ") }));
+            let keys: Vec<String> = p
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            rows.push((
+                "properties",
+                if keys.is_empty() {
+                    "-".into()
+                } else {
+                    keys.join(", ")
+                },
+            ));
         }
         let order: Vec<String> = self
             .order
             .iter()
-            .map(|s| if s.action == "load" { s.name.clone() } else { format!("{} ({})", s.name, s.action) })
+            .map(|s| {
+                if s.action == "load" {
+                    s.name.clone()
+                } else {
+                    format!("{} ({})", s.name, s.action)
+                }
+            })
             .collect();
-        rows.push(("load order", if order.is_empty() { "-".into() } else { order.join(" -> ") }));
+        rows.push((
+            "load order",
+            if order.is_empty() {
+                "-".into()
+            } else {
+                order.join(" -> ")
+            },
+        ));
         let mut out = String::new();
         for (k, v) in rows {
             out += &format!("{:<12}{v}\n", format!("{k}:"));
@@ -399,7 +477,11 @@ impl Report {
             out += "findings:\n";
             for i in &self.items {
                 let level = if i.fatal { "error" } else { "warning" };
-                let errno = i.errno.and_then(|e| e.name()).map(|n| format!(" {n}")).unwrap_or_default();
+                let errno = i
+                    .errno
+                    .and_then(|e| e.name())
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default();
                 out += &format!("  {level}{errno}: {}: {}\n", i.module, i.reason);
             }
         }
@@ -412,7 +494,8 @@ impl Report {
 
     /// The `--json` report.
     pub fn to_json(&self) -> String {
-        let errno_json = |e: Errno| json!({"errno": e.0, "name": e.name(), "message": e.strerror()});
+        let errno_json =
+            |e: Errno| json!({"errno": e.0, "name": e.name(), "message": e.strerror()});
         let doc = json!({
             "schema": REPORT_SCHEMA,
             "operand": self.operand,

@@ -113,14 +113,13 @@ fn netbsd() -> Result<Box<dyn Backend>, ConnectError> {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
-
     #[test]
     fn choice_follows_name_then_environment() {
         assert_eq!(choose("rump.modstat", Some("/x".into())), Choice::Rump);
-        assert_eq!(choose("modstat", Some("/x".into())), Choice::Emul("/x".into()));
+        assert_eq!(
+            choose("modstat", Some("/x".into())),
+            Choice::Emul("/x".into())
+        );
         let host = if cfg!(target_os = "netbsd") {
             Choice::NetBsd
         } else {

@@ -45,9 +45,10 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), String>
             cli::parse_bool(value)
                 .ok_or_else(|| format!("Invalid boolean value {}", quoted(value)))?,
         ),
-        'i' => Value::Int(cli::dehumanize_number(value).map_err(|e: Errno| {
-            format!("Invalid integer value {}: {e}", quoted(value))
-        })?),
+        'i' => Value::Int(
+            cli::dehumanize_number(value)
+                .map_err(|e: Errno| format!("Invalid integer value {}: {e}", quoted(value)))?,
+        ),
         _ => Value::String(value.to_vec()),
     };
     // Like NetBSD, a key proplib cannot store (over 128 bytes) is dropped.
@@ -58,7 +59,8 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), String>
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
-    let (rest, json) = cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
+    let (rest, json) =
+        cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
 
     let mut dict = Dict::new();
     let mut flags = 0;
@@ -78,7 +80,11 @@ fn main() -> ExitCode {
                 return usage(&prog);
             }
         };
-        let arg = o.arg.as_ref().map(|a| a.as_encoded_bytes()).unwrap_or_default();
+        let arg = o
+            .arg
+            .as_ref()
+            .map(|a| a.as_encoded_bytes())
+            .unwrap_or_default();
         match o.letter {
             'P' => flags |= MODCTL_NO_PROP,
             'f' => flags |= MODCTL_LOAD_FORCE,

@@ -8,9 +8,9 @@ use libmodctl::abi::{class_name, flag_name, source_name, EXISTS_AUTOLOAD, EXISTS
 use libmodctl::backend::{Backend, Sysctl, SysctlValue};
 use libmodctl::cli::{self, Getopt};
 use libmodctl::modctl::Modctl;
-use libmodctl::{json, tool};
 use libmodctl::stat::ModStat;
 use libmodctl::Errno;
+use libmodctl::{json, tool};
 
 const OPTSTRING: &str = "Aaekn:";
 
@@ -29,7 +29,8 @@ fn usage(prog: &str) -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
-    let (rest, json) = cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
+    let (rest, json) =
+        cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
 
     let mut query = None;
     let mut show_addr = false;
@@ -95,7 +96,11 @@ fn main() -> ExitCode {
 
 /// `-A`, `-a`, `-e`: every answer goes to stderr with the program's name.
 fn run_query<B: Backend>(prog: &str, mc: &Modctl<B>, q: Query) -> ExitCode {
-    let which = if q == Query::Load { EXISTS_LOAD } else { EXISTS_AUTOLOAD };
+    let which = if q == Query::Load {
+        EXISTS_LOAD
+    } else {
+        EXISTS_AUTOLOAD
+    };
     match mc.exists(which) {
         Ok(()) => {}
         Err(Errno::ENOSYS) => {
@@ -187,7 +192,17 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
 mod tests {
     use super::*;
 
-    fn m(name: &str, class: i32, source: i32, flags: u32, refcnt: u32, addr: u64, size: u32, req: &str) -> ModStat {
+    #[allow(clippy::too_many_arguments)]
+    fn m(
+        name: &str,
+        class: i32,
+        source: i32,
+        flags: u32,
+        refcnt: u32,
+        addr: u64,
+        size: u32,
+        req: &str,
+    ) -> ModStat {
         ModStat {
             name: name.into(),
             class,
@@ -205,7 +220,16 @@ mod tests {
             m("nfs", 2, 2, 0, 1, 0xffffffff81e2a000, 123456, ""),
             m("k_helper", 1, 2, 1, 0, 0xffffffff82000000, 3410, ""),
             m("ffs", 2, 0, 0, 0, 0, 0, ""),
-            m("compat_netbsd32", 1, 2, 2, 0, 0xffffffff81c00000, 21436, "compat_util,ksem,compat_80"),
+            m(
+                "compat_netbsd32",
+                1,
+                2,
+                2,
+                0,
+                0xffffffff81c00000,
+                21436,
+                "compat_util,ksem,compat_80",
+            ),
             m("accf_dataready", 1, 0, 0, u32::MAX, 0, 0, ""),
         ]
     }
@@ -220,7 +244,8 @@ ffs              vfs      builtin  -        0       - -\n\
 k_helper         misc     filesys  f        0    3410 -\n\
 nfs              vfs      filesys  -        1  123456 -\n";
         assert_eq!(listing(&sample(), None, false), want);
-        let want_k = "NAME             CLASS    SOURCE   FLAG  REFS ADDRESS             SIZE REQUIRES \n\
+        let want_k =
+            "NAME             CLASS    SOURCE   FLAG  REFS ADDRESS             SIZE REQUIRES \n\
 accf_dataready   misc     builtin  -       -1 0                      - -\n\
 compat_netbsd32  misc     filesys  a        0 ffffffff81c00000   21436 compat_util,ksem,compat_80\n\
 ffs              vfs      builtin  -        0 0                      - -\n\

@@ -48,11 +48,14 @@ tmpfs            vfs      builtin  -        0       - -\n\
 wapbl            vfs      builtin  -        1       - -\n"
     );
     step(&k, "modstat", &[], 0, &listing, "");
-    let with_k = "NAME             CLASS    SOURCE   FLAG  REFS ADDRESS             SIZE REQUIRES \n";
+    let with_k =
+        "NAME             CLASS    SOURCE   FLAG  REFS ADDRESS             SIZE REQUIRES \n";
     let out = k.run("modstat", &["-k"]);
     assert_eq!(out.status, 0);
     assert!(out.stdout.starts_with(with_k));
-    assert!(out.stdout.contains("\nsuser            secmodel builtin  -        0 0                      - -\n"));
+    assert!(out
+        .stdout
+        .contains("\nsuser            secmodel builtin  -        0 0                      - -\n"));
     assert_eq!(out.stdout.lines().count(), 9);
     step(
         &k,
@@ -66,8 +69,22 @@ wapbl            vfs      builtin  -        1       - -\n"
     step(&k, "modstat", &["tmpfs"], 0, &tmpfs, "");
     step(&k, "modstat", &["-n", "tmpfs"], 0, &tmpfs, "");
     step(&k, "modstat", &["nosuch"], 0, HEADER, "");
-    step(&k, "modstat", &["-e"], 0, "", "{modstat}: You can load modules.\n");
-    step(&k, "modstat", &["-a"], 0, "", "{modstat}: Modules can be autoloaded.\n");
+    step(
+        &k,
+        "modstat",
+        &["-e"],
+        0,
+        "",
+        "{modstat}: You can load modules.\n",
+    );
+    step(
+        &k,
+        "modstat",
+        &["-a"],
+        0,
+        "",
+        "{modstat}: Modules can be autoloaded.\n",
+    );
     step(
         &k,
         "modstat",
@@ -77,7 +94,14 @@ wapbl            vfs      builtin  -        1       - -\n"
         "{modstat}: Modules can be autoloaded, but kern.module.autoload = 0.\n",
     );
     // The last of -A/-a/-e wins.
-    step(&k, "modstat", &["-Ae"], 0, "", "{modstat}: You can load modules.\n");
+    step(
+        &k,
+        "modstat",
+        &["-Ae"],
+        0,
+        "",
+        "{modstat}: You can load modules.\n",
+    );
 
     // §7.2: disable and reinstate a builtin.
     step(&k, "modunload", &["tmpfs"], 0, "", "");
@@ -170,7 +194,14 @@ wapbl            vfs      builtin  -        1       - -\n"
         // A rump kernel's files are not ours to look at.
         ("", "", "")
     };
-    step(&k, "modload", &["nosuch"], 1, "", &format!("{{modload}}: No such file or directory\n{nosuch}"));
+    step(
+        &k,
+        "modload",
+        &["nosuch"],
+        1,
+        "",
+        &format!("{{modload}}: No such file or directory\n{nosuch}"),
+    );
     step(
         &k,
         "modload",
@@ -179,7 +210,14 @@ wapbl            vfs      builtin  -        1       - -\n"
         "",
         &format!("{{modload}}: No such file or directory\n{missing_path}"),
     );
-    step(&k, "modload", &[""], 1, "", &format!("{{modload}}: No such file or directory\n{empty}"));
+    step(
+        &k,
+        "modload",
+        &[""],
+        1,
+        "",
+        &format!("{{modload}}: No such file or directory\n{empty}"),
+    );
     step(
         &k,
         "modunload",

@@ -36,7 +36,14 @@ fn modload_usage_and_getopt_errors() {
         check(k, "modload", &["-z", "-b", "x=bad", "tmpfs"], 1, "", &unk);
         check(k, "modload", &["-fPz", "tmpfs"], 1, "", &unk);
         // Left to right: the bad -b is met before the unknown option.
-        check(k, "modload", &["-b", "x=bad", "-z"], 1, "", "{modload}: Invalid boolean value `bad'\n");
+        check(
+            k,
+            "modload",
+            &["-b", "x=bad", "-z"],
+            1,
+            "",
+            "{modload}: Invalid boolean value `bad'\n",
+        );
     });
 }
 
@@ -46,18 +53,48 @@ fn modload_property_errors_of_t_modload() {
         let cases: &[(&[&str], &str)] = &[
             (&["-b", "foo", "k_helper.kmod"], "Invalid parameter `foo'"),
             (&["-b", "foo=", "k_helper.kmod"], "Invalid boolean value `'"),
-            (&["-b", "foo=bar", "k_helper.kmod"], "Invalid boolean value `bar'"),
-            (&["-b", "foo=falsea", "k_helper.kmod"], "Invalid boolean value `falsea'"),
-            (&["-b", "foo=truea", "k_helper.kmod"], "Invalid boolean value `truea'"),
+            (
+                &["-b", "foo=bar", "k_helper.kmod"],
+                "Invalid boolean value `bar'",
+            ),
+            (
+                &["-b", "foo=falsea", "k_helper.kmod"],
+                "Invalid boolean value `falsea'",
+            ),
+            (
+                &["-b", "foo=truea", "k_helper.kmod"],
+                "Invalid boolean value `truea'",
+            ),
             (&["-b", "x=maybe", "tmpfs"], "Invalid boolean value `maybe'"),
             (&["-i", "foo", "k_helper.kmod"], "Invalid parameter `foo'"),
-            (&["-i", "foo=", "k_helper.kmod"], "Invalid integer value `': Invalid argument"),
-            (&["-i", "foo=bar", "k_helper.kmod"], "Invalid integer value `bar': Invalid argument"),
-            (&["-i", "foo=123a", "k_helper.kmod"], "Invalid integer value `123a': Invalid argument"),
-            (&["-i", "n=abc", "tmpfs"], "Invalid integer value `abc': Invalid argument"),
-            (&["-i", "n=5 ", "tmpfs"], "Invalid integer value `5 ': Undefined error: 0"),
-            (&["-i", "n=0x10", "tmpfs"], "Invalid integer value `0x10': Undefined error: 0"),
-            (&["-i", "n=1t", "tmpfs"], "Invalid integer value `1t': Invalid argument"),
+            (
+                &["-i", "foo=", "k_helper.kmod"],
+                "Invalid integer value `': Invalid argument",
+            ),
+            (
+                &["-i", "foo=bar", "k_helper.kmod"],
+                "Invalid integer value `bar': Invalid argument",
+            ),
+            (
+                &["-i", "foo=123a", "k_helper.kmod"],
+                "Invalid integer value `123a': Invalid argument",
+            ),
+            (
+                &["-i", "n=abc", "tmpfs"],
+                "Invalid integer value `abc': Invalid argument",
+            ),
+            (
+                &["-i", "n=5 ", "tmpfs"],
+                "Invalid integer value `5 ': Undefined error: 0",
+            ),
+            (
+                &["-i", "n=0x10", "tmpfs"],
+                "Invalid integer value `0x10': Undefined error: 0",
+            ),
+            (
+                &["-i", "n=1t", "tmpfs"],
+                "Invalid integer value `1t': Invalid argument",
+            ),
             (
                 &["-i", "n=9223372036854775808", "tmpfs"],
                 "Invalid integer value `9223372036854775808': Result too large or too small",
@@ -86,25 +123,59 @@ fn modload_p_output() {
         assert_eq!(empty.len(), 190);
         check(k, "modload", &["-p"], 0, &empty, "");
         // Operands, -f, -P and -d without -m are ignored in output mode.
-        check(k, "modload", &["-p", "-f", "-P", "-d", "x", "a", "b", "c"], 0, &empty, "");
+        check(
+            k,
+            "modload",
+            &["-p", "-f", "-P", "-d", "x", "a", "b", "c"],
+            0,
+            &empty,
+            "",
+        );
         let hello = format!(
             "{HEADER}<dict>\n\t<key>a</key>\n\t<true/>\n\t<key>n</key>\n\t<integer>4096</integer>\n\t<key>s</key>\n\t<string>hello</string>\n</dict>\n</plist>\n"
         );
-        check(k, "modload", &["-p", "-b", "a=yes", "-i", "n=4k", "-s", "s=hello"], 0, &hello, "");
+        check(
+            k,
+            "modload",
+            &["-p", "-b", "a=yes", "-i", "n=4k", "-s", "s=hello"],
+            0,
+            &hello,
+            "",
+        );
         let worked = format!(
             "{HEADER}<dict>\n\t<key>count</key>\n\t<integer>4096</integer>\n\t<key>empty</key>\n\t<string/>\n\t<key>name</key>\n\t<string>a&lt;b &amp; \"c\"</string>\n\t<key>neg</key>\n\t<integer>-5</integer>\n\t<key>verbose</key>\n\t<true/>\n</dict>\n</plist>\n"
         );
         check(
             k,
             "modload",
-            &["-p", "-b", "verbose=YES", "-i", "count=4k", "-s", "name=a<b & \"c\"", "-s", "empty=", "-i", "neg=-5"],
+            &[
+                "-p",
+                "-b",
+                "verbose=YES",
+                "-i",
+                "count=4k",
+                "-s",
+                "name=a<b & \"c\"",
+                "-s",
+                "empty=",
+                "-i",
+                "neg=-5",
+            ],
             0,
             &worked,
             "",
         );
         // The same key again replaces the value and its type; a bare suffix is 0.
-        let replaced = format!("{HEADER}<dict>\n\t<key>x</key>\n\t<integer>0</integer>\n</dict>\n</plist>\n");
-        check(k, "modload", &["-p", "-b", "x=1", "-i", "x=k"], 0, &replaced, "");
+        let replaced =
+            format!("{HEADER}<dict>\n\t<key>x</key>\n\t<integer>0</integer>\n</dict>\n</plist>\n");
+        check(
+            k,
+            "modload",
+            &["-p", "-b", "x=1", "-i", "x=k"],
+            0,
+            &replaced,
+            "",
+        );
     });
 }
 
@@ -116,17 +187,42 @@ fn modload_p_merge_and_delete() {
         assert_eq!(made.status, 0);
         std::fs::write(&props, &made.stdout).unwrap();
         let p = props.to_str().unwrap();
-        let extra = format!("{HEADER}<dict>\n\t<key>extra</key>\n\t<string>1</string>\n</dict>\n</plist>\n");
-        check(k, "modload", &["-p", "-m", p, "-s", "extra=1", "-d", "msg"], 0, &extra, "");
+        let extra = format!(
+            "{HEADER}<dict>\n\t<key>extra</key>\n\t<string>1</string>\n</dict>\n</plist>\n"
+        );
+        check(
+            k,
+            "modload",
+            &["-p", "-m", p, "-s", "extra=1", "-d", "msg"],
+            0,
+            &extra,
+            "",
+        );
         let both_keys = format!(
             "{HEADER}<dict>\n\t<key>extra</key>\n\t<string>1</string>\n\t<key>msg</key>\n\t<string>fromfile</string>\n</dict>\n</plist>\n"
         );
-        check(k, "modload", &["-p", "-m", p, "-s", "extra=1"], 0, &both_keys, "");
+        check(
+            k,
+            "modload",
+            &["-p", "-m", p, "-s", "extra=1"],
+            0,
+            &both_keys,
+            "",
+        );
         // Command-line keys win over the file's; -d can delete them too.
-        let over = format!("{HEADER}<dict>\n\t<key>msg</key>\n\t<integer>3</integer>\n</dict>\n</plist>\n");
+        let over = format!(
+            "{HEADER}<dict>\n\t<key>msg</key>\n\t<integer>3</integer>\n</dict>\n</plist>\n"
+        );
         check(k, "modload", &["-p", "-m", p, "-i", "msg=3"], 0, &over, "");
         let gone = format!("{HEADER}<dict/>\n</plist>\n");
-        check(k, "modload", &["-p", "-m", p, "-i", "msg=3", "-d", "msg", "-d", "absent"], 0, &gone, "");
+        check(
+            k,
+            "modload",
+            &["-p", "-m", p, "-i", "msg=3", "-d", "msg", "-d", "absent"],
+            0,
+            &gone,
+            "",
+        );
         // Nested values from the file keep their structure.
         std::fs::write(
             &props,
@@ -146,7 +242,14 @@ fn modload_p_merge_and_delete() {
             "{modload}: Failed to read existing property list\n",
         );
         std::fs::write(&props, "<plist><array/></plist>").unwrap();
-        check(k, "modload", &["-p", "-m", p], 1, "", "{modload}: Failed to read existing property list\n");
+        check(
+            k,
+            "modload",
+            &["-p", "-m", p],
+            1,
+            "",
+            "{modload}: Failed to read existing property list\n",
+        );
     });
 }
 
@@ -154,9 +257,30 @@ fn modload_p_merge_and_delete() {
 fn modstat_usage_and_getopt_errors() {
     both(|k| {
         let usage = "Usage: {modstat} [-Aaen] [name]\n";
-        check(k, "modstat", &["-x"], 1, "", &format!("{{modstat}}: unknown option -- x\n{usage}"));
-        check(k, "modstat", &["-h"], 1, "", &format!("{{modstat}}: unknown option -- h\n{usage}"));
-        check(k, "modstat", &["-n"], 1, "", &format!("{{modstat}}: option requires an argument -- n\n{usage}"));
+        check(
+            k,
+            "modstat",
+            &["-x"],
+            1,
+            "",
+            &format!("{{modstat}}: unknown option -- x\n{usage}"),
+        );
+        check(
+            k,
+            "modstat",
+            &["-h"],
+            1,
+            "",
+            &format!("{{modstat}}: unknown option -- h\n{usage}"),
+        );
+        check(
+            k,
+            "modstat",
+            &["-n"],
+            1,
+            "",
+            &format!("{{modstat}}: option requires an argument -- n\n{usage}"),
+        );
         check(k, "modstat", &["a", "b"], 1, "", usage);
         check(k, "modstat", &["-n", "a", "b"], 1, "", usage);
         check(k, "modstat", &["-k", "-n", "a", "b"], 1, "", usage);
@@ -166,7 +290,14 @@ fn modstat_usage_and_getopt_errors() {
 #[test]
 fn modunload_usage_and_no_option_parsing() {
     both(|k| {
-        check(k, "modunload", &[] as &[&str], 1, "", "Usage: {modunload} <module_name ...>\n");
+        check(
+            k,
+            "modunload",
+            &[] as &[&str],
+            1,
+            "",
+            "Usage: {modunload} <module_name ...>\n",
+        );
         check(k, "modunload", &["-f"], 1, "", "{modunload}: -f: No such file or directory\n{modunload}: -f: no module named `-f' is loaded\n");
     });
 }
@@ -193,7 +324,12 @@ fn rump_without_a_server() {
     );
     assert_eq!(
         run("modunload", &["tmpfs"]),
-        (1, String::new(), "error: RUMP_SERVER not set\nrump.modunload: init failed: No such file or directory\n".into())
+        (
+            1,
+            String::new(),
+            "error: RUMP_SERVER not set\nrump.modunload: init failed: No such file or directory\n"
+                .into()
+        )
     );
     assert_eq!(
         run("modstat", &["-e"]),
@@ -202,7 +338,10 @@ fn rump_without_a_server() {
     // Output mode needs no kernel.
     assert_eq!(run("modload", &["-p"]).0, 0);
     // Usage errors come before the kernel is reached.
-    assert_eq!(run("modunload", &[]).2, "Usage: rump.modunload <module_name ...>\n");
+    assert_eq!(
+        run("modunload", &[]).2,
+        "Usage: rump.modunload <module_name ...>\n"
+    );
 }
 
 #[test]
@@ -216,8 +355,14 @@ fn rump_without_the_library() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let mut lines = err.lines();
-    assert_eq!(lines.next(), Some("rump.modstat: prog init failed: No such file or directory"));
-    assert!(lines.next().unwrap().starts_with("rump.modstat: cannot load librumpclient: "));
+    assert_eq!(
+        lines.next(),
+        Some("rump.modstat: prog init failed: No such file or directory")
+    );
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("rump.modstat: cannot load librumpclient: "));
     assert_eq!(lines.next(), None);
 }
 
@@ -228,5 +373,6 @@ fn no_backend_on_linux_says_how_to_pick_one() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("modstat: no kernel module interface on this host: set MODCTL_EMUL"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("modstat: no kernel module interface on this host: set MODCTL_EMUL"));
 }

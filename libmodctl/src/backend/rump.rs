@@ -126,7 +126,12 @@ impl Rump {
         }
     }
 
-    fn sysctl_raw(&self, mib: &[c_int], old: &mut [u8], new: Option<&[u8]>) -> Result<usize, Errno> {
+    fn sysctl_raw(
+        &self,
+        mib: &[c_int],
+        old: &mut [u8],
+        new: Option<&[u8]>,
+    ) -> Result<usize, Errno> {
         let mut len = old.len();
         let (newp, newlen) = new.map_or((std::ptr::null(), 0), |n| (n.as_ptr(), n.len()));
         // SAFETY: mib, old and new are valid for the lengths given.
@@ -167,7 +172,11 @@ impl Rump {
             Sysctl::Machine => vec![CTL_HW, HW_MACHINE],
             Sysctl::ModulePath | Sysctl::ModuleAutoload => {
                 let module = self.child_num(&[CTL_KERN], "module")?;
-                let leaf = if node == Sysctl::ModulePath { "path" } else { "autoload" };
+                let leaf = if node == Sysctl::ModulePath {
+                    "path"
+                } else {
+                    "autoload"
+                };
                 let num = self.child_num(&[CTL_KERN, module], leaf)?;
                 vec![CTL_KERN, module, num]
             }
