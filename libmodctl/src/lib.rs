@@ -12,7 +12,11 @@ pub mod stat;
 
 pub use errno::Errno;
 pub mod cli;
+pub mod diagnose;
+pub mod dryrun;
+pub mod json;
 pub mod kmod;
 pub mod path;
 pub mod plist;
+pub mod tool;
 pub mod validate;

@@ -77,7 +77,12 @@ impl<B: Backend> Modctl<B> {
 
     /// `MODCTL_LOAD`. `props` is the externalized plist without its NUL
     /// (modload always sends one); `None` passes NULL/0.
-    pub fn load(&self, filename: &[u8], flags: i32, props: Option<&[u8]>) -> Result<(), ModctlError> {
+    pub fn load(
+        &self,
+        filename: &[u8],
+        flags: i32,
+        props: Option<&[u8]>,
+    ) -> Result<(), ModctlError> {
         let filename = CString::new(filename).map_err(|_| ModctlError::InteriorNul)?;
         let props = props
             .map(|p| CString::new(p).map_err(|_| ModctlError::InteriorNul))
@@ -124,7 +129,10 @@ impl<B: Backend> Modctl<B> {
                 iov_len: len,
             };
             // SAFETY: `iov` covers `buf`, which outlives the call.
-            unsafe { self.backend.modctl(cmd, &mut iov as *mut IoVec as *mut c_void)? };
+            unsafe {
+                self.backend
+                    .modctl(cmd, &mut iov as *mut IoVec as *mut c_void)?
+            };
             if iov.iov_len <= len {
                 buf.truncate(iov.iov_len);
                 return Ok(buf);
@@ -171,7 +179,11 @@ mod tests {
                 MODCTL_STAT | MODCTL_OSTAT => {
                     let iov = &mut *(arg as *mut IoVec);
                     self.calls.borrow_mut().push((cmd, iov.iov_len));
-                    let full = if cmd == MODCTL_STAT { &self.v2 } else { &self.v1 };
+                    let full = if cmd == MODCTL_STAT {
+                        &self.v2
+                    } else {
+                        &self.v1
+                    };
                     let full = full.as_ref().ok_or(Errno::EINVAL)?;
                     let n = full.len().min(iov.iov_len);
                     std::ptr::copy_nonoverlapping(full.as_ptr(), iov.iov_base as *mut u8, n);
@@ -229,7 +241,11 @@ mod tests {
                 refcnt: 0,
                 addr: 0,
                 size: 0,
-                required: if i % 2 == 0 { "a,b".into() } else { String::new() },
+                required: if i % 2 == 0 {
+                    "a,b".into()
+                } else {
+                    String::new()
+                },
             })
             .collect()
     }
@@ -256,7 +272,11 @@ mod tests {
         let calls = mc.backend().calls.borrow();
         assert_eq!(
             *calls,
-            vec![(MODCTL_STAT, 8192), (MODCTL_OSTAT, 8192), (MODCTL_OSTAT, 30 * 392)]
+            vec![
+                (MODCTL_STAT, 8192),
+                (MODCTL_OSTAT, 8192),
+                (MODCTL_OSTAT, 30 * 392)
+            ]
         );
     }
 
@@ -283,7 +303,8 @@ mod tests {
     #[test]
     fn load_marshals_like_modload() {
         let mc = scripted(None, None);
-        mc.load(b"tmpfs", MODCTL_LOAD_FORCE, Some(b"<plist/>")).unwrap();
+        mc.load(b"tmpfs", MODCTL_LOAD_FORCE, Some(b"<plist/>"))
+            .unwrap();
         mc.load(b"/x/y.kmod", MODCTL_NO_PROP, None).unwrap();
         assert_eq!(
             *mc.backend().loads.borrow(),

@@ -47,7 +47,11 @@ pub enum StatError {
     /// v1: the length is not a whole number of 392-byte records.
     PartialRecord { len: usize },
     /// v2: a record's `ms_reqoffset` points outside the strings area.
-    BadReqOffset { record: usize, offset: u32, area: usize },
+    BadReqOffset {
+        record: usize,
+        offset: u32,
+        area: usize,
+    },
     /// v2: a required string runs to the end of the buffer without a NUL.
     UnterminatedRequired { record: usize },
     /// v2: the strings area is missing its leading NUL.
@@ -65,7 +69,11 @@ impl fmt::Display for StatError {
             StatError::PartialRecord { len } => {
                 write!(f, "{len} bytes is not a whole number of 392-byte records")
             }
-            StatError::BadReqOffset { record, offset, area } => write!(
+            StatError::BadReqOffset {
+                record,
+                offset,
+                area,
+            } => write!(
                 f,
                 "record {record}: required offset {offset} is outside the {area}-byte strings area"
             ),
@@ -157,7 +165,7 @@ pub fn decode_v2(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
 
 /// Decodes a NetBSD ≤ 8 `MODCTL_STAT` / ≥ 9 `MODCTL_OSTAT` buffer.
 pub fn decode_v1(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
-    if buf.len() % MODSTAT_V1_SIZE != 0 {
+    if !buf.len().is_multiple_of(MODSTAT_V1_SIZE) {
         return Err(StatError::PartialRecord { len: buf.len() });
     }
     Ok(buf

@@ -1,1 +1,176 @@
-fn main() {}
+//! modload(8): load a kernel module, as NetBSD's r1.15, plus `-n` (dry run)
+//! and `--json` for the dry run's report.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use libmodctl::abi::{MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
+use libmodctl::cli::{self, Getopt};
+use libmodctl::modctl::Modctl;
+use libmodctl::plist::{Dict, Value};
+use libmodctl::{diagnose, dryrun, tool, Errno};
+
+const OPTSTRING: &str = "Pb:d:fi:m:nps:";
+
+fn usage(prog: &str) -> ExitCode {
+    eprint!(
+        "Usage: {prog} [-fP] [-b var=boolean] [-i var=integer] [-s var=string] module\n       \
+         {prog} -p [-b var=boolean] [-d var] [-i var=integer] [-m plist]\n               \
+         [-s var=string]\n"
+    );
+    ExitCode::FAILURE
+}
+
+/// errx(3): `prog: message`, exit 1.
+fn errx(prog: &str, msg: &str) -> ExitCode {
+    let mut line = format!("{prog}: ").into_bytes();
+    line.extend_from_slice(msg.as_bytes());
+    line.push(b'\n');
+    let _ = std::io::stderr().write_all(&line);
+    ExitCode::FAILURE
+}
+
+/// Quotes an argument the way NetBSD's messages do: `x'.
+fn quoted(bytes: &[u8]) -> String {
+    format!("`{}'", String::from_utf8_lossy(bytes))
+}
+
+/// Parses one `-b`/`-i`/`-s` argument into the dictionary, or says why not.
+fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), String> {
+    let (key, value) =
+        cli::split_param(arg).ok_or_else(|| format!("Invalid parameter {}", quoted(arg)))?;
+    let value = match letter {
+        'b' => Value::Bool(
+            cli::parse_bool(value)
+                .ok_or_else(|| format!("Invalid boolean value {}", quoted(value)))?,
+        ),
+        'i' => Value::Int(
+            cli::dehumanize_number(value)
+                .map_err(|e: Errno| format!("Invalid integer value {}: {e}", quoted(value)))?,
+        ),
+        _ => Value::String(value.to_vec()),
+    };
+    // Like NetBSD, a key proplib cannot store (over 128 bytes) is dropped.
+    dict.set(key.to_vec(), value);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
+    let (rest, json) =
+        cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
+
+    let mut dict = Dict::new();
+    let mut flags = 0;
+    let mut output_mode = false;
+    let mut dry_run = false;
+    let mut merge_file: Option<OsString> = None;
+    let mut deletes: Vec<Vec<u8>> = Vec::new();
+    let mut opts = Getopt::new(&rest, OPTSTRING);
+    while let Some(opt) = opts.next_opt() {
+        let o = match opt {
+            Ok(o) => o,
+            Err(e) => {
+                let mut line = format!("{prog}: ").into_bytes();
+                line.extend(e.message_bytes());
+                line.push(b'\n');
+                let _ = std::io::stderr().write_all(&line);
+                return usage(&prog);
+            }
+        };
+        let arg = o
+            .arg
+            .as_ref()
+            .map(|a| a.as_encoded_bytes())
+            .unwrap_or_default();
+        match o.letter {
+            'P' => flags |= MODCTL_NO_PROP,
+            'f' => flags |= MODCTL_LOAD_FORCE,
+            'p' => output_mode = true,
+            'n' => dry_run = true,
+            'm' => merge_file = o.arg.clone(),
+            'd' => deletes.push(arg.to_vec()),
+            'b' | 'i' | 's' => {
+                if let Err(msg) = add_property(&mut dict, o.letter, arg) {
+                    return errx(&prog, &msg);
+                }
+            }
+            _ => return usage(&prog),
+        }
+    }
+
+    if output_mode {
+        // Operands are not looked at, and no kernel is needed.
+        let out = match merge_file {
+            Some(file) => {
+                let mut merged = match std::fs::read(&file)
+                    .ok()
+                    .and_then(|xml| Dict::internalize(&xml).ok())
+                {
+                    Some(d) => d,
+                    None => return errx(&prog, "Failed to read existing property list"),
+                };
+                merged.merge(&dict);
+                for key in &deletes {
+                    merged.remove(key);
+                }
+                merged.externalize()
+            }
+            None => dict.externalize(),
+        };
+        let _ = std::io::stdout().write_all(&out);
+        return ExitCode::SUCCESS;
+    }
+
+    let [module] = opts.operands() else {
+        return usage(&prog);
+    };
+    let module = module.as_encoded_bytes();
+
+    let backend = match tool::connect(&prog) {
+        Ok(b) => b,
+        Err(e) => {
+            for line in e.messages(&prog, "prog init failed") {
+                eprintln!("{line}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let mc = Modctl::new(backend);
+    let props = dict.externalize();
+    let name = String::from_utf8_lossy(module).into_owned();
+
+    if dry_run {
+        let report = dryrun::dry_run(&mc, module, flags, &dict);
+        let out = if json {
+            report.to_json()
+        } else {
+            report.to_text()
+        };
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        return if report.would_load() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+
+    // Refuse what the kernel certainly would, without touching it. (Not
+    // for a rump kernel: it opens files in its own namespace, not ours.)
+    if let Some(refusal) = diagnose::prevalidate(&mc, module, flags) {
+        eprintln!("{prog}: {}", refusal.errno);
+        eprintln!("{prog}: {name}: {}", refusal.reason);
+        return ExitCode::FAILURE;
+    }
+
+    if let Err(e) = mc.load(module, flags, Some(&props)) {
+        eprintln!("{prog}: {}", e.errno());
+        if let Some(reason) = diagnose::load(&mc, module, flags, e.errno()) {
+            eprintln!("{prog}: {name}: {reason}");
+        }
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

@@ -1,1 +1,143 @@
-//! End-to-end tests live in tests/tests/.
+//! Helpers for the end-to-end tests: run the built tools against an
+//! emulated NetBSD kernel in a temporary state directory, directly or
+//! through the rump stand-in library.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The directory holding the built binaries (`target/<profile>`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> -> target/<profile>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_path_buf()
+}
+
+/// The path of a built tool.
+pub fn bin(name: &str) -> PathBuf {
+    let p = target_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is not built; run `cargo test --workspace`",
+        p.display()
+    );
+    p
+}
+
+/// What a finished command printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+impl Output {
+    /// The first stderr line (NetBSD's), without its newline.
+    pub fn first_err(&self) -> &str {
+        self.stderr.lines().next().unwrap_or("")
+    }
+}
+
+/// How the tools reach the emulated kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `MODCTL_EMUL` with the plain program names.
+    Emul,
+    /// `rump.<tool>` names, the stand-in librumpclient and `RUMP_SERVER`.
+    Rump,
+}
+
+/// An emulated kernel in a fresh directory.
+pub struct Kernel {
+    pub dir: tempfile::TempDir,
+    pub via: Via,
+    bindir: tempfile::TempDir,
+}
+
+impl Kernel {
+    /// A kernel with the default profile.
+    pub fn new(via: Via) -> Kernel {
+        let k = Kernel {
+            dir: tempfile::tempdir().unwrap(),
+            via,
+            bindir: tempfile::tempdir().unwrap(),
+        };
+        for tool in ["modload", "modunload", "modstat"] {
+            std::os::unix::fs::symlink(bin(tool), k.bindir.path().join(format!("rump.{tool}")))
+                .unwrap();
+        }
+        std::os::unix::fs::symlink(
+            target_dir().join("librumpstub.so"),
+            k.bindir.path().join("librumpclient.so.0"),
+        )
+        .unwrap();
+        k
+    }
+
+    /// A kernel whose profile.json is `profile` (other keys default).
+    pub fn with_profile(via: Via, profile: &str) -> Kernel {
+        let k = Kernel::new(via);
+        std::fs::write(k.dir.path().join("profile.json"), profile).unwrap();
+        k
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The name a tool is invoked as (`modload` or `rump.modload`).
+    pub fn prog(&self, tool: &str) -> String {
+        match self.via {
+            Via::Emul => tool.to_string(),
+            Via::Rump => format!("rump.{tool}"),
+        }
+    }
+
+    /// A command for `tool` set up to reach this kernel.
+    pub fn command(&self, tool: &str) -> Command {
+        let mut c = match self.via {
+            Via::Emul => Command::new(bin(tool)),
+            Via::Rump => {
+                let mut c = Command::new(self.bindir.path().join(format!("rump.{tool}")));
+                c.env("LD_LIBRARY_PATH", self.bindir.path())
+                    .env("RUMP_SERVER", "unix://emulated");
+                c
+            }
+        };
+        c.env("MODCTL_EMUL", self.dir.path())
+            .env_remove("RUST_BACKTRACE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `tool args...` and collects its output.
+    pub fn run<S: AsRef<OsStr>>(&self, tool: &str, args: &[S]) -> Output {
+        let out = self.command(tool).args(args).output().expect("run tool");
+        Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            status: out.status.code().unwrap_or(-1),
+        }
+    }
+
+    /// Fills `{modload}`, `{modunload}` and `{modstat}` in an expected
+    /// text with the names the tools run as, so one text serves both ways
+    /// of reaching the kernel.
+    pub fn expect(&self, text: &str) -> String {
+        text.replace("{modload}", &self.prog("modload"))
+            .replace("{modunload}", &self.prog("modunload"))
+            .replace("{modstat}", &self.prog("modstat"))
+    }
+}
+
+/// Where the committed fixture modules are.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../libmodctl/tests/fixtures")
+        .canonicalize()
+        .expect("fixtures directory")
+}

@@ -110,6 +110,34 @@ pub trait Backend {
 
     /// Reads one of the sysctl nodes the tools need.
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno>;
+
+    /// The effective uid the kernel sees for us (the emulator's may differ
+    /// from the host's). Used only to explain a refusal.
+    fn euid(&self) -> u32 {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() }
+    }
+
+    /// Whether the files this kernel opens are the files we see (not so
+    /// for a rump kernel, which has a file namespace of its own).
+    fn files_visible(&self) -> bool {
+        true
+    }
+
+    /// The host directory where this kernel looks up modules by name
+    /// (`kern.module.path`; the emulator maps it under its module root).
+    fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
+        match self.sysctl(Sysctl::ModulePath)? {
+            SysctlValue::Str(s) => Ok(s.into()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The kernel's global symbols, including those of loaded modules, when
+    /// they can be read (NetBSD's `/dev/ksyms`, the emulator's profile).
+    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
+        crate::kmod::read_symbol_table(std::path::Path::new("/dev/ksyms")).ok()
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for Box<B> {
@@ -118,5 +146,34 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
         (**self).sysctl(node)
+    }
+    fn euid(&self) -> u32 {
+        (**self).euid()
+    }
+    fn files_visible(&self) -> bool {
+        (**self).files_visible()
+    }
+    fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
+        (**self).module_dir()
+    }
+    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
+        (**self).kernel_symbols()
+    }
+}
+
+/// Interprets a sysctl's bytes by the node's type. A bool node is one byte
+/// (modstat's 4-byte read of it is a known big-endian bug we avoid).
+pub fn decode_sysctl(kind: SysctlKind, data: &[u8]) -> SysctlValue {
+    match kind {
+        SysctlKind::Bool => SysctlValue::Bool(data.first().is_some_and(|&b| b != 0)),
+        SysctlKind::Int => SysctlValue::Int(match data.len() {
+            8 => i64::from_ne_bytes(data.try_into().unwrap_or_default()),
+            4 => i32::from_ne_bytes(data.try_into().unwrap_or_default()) as i64,
+            _ => 0,
+        }),
+        SysctlKind::String => {
+            let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+            SysctlValue::Str(String::from_utf8_lossy(&data[..end]).into_owned())
+        }
     }
 }

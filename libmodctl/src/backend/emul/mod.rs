@@ -1,1 +1,610 @@
-//! (being written)
+//! An emulated NetBSD kernel module subsystem, kept in a state directory.
+//!
+//! Selected with `MODCTL_EMUL=<dir>`. It decodes the same `modctl_load_t`,
+//! `iovec` and name arguments as the kernel (LP64/ILP32 host layout) and
+//! writes the same stat buffers byte for byte, so everything above the
+//! [`Backend`] seam runs as it would on NetBSD. Its semantics are
+//! kern_module.c's (NetBSD 10, r1.155): built-ins and disabling them,
+//! `MODCTL_LOAD_FORCE` to reinstate them, dependencies loaded through the
+//! autoload path and flagged `a`, reference counts and `EBUSY`, version
+//! checks and `EPROGMISMATCH`, `.plist` files next to modules,
+//! `MODCTL_NO_PROP`, the property size limits, `MODCTL_EXISTS`, and
+//! securelevel / non-root `EPERM`.
+//!
+//! # The state directory
+//!
+//! * `profile.json` — the kernel profile (below). Write it before the first
+//!   call to choose a kernel; it is created with the defaults when absent.
+//! * `state.json` — the kernel's module lists (written by the emulator).
+//!   Remove it to "reboot": the next call boots a fresh kernel from the
+//!   profile. A corrupt or unreadable file is an error naming it, never
+//!   silently replaced.
+//! * `lock` — every call holds an exclusive `flock(2)` on it while it reads,
+//!   changes and atomically replaces `state.json`.
+//! * `root/` — the default `module_root`, holding the project's example
+//!   modules (`example`, `hello`, `needy`) under `module_path`, so that
+//!   `modload example` works on a new directory.
+//!
+//! # The kernel profile (`profile.json`)
+//!
+//! Every key is optional; missing keys take their defaults, and defaults
+//! that depend on other keys are derived as the kernel derives them.
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `osrelease` | `"10.1"` (or from `osrevision`) | `kern.osrelease` |
+//! | `osrevision` | from `osrelease` (`1001000000`) | `kern.osrevision`, `__NetBSD_Version__`; the version modules must match |
+//! | `machine` | `"amd64"` | `hw.machine`; also picks the text addresses |
+//! | `stat_abi` | `"v2"` for ≥ 9.0, else `"v1"` | `"v2"`: command 4 (+ command 2 `MODCTL_OSTAT` if `compat_80`); `"v1"`: command 2 only |
+//! | `compat_80` | `true` | whether `MODCTL_OSTAT` is served on a v2 kernel |
+//! | `module_path` | `/stand/<machine>/<release>/modules` as module_init() builds it | `kern.module.path` |
+//! | `module_root` | `"root"` | host directory standing for `/` when names are looked up under `module_path` (relative = relative to the state directory); paths given by the user are host paths |
+//! | `builtins` | 20 modules of a NetBSD 10.1 amd64 kernel | list of `{"name", "class" ("vfs" or a number), "requires" ("a,b" or ["a","b"])}` in link-set order |
+//! | `autoload` | `true` | `kern.module.autoload` |
+//! | `autotime` | `10` | `kern.module.autotime`; 0 = no `a` flag and no auto-unload |
+//! | `auto_unload` | `true` | emulate the auto-unload thread (switch off for clock-independent runs) |
+//! | `securelevel` | `0` | `kern.securelevel`; > 0 forbids load/unload and hides addresses |
+//! | `euid` | `0` | the emulated caller's uid (not the host's); ≠ 0 = `EPERM` for load/unload |
+//! | `ksyms` | none | ELF file whose symbol table stands for the kernel's; when set, loads check unresolved and duplicate global symbols |
+//! | `fail_init` | `{}` | module name → errno (`"EBUSY"` or 16) its `MODULE_CMD_INIT` returns |
+//! | `fail_fini` | `{}` | module name → errno its `MODULE_CMD_FINI` returns (e.g. `EBUSY` for a mounted file system) |
+//!
+//! Changes to `builtins` take effect at the next boot (after `state.json` is
+//! removed); the other keys are read when the emulator is opened.
+//!
+//! # Not emulated
+//!
+//! Module code does not run: `MODULE_CMD_INIT`/`FINI` succeed unless the
+//! profile says otherwise, modules publish no sysctl nodes, and a module's
+//! INIT never loads other modules. Modules pushed by the boot loader,
+//! kernel-initiated autoloads (mount, exec), the memory-pressure branch of
+//! auto-unload, `MODCTL_LOAD` on non-`MODULAR` kernels (`ENOSYS`), and the
+//! NetBSD ≤ 7 differences (recursion depth `EMLINK`, the 9-dependency limit,
+//! authorization before the `EEXIST` pre-check) are not. Bad user pointers
+//! other than NULL cannot be detected (`EFAULT` only for NULL).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::raw::{c_char, c_int, c_void};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::abi::*;
+use crate::backend::{Backend, Sysctl, SysctlValue};
+use crate::errno::Errno;
+use crate::stat::{self, ModStat};
+
+mod examples;
+mod glue;
+mod kernel;
+mod profile;
+mod state;
+
+pub use profile::{default_builtins, BuiltinModule, Profile, StatAbiEra};
+pub use state::{ModRec, State, LOCK_FILE, PROFILE_FILE, STATE_FILE, SYNC_HOOK_ENV};
+
+use glue::{ObjectLoader, Props};
+use kernel::{Ctx, Kernel, StatRec};
+
+/// Why the state directory cannot be used.
+#[derive(Debug)]
+pub enum EmulError {
+    /// A file or directory could not be read, written or locked.
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        err: io::Error,
+    },
+    /// `profile.json` is not a valid profile.
+    Profile { path: PathBuf, reason: String },
+    /// `state.json` is not a state the emulator wrote.
+    Corrupt { path: PathBuf, reason: String },
+    /// The profile's `ksyms` file cannot be read.
+    Ksyms { path: PathBuf, reason: String },
+}
+
+impl EmulError {
+    fn io(path: &Path, what: &'static str, err: io::Error) -> EmulError {
+        EmulError::Io {
+            path: path.to_path_buf(),
+            what,
+            err,
+        }
+    }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            EmulError::Io { path, .. }
+            | EmulError::Profile { path, .. }
+            | EmulError::Corrupt { path, .. }
+            | EmulError::Ksyms { path, .. } => path,
+        }
+    }
+}
+
+impl fmt::Display for EmulError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmulError::Io { path, what, err } => {
+                write!(f, "{}: {what}: {}", path.display(), Errno::from_io(err))
+            }
+            EmulError::Profile { path, reason } => {
+                write!(f, "{}: invalid kernel profile: {reason}", path.display())
+            }
+            EmulError::Corrupt { path, reason } => write!(
+                f,
+                "{}: corrupt emulator state: {reason} (remove the file to reboot the emulated kernel)",
+                path.display()
+            ),
+            EmulError::Ksyms { path, reason } => {
+                write!(f, "{}: cannot read kernel symbols: {reason}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for EmulError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EmulError::Io { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
+
+/// What the last state-taking call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The state's serial after the call (one more per change since boot).
+    pub serial: u64,
+    /// Whether the call changed the state.
+    pub changed: bool,
+}
+
+/// The emulated kernel behind a state directory.
+pub struct Emul {
+    dir: PathBuf,
+    profile: Profile,
+    loader: Box<dyn ObjectLoader + Send + Sync>,
+    last_error: Mutex<Option<String>>,
+    last_call: Mutex<Option<CallRecord>>,
+    last_messages: Mutex<Vec<String>>,
+}
+
+impl fmt::Debug for Emul {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emul")
+            .field("dir", &self.dir)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emul {
+    /// Opens the state directory, creating and initialising it when it is
+    /// missing or empty (default profile, freshly booted kernel, example
+    /// modules). Errors name the offending file.
+    pub fn open(dir: &Path) -> Result<Emul, EmulError> {
+        Emul::open_with(dir, Box::new(glue::FileLoader))
+    }
+
+    fn open_with(
+        dir: &Path,
+        loader: Box<dyn ObjectLoader + Send + Sync>,
+    ) -> Result<Emul, EmulError> {
+        let dir = std::path::absolute(dir).map_err(|e| EmulError::io(dir, "bad directory", e))?;
+        fs::create_dir_all(&dir).map_err(|e| EmulError::io(&dir, "cannot create", e))?;
+        let _lock = state::DirLock::acquire(&dir)?;
+
+        let ppath = dir.join(PROFILE_FILE);
+        let profile = match state::read_optional(&ppath)? {
+            Some(text) => {
+                let text = String::from_utf8(text).map_err(|_| EmulError::Profile {
+                    path: ppath.clone(),
+                    reason: "not UTF-8".into(),
+                })?;
+                Profile::from_json(&text).map_err(|reason| EmulError::Profile {
+                    path: ppath.clone(),
+                    reason,
+                })?
+            }
+            None => {
+                let p = Profile::default();
+                state::write_atomic(&ppath, p.to_json().as_bytes())?;
+                p
+            }
+        };
+
+        let emul = Emul {
+            dir,
+            profile,
+            loader,
+            last_error: Mutex::new(None),
+            last_call: Mutex::new(None),
+            last_messages: Mutex::new(Vec::new()),
+        };
+        let spath = emul.state_path();
+        match state::read_optional(&spath)? {
+            Some(bytes) => {
+                State::parse(&bytes).map_err(|reason| EmulError::Corrupt {
+                    path: spath,
+                    reason,
+                })?;
+            }
+            None => {
+                if emul.profile.module_root == profile::DEFAULT_MODULE_ROOT {
+                    examples::install(&emul.module_root(), &emul.profile.module_path)?;
+                }
+                let st = kernel::boot(&emul.profile);
+                state::write_atomic(&spath, &st.to_json())?;
+            }
+        }
+        Ok(emul)
+    }
+
+    /// The kernel profile in use.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The state directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Why the last call returned `EIO`, when the state could not be used.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// The serial and change flag of the last call that took the state.
+    pub fn last_call(&self) -> Option<CallRecord> {
+        self.last_call.lock().ok().and_then(|g| *g)
+    }
+
+    /// What the emulated kernel printed during the last call that took the
+    /// state (`WARNING: module error: ...` lines, linker errors), e.g. the
+    /// name of a dependency that failed to load.
+    pub fn last_messages(&self) -> Vec<String> {
+        self.last_messages
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_default()
+    }
+
+    /// The emulated caller's uid (the profile's, not the host's).
+    pub fn euid(&self) -> u32 {
+        self.profile.euid
+    }
+
+    /// The host directory where names are looked up:
+    /// `module_root` joined with `module_path`.
+    pub fn module_dir(&self) -> PathBuf {
+        self.module_root()
+            .join(self.profile.module_path.trim_start_matches('/'))
+    }
+
+    /// The global symbols a load resolves against: the profile's ksyms plus
+    /// those of every loaded module; `None` when the profile names no ksyms
+    /// file (the emulator then checks no symbols) or it cannot be read.
+    pub fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
+        let mut syms = self.ksyms().ok()??;
+        let st = self.state().ok()?;
+        syms.extend(st.active.into_iter().flat_map(|m| m.globals));
+        Some(syms)
+    }
+
+    /// Reads the current state (under the lock).
+    pub fn state(&self) -> Result<State, EmulError> {
+        let _lock = state::DirLock::acquire(&self.dir)?;
+        self.read_state()
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    /// `module_root` as a host directory.
+    fn module_root(&self) -> PathBuf {
+        self.resolve(&self.profile.module_root)
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    fn read_state(&self) -> Result<State, EmulError> {
+        let path = self.state_path();
+        let bytes = state::read_optional(&path)?.ok_or_else(|| EmulError::Corrupt {
+            path: path.clone(),
+            reason: "the file is missing".into(),
+        })?;
+        State::parse(&bytes).map_err(|reason| EmulError::Corrupt { path, reason })
+    }
+
+    fn ksyms(&self) -> Result<Option<BTreeSet<String>>, EmulError> {
+        let Some(k) = &self.profile.ksyms else {
+            return Ok(None);
+        };
+        let path = self.resolve(k);
+        self.loader
+            .ksyms(&path)
+            .map(Some)
+            .map_err(|reason| EmulError::Ksyms { path, reason })
+    }
+
+    /// Runs one operation under the lock: read, auto-unload pass, `op`,
+    /// atomic replace if anything changed. Failures to use the state become
+    /// `EIO`, with the detail in [`Emul::last_error`].
+    fn with_kernel<R>(
+        &self,
+        need_ksyms: bool,
+        op: impl FnOnce(&mut Kernel<'_, '_>) -> R,
+    ) -> Result<R, Errno> {
+        let r = self.with_kernel_inner(need_ksyms, op);
+        if let Ok(mut g) = self.last_error.lock() {
+            *g = r.as_ref().err().map(ToString::to_string);
+        }
+        r.map_err(|_| Errno::EIO)
+    }
+
+    fn with_kernel_inner<R>(
+        &self,
+        need_ksyms: bool,
+        op: impl FnOnce(&mut Kernel<'_, '_>) -> R,
+    ) -> Result<R, EmulError> {
+        let _lock = state::DirLock::acquire(&self.dir)?;
+        let mut st = self.read_state()?;
+        let before = st.clone();
+        let mut cx = Ctx::new(&self.profile, self.loader.as_ref(), &self.module_root());
+        cx.now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if need_ksyms {
+            cx.ksyms = self.ksyms()?;
+        }
+        let r = {
+            let mut k = Kernel::new(&mut st, &cx);
+            if self.profile.auto_unload {
+                k.autounload_pass();
+            }
+            let r = op(&mut k);
+            if let Ok(mut g) = self.last_messages.lock() {
+                *g = k.messages().to_vec();
+            }
+            r
+        };
+        let changed = st != before;
+        if changed {
+            st.serial += 1;
+            state::write_atomic(&self.state_path(), &st.to_json())?;
+        }
+        if let Ok(mut g) = self.last_call.lock() {
+            *g = Some(CallRecord {
+                serial: st.serial,
+                changed,
+            });
+        }
+        Ok(r)
+    }
+
+    /// Whether the caller may see kernel addresses in a NetBSD ≥ 9 listing.
+    fn stat_privileged(&self) -> bool {
+        kernel::kauth_module(&self.profile, false)
+    }
+
+    unsafe fn do_load(&self, arg: *mut c_void) -> Result<(), Errno> {
+        if arg.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        let ml = std::ptr::read_unaligned(arg as *const ModctlLoad);
+        if ml.ml_props.is_null() != (ml.ml_propslen == 0) {
+            return Err(Errno::EINVAL);
+        }
+        let path = copyinstr(ml.ml_filename, MAXPATHLEN)?;
+        let props = if ml.ml_props.is_null() {
+            None
+        } else {
+            if ml.ml_propslen > MAXPROPSLEN {
+                return Err(Errno::ENOMEM);
+            }
+            let text = copyinstr(ml.ml_props, ml.ml_propslen + 1)?;
+            Some(Props::internalize(&text).ok_or(Errno::EINVAL)?)
+        };
+        let flags = ml.ml_flags;
+        self.with_kernel(true, |k| k.load(&path, flags, props.as_ref()))?
+    }
+
+    unsafe fn do_unload(&self, arg: *mut c_void) -> Result<(), Errno> {
+        let name = copyinstr(arg as *const c_char, MAXMODNAME)?;
+        let name = String::from_utf8_lossy(&name).into_owned();
+        self.with_kernel(false, |k| k.unload(&name))?
+    }
+
+    /// The records of a listing, from the state under the lock.
+    fn records(&self, show_addr: bool) -> Result<Vec<StatRec>, Errno> {
+        self.with_kernel(false, |k| k.stat(show_addr))
+    }
+
+    /// `MODCTL_STAT` of NetBSD ≥ 9.
+    unsafe fn stat_v2(&self, arg: *mut c_void) -> Result<(), Errno> {
+        if arg.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        let iov = std::ptr::read_unaligned(arg as *const IoVec);
+        let privileged = self.stat_privileged();
+        let full = encode_v2(&self.records(privileged)?);
+        // With nothing to copy, the result of the address check stands.
+        if iov.iov_len == 0 && !privileged {
+            return Err(Errno::EPERM);
+        }
+        copyout(&full, &iov)?;
+        set_iov_len(arg, full.len());
+        Ok(())
+    }
+
+    /// `MODCTL_STAT` of NetBSD ≤ 8 (`ostat` false) or `MODCTL_OSTAT`.
+    unsafe fn stat_v1(&self, arg: *mut c_void, ostat: bool) -> Result<(), Errno> {
+        if arg.is_null() {
+            return Err(Errno::EFAULT);
+        }
+        let iov = std::ptr::read_unaligned(arg as *const IoVec);
+        // The ≤ 8 code showed addresses to everyone; compat_80 hides them.
+        let show = !ostat || self.stat_privileged();
+        let recs = self.records(show)?;
+        let mods: Vec<ModStat> = recs.iter().map(StatRec::to_modstat).collect();
+        let full = stat::encode_v1(&mods, ostat);
+        copyout(&full, &iov)?;
+        set_iov_len(arg, full.len());
+        Ok(())
+    }
+}
+
+impl StatRec {
+    fn to_modstat(&self) -> ModStat {
+        ModStat {
+            name: self.name.clone(),
+            class: self.class,
+            source: self.source,
+            flags: self.flags,
+            refcnt: self.refcnt,
+            addr: self.addr,
+            size: self.size,
+            required: self.required.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The NetBSD ≥ 9 buffer: count, records, then the strings area. A module
+/// whose `mi_required` is present but empty still gets an offset, as in the
+/// kernel (`mi_required != NULL`).
+fn encode_v2(recs: &[StatRec]) -> Vec<u8> {
+    let mut strings = vec![0u8];
+    let mut records = Vec::with_capacity(recs.len() * MODSTAT_V2_SIZE);
+    for m in recs {
+        let mut r = [0u8; MODSTAT_V2_SIZE];
+        let name = m.name.as_bytes();
+        let n = name.len().min(MAXMODNAME - 1);
+        r[V2_NAME..V2_NAME + n].copy_from_slice(&name[..n]);
+        r[V2_ADDR..V2_ADDR + 8].copy_from_slice(&m.addr.to_ne_bytes());
+        r[V2_SOURCE..V2_SOURCE + 4].copy_from_slice(&m.source.to_ne_bytes());
+        r[V2_CLASS..V2_CLASS + 4].copy_from_slice(&m.class.to_ne_bytes());
+        r[V2_SIZE..V2_SIZE + 4].copy_from_slice(&m.size.to_ne_bytes());
+        r[V2_REFCNT..V2_REFCNT + 4].copy_from_slice(&m.refcnt.to_ne_bytes());
+        r[V2_FLAGS..V2_FLAGS + 4].copy_from_slice(&m.flags.to_ne_bytes());
+        let off = match &m.required {
+            Some(req) => {
+                let off = u32::try_from(strings.len()).unwrap_or(u32::MAX);
+                strings.extend_from_slice(req.as_bytes());
+                strings.push(0);
+                off
+            }
+            None => 0,
+        };
+        r[V2_REQOFFSET..V2_REQOFFSET + 4].copy_from_slice(&off.to_ne_bytes());
+        records.extend_from_slice(&r);
+    }
+    let count = i32::try_from(recs.len()).unwrap_or(i32::MAX);
+    let mut buf = Vec::with_capacity(4 + records.len() + strings.len());
+    buf.extend_from_slice(&count.to_ne_bytes());
+    buf.extend_from_slice(&records);
+    buf.extend_from_slice(&strings);
+    buf
+}
+
+/// copyinstr(9): the string at `p`, at most `max` bytes with its NUL.
+unsafe fn copyinstr(p: *const c_char, max: usize) -> Result<Vec<u8>, Errno> {
+    if p.is_null() {
+        return Err(Errno::EFAULT);
+    }
+    let mut out = Vec::new();
+    for i in 0..max {
+        // SAFETY: the caller passes a NUL-terminated string; we stop at
+        // its NUL or after `max` bytes, whichever comes first.
+        let c = *p.add(i) as u8;
+        if c == 0 {
+            return Ok(out);
+        }
+        out.push(c);
+    }
+    Err(Errno::ENAMETOOLONG)
+}
+
+/// Copies as much of `full` as fits in the caller's buffer.
+unsafe fn copyout(full: &[u8], iov: &IoVec) -> Result<(), Errno> {
+    let n = full.len().min(iov.iov_len);
+    if n == 0 {
+        return Ok(());
+    }
+    if iov.iov_base.is_null() {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: the caller's iovec describes `iov_len` writable bytes.
+    std::ptr::copy_nonoverlapping(full.as_ptr(), iov.iov_base as *mut u8, n);
+    Ok(())
+}
+
+/// Stores the full size into the caller's `iov_len`.
+unsafe fn set_iov_len(arg: *mut c_void, len: usize) {
+    let field = (arg as *mut u8).add(std::mem::offset_of!(IoVec, iov_len)) as *mut usize;
+    std::ptr::write_unaligned(field, len);
+}
+
+impl Backend for Emul {
+    unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
+        match (cmd, self.profile.stat_abi) {
+            (MODCTL_LOAD, _) => self.do_load(arg),
+            (MODCTL_UNLOAD, _) => self.do_unload(arg),
+            (MODCTL_STAT, StatAbiEra::V2) => self.stat_v2(arg),
+            (MODCTL_OSTAT, StatAbiEra::V1) => self.stat_v1(arg, false),
+            (MODCTL_OSTAT, StatAbiEra::V2) if self.profile.compat_80 => self.stat_v1(arg, true),
+            (MODCTL_EXISTS, _) => match arg as usize {
+                which @ (EXISTS_LOAD | EXISTS_AUTOLOAD) => {
+                    if kernel::kauth_module(&self.profile, which == EXISTS_AUTOLOAD) {
+                        Ok(())
+                    } else {
+                        Err(Errno::EPERM)
+                    }
+                }
+                _ => Err(Errno::EINVAL),
+            },
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
+        let p = &self.profile;
+        Ok(match node {
+            Sysctl::ModulePath => SysctlValue::Str(p.module_path.clone()),
+            Sysctl::ModuleAutoload => SysctlValue::Bool(p.autoload),
+            Sysctl::OsRevision => SysctlValue::Int(i64::from(p.osrevision)),
+            Sysctl::OsRelease => SysctlValue::Str(p.osrelease.clone()),
+            Sysctl::Machine => SysctlValue::Str(p.machine.clone()),
+            Sysctl::Securelevel => SysctlValue::Int(i64::from(p.securelevel)),
+        })
+    }
+
+    fn euid(&self) -> u32 {
+        Emul::euid(self)
+    }
+
+    fn module_dir(&self) -> Result<PathBuf, Errno> {
+        Ok(Emul::module_dir(self))
+    }
+
+    fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
+        Emul::kernel_symbols(self)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,29 @@
+//! The project's example modules, installed under a new state directory's
+//! default `module_root` so that a new user can load them by name.
+
+use std::fs;
+use std::path::Path;
+
+use super::EmulError;
+
+/// (name, object file) of each example module.
+fn example_modules() -> &'static [(&'static str, &'static [u8])] {
+    // Filled in once the example objects exist in the tree.
+    &[]
+}
+
+/// Writes each example to `<root>/<module_path>/<name>/<name>.kmod` unless
+/// a file is already there.
+pub fn install(root: &Path, module_path: &str) -> Result<(), EmulError> {
+    let base = root.join(module_path.trim_start_matches('/'));
+    for (name, bytes) in example_modules() {
+        let dir = base.join(name);
+        let file = dir.join(format!("{name}.kmod"));
+        if file.exists() {
+            continue;
+        }
+        fs::create_dir_all(&dir).map_err(|e| EmulError::io(&dir, "cannot create", e))?;
+        fs::write(&file, bytes).map_err(|e| EmulError::io(&file, "cannot write", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,850 @@
+//! kern_module.c's algorithms over the emulator's [`State`]: boot,
+//! `module_load`, `module_do_load`, `module_do_builtin`, `module_unload`,
+//! the auto-unload pass, and the records `MODCTL_STAT` reports.
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::glue::{self, ModuleObject, ObjectLoader, Props, Target};
+use super::profile::Profile;
+use super::state::{ModRec, State};
+use crate::abi::{
+    ModClass, ModSource, MAXMODNAME, MAXPATHLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP,
+    MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE,
+};
+use crate::errno::Errno;
+
+/// NetBSD's `NAME_MAX`: longer path components fail in namei.
+const NAME_MAX: usize = 255;
+/// A `.plist` of this size or more is refused (`plistsize - 1`).
+pub const PLIST_MAX: u64 = 8192 - 1;
+/// Guard against built-ins that require each other (the kernel would
+/// recurse until it crashed).
+const BUILTIN_DEPTH_LIMIT: u32 = 64;
+/// The classes module_init_class() is called with during boot, in order
+/// (init_main.c: secmodels, then file systems in vfsinit(), then the rest).
+const BOOT_CLASSES: [ModClass; 3] = [ModClass::Secmodel, ModClass::Vfs, ModClass::Any];
+/// Page size used to lay out module text.
+const PAGE: u64 = 4096;
+
+/// Whether kauth lets the emulated caller do a module action.
+/// secmodel_securelevel denies everything above securelevel 0; suser
+/// allows root; kern_module.c's listener allows autoloads for anyone.
+pub fn kauth_module(p: &Profile, autoload: bool) -> bool {
+    p.securelevel <= 0 && (p.euid == 0 || autoload)
+}
+
+/// Where module text is placed: plausible kernel addresses for the port.
+pub fn text_base(machine: &str) -> u64 {
+    match machine {
+        "i386" | "evbarm" | "hppa" | "sparc" | "mac68k" | "amiga" | "atari" | "hp300" | "sun3"
+        | "vax" | "macppc" | "evbppc" | "pmax" | "evbmips" | "sgimips" | "landisk" => 0xc200_0000,
+        _ => 0xffff_ffff_8200_0000,
+    }
+}
+
+/// One `modstat_t`, before it is encoded for an ABI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRec {
+    pub name: String,
+    pub class: i32,
+    pub source: i32,
+    pub flags: u32,
+    pub refcnt: u32,
+    pub addr: u64,
+    pub size: u32,
+    /// `mi_required`; `Some("")` is an empty but present list.
+    pub required: Option<String>,
+}
+
+/// The records `MODCTL_STAT` builds: active modules in list order, then the
+/// built-ins that are not active. `show_addr` is false when the caller may
+/// not see kernel addresses.
+pub fn stat_records(st: &State, show_addr: bool) -> Vec<StatRec> {
+    let active = st.active.iter().map(|m| StatRec {
+        name: m.name.clone(),
+        class: m.class,
+        source: m.source,
+        flags: m.flags,
+        refcnt: m.refcnt,
+        // Only modules with a kobj (not built-ins) have an address.
+        addr: if show_addr && !m.is_builtin() {
+            m.addr
+        } else {
+            0
+        },
+        size: if show_addr && !m.is_builtin() {
+            u32::try_from(m.size).unwrap_or(u32::MAX)
+        } else {
+            0
+        },
+        required: m.required.clone(),
+    });
+    // ms_flags is not filled in for this list (sys_module.c, kern_mod_80.c).
+    let builtins = st.builtins.iter().map(|m| StatRec {
+        name: m.name.clone(),
+        class: m.class,
+        source: ModSource::Builtin as i32,
+        flags: 0,
+        refcnt: u32::MAX,
+        addr: 0,
+        size: 0,
+        required: m.required.clone(),
+    });
+    active.chain(builtins).collect()
+}
+
+/// The state of a freshly booted kernel: every built-in added to
+/// `module_builtins`, initialized class by class as the kernel's main()
+/// does, and the ones left over marked `MODFLG_MUST_FORCE`.
+pub fn boot(p: &Profile) -> State {
+    let mut st = State::empty();
+    for b in &p.builtins {
+        // module_builtin_add refuses a second module of the same name.
+        if st.builtins.iter().any(|m| m.name == b.name) {
+            continue;
+        }
+        st.builtins
+            .push(ModRec::builtin(&b.name, b.class, b.requires.clone()));
+    }
+    let cx = Ctx::new(p, &glue::FileLoader, Path::new("/"));
+    let mut k = Kernel::new(&mut st, &cx);
+    for class in BOOT_CLASSES {
+        k.init_class(class as i32);
+    }
+    for m in &mut st.builtins {
+        m.flags |= MODFLG_MUST_FORCE;
+    }
+    st
+}
+
+/// What a call works with besides the state.
+pub struct Ctx<'a> {
+    pub prof: &'a Profile,
+    pub loader: &'a dyn ObjectLoader,
+    /// Host directory standing for `/` when looking up `module_path`.
+    pub root: PathBuf,
+    /// Unix time of the call.
+    pub now: u64,
+    /// The kernel's symbols, when the profile names a ksyms file.
+    pub ksyms: Option<BTreeSet<String>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(prof: &'a Profile, loader: &'a dyn ObjectLoader, root: &Path) -> Ctx<'a> {
+        Ctx {
+            prof,
+            loader,
+            root: root.to_path_buf(),
+            now: 0,
+            ksyms: None,
+        }
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            osrevision: self.prof.osrevision,
+            machine: self.prof.machine.clone(),
+        }
+    }
+}
+
+/// An object read from the file system: the object, its host path, and
+/// the dictionary of the `.plist` next to it.
+type VfsObject = (Box<dyn ModuleObject>, PathBuf, Option<Props>);
+
+/// One call's view of the kernel.
+pub struct Kernel<'s, 'c> {
+    st: &'s mut State,
+    cx: &'c Ctx<'c>,
+    /// The pending list of the current top-level load: modules being
+    /// loaded (by `mi_name`) whose dependencies are still being loaded.
+    pending: Vec<(u64, String)>,
+    next_pending: u64,
+    depth: u32,
+    /// What the kernel printed (module_error and kobj linker errors).
+    log: Vec<String>,
+}
+
+impl<'s, 'c> Kernel<'s, 'c> {
+    pub fn new(st: &'s mut State, cx: &'c Ctx<'c>) -> Kernel<'s, 'c> {
+        Kernel {
+            st,
+            cx,
+            pending: Vec::new(),
+            next_pending: 0,
+            depth: 0,
+            log: Vec::new(),
+        }
+    }
+
+    /// The kernel messages of this call, as printed on the console.
+    pub fn messages(&self) -> &[String] {
+        &self.log
+    }
+
+    fn error(&mut self, msg: String) {
+        self.log.push(format!("WARNING: module error: {msg}"));
+    }
+
+    /// The records `MODCTL_STAT` would report now.
+    pub fn stat(&self, show_addr: bool) -> Vec<StatRec> {
+        stat_records(self.st, show_addr)
+    }
+
+    fn fail_init(&self, name: &str) -> Option<Errno> {
+        self.cx.prof.fail_init.get(name).copied()
+    }
+
+    fn fail_fini(&self, name: &str) -> Option<Errno> {
+        self.cx.prof.fail_fini.get(name).copied()
+    }
+
+    /// module_init_class(): initialize every matching built-in that does not
+    /// need forcing, one at a time from the head of the list; failures are
+    /// set aside and put back at the tail afterwards.
+    fn init_class(&mut self, class: i32) {
+        let mut failed = Vec::new();
+        while let Some(i) = self
+            .st
+            .builtins
+            .iter()
+            .position(|m| class == ModClass::Any as i32 || m.class == class)
+        {
+            let m = &self.st.builtins[i];
+            let name = m.name.clone();
+            if m.flags & MODFLG_MUST_FORCE != 0 || self.do_builtin(&name, None).is_err() {
+                if let Some(j) = self.st.builtins.iter().position(|m| m.name == name) {
+                    failed.push(self.st.builtins.remove(j));
+                }
+            }
+        }
+        self.st.builtins.extend(failed);
+    }
+
+    /// module_do_builtin(): make a built-in active, initializing what it
+    /// requires first (those are built-ins too, and need no force).
+    fn do_builtin(&mut self, name: &str, props: Option<&Props>) -> Result<(), Errno> {
+        if self.st.active(name).is_some() {
+            return Ok(());
+        }
+        let Some(i) = self.st.builtins.iter().position(|m| m.name == name) else {
+            self.error(format!(
+                "built-in module can't find builtin dependency `{name}'"
+            ));
+            return Err(Errno::ENOENT);
+        };
+        if self.depth >= BUILTIN_DEPTH_LIMIT {
+            return Err(Errno::EDEADLK);
+        }
+        let required = self.st.builtins[i].required.clone();
+        let mut deps = Vec::new();
+        self.depth += 1;
+        let r = (|| -> Result<(), Errno> {
+            for comp in required_components(required.as_deref().unwrap_or(""), true) {
+                let comp = comp?;
+                self.do_builtin(&comp, None)?;
+                deps.push(comp);
+            }
+            Ok(())
+        })();
+        self.depth -= 1;
+        if let Err(e) = r {
+            self.error(format!(
+                "built-in module {name} prerequisite failed, error {}",
+                e.0
+            ));
+            return Err(e);
+        }
+        if let Some(e) = self.fail_init(name) {
+            self.error(format!(
+                "built-in module {name} failed its MODULE_CMD_INIT, error {}",
+                e.0
+            ));
+            return Err(e);
+        }
+        let Some(i) = self.st.builtins.iter().position(|m| m.name == name) else {
+            return Err(Errno::ENOENT);
+        };
+        let mut m = self.st.builtins.remove(i);
+        m.deps = deps;
+        m.props = props.map(Props::externalize);
+        self.enqueue(m);
+        Ok(())
+    }
+
+    /// module_enqueue(): at the head of the list, holding its requirements.
+    fn enqueue(&mut self, m: ModRec) {
+        for d in &m.deps {
+            if let Some(dep) = self.st.active_mut(d) {
+                dep.refcnt = dep.refcnt.saturating_add(1);
+            }
+        }
+        self.st.active.insert(0, m);
+    }
+
+    /// module_load(): a `MODCTL_LOAD` of `filename` (a name or a path).
+    pub fn load(
+        &mut self,
+        filename: &[u8],
+        flags: i32,
+        props: Option<&Props>,
+    ) -> Result<(), Errno> {
+        let name = String::from_utf8_lossy(filename);
+        // Checked before authorization, so that EEXIST can be returned.
+        if self.st.active(&name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if !kauth_module(self.cx.prof, false) {
+            return Err(Errno::EPERM);
+        }
+        self.pending.clear();
+        self.do_load(filename, false, flags, props, false)
+    }
+
+    /// module_do_load().
+    fn do_load(
+        &mut self,
+        filename: &[u8],
+        isdep: bool,
+        flags: i32,
+        props: Option<&Props>,
+        autoload: bool,
+    ) -> Result<(), Errno> {
+        let name = String::from_utf8_lossy(filename).into_owned();
+
+        // A built-in that is not active: needs force once disabled.
+        if let Some(b) = self.st.builtins.iter().find(|m| m.name == name) {
+            if b.flags & MODFLG_MUST_FORCE != 0 && flags & MODCTL_LOAD_FORCE == 0 {
+                if !autoload {
+                    self.error(format!("use -f to reinstate builtin module `{name}'"));
+                }
+                return Err(Errno::EPERM);
+            }
+            return self.do_builtin(&name, props);
+        }
+        // (Modules pushed by the boot loader are not emulated.)
+        if self.st.active(&name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+
+        let (obj, path, filedict) = match self.load_vfs(filename, flags, autoload) {
+            Ok(v) => v,
+            Err(e) => {
+                if !autoload {
+                    self.error(format!("Cannot load kernel object `{name}' error={}", e.0));
+                }
+                return Err(e);
+            }
+        };
+        let mi = match obj.modinfo() {
+            Ok(mi) => mi.clone(),
+            Err(e) => {
+                self.error(format!("cannot fetch info for `{name}', error {}", e.0));
+                return Err(e);
+            }
+        };
+        let id = self.next_pending;
+        self.next_pending += 1;
+        self.pending.push((id, mi.name.clone()));
+        let r = self.finish_load(
+            &name,
+            &mi,
+            obj.as_ref(),
+            &path,
+            filedict,
+            isdep,
+            flags,
+            props,
+            autoload,
+        );
+        self.pending.retain(|(i, _)| *i != id);
+        r
+    }
+
+    /// module_do_load() from the compatibility checks on.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_load(
+        &mut self,
+        name: &str,
+        mi: &glue::ModInfoLite,
+        obj: &dyn ModuleObject,
+        path: &Path,
+        filedict: Option<Props>,
+        isdep: bool,
+        flags: i32,
+        props: Option<&Props>,
+        autoload: bool,
+    ) -> Result<(), Errno> {
+        let prof = self.cx.prof;
+        if mi.name.len() >= MAXMODNAME {
+            self.error(format!(
+                "module name `{}' longer than {MAXMODNAME}",
+                mi.name
+            ));
+            return Err(Errno::EINVAL);
+        }
+        if mi.class <= ModClass::Any as i32 || mi.class >= prof.class_max() {
+            self.error(format!(
+                "module `{}' has invalid class {}",
+                mi.name, mi.class
+            ));
+            return Err(Errno::EINVAL);
+        }
+        if !glue::version_compatible(mi.version, prof.osrevision) {
+            self.error(format!(
+                "module `{}' built for `{}', system `{}'",
+                mi.name, mi.version, prof.osrevision
+            ));
+            if flags & MODCTL_LOAD_FORCE == 0 {
+                return Err(Errno::EPROGMISMATCH);
+            }
+            self.error("forced load, system may be unstable".into());
+        }
+        if isdep && mi.name != name {
+            self.error(format!(
+                "dependency name mismatch (`{name}' != `{}')",
+                mi.name
+            ));
+            return Err(Errno::ENOENT);
+        }
+        if self.st.active(&mi.name).is_some() {
+            self.error(format!("module with name `{}' already loaded", mi.name));
+            return Err(Errno::EEXIST);
+        }
+        let me = self.pending.last().map(|(id, _)| *id);
+        if self
+            .pending
+            .iter()
+            .any(|(id, n)| Some(*id) != me && *n == mi.name)
+        {
+            self.error(format!("circular dependency detected for `{}'", mi.name));
+            return Err(Errno::EDEADLK);
+        }
+
+        // Requirements, through the autoload path. Those loaded stay loaded
+        // whatever happens to this module afterwards.
+        let mut deps = Vec::new();
+        let required = mi.required.as_deref().unwrap_or("");
+        for comp in required_components(required, false) {
+            let Ok(comp) = comp else {
+                self.error(format!(
+                    "required module name `{required}' longer than {MAXMODNAME}"
+                ));
+                return Err(Errno::EINVAL);
+            };
+            if comp == mi.name {
+                self.error(format!("self-dependency detected for `{}'", mi.name));
+                return Err(Errno::EDEADLK);
+            }
+            match self.do_load(comp.as_bytes(), true, flags, None, true) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => {
+                    self.error(format!(
+                        "recursive load failed for `{}' (`{comp}' required), error {}",
+                        mi.name, e.0
+                    ));
+                    return Err(e);
+                }
+            }
+            if self.st.active(&comp).is_none() {
+                return Err(Errno::ENOENT);
+            }
+            deps.push(comp);
+        }
+
+        // kobj_affix(): resolve against the kernel and loaded modules.
+        if let Some(ksyms) = &self.cx.ksyms {
+            let active = &self.st.active;
+            let is_defined = |s: &str| {
+                ksyms.contains(s) || active.iter().any(|m| m.globals.iter().any(|g| g == s))
+            };
+            let missing = obj.unresolved(&is_defined);
+            if !missing.is_empty() {
+                for s in missing {
+                    self.log.push(format!(
+                        "kobj_checksyms: [{}]: linker error: symbol `{s}' not found",
+                        mi.name
+                    ));
+                }
+                self.error(format!(
+                    "unable to affix module `{}', error {}",
+                    mi.name,
+                    Errno::ENOEXEC.0
+                ));
+                return Err(Errno::ENOEXEC);
+            }
+        }
+        if let Some(e) = obj.link_errno() {
+            self.error(format!(
+                "unable to affix module `{}', error {}",
+                mi.name, e.0
+            ));
+            return Err(e);
+        }
+
+        // The file's dictionary, with the caller's keys winning.
+        let init_props = match (filedict, props) {
+            (Some(mut f), Some(p)) => {
+                f.merge(p);
+                Some(f)
+            }
+            (Some(f), None) => Some(f),
+            (None, p) => p.cloned(),
+        };
+        if let Some(e) = self.fail_init(&mi.name) {
+            self.error(format!(
+                "modcmd(CMD_INIT) failed for `{}', error {}",
+                mi.name, e.0
+            ));
+            return Err(e);
+        }
+
+        let size = obj.text_size();
+        let mut rec = ModRec {
+            name: mi.name.clone(),
+            class: mi.class,
+            source: ModSource::Filesys as i32,
+            flags: 0,
+            refcnt: 0,
+            required: mi.required.clone(),
+            deps,
+            addr: self.allocate(size),
+            size,
+            version: mi.version,
+            path: Some(path.to_string_lossy().into_owned()),
+            globals: obj.defined_globals(),
+            autotime: 0,
+            props: init_props.as_ref().map(Props::externalize),
+        };
+        if autoload && prof.autotime > 0 {
+            rec.autotime = self.cx.now + u64::from(prof.autotime);
+            rec.flags |= MODFLG_AUTO_LOADED;
+        }
+        self.enqueue(rec);
+        Ok(())
+    }
+
+    /// module_load_vfs(): find and read the object, then its `.plist`.
+    fn load_vfs(
+        &mut self,
+        filename: &[u8],
+        flags: i32,
+        autoload: bool,
+    ) -> Result<VfsObject, Errno> {
+        let has_slash = filename.contains(&b'/');
+        // A user's path is opened as given; a name (or any autoload) is
+        // looked up as <module_path>/<name>/<name>.kmod; a path that does
+        // not exist is not retried as a name.
+        let path = if !autoload && has_slash {
+            check_components(filename)?;
+            PathBuf::from(OsStr::from_bytes(filename))
+        } else if has_slash {
+            return Err(Errno::ENOENT);
+        } else {
+            self.name_path(filename)?
+        };
+        let obj = self.cx.loader.load(&path, &self.cx.target())?;
+
+        // kobj_load() refuses a global symbol that already exists.
+        if let Some(ksyms) = &self.cx.ksyms {
+            let active = &self.st.active;
+            let is_defined = |s: &str| {
+                ksyms.contains(s) || active.iter().any(|m| m.globals.iter().any(|g| g == s))
+            };
+            let clashes = obj.clashing(&is_defined);
+            if !clashes.is_empty() {
+                for s in clashes {
+                    self.log.push(format!(
+                        "kobj_checksyms: [{}]: linker error: global symbol `{s}' redefined",
+                        String::from_utf8_lossy(filename)
+                    ));
+                }
+                return Err(Errno::ENOEXEC);
+            }
+        }
+
+        let mut filedict = None;
+        if flags & MODCTL_NO_PROP == 0 || autoload {
+            let plist = PathBuf::from(OsStr::from_bytes(&glue::plist_path(
+                path.as_os_str().as_bytes(),
+            )));
+            if let Some(d) = read_plist(&plist)? {
+                if autoload && d.get_bool("noautoload") == Some(true) {
+                    // "autoloading is disallowed for %s"
+                    return Err(Errno::EPERM);
+                }
+                filedict = Some(d);
+            }
+        }
+        Ok((obj, path, filedict))
+    }
+
+    /// The host file for a module name: `<root>/<module_path>/<n>/<n>.kmod`,
+    /// built as the kernel builds it (snprintf into MAXPATHLEN).
+    fn name_path(&self, name: &[u8]) -> Result<PathBuf, Errno> {
+        let mut p = self.cx.prof.module_path.as_bytes().to_vec();
+        p.push(b'/');
+        p.extend_from_slice(name);
+        p.push(b'/');
+        p.extend_from_slice(name);
+        p.extend_from_slice(b".kmod");
+        p.truncate(MAXPATHLEN - 1);
+        check_components(&p)?;
+        let rel = p.strip_prefix(b"/").unwrap_or(&p);
+        Ok(self.cx.root.join(OsStr::from_bytes(rel)))
+    }
+
+    /// The lowest page-aligned address where `size` bytes of text fit
+    /// between the modules already loaded.
+    fn allocate(&self, size: u64) -> u64 {
+        let len = size.max(1).div_ceil(PAGE) * PAGE;
+        let mut used: Vec<(u64, u64)> = self
+            .st
+            .active
+            .iter()
+            .filter(|m| !m.is_builtin() && m.addr != 0)
+            .map(|m| (m.addr, m.addr + m.size.max(1).div_ceil(PAGE) * PAGE))
+            .collect();
+        used.sort_unstable();
+        let mut at = text_base(&self.cx.prof.machine);
+        for (start, end) in used {
+            if at + len <= start {
+                break;
+            }
+            at = at.max(end);
+        }
+        at
+    }
+
+    /// module_unload(): a `MODCTL_UNLOAD`.
+    pub fn unload(&mut self, name: &str) -> Result<(), Errno> {
+        if !kauth_module(self.cx.prof, false) {
+            return Err(Errno::EPERM);
+        }
+        self.do_unload(name, true)
+    }
+
+    /// module_do_unload().
+    fn do_unload(&mut self, name: &str, load_requires_force: bool) -> Result<(), Errno> {
+        let Some(i) = self.st.active.iter().position(|m| m.name == name) else {
+            self.error(format!("module `{name}' not found"));
+            return Err(Errno::ENOENT);
+        };
+        let m = &self.st.active[i];
+        if m.refcnt != 0 {
+            return Err(Errno::EBUSY);
+        }
+        // Built-in secmodels are there to stay.
+        if m.is_builtin() && m.class == ModClass::Secmodel as i32 {
+            return Err(Errno::EPERM);
+        }
+        if let Some(e) = self.fail_fini(name) {
+            return Err(e);
+        }
+        let mut m = self.st.active.remove(i);
+        for d in &m.deps {
+            if let Some(dep) = self.st.active_mut(d) {
+                dep.refcnt = dep.refcnt.saturating_sub(1);
+            }
+        }
+        if m.is_builtin() {
+            m.deps.clear();
+            m.props = None;
+            if load_requires_force {
+                m.flags |= MODFLG_MUST_FORCE;
+            }
+            self.st.builtins.push(m);
+        }
+        Ok(())
+    }
+
+    /// One pass of the auto-unload thread (module_thread) at time `now`:
+    /// each auto-loaded module whose deadline has passed gets one try.
+    /// Memory-pressure unloading is not emulated. Emulated modules answer
+    /// MODULE_CMD_AUTOUNLOAD with ENOTTY, i.e. "go ahead".
+    pub fn autounload_pass(&mut self) {
+        if self.cx.prof.autotime == 0 {
+            return;
+        }
+        let now = self.cx.now;
+        let candidates: Vec<String> = self
+            .st
+            .active
+            .iter()
+            .filter(|m| !m.is_builtin() && m.auto_loaded())
+            .map(|m| m.name.clone())
+            .collect();
+        // Newest first, so a module goes before the modules it requires.
+        for name in candidates {
+            let Some(m) = self.st.active_mut(&name) else {
+                continue;
+            };
+            if m.autotime == 0 || now < m.autotime {
+                continue;
+            }
+            m.autotime = 0;
+            let _ = self.do_unload(&name, false);
+        }
+    }
+}
+
+/// The components of an `mi_required` list as module_do_load() and
+/// module_do_builtin() parse it: skip one comma, take up to the next; an
+/// empty component ends the list. A component of 31 bytes or more is EINVAL
+/// for loads and cut to 31 bytes for built-ins (`truncate`).
+fn required_components(
+    list: &str,
+    truncate: bool,
+) -> impl Iterator<Item = Result<String, Errno>> + '_ {
+    let mut rest = list.as_bytes();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done || rest.is_empty() {
+            return None;
+        }
+        if rest[0] == b',' {
+            rest = &rest[1..];
+        }
+        let end = rest.iter().position(|&c| c == b',').unwrap_or(rest.len());
+        let mut comp = &rest[..end];
+        rest = &rest[end..];
+        if comp.len() + 1 >= MAXMODNAME {
+            if truncate {
+                comp = &comp[..MAXMODNAME - 1];
+            } else {
+                done = true;
+                return Some(Err(Errno::EINVAL));
+            }
+        }
+        if comp.is_empty() {
+            done = true;
+            return None;
+        }
+        Some(Ok(String::from_utf8_lossy(comp).into_owned()))
+    })
+}
+
+/// namei's component limit.
+fn check_components(path: &[u8]) -> Result<(), Errno> {
+    if path.split(|&c| c == b'/').any(|c| c.len() > NAME_MAX) {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(())
+}
+
+/// module_load_plist_vfs(): `None` when there is no file; EFBIG when it is
+/// too large; EINVAL when it is not a dictionary. (A DIAGNOSTIC kernel
+/// would panic on the last one; the emulator returns the error.)
+fn read_plist(path: &Path) -> Result<Option<Props>, Errno> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Errno::from_io(&e)),
+    };
+    if meta.len() >= PLIST_MAX {
+        return Err(Errno::EFBIG);
+    }
+    let data = std::fs::read(path).map_err(|e| Errno::from_io(&e))?;
+    if data.len() as u64 != meta.len() {
+        return Err(Errno::EFBIG);
+    }
+    // The kernel reads into a buffer it NUL-terminates: text stops at a NUL.
+    let end = data.iter().position(|&c| c == 0).unwrap_or(data.len());
+    Props::internalize(&data[..end])
+        .map(Some)
+        .ok_or(Errno::EINVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comps(list: &str, truncate: bool) -> Vec<Result<String, Errno>> {
+        required_components(list, truncate).collect()
+    }
+
+    #[test]
+    fn required_list_parsing() {
+        assert_eq!(comps("a,b", false), vec![Ok("a".into()), Ok("b".into())]);
+        assert_eq!(comps("a,,b", false), vec![Ok("a".into())]);
+        assert_eq!(comps("a,", false), vec![Ok("a".into())]);
+        assert_eq!(comps(",a", false), vec![Ok("a".into())]);
+        assert_eq!(comps("", false), vec![]);
+        let long = "x".repeat(31);
+        assert_eq!(
+            comps(&format!("a,{long}"), false),
+            vec![Ok("a".into()), Err(Errno::EINVAL)]
+        );
+        assert_eq!(comps(&"y".repeat(30), false), vec![Ok("y".repeat(30))]);
+        assert_eq!(comps(&long, true), vec![Ok("x".repeat(31))]);
+        assert_eq!(comps(&"z".repeat(40), true), vec![Ok("z".repeat(31))]);
+    }
+
+    #[test]
+    fn kauth_rules() {
+        let mut p = Profile::default();
+        assert!(kauth_module(&p, false));
+        p.euid = 1000;
+        assert!(!kauth_module(&p, false));
+        assert!(kauth_module(&p, true));
+        p.euid = 0;
+        p.securelevel = 1;
+        assert!(!kauth_module(&p, false));
+        assert!(!kauth_module(&p, true));
+    }
+
+    #[test]
+    fn boot_order_and_refcounts() {
+        let p = Profile::default();
+        let st = boot(&p);
+        assert!(st.builtins.is_empty());
+        assert_eq!(st.active.len(), 20);
+        let names: Vec<&str> = st.active.iter().map(|m| m.name.as_str()).collect();
+        // Secmodels first (so last in the list), then file systems, then the rest.
+        assert_eq!(
+            &names[16..],
+            ["secmodel_bsd44", "extensions", "securelevel", "suser"]
+        );
+        assert_eq!(
+            &names[..4],
+            ["exec_script", "exec_elf64", "coredump", "ksem"]
+        );
+        assert_eq!(st.active("wapbl").unwrap().refcnt, 1);
+        assert_eq!(st.active("ffs").unwrap().refcnt, 1);
+        assert_eq!(st.active("suser").unwrap().refcnt, 1);
+        assert_eq!(st.active("coredump").unwrap().refcnt, 1);
+        assert_eq!(st.active("ffs").unwrap().deps, ["wapbl"]);
+    }
+
+    #[test]
+    fn boot_with_failing_and_missing_builtins() {
+        let p = Profile::from_json(
+            r#"{"builtins": [
+                {"name": "a", "class": "misc", "requires": "nosuch"},
+                {"name": "b", "class": "vfs"},
+                {"name": "c", "class": "misc"}],
+               "fail_init": {"b": "EIO"}}"#,
+        )
+        .unwrap();
+        let st = boot(&p);
+        let active: Vec<&str> = st.active.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(active, ["c"]);
+        let left: Vec<(&str, u32)> = st
+            .builtins
+            .iter()
+            .map(|m| (m.name.as_str(), m.flags))
+            .collect();
+        // b failed in the VFS pass and went back to the tail without
+        // MUST_FORCE, so the ANY pass tried it again after a.
+        assert_eq!(left, [("a", MODFLG_MUST_FORCE), ("b", MODFLG_MUST_FORCE)]);
+    }
+
+    #[test]
+    fn text_bases() {
+        assert_eq!(text_base("amd64"), 0xffff_ffff_8200_0000);
+        assert_eq!(text_base("i386"), 0xc200_0000);
+    }
+}

@@ -1,0 +1,334 @@
+//! The emulated kernel's state and how it is kept on disk.
+//!
+//! `state.json` holds the two module lists of kern_module.c. Every call
+//! takes an exclusive `flock` on `lock`, reads the state, applies the
+//! operation and, if anything changed, replaces `state.json` atomically:
+//! write `state.json.tmp`, fsync it, rename it over `state.json`, fsync the
+//! directory. A process killed at any point leaves the old or the new state.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::EmulError;
+use crate::abi::MODFLG_AUTO_LOADED;
+
+pub const STATE_FILE: &str = "state.json";
+pub const PROFILE_FILE: &str = "profile.json";
+pub const LOCK_FILE: &str = "lock";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// The state file's format version.
+pub const FORMAT: u32 = 1;
+
+/// Test hook: when set to a path, the writer creates that file after the
+/// new state is written and synced but before it is renamed into place,
+/// then sleeps, so a test can kill it at that point.
+pub const SYNC_HOOK_ENV: &str = "MODCTL_EMUL_TEST_SYNC_POINT";
+
+/// One module record (`struct module` plus what the emulator needs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModRec {
+    pub name: String,
+    /// `mi_class`.
+    pub class: i32,
+    /// `mod_source`.
+    pub source: i32,
+    /// `mod_flags` (`MODFLG_*`).
+    #[serde(default)]
+    pub flags: u32,
+    /// `mod_refcnt`.
+    #[serde(default)]
+    pub refcnt: u32,
+    /// `mi_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// `mod_required`: the active modules this one holds a reference on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
+    /// Text address (`kobj_stat`); 0 for built-ins.
+    #[serde(default)]
+    pub addr: u64,
+    /// Text size (`kobj_stat`); 0 for built-ins.
+    #[serde(default)]
+    pub size: u64,
+    /// `mi_version` (0 for built-ins).
+    #[serde(default)]
+    pub version: u32,
+    /// Host file the module came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Global symbols it defines (resolve later modules' references).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub globals: Vec<String>,
+    /// `mod_autotime`: the auto-unload deadline (Unix seconds), 0 = none.
+    #[serde(default)]
+    pub autotime: u64,
+    /// The property dictionary MODULE_CMD_INIT received (externalized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub props: Option<String>,
+}
+
+impl ModRec {
+    pub fn builtin(name: &str, class: i32, required: Option<String>) -> ModRec {
+        ModRec {
+            name: name.to_string(),
+            class,
+            source: crate::abi::ModSource::Builtin as i32,
+            flags: 0,
+            refcnt: 0,
+            required,
+            deps: Vec::new(),
+            addr: 0,
+            size: 0,
+            version: 0,
+            path: None,
+            globals: Vec::new(),
+            autotime: 0,
+            props: None,
+        }
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        self.source == crate::abi::ModSource::Builtin as i32
+    }
+
+    pub fn auto_loaded(&self) -> bool {
+        self.flags & MODFLG_AUTO_LOADED != 0
+    }
+}
+
+/// The kernel's module lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub format: u32,
+    /// Number of state changes applied since boot.
+    pub serial: u64,
+    /// `module_list`: active modules, newest first.
+    pub active: Vec<ModRec>,
+    /// `module_builtins`: built-ins that are not active, in list order.
+    pub builtins: Vec<ModRec>,
+}
+
+impl State {
+    pub fn empty() -> State {
+        State {
+            format: FORMAT,
+            serial: 0,
+            active: Vec::new(),
+            builtins: Vec::new(),
+        }
+    }
+
+    pub fn active(&self, name: &str) -> Option<&ModRec> {
+        self.active.iter().find(|m| m.name == name)
+    }
+
+    pub fn active_mut(&mut self, name: &str) -> Option<&mut ModRec> {
+        self.active.iter_mut().find(|m| m.name == name)
+    }
+
+    /// Parses and checks a state file's contents.
+    pub fn parse(text: &[u8]) -> Result<State, String> {
+        let st: State = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        st.check()?;
+        Ok(st)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// The invariants the emulator relies on; a file that breaks them was
+    /// not written by it.
+    fn check(&self) -> Result<(), String> {
+        if self.format != FORMAT {
+            return Err(format!(
+                "unsupported format {} (expected {FORMAT})",
+                self.format
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &self.active {
+            if !seen.insert(m.name.as_str()) {
+                return Err(format!("module `{}' is active twice", m.name));
+            }
+        }
+        for m in &self.builtins {
+            if !m.is_builtin() {
+                return Err(format!(
+                    "`{}' is on the built-in list but not built in",
+                    m.name
+                ));
+            }
+            if seen.contains(m.name.as_str()) {
+                return Err(format!("module `{}' is both active and disabled", m.name));
+            }
+        }
+        for m in &self.active {
+            for d in &m.deps {
+                if self.active(d).is_none() {
+                    return Err(format!("`{}' requires `{d}', which is not active", m.name));
+                }
+            }
+            let held = self
+                .active
+                .iter()
+                .flat_map(|o| o.deps.iter())
+                .filter(|d| **d == m.name)
+                .count();
+            if held as u64 > u64::from(m.refcnt) {
+                return Err(format!(
+                    "`{}' has refcount {} but {held} modules require it",
+                    m.name, m.refcnt
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An exclusive `flock` on the state directory, released on drop.
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    pub fn acquire(dir: &Path) -> Result<DirLock, EmulError> {
+        let path = dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            // A directory we may only read can still be listed.
+            .or_else(|e| match e.kind() {
+                io::ErrorKind::PermissionDenied => File::open(&path),
+                _ => Err(e),
+            })
+            .map_err(|e| EmulError::io(&path, "cannot open lock file", e))?;
+        loop {
+            // SAFETY: flock on a descriptor we own.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if r == 0 {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(EmulError::io(&path, "cannot lock", err));
+            }
+        }
+        Ok(DirLock { _file: file })
+    }
+}
+
+/// Reads a file, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, EmulError> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(EmulError::io(path, "cannot read", e)),
+    }
+}
+
+/// Replaces `path` with `data` atomically (temp file, fsync, rename, fsync
+/// of the directory). Callers hold the directory lock, so one temp name is
+/// enough; a stale one left by a killed writer is simply overwritten.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), EmulError> {
+    let tmp = tmp_path(path);
+    let write = || -> io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()
+    };
+    write().map_err(|e| EmulError::io(&tmp, "cannot write", e))?;
+    sync_point(path);
+    fs::rename(&tmp, path).map_err(|e| EmulError::io(path, "cannot replace", e))?;
+    if let Some(dir) = path.parent() {
+        // Makes the rename durable; not every file system supports it.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(TMP_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// The test hook of [`SYNC_HOOK_ENV`]; only the state file pauses.
+fn sync_point(path: &Path) {
+    if path.file_name().and_then(|n| n.to_str()) != Some(STATE_FILE) {
+        return;
+    }
+    if let Some(marker) = std::env::var_os(SYNC_HOOK_ENV) {
+        let _ = fs::write(&marker, b"at sync point\n");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(name: &str, refcnt: u32, deps: &[&str]) -> ModRec {
+        let mut m = ModRec::builtin(name, 1, None);
+        m.source = 2;
+        m.refcnt = refcnt;
+        m.deps = deps.iter().map(|s| s.to_string()).collect();
+        m
+    }
+
+    #[test]
+    fn round_trip_and_invariants() {
+        let mut st = State::empty();
+        st.active = vec![rec("needy", 0, &["hello"]), rec("hello", 1, &[])];
+        st.builtins = vec![ModRec::builtin("tmpfs", 2, None)];
+        assert_eq!(State::parse(&st.to_json()).unwrap(), st);
+
+        let mut bad = st.clone();
+        bad.active[1].refcnt = 0;
+        assert!(State::parse(&bad.to_json())
+            .unwrap_err()
+            .contains("refcount"));
+        let mut bad = st.clone();
+        bad.active.pop();
+        assert!(State::parse(&bad.to_json())
+            .unwrap_err()
+            .contains("not active"));
+        let mut bad = st.clone();
+        bad.builtins.push(ModRec::builtin("hello", 1, None));
+        assert!(State::parse(&bad.to_json()).is_err());
+        let mut bad = st.clone();
+        bad.format = 99;
+        assert!(State::parse(&bad.to_json()).is_err());
+        assert!(State::parse(b"{\"format\":1").is_err());
+        assert!(State::parse(b"").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = super::super::tests::TempDir::new("state-write");
+        let p = dir.path().join(STATE_FILE);
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert!(!tmp_path(&p).exists());
+        assert_eq!(read_optional(&dir.path().join("absent")).unwrap(), None);
+    }
+}

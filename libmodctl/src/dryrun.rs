@@ -1,0 +1,534 @@
+//! `modload -n`: everything up to the `MODCTL_LOAD` call, as the kernel
+//! would do it, and a report of what it found.
+
+use serde_json::{json, Value};
+
+use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP, MODFLG_MUST_FORCE};
+use crate::backend::Backend;
+use crate::diagnose::{blocking_finding, KernelView};
+use crate::errno::Errno;
+use crate::kmod::{version_text, Kmod};
+use crate::modctl::Modctl;
+use crate::path;
+use crate::plist::{Dict, Value as PValue};
+use crate::validate::{self, Stage};
+
+/// Version of the `modload -n --json` document.
+pub const REPORT_SCHEMA: u64 = 1;
+
+/// The kernel refuses a module's `.plist` of this size or more (EFBIG).
+pub const MAX_PLIST_FILE: u64 = 8191;
+
+/// One problem found, in the module it concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub module: String,
+    pub check: String,
+    pub errno: Option<Errno>,
+    pub reason: String,
+    /// The kernel certainly refuses (as opposed to a warning).
+    pub fatal: bool,
+}
+
+/// What happens to one module of the load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: String,
+    /// "load", "reinstate builtin" or "already loaded".
+    pub action: &'static str,
+    pub file: Option<String>,
+}
+
+/// Facts about the requested module, as read from its file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Facts {
+    pub name: String,
+    pub class: i32,
+    pub version: u32,
+    pub machine: String,
+    pub text_size: u64,
+    pub required: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub operand: String,
+    pub file: Option<String>,
+    pub facts: Option<Facts>,
+    pub kernel: String,
+    pub properties: Option<Dict>,
+    pub order: Vec<Step>,
+    pub items: Vec<Item>,
+    /// The errno the kernel would return; `None` = it would load.
+    pub verdict: Option<Errno>,
+}
+
+struct Walk<'a, B: Backend> {
+    mc: &'a Modctl<B>,
+    view: KernelView,
+    flags: i32,
+    report: Report,
+    pending: Vec<String>,
+    /// Defined globals of modules this load brings in, for symbol checks.
+    new_symbols: Vec<String>,
+}
+
+impl<B: Backend> Walk<'_, B> {
+    fn fail(&mut self, module: &str, check: &str, errno: Errno, reason: String) -> Result<(), ()> {
+        self.report.items.push(Item {
+            module: module.into(),
+            check: check.into(),
+            errno: Some(errno),
+            reason,
+            fatal: true,
+        });
+        self.report.verdict.get_or_insert(errno);
+        Err(())
+    }
+
+    /// Validates one file; records every finding; stops at a blocking one.
+    fn check_file(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
+        let Some(target) = self.view.target.clone() else {
+            return Ok(());
+        };
+        let findings = validate::validate(kmod, &target);
+        let blocking = blocking_finding(&findings, self.flags).cloned();
+        for f in &findings {
+            let fatal = f.certain && f.stage != Stage::Advisory;
+            let forced = f.forceable && self.flags & MODCTL_LOAD_FORCE != 0;
+            self.report.items.push(Item {
+                module: module.into(),
+                check: format!("{:?}", f.check),
+                errno: fatal.then_some(f.errno),
+                reason: if forced {
+                    format!("{} (overridden by -f)", f.reason)
+                } else {
+                    f.reason.clone()
+                },
+                fatal: fatal && !forced,
+            });
+        }
+        match blocking {
+            Some(f) => {
+                self.report.verdict.get_or_insert(f.errno);
+                Err(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A dependency, through the autoload path as the kernel loads it.
+    fn dependency(&mut self, dep: &str) -> Result<(), ()> {
+        if self.view.active(dep).is_some() || self.report.order.iter().any(|s| s.name == dep) {
+            if !self.report.order.iter().any(|s| s.name == dep) {
+                self.report.order.push(Step {
+                    name: dep.into(),
+                    action: "already loaded",
+                    file: None,
+                });
+            }
+            return Ok(());
+        }
+        if self.pending.iter().any(|p| p == dep) {
+            let cycle = format!("{} -> {dep}", self.pending.join(" -> "));
+            return self.fail(
+                dep,
+                "Dependencies",
+                Errno::EDEADLK,
+                format!("circular dependency: {cycle}"),
+            );
+        }
+        if let Some(b) = self.view.disabled_builtin(dep) {
+            if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
+                return self.fail(
+                    dep,
+                    "Dependencies",
+                    Errno::EPERM,
+                    format!("required builtin module `{dep}' is disabled; -f reinstates it"),
+                );
+            }
+            self.report.order.push(Step {
+                name: dep.into(),
+                action: "reinstate builtin",
+                file: None,
+            });
+            return Ok(());
+        }
+        let Some((host, shown)) = self.view.module_file(dep) else {
+            return Ok(());
+        };
+        let kmod =
+            match Kmod::open(&host) {
+                Ok(k) => k,
+                Err(_) => return self.fail(
+                    dep,
+                    "Dependencies",
+                    Errno::ENOENT,
+                    format!(
+                        "required module `{dep}' is not loaded and has no module file at {shown}"
+                    ),
+                ),
+            };
+        self.check_file(dep, &kmod)?;
+        let Some(info) = kmod.modinfo().cloned() else {
+            return Ok(());
+        };
+        if info.name != dep {
+            return self.fail(
+                dep,
+                "Dependencies",
+                Errno::ENOENT,
+                format!("{shown} declares the name `{}', not `{dep}'", info.name),
+            );
+        }
+        // Autoload honours `noautoload` in the module's .plist.
+        if let Ok(Some(d)) = read_plist(&path::plist_path(&host.to_string_lossy())) {
+            if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
+                return self.fail(
+                    dep,
+                    "Properties",
+                    Errno::EPERM,
+                    format!("the .plist of `{dep}' sets noautoload, so it cannot be loaded as a dependency"),
+                );
+            }
+        }
+        self.pending.push(dep.into());
+        for r in &info.required {
+            self.dependency(r)?;
+        }
+        self.pending.pop();
+        self.new_symbols.extend(kmod.defined_globals());
+        self.report.order.push(Step {
+            name: dep.into(),
+            action: "load",
+            file: Some(shown),
+        });
+        Ok(())
+    }
+
+    fn run(&mut self, operand: &str, cmdline: &Dict) -> Result<(), ()> {
+        let props = cmdline.externalize();
+        if props.len() > MAXPROPSLEN {
+            return self.fail(
+                operand,
+                "Properties",
+                Errno::ENOMEM,
+                format!(
+                    "the properties take {} bytes; the kernel accepts at most {MAXPROPSLEN}",
+                    props.len()
+                ),
+            );
+        }
+        let is_name = !path::is_path(operand);
+        if is_name {
+            if let Some(m) = self.view.active(operand) {
+                let m = m.name.clone();
+                return self.fail(
+                    operand,
+                    "Loaded",
+                    Errno::EEXIST,
+                    format!("module `{m}' is already loaded"),
+                );
+            }
+        }
+        if let Some(why) = self.view.permission_reason() {
+            return self.fail(operand, "Permission", Errno::EPERM, why);
+        }
+        if is_name {
+            if let Some(b) = self.view.disabled_builtin(operand) {
+                if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
+                    return self.fail(
+                        operand,
+                        "Builtin",
+                        Errno::EPERM,
+                        format!("builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"),
+                    );
+                }
+                self.report.order.push(Step {
+                    name: operand.into(),
+                    action: "reinstate builtin",
+                    file: None,
+                });
+                return Ok(());
+            }
+        }
+        let Some((host, shown)) = self.view.module_file(operand) else {
+            return Ok(());
+        };
+        self.report.file = Some(shown.clone());
+        let kmod = match Kmod::open(&host) {
+            Ok(k) => k,
+            Err(_) => {
+                return self.fail(
+                    operand,
+                    "File",
+                    Errno::ENOENT,
+                    format!("no module file at {shown}"),
+                );
+            }
+        };
+        let info = kmod.modinfo().cloned();
+        self.report.facts = info.as_ref().map(|i| Facts {
+            name: i.name.clone(),
+            class: i.class,
+            version: i.version,
+            machine: kmod
+                .machine()
+                .map(|m| format!("{m:?}").to_lowercase())
+                .unwrap_or_default(),
+            text_size: kmod.text_size(),
+            required: i.required.clone(),
+        });
+        self.check_file(operand, &kmod)?;
+        // The .plist beside the module, merged under the command line's.
+        let mut merged = Dict::new();
+        if self.flags & MODCTL_NO_PROP == 0 {
+            match read_plist(&path::plist_path(&host.to_string_lossy())) {
+                Ok(Some(d)) => merged = d,
+                Ok(None) => {}
+                Err((errno, why)) => return self.fail(operand, "Properties", errno, why),
+            }
+        }
+        merged.merge(cmdline);
+        self.report.properties = Some(merged);
+        let Some(info) = info else { return Ok(()) };
+        if let Some(m) = self.view.active(&info.name) {
+            let m = m.name.clone();
+            return self.fail(
+                operand,
+                "Loaded",
+                Errno::EEXIST,
+                format!("a module named `{m}' is already loaded"),
+            );
+        }
+        self.pending.push(info.name.clone());
+        for r in &info.required {
+            self.dependency(r)?;
+        }
+        self.pending.pop();
+        if let Some(syms) = self.mc.backend().kernel_symbols() {
+            let new = &self.new_symbols;
+            let missing = validate::unresolved_symbols(&kmod, &|s| {
+                syms.contains(s) || new.iter().any(|n| n == s)
+            });
+            if !missing.is_empty() {
+                return self.fail(
+                    operand,
+                    "Symbols",
+                    Errno::ENOEXEC,
+                    format!(
+                        "undefined symbols not in the kernel or the modules it requires: {}",
+                        missing.join(", ")
+                    ),
+                );
+            }
+            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
+            if !clash.is_empty() {
+                return self.fail(
+                    operand,
+                    "Symbols",
+                    Errno::ENOEXEC,
+                    format!(
+                        "defines global symbols the kernel already has: {}",
+                        clash.join(", ")
+                    ),
+                );
+            }
+        }
+        self.report.order.push(Step {
+            name: info.name.clone(),
+            action: "load",
+            file: Some(shown),
+        });
+        Ok(())
+    }
+}
+
+/// Reads a module's `.plist` as the kernel does: absent is fine, too big
+/// is EFBIG, not a dictionary is EINVAL.
+fn read_plist(file: &str) -> Result<Option<Dict>, (Errno, String)> {
+    let meta = match std::fs::metadata(file) {
+        Ok(m) => m,
+        Err(_) => return Ok(None),
+    };
+    if meta.len() >= MAX_PLIST_FILE {
+        return Err((
+            Errno::EFBIG,
+            format!(
+                "{file} has {} bytes; the kernel reads at most {}",
+                meta.len(),
+                MAX_PLIST_FILE - 1
+            ),
+        ));
+    }
+    let xml =
+        std::fs::read(file).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
+    Dict::internalize(&xml).map(Some).map_err(|e| {
+        (
+            Errno::EINVAL,
+            format!("{file} is not a property list dictionary: {e}"),
+        )
+    })
+}
+
+/// Runs the dry run of loading `operand` with `flags` and the command
+/// line's properties.
+pub fn dry_run<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
+    let operand = String::from_utf8_lossy(operand).into_owned();
+    let view = KernelView::read(mc);
+    let kernel = match &view.target {
+        Some(t) => format!(
+            "NetBSD {} ({}) {}",
+            version_text(t.osrevision),
+            t.osrevision,
+            t.machine
+        ),
+        None => "unknown".into(),
+    };
+    let mut walk = Walk {
+        mc,
+        view,
+        flags,
+        report: Report {
+            operand: operand.clone(),
+            file: None,
+            facts: None,
+            kernel,
+            properties: None,
+            order: Vec::new(),
+            items: Vec::new(),
+            verdict: None,
+        },
+        pending: Vec::new(),
+        new_symbols: Vec::new(),
+    };
+    let _ = walk.run(&operand, cmdline);
+    walk.report
+}
+
+impl Report {
+    pub fn would_load(&self) -> bool {
+        self.verdict.is_none()
+    }
+
+    /// The human report.
+    pub fn to_text(&self) -> String {
+        let mut rows: Vec<(&str, String)> = vec![("module", self.operand.clone())];
+        if let Some(f) = &self.file {
+            rows.push(("file", f.clone()));
+        }
+        rows.push(("kernel", self.kernel.clone()));
+        if let Some(f) = &self.facts {
+            rows.push(("name", f.name.clone()));
+            rows.push(("class", class_name(f.class).into()));
+            rows.push((
+                "version",
+                format!("{} ({})", version_text(f.version), f.version),
+            ));
+            rows.push(("machine", f.machine.clone()));
+            rows.push(("text size", f.text_size.to_string()));
+            rows.push((
+                "requires",
+                if f.required.is_empty() {
+                    "-".into()
+                } else {
+                    f.required.join(",")
+                },
+            ));
+        }
+        if let Some(p) = &self.properties {
+            let keys: Vec<String> = p
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            rows.push((
+                "properties",
+                if keys.is_empty() {
+                    "-".into()
+                } else {
+                    keys.join(", ")
+                },
+            ));
+        }
+        let order: Vec<String> = self
+            .order
+            .iter()
+            .map(|s| {
+                if s.action == "load" {
+                    s.name.clone()
+                } else {
+                    format!("{} ({})", s.name, s.action)
+                }
+            })
+            .collect();
+        rows.push((
+            "load order",
+            if order.is_empty() {
+                "-".into()
+            } else {
+                order.join(" -> ")
+            },
+        ));
+        let mut out = String::new();
+        for (k, v) in rows {
+            out += &format!("{:<12}{v}\n", format!("{k}:"));
+        }
+        if !self.items.is_empty() {
+            out += "findings:\n";
+            for i in &self.items {
+                let level = if i.fatal { "error" } else { "warning" };
+                let errno = i
+                    .errno
+                    .and_then(|e| e.name())
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default();
+                out += &format!("  {level}{errno}: {}: {}\n", i.module, i.reason);
+            }
+        }
+        out += &match self.verdict {
+            None => "verdict:    the kernel would load it\n".to_string(),
+            Some(e) => format!("verdict:    the kernel would refuse it: {e}\n"),
+        };
+        out
+    }
+
+    /// The `--json` report.
+    pub fn to_json(&self) -> String {
+        let errno_json =
+            |e: Errno| json!({"errno": e.0, "name": e.name(), "message": e.strerror()});
+        let doc = json!({
+            "schema": REPORT_SCHEMA,
+            "operand": self.operand,
+            "file": self.file,
+            "kernel": self.kernel,
+            "module": self.facts.as_ref().map(|f| json!({
+                "name": f.name,
+                "class": class_name(f.class),
+                "class_id": f.class,
+                "version": f.version,
+                "version_text": version_text(f.version),
+                "machine": f.machine,
+                "text_size": f.text_size,
+                "required": f.required,
+            })),
+            "properties": self.properties.as_ref().map(|p| {
+                Value::String(String::from_utf8_lossy(&p.externalize()).into_owned())
+            }),
+            "load_order": self.order.iter().map(|s| json!({
+                "name": s.name, "action": s.action, "file": s.file,
+            })).collect::<Vec<_>>(),
+            "findings": self.items.iter().map(|i| json!({
+                "module": i.module,
+                "check": i.check,
+                "fatal": i.fatal,
+                "errno": i.errno.map(errno_json),
+                "reason": i.reason,
+            })).collect::<Vec<_>>(),
+            "would_load": self.would_load(),
+            "error": self.verdict.map(errno_json),
+        });
+        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        out.push('\n');
+        out
+    }
+}

@@ -1,0 +1,102 @@
+//! `--json` documents. Not part of the NetBSD-compatible surface; every
+//! document carries a top-level `"schema"` number that changes when a
+//! field changes meaning.
+
+use serde_json::{json, Value};
+
+use crate::abi::{class_name, source_name, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
+use crate::modctl::StatList;
+use crate::stat::{ModStat, StatAbi};
+
+/// Version of the `modstat --json` document.
+pub const STAT_SCHEMA: u64 = 1;
+
+/// One module as a JSON object (shared with the dry-run report).
+pub fn module(m: &ModStat) -> Value {
+    json!({
+        "name": m.name,
+        "class": class_name(m.class),
+        "class_id": m.class,
+        "source": source_name(m.source),
+        "source_id": m.source,
+        "flags": m.flags,
+        "must_force": m.flags & MODFLG_MUST_FORCE != 0,
+        "auto_loaded": m.flags & MODFLG_AUTO_LOADED != 0,
+        "refcnt": m.refcnt as i32,
+        "address": format!("{:#x}", m.addr),
+        "size": m.size,
+        "requires": m.required,
+        "required": required_list(&m.required),
+    })
+}
+
+/// The kernel's required list split at commas, as modstat shows it.
+pub fn required_list(raw: &str) -> Vec<&str> {
+    raw.split(',').filter(|s| !s.is_empty()).collect()
+}
+
+/// `modstat --json`: the same rows as the listing (sorted by name, the
+/// same name filter), as one document.
+pub fn stat_listing(list: &StatList, filter: Option<&[u8]>) -> String {
+    let mut mods: Vec<&ModStat> = list
+        .modules
+        .iter()
+        .filter(|m| filter.is_none_or(|f| f == m.name.as_bytes()))
+        .collect();
+    mods.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let doc = json!({
+        "schema": STAT_SCHEMA,
+        "stat_abi": match list.abi { StatAbi::V1 => "v1", StatAbi::V2 => "v2" },
+        "modules": mods.into_iter().map(module).collect::<Vec<_>>(),
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_document() {
+        let list = StatList {
+            abi: StatAbi::V2,
+            modules: vec![
+                ModStat {
+                    name: "tmpfs".into(),
+                    class: 2,
+                    source: 0,
+                    flags: 0,
+                    refcnt: u32::MAX,
+                    addr: 0,
+                    size: 0,
+                    required: String::new(),
+                },
+                ModStat {
+                    name: "ffs".into(),
+                    class: 2,
+                    source: 2,
+                    flags: 3,
+                    refcnt: 1,
+                    addr: 0xffffffff82000000,
+                    size: 100,
+                    required: "wapbl,x".into(),
+                },
+            ],
+        };
+        let doc: Value = serde_json::from_str(&stat_listing(&list, None)).unwrap();
+        assert_eq!(doc["schema"], 1);
+        assert_eq!(doc["stat_abi"], "v2");
+        let mods = doc["modules"].as_array().unwrap();
+        assert_eq!(mods[0]["name"], "ffs");
+        assert_eq!(mods[0]["must_force"], true);
+        assert_eq!(mods[0]["auto_loaded"], true);
+        assert_eq!(mods[0]["address"], "0xffffffff82000000");
+        assert_eq!(mods[0]["required"], json!(["wapbl", "x"]));
+        assert_eq!(mods[1]["refcnt"], -1);
+        assert_eq!(mods[1]["source"], "builtin");
+        let one: Value = serde_json::from_str(&stat_listing(&list, Some(b"tmpfs"))).unwrap();
+        assert_eq!(one["modules"].as_array().unwrap().len(), 1);
+    }
+}
