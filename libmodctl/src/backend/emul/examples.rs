@@ -8,8 +8,21 @@ use super::EmulError;
 
 /// (name, object file) of each example module.
 fn example_modules() -> &'static [(&'static str, &'static [u8])] {
-    // Filled in once the example objects exist in the tree.
-    &[]
+    // The amd64 builds of the fixtures' example modules (build.sh).
+    &[
+        (
+            "example",
+            include_bytes!("../../../tests/fixtures/modules/example/example.kmod"),
+        ),
+        (
+            "hello",
+            include_bytes!("../../../tests/fixtures/modules/hello/hello.kmod"),
+        ),
+        (
+            "needy",
+            include_bytes!("../../../tests/fixtures/modules/needy/needy.kmod"),
+        ),
+    ]
 }
 
 /// Writes each example to `<root>/<module_path>/<name>/<name>.kmod` unless
