@@ -113,11 +113,16 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// The first finding that certainly stops this load in the kernel.
+/// The finding that stops this load: the first the kernel certainly
+/// refuses (its errno is what NetBSD would print), else the first that
+/// would make the kernel misbehave (see [`Finding::blocks`]).
 pub fn blocking_finding(findings: &[Finding], flags: i32) -> Option<&Finding> {
-    findings.iter().find(|f| {
-        f.certain && f.stage != Stage::Advisory && !(f.forceable && flags & MODCTL_LOAD_FORCE != 0)
-    })
+    let force = flags & MODCTL_LOAD_FORCE != 0;
+    let mut blocking = findings.iter().filter(|f| f.blocks(force));
+    findings
+        .iter()
+        .find(|f| f.certain && f.blocks(force))
+        .or_else(|| blocking.next())
 }
 
 /// Checks the module file before submission when the kernel would get as
@@ -227,6 +232,11 @@ pub fn load<B: Backend>(
                 target.osrevision
             ))
         }
+        Errno::EDEADLK if info.as_ref().is_some_and(|i| !i.required.contains(&i.name)) => {
+            let info = info?;
+            let mut chain = vec![info.name.clone()];
+            dependency_cycle(&view, &info.required, &mut chain)
+        }
         Errno::ENOEXEC | Errno::EINVAL | Errno::EDEADLK | Errno::EFBIG => {
             let k = kmod?;
             if let Some(f) = first_certain(&k, &view) {
@@ -323,6 +333,37 @@ fn missing_dependency(
         if let Some(r) = missing_dependency(view, &info.required, seen) {
             return Some(r);
         }
+    }
+    None
+}
+
+/// A circular dependency among the modules the kernel would load, walked
+/// depth first as the kernel loads them; `chain` holds the modules being
+/// loaded (the requested one first). Active modules end a path: the
+/// kernel accepts them as loaded.
+fn dependency_cycle(
+    view: &KernelView,
+    required: &[String],
+    chain: &mut Vec<String>,
+) -> Option<String> {
+    for dep in required {
+        if view.active(dep).is_some() {
+            continue;
+        }
+        if chain.contains(dep) {
+            let cycle = chain.join("', which requires `");
+            return Some(format!(
+                "circular dependency: `{cycle}', which requires `{dep}'"
+            ));
+        }
+        let (host, _) = view.module_file(dep)?;
+        let k = Kmod::open(&host).ok()?;
+        let info = k.modinfo()?.clone();
+        chain.push(dep.clone());
+        if let Some(r) = dependency_cycle(view, &info.required, chain) {
+            return Some(r);
+        }
+        chain.pop();
     }
     None
 }
