@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         _ => return usage(&prog),
     }
 
-    let backend = match tool::connect(&prog) {
+    let backend = match tool::connect_without_loader(&prog) {
         Ok(b) => b,
         Err(e) => {
             for line in e.messages(&prog, "prog init failed") {

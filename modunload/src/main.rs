@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         eprintln!("Usage: {prog} <module_name ...>");
         return ExitCode::FAILURE;
     }
-    let backend = match tool::connect(&prog) {
+    let backend = match tool::connect_without_loader(&prog) {
         Ok(b) => b,
         Err(e) => {
             for line in e.messages(&prog, "init failed") {
