@@ -1000,8 +1000,19 @@ impl Iterator for RelIter<'_> {
 
     fn next(&mut self) -> Option<RelEnt> {
         let r = self.entries.next()?;
+        Some(self.decode(r))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl RelIter<'_> {
+    /// One entry of this table (`r` is exactly one entry long).
+    fn decode(&self, r: &[u8]) -> RelEnt {
         let e = self.endian;
-        Some(match self.class {
+        match self.class {
             ElfClass::Elf64 => {
                 let info = read_u64(&r[8..], e);
                 RelEnt {
@@ -1020,11 +1031,7 @@ impl Iterator for RelIter<'_> {
                     addend: self.rela.then(|| i64::from(read_u32(&r[8..], e) as i32)),
                 }
             }
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
+        }
     }
 }
 
@@ -1110,12 +1117,35 @@ fn relocs_at(elf: &Elf<'_>, sec: &Shdr, places: &[u64]) -> Vec<Option<RelEnt>> {
         if !is_rel || rs.info != sec.index {
             continue;
         }
-        for r in elf.relocs(&rs) {
-            for (slot, place) in found.iter_mut().zip(places) {
-                if r.offset == *place {
-                    *slot = Some(r);
+        // Only the offsets matter until one matches: compare them raw.
+        let table = elf.relocs(&rs);
+        // Offsets are read with the layout fixed outside the loop.
+        fn scan<const N: usize>(
+            table: &RelIter<'_>,
+            places: &[u64],
+            found: &mut [Option<RelEnt>],
+            offset: fn([u8; N]) -> u64,
+        ) {
+            for entry in table.entries.clone() {
+                let mut head = [0u8; N];
+                head.copy_from_slice(&entry[..N]);
+                let at = offset(head);
+                if let Some(slot) = places.iter().position(|p| *p == at) {
+                    found[slot] = Some(table.decode(entry));
                 }
             }
+        }
+        match (table.class, table.endian) {
+            (ElfClass::Elf64, Endian::Little) => {
+                scan(&table, places, &mut found, u64::from_le_bytes)
+            }
+            (ElfClass::Elf64, Endian::Big) => scan(&table, places, &mut found, u64::from_be_bytes),
+            (ElfClass::Elf32, Endian::Little) => scan(&table, places, &mut found, |b| {
+                u64::from(u32::from_le_bytes(b))
+            }),
+            (ElfClass::Elf32, Endian::Big) => scan(&table, places, &mut found, |b| {
+                u64::from(u32::from_be_bytes(b))
+            }),
         }
     }
     found

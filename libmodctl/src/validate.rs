@@ -1114,13 +1114,16 @@ impl<'k, 'f> Validator<'k, 'f> {
             self.string_table(elf, &strtab, "symbol string table");
             let mut bad: Option<(u32, u32)> = None;
             let mut count = 0u64;
-            elf.for_each_symbol(symtab, |i, sym, _| {
-                let name = sym.name;
-                if u64::from(name) >= strtab.size {
-                    bad.get_or_insert((i, name));
+            let symcount = elf.symbol_count(symtab).min(u64::from(u32::MAX)) as u32;
+            for i in 1..symcount {
+                let Some(sym) = elf.symbol(symtab, i) else {
+                    break;
+                };
+                if u64::from(sym.name) >= strtab.size {
+                    bad.get_or_insert((i, sym.name));
                     count += 1;
                 }
-            });
+            }
             if let Some((i, name)) = bad {
                 let label = self.label(elf, &strtab);
                 self.push(
@@ -1187,29 +1190,30 @@ impl<'k, 'f> Validator<'k, 'f> {
     /// writes such a file: what it would load is not what was built.
     fn overlaps(&mut self, elf: &crate::kmod::Elf<'_>) {
         let shnum = u32::from(elf.l.e_shnum);
-        // (start, end, label)
-        let mut ranges: Vec<(u64, u64, Option<Shdr>)> = Vec::new();
+        // (start, end, section index or 0 for the ELF header and the
+        // section header table)
+        let mut ranges: Vec<(u64, u64, u32)> = Vec::new();
         let ehdr = match elf.l.class {
             ElfClass::Elf32 => 52,
             ElfClass::Elf64 => 64,
         };
-        ranges.push((0, ehdr, None));
+        ranges.push((0, ehdr, 0));
         let table_end = elf
             .l
             .e_shoff
             .saturating_add(u64::from(shnum) * elf.shdr_size());
-        ranges.push((elf.l.e_shoff, table_end, None));
+        ranges.push((elf.l.e_shoff, table_end, 0));
         for s in (1..shnum).filter_map(|i| elf.shdr(i)) {
             if s.sh_type == elf::SHT_NOBITS || s.sh_type == elf::SHT_NULL || s.size == 0 {
                 continue;
             }
             if let Some(end) = s.offset.checked_add(s.size) {
-                ranges.push((s.offset, end, Some(s)));
+                ranges.push((s.offset, end, s.index));
             }
         }
-        ranges.sort_by_key(|r| (r.0, r.1));
-        let name = |r: &(u64, u64, Option<Shdr>)| match &r.2 {
-            Some(s) => section_label(elf, s),
+        ranges.sort_unstable();
+        let name = |r: &(u64, u64, u32)| match elf.shdr(r.2).filter(|_| r.2 != 0) {
+            Some(s) => section_label(elf, &s),
             None if r.0 == 0 && r.1 == ehdr => "the ELF header".to_string(),
             None => "the section header table".to_string(),
         };
@@ -1303,6 +1307,8 @@ impl<'k, 'f> Validator<'k, 'f> {
         let mut global_bad: Vec<((Check, u32), RelocTally)> = Vec::new();
         let mut out_of_range: Option<RelocTally> = None;
         let mut outside: Option<(RelocTally, u64)> = None;
+        let mut last_sym: Option<(u32, crate::kmod::SymEnt)> = None;
+        let mut last_type: Option<(u32, u64, Option<bool>)> = None;
         let shnum = u32::from(elf.l.e_shnum);
         // The kernel relocates all REL sections, then all RELA sections.
         for want in [elf::SHT_REL, elf::SHT_RELA] {
@@ -1314,7 +1320,16 @@ impl<'k, 'f> Validator<'k, 'f> {
                     continue;
                 };
                 for r in elf.relocs(&rs) {
-                    let width = reloc_width(em, elf.l.class, r.r_type);
+                    // Likewise a few types: look each run's up once.
+                    let (width, accepted) = match last_type {
+                        Some((t, w, a)) if t == r.r_type => (w, a),
+                        _ => {
+                            let w = reloc_width(em, elf.l.class, r.r_type);
+                            let a = self.rules.accepts_relocation(em, r.r_type);
+                            last_type = Some((r.r_type, w, a));
+                            (w, a)
+                        }
+                    };
                     let fits = r
                         .offset
                         .checked_add(width)
@@ -1343,8 +1358,17 @@ impl<'k, 'f> Validator<'k, 'f> {
                         t.count += 1;
                         continue;
                     }
-                    let Some(sym) = elf.symbol(symtab, r.sym) else {
-                        continue;
+                    // Relocations mostly name a few symbols (section
+                    // symbols); decode each run's symbol once.
+                    let sym = match last_sym {
+                        Some((i, sym)) if i == r.sym => sym,
+                        _ => {
+                            let Some(sym) = elf.symbol(symtab, r.sym) else {
+                                continue;
+                            };
+                            last_sym = Some((r.sym, sym));
+                            sym
+                        }
                     };
                     let local = sym.bind == elf::STB_LOCAL;
                     let name = || {
@@ -1353,7 +1377,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                             .unwrap_or_default()
                     };
                     let mut problem = None;
-                    if self.rules.accepts_relocation(em, r.r_type) == Some(false) {
+                    if accepted == Some(false) {
                         problem = Some(Check::UnsupportedRelocation);
                     } else if sym.shndx == elf::SHN_UNDEF && r.sym != 0 {
                         if local {
@@ -1482,11 +1506,15 @@ impl<'k, 'f> Validator<'k, 'f> {
         }
         // SHN_COMMON symbols never get storage in the kernel.
         let mut commons = Vec::new();
-        elf.for_each_symbol(symtab, |_, sym, name| {
+        for i in 1..symcount.min(u64::from(u32::MAX)) as u32 {
+            let Some(sym) = elf.symbol(symtab, i) else {
+                break;
+            };
             if sym.shndx == elf::SHN_COMMON && commons.len() < 4 {
+                let name = elf.symbol_name(symtab, &sym).unwrap_or_default();
                 commons.push(printable_bytes(name));
             }
-        });
+        }
         if !commons.is_empty() {
             self.push(
                 Check::CommonSymbol,
