@@ -11,6 +11,7 @@
 #   fuzz/run.sh all SECONDS     runs every target in turn
 set -uo pipefail
 cd "$(dirname "$0")"
+self=$PWD/$(basename "$0")
 
 targets=(kmod_bytes kmod_mutate plist stat_v1 stat_v2 getopt)
 if [ $# -ne 2 ]; then
@@ -19,7 +20,7 @@ if [ $# -ne 2 ]; then
 fi
 if [ "$1" = all ]; then
 	rc=0
-	for t in "${targets[@]}"; do "$0" "$t" "$2" || rc=1; done
+	for t in "${targets[@]}"; do "$self" "$t" "$2" || rc=1; done
 	exit $rc
 fi
 target=$1 secs=$2
