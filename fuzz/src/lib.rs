@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use libmodctl::cli::{self, Getopt, GetoptError};
 use libmodctl::kmod::{split_required, Kmod};
-use libmodctl::plist::Dict;
+use libmodctl::plist::{Dict, PlistErrorKind, Value};
 use libmodctl::stat::{self, ModStat};
 use libmodctl::validate::{self, Target};
 
@@ -301,13 +301,33 @@ pub fn kmod_mutate(data: &[u8]) {
 // ---------------------------------------------------------------------
 // Property lists.
 
+/// Whether a value holds empty data anywhere.
+fn has_empty_data(d: &Dict) -> bool {
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::Data(d) => d.is_empty(),
+            Value::Array(items) => items.iter().any(value),
+            Value::Dict(d) => has_empty_data(d),
+            _ => false,
+        }
+    }
+    d.iter().any(|(_, v)| value(v))
+}
+
 /// Internalizing never panics; what it accepts externalizes to text it
 /// accepts again as the same dictionary, and externalizing is stable.
+/// The one exception is proplib's own: empty data is written as `<data/>`,
+/// which its internalizer refuses (plist.rs reproduces both halves).
 pub fn plist(data: &[u8]) {
     let Ok(dict) = Dict::internalize(data) else {
         return;
     };
     let text = dict.externalize();
+    if has_empty_data(&dict) {
+        let e = Dict::internalize(&text).expect_err("<data/> is refused, as proplib does");
+        assert_eq!(e.kind(), PlistErrorKind::BadEmptiness);
+        return;
+    }
     let again = Dict::internalize(&text).unwrap_or_else(|e| {
         panic!(
             "own output refused: {e}\n{}",
