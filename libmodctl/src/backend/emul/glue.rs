@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::errno::Errno;
+use crate::kmod::{self, Kmod, KmodError};
 use crate::plist::{Dict, Value};
+use crate::validate::{self, Check, KernelRules, Stage};
 
 /// The `modinfo_t` of a module object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,39 +47,99 @@ pub trait ObjectLoader {
 }
 
 /// The kernel an object is checked against.
-#[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the object reader once it lands
-pub struct Target {
-    pub osrevision: u32,
-    pub machine: String,
-}
+pub use crate::validate::Target;
 
 /// `module_compatible()`: -current kernels need the exact version, releases
 /// the same major.minor.rr (only the patch digits may differ).
 pub fn version_compatible(module: u32, kernel: u32) -> bool {
-    if kernel / 1_000_000 % 100 == 99 {
-        module == kernel
-    } else {
-        module.abs_diff(kernel) < 10_000
+    validate::version_compatible(module, kernel)
+}
+
+/// The version-dependent rules of the emulated kernel (class range, the
+/// old fixed-size dependency array), shared with the validator.
+pub fn rules(osrevision: u32, machine: &str) -> KernelRules {
+    KernelRules::for_target(&Target::new(osrevision, machine))
+}
+
+/// The checks `module_fetch_info` makes (the rest of the validator's
+/// Load stage is `kobj_load`'s, which comes before the `.plist` is read).
+fn is_fetch_info(check: Check) -> bool {
+    matches!(check, Check::LinkSetMissing | Check::LinkSetSize)
+}
+
+/// A module object read by [`crate::kmod`], with the validator's verdicts.
+struct KmodObject {
+    kmod: Kmod,
+    info: Result<ModInfoLite, Errno>,
+    link_errno: Option<Errno>,
+}
+
+impl ModuleObject for KmodObject {
+    fn modinfo(&self) -> Result<&ModInfoLite, Errno> {
+        self.info.as_ref().map_err(|e| *e)
+    }
+    fn text_size(&self) -> u64 {
+        self.kmod.text_size()
+    }
+    fn defined_globals(&self) -> Vec<String> {
+        self.kmod.defined_globals()
+    }
+    fn unresolved(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
+        validate::unresolved_symbols(&self.kmod, is_defined)
+    }
+    fn clashing(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
+        validate::clashing_symbols(&self.kmod, is_defined)
+    }
+    fn link_errno(&self) -> Option<Errno> {
+        self.link_errno
     }
 }
 
-/// The loader over real files.
+/// The loader over real files: the module-object reader and the
+/// validator's certain findings, split by where the kernel makes them.
 pub struct FileLoader;
 
 impl ObjectLoader for FileLoader {
-    fn load(&self, path: &Path, _target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
-        // Filled in once the module-object reader lands: until then every
-        // existing file is rejected as the kernel rejects a non-ELF file.
-        std::fs::metadata(path).map_err(|e| Errno::from_io(&e))?;
-        Err(Errno::ENOEXEC)
+    fn load(&self, path: &Path, target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
+        let kmod = Kmod::open(path).map_err(|KmodError::Io(e)| e)?;
+        let findings = validate::validate(&kmod, target);
+        let certain = || findings.iter().filter(|f| f.certain);
+        // kobj_load's rejections (symbol clashes are the emulator's to
+        // judge, against what is loaded at the time).
+        if let Some(f) = certain().find(|f| {
+            f.stage == Stage::Load && !is_fetch_info(f.check) && f.check != Check::SymbolClash
+        }) {
+            return Err(f.errno);
+        }
+        let fetch = certain()
+            .find(|f| f.stage == Stage::Load && is_fetch_info(f.check))
+            .map(|f| f.errno);
+        let info = match (fetch, kmod.modinfo()) {
+            (Some(e), _) => Err(e),
+            (None, Some(mi)) => Ok(ModInfoLite {
+                name: mi.name.clone(),
+                version: mi.version,
+                class: mi.class,
+                required: mi.required_raw.clone(),
+            }),
+            // A descriptor the reader could not decode: the kernel would
+            // read garbage; report what the validator expects it to say.
+            (None, None) => Err(certain()
+                .find(|f| f.stage == Stage::Info)
+                .map_or(Errno::ENOEXEC, |f| f.errno)),
+        };
+        let link_errno = certain()
+            .find(|f| f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
+            .map(|f| f.errno);
+        Ok(Box::new(KmodObject {
+            kmod,
+            info,
+            link_errno,
+        }))
     }
 
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {
-        Err(format!(
-            "{}: symbol tables are not readable yet",
-            path.display()
-        ))
+        kmod::read_symbol_table(path).map_err(|e| e.to_string())
     }
 }
 

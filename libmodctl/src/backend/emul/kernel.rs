@@ -144,10 +144,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn target(&self) -> Target {
-        Target {
-            osrevision: self.prof.osrevision,
-            machine: self.prof.machine.clone(),
-        }
+        Target::new(self.prof.osrevision, &self.prof.machine)
     }
 }
 
@@ -386,7 +383,9 @@ impl<'s, 'c> Kernel<'s, 'c> {
             ));
             return Err(Errno::EINVAL);
         }
-        if mi.class <= ModClass::Any as i32 || mi.class >= prof.class_max() {
+        let rules = glue::rules(prof.osrevision, &prof.machine);
+        if rules.class_checked && (mi.class <= ModClass::Any as i32 || mi.class >= rules.class_max)
+        {
             self.error(format!(
                 "module `{}' has invalid class {}",
                 mi.name, mi.class
@@ -428,7 +427,12 @@ impl<'s, 'c> Kernel<'s, 'c> {
         // whatever happens to this module afterwards.
         let mut deps = Vec::new();
         let required = mi.required.as_deref().unwrap_or("");
-        for comp in required_components(required, false) {
+        for (n, comp) in required_components(required, false).enumerate() {
+            if rules.max_required.is_some_and(|max| n >= max) {
+                // NetBSD ≤ 8 kept requirements in a fixed array.
+                self.error(format!("too many required modules for `{}'", mi.name));
+                return Err(Errno::EINVAL);
+            }
             let Ok(comp) = comp else {
                 self.error(format!(
                     "required module name `{required}' longer than {MAXMODNAME}"

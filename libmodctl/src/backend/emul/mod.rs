@@ -237,7 +237,11 @@ impl Emul {
             }
             None => {
                 if emul.profile.module_root == profile::DEFAULT_MODULE_ROOT {
-                    examples::install(&emul.module_root(), &emul.profile.module_path)?;
+                    examples::install(
+                        &emul.module_root(),
+                        &emul.profile.module_path,
+                        &emul.profile.machine,
+                    )?;
                 }
                 let st = kernel::boot(&emul.profile);
                 state::write_atomic(&spath, &st.to_json())?;

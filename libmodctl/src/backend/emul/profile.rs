@@ -106,12 +106,6 @@ pub const DEFAULT_AUTOTIME: u32 = 10;
 /// The first `__NetBSD_Version__` with the v2 stat ABI (NetBSD 9.0).
 const V2_SINCE: u32 = 900_000_000;
 
-/// The first `__NetBSD_Version__` whose `MODULE_CLASS_MAX` counts
-/// `MODULE_CLASS_BUFQ`. UNVERIFIED: bufq joined module.h between r1.38
-/// (2015, without) and r1.48 (2021, with); modstat learnt "bufq" in 2016,
-/// so 8.0 is a conservative guess.
-pub const BUFQ_CLASS_SINCE: u32 = 800_000_000;
-
 impl Default for Profile {
     fn default() -> Profile {
         ProfileFile::default().resolve()
@@ -136,7 +130,7 @@ impl Profile {
 
     /// `MODULE_CLASS_MAX` of this kernel: valid classes are 1..max.
     pub fn class_max(&self) -> i32 {
-        if self.osrevision >= BUFQ_CLASS_SINCE {
+        if self.osrevision >= crate::validate::BUFQ_CLASS_SINCE {
             MODULE_CLASS_MAX
         } else {
             MODULE_CLASS_MAX_NO_BUFQ
