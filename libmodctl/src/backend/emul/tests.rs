@@ -557,6 +557,29 @@ fn builtin_init_failure_on_reinstatement() {
 }
 
 #[test]
+fn builtin_with_a_missing_builtin_dependency() {
+    let env = env_with(
+        "missingdep",
+        r#"{"builtins": [
+            {"name": "orphan", "class": "misc", "requires": "gone"},
+            {"name": "fine", "class": "misc"}],
+          "auto_unload": false}"#,
+        &[],
+    );
+    // It failed at boot, so it needs force, and then fails the same way.
+    assert_eq!(env.row("orphan").unwrap().refcnt, u32::MAX);
+    env.fails_cleanly(Errno::EPERM, |e| e.load("orphan"));
+    env.fails_cleanly(Errno::ENOENT, |e| {
+        e.load_with("orphan", MODCTL_LOAD_FORCE, None)
+    });
+    let log = env.emul().last_messages().join("\n");
+    assert!(
+        log.contains("can't find builtin dependency `gone'"),
+        "{log}"
+    );
+}
+
+#[test]
 fn load_enoexec_rows() {
     let env = env_with(
         "enoexec",
