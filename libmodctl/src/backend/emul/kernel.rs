@@ -604,18 +604,21 @@ impl<'s, 'c> Kernel<'s, 'c> {
     /// The lowest page-aligned address where `size` bytes of text fit
     /// between the modules already loaded.
     fn allocate(&self, size: u64) -> u64 {
-        let len = size.max(1).div_ceil(PAGE) * PAGE;
+        let len = size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
         let mut used: Vec<(u64, u64)> = self
             .st
             .active
             .iter()
             .filter(|m| !m.is_builtin() && m.addr != 0)
-            .map(|m| (m.addr, m.addr + m.size.max(1).div_ceil(PAGE) * PAGE))
+            .map(|m| {
+                let len = m.size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
+                (m.addr, m.addr.saturating_add(len))
+            })
             .collect();
         used.sort_unstable();
         let mut at = text_base(&self.cx.prof.machine);
         for (start, end) in used {
-            if at + len <= start {
+            if at.saturating_add(len) <= start {
                 break;
             }
             at = at.max(end);

@@ -249,7 +249,11 @@ impl Emul {
                     )?;
                 }
                 let st = kernel::boot(&emul.profile);
-                state::write_atomic(&spath, &st.to_json())?;
+                let data = st.encode().map_err(|reason| EmulError::Corrupt {
+                    path: spath.clone(),
+                    reason,
+                })?;
+                state::write_atomic(&spath, &data)?;
             }
         }
         Ok(emul)
@@ -395,7 +399,12 @@ impl Emul {
         let changed = st != before;
         if changed {
             st.serial += 1;
-            state::write_atomic(&self.state_path(), &st.to_json())?;
+            let path = self.state_path();
+            let data = st.encode().map_err(|reason| EmulError::Corrupt {
+                path: path.clone(),
+                reason,
+            })?;
+            state::write_atomic(&path, &data)?;
         }
         if let Ok(mut g) = self.last_call.lock() {
             *g = Some(CallRecord {

@@ -116,6 +116,14 @@ impl Profile {
     /// Parses a `profile.json`, filling in and deriving missing keys.
     pub fn from_json(text: &str) -> Result<Profile, String> {
         let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if let (Some(rel), None) = (&file.osrelease, file.osrevision) {
+            if osrevision_of(rel).is_none() {
+                return Err(format!(
+                    "osrelease `{rel}' is not a NetBSD release such as 10.1 or 10.99.12; \
+                     give osrevision too"
+                ));
+            }
+        }
         let p = file.resolve();
         p.check()?;
         Ok(p)
@@ -513,5 +521,8 @@ mod tests {
         assert!(Profile::from_json(r#"{"fail_init": {"x": "EWHAT"}}"#).is_err());
         assert!(Profile::from_json(r#"{"builtins": [{"name": "x", "class": "nope"}]}"#).is_err());
         assert!(Profile::from_json(r#"{"module_path": "relative"}"#).is_err());
+        assert!(Profile::from_json(r#"{"osrelease": "ten"}"#).is_err());
+        let p = Profile::from_json(r#"{"osrelease": "ten", "osrevision": 1000000000}"#).unwrap();
+        assert_eq!(p.osrelease, "ten");
     }
 }
