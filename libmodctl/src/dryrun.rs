@@ -157,18 +157,19 @@ impl<B: Backend> Walk<'_, B> {
         let Some((host, shown)) = self.view.module_file(dep) else {
             return Ok(());
         };
-        let kmod =
-            match Kmod::open(&host) {
-                Ok(k) => k,
-                Err(_) => return self.fail(
+        let kmod = match Kmod::open(&host) {
+            Ok(k) => k,
+            Err(_) => {
+                return self.fail(
                     dep,
                     "Dependencies",
                     Errno::ENOENT,
                     format!(
                         "required module `{dep}' is not loaded and has no module file at {shown}"
                     ),
-                ),
-            };
+                )
+            }
+        };
         self.check_file(dep, &kmod)?;
         let Some(info) = kmod.modinfo().cloned() else {
             return Ok(());
