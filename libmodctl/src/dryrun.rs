@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
-use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP, MODFLG_MUST_FORCE};
+use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use crate::backend::Backend;
-use crate::diagnose::{blocking_finding, KernelView};
+use crate::diagnose::{blocking_finding, describe, KernelView};
 use crate::errno::Errno;
-use crate::kmod::{version_text, Kmod};
+use crate::kmod::{version_text, Kmod, KmodError};
 use crate::modctl::Modctl;
 use crate::path;
 use crate::plist::{Dict, Value as PValue};
@@ -86,6 +86,25 @@ impl<B: Backend> Walk<'_, B> {
         Err(())
     }
 
+    /// A file the validator passed but whose `modinfo_t` cannot be read
+    /// (a pointer out of its section, a name without NUL): the kernel
+    /// would read whatever lies there; we, like the emulator, call it an
+    /// invalid object.
+    fn unreadable_descriptor(&mut self, module: &str) -> Result<(), ()> {
+        let why = self
+            .report
+            .items
+            .iter()
+            .find(|i| i.module == module && !i.fatal)
+            .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
+        self.fail(
+            module,
+            "Descriptor",
+            Errno::ENOEXEC,
+            format!("the module descriptor cannot be read: {why}"),
+        )
+    }
+
     /// Validates one file; records every finding; stops at a blocking one.
     fn check_file(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
         let Some(target) = self.view.target.clone() else {
@@ -138,8 +157,10 @@ impl<B: Backend> Walk<'_, B> {
                 format!("circular dependency: {cycle}"),
             );
         }
-        if let Some(b) = self.view.disabled_builtin(dep) {
-            if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
+        // Every builtin left inactive after boot, or disabled by modunload,
+        // needs force (module_builtin_require_force); stat does not say so.
+        if self.view.disabled_builtin(dep).is_some() {
+            if self.flags & MODCTL_LOAD_FORCE == 0 {
                 return self.fail(
                     dep,
                     "Dependencies",
@@ -172,7 +193,7 @@ impl<B: Backend> Walk<'_, B> {
         };
         self.check_file(dep, &kmod)?;
         let Some(info) = kmod.modinfo().cloned() else {
-            return Ok(());
+            return self.unreadable_descriptor(dep);
         };
         if info.name != dep {
             return self.fail(
@@ -223,21 +244,16 @@ impl<B: Backend> Walk<'_, B> {
         let is_name = !path::is_path(operand);
         if is_name {
             if let Some(m) = self.view.active(operand) {
-                let m = m.name.clone();
-                return self.fail(
-                    operand,
-                    "Loaded",
-                    Errno::EEXIST,
-                    format!("module `{m}' is already loaded"),
-                );
+                let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
+                return self.fail(operand, "Loaded", Errno::EEXIST, why);
             }
         }
         if let Some(why) = self.view.permission_reason() {
             return self.fail(operand, "Permission", Errno::EPERM, why);
         }
         if is_name {
-            if let Some(b) = self.view.disabled_builtin(operand) {
-                if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
+            if self.view.disabled_builtin(operand).is_some() {
+                if self.flags & MODCTL_LOAD_FORCE == 0 {
                     return self.fail(
                         operand,
                         "Builtin",
@@ -259,13 +275,13 @@ impl<B: Backend> Walk<'_, B> {
         self.report.file = Some(shown.clone());
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
-            Err(_) => {
-                return self.fail(
-                    operand,
-                    "File",
-                    Errno::ENOENT,
-                    format!("no module file at {shown}"),
-                );
+            Err(KmodError::Io(errno)) => {
+                let why = match (errno, is_name) {
+                    (Errno::ENOENT, true) => format!("no module file at {shown}"),
+                    (Errno::ENOENT, false) => format!("no such file: {shown}"),
+                    _ => format!("cannot read {shown}: {errno}"),
+                };
+                return self.fail(operand, "File", errno, why);
             }
         };
         let info = kmod.modinfo().cloned();
@@ -292,15 +308,16 @@ impl<B: Backend> Walk<'_, B> {
         }
         merged.merge(cmdline);
         self.report.properties = Some(merged);
-        let Some(info) = info else { return Ok(()) };
+        let Some(info) = info else {
+            return self.unreadable_descriptor(operand);
+        };
         if let Some(m) = self.view.active(&info.name) {
-            let m = m.name.clone();
-            return self.fail(
-                operand,
-                "Loaded",
-                Errno::EEXIST,
-                format!("a module named `{m}' is already loaded"),
+            let why = format!(
+                "a module named `{}' is already loaded ({})",
+                m.name,
+                describe(m)
             );
+            return self.fail(operand, "Loaded", Errno::EEXIST, why);
         }
         self.pending.push(info.name.clone());
         for r in &info.required {

@@ -167,7 +167,7 @@ fn main() -> ExitCode {
 
     if let Err(e) = mc.load(module, flags, Some(&props)) {
         eprintln!("{prog}: {}", e.errno());
-        if let Some(reason) = diagnose::load(&mc, module, flags, e.errno()) {
+        if let Some(reason) = diagnose::load(&mc, module, flags, &dict, e.errno()) {
             eprintln!("{prog}: {name}: {reason}");
         }
         return ExitCode::FAILURE;
