@@ -12,6 +12,8 @@ fn empty_property_list_is_190_bytes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(out.stdout.len(), 190);
-    assert!(out.stdout.ends_with(b"<plist version=\"1.0\">\n<dict/>\n</plist>\n"));
+    assert!(out
+        .stdout
+        .ends_with(b"<plist version=\"1.0\">\n<dict/>\n</plist>\n"));
     assert!(out.stderr.is_empty());
 }
