@@ -204,7 +204,10 @@ impl<B: Backend> Walk<'_, B> {
             );
         }
         // Autoload honours `noautoload` in the module's .plist.
-        if let Ok(Some(d)) = read_plist(&path::plist_path(&host.to_string_lossy())) {
+        if let Ok(Some(d)) = read_plist(
+            &path::plist_path(&host.to_string_lossy()),
+            &path::plist_path(&shown),
+        ) {
             if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
                 return self.fail(
                     dep,
@@ -297,10 +300,29 @@ impl<B: Backend> Walk<'_, B> {
             required: i.required.clone(),
         });
         self.check_file(operand, &kmod)?;
+        // kobj_load refuses redefinitions before anything else is read.
+        let kernel_symbols = self.mc.backend().kernel_symbols();
+        if let Some(syms) = &kernel_symbols {
+            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
+            if !clash.is_empty() {
+                return self.fail(
+                    operand,
+                    "Symbols",
+                    Errno::ENOEXEC,
+                    format!(
+                        "defines global symbols the kernel already has: {}",
+                        clash.join(", ")
+                    ),
+                );
+            }
+        }
         // The .plist beside the module, merged under the command line's.
         let mut merged = Dict::new();
         if self.flags & MODCTL_NO_PROP == 0 {
-            match read_plist(&path::plist_path(&host.to_string_lossy())) {
+            match read_plist(
+                &path::plist_path(&host.to_string_lossy()),
+                &path::plist_path(&shown),
+            ) {
                 Ok(Some(d)) => merged = d,
                 Ok(None) => {}
                 Err((errno, why)) => return self.fail(operand, "Properties", errno, why),
@@ -324,7 +346,7 @@ impl<B: Backend> Walk<'_, B> {
             self.dependency(r)?;
         }
         self.pending.pop();
-        if let Some(syms) = self.mc.backend().kernel_symbols() {
+        if let Some(syms) = kernel_symbols {
             let new = &self.new_symbols;
             let missing = validate::unresolved_symbols(&kmod, &|s| {
                 syms.contains(s) || new.iter().any(|n| n == s)
@@ -340,18 +362,6 @@ impl<B: Backend> Walk<'_, B> {
                     ),
                 );
             }
-            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
-            if !clash.is_empty() {
-                return self.fail(
-                    operand,
-                    "Symbols",
-                    Errno::ENOEXEC,
-                    format!(
-                        "defines global symbols the kernel already has: {}",
-                        clash.join(", ")
-                    ),
-                );
-            }
         }
         self.report.order.push(Step {
             name: info.name.clone(),
@@ -364,8 +374,10 @@ impl<B: Backend> Walk<'_, B> {
 
 /// Reads a module's `.plist` as the kernel does: absent is fine, too big
 /// is EFBIG, not a dictionary is EINVAL.
-fn read_plist(file: &str) -> Result<Option<Dict>, (Errno, String)> {
-    let meta = match std::fs::metadata(file) {
+/// `host` is where we read it, `shown` the name the kernel knows it by.
+fn read_plist(host: &str, shown: &str) -> Result<Option<Dict>, (Errno, String)> {
+    let file = shown;
+    let meta = match std::fs::metadata(host) {
         Ok(m) => m,
         Err(_) => return Ok(None),
     };
@@ -380,7 +392,7 @@ fn read_plist(file: &str) -> Result<Option<Dict>, (Errno, String)> {
         ));
     }
     let xml =
-        std::fs::read(file).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
+        std::fs::read(host).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
     Dict::internalize(&xml).map(Some).map_err(|e| {
         (
             Errno::EINVAL,
