@@ -254,23 +254,21 @@ impl<B: Backend> Walk<'_, B> {
         if let Some(why) = self.view.permission_reason() {
             return self.fail(operand, "Permission", Errno::EPERM, why);
         }
-        if is_name {
-            if self.view.disabled_builtin(operand).is_some() {
-                if self.flags & MODCTL_LOAD_FORCE == 0 {
-                    return self.fail(
-                        operand,
-                        "Builtin",
-                        Errno::EPERM,
-                        format!("builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"),
-                    );
-                }
-                self.report.order.push(Step {
-                    name: operand.into(),
-                    action: "reinstate builtin",
-                    file: None,
-                });
-                return Ok(());
+        if is_name && self.view.disabled_builtin(operand).is_some() {
+            if self.flags & MODCTL_LOAD_FORCE == 0 {
+                return self.fail(
+                    operand,
+                    "Builtin",
+                    Errno::EPERM,
+                    format!("builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"),
+                );
             }
+            self.report.order.push(Step {
+                name: operand.into(),
+                action: "reinstate builtin",
+                file: None,
+            });
+            return Ok(());
         }
         let Some((host, shown)) = self.view.module_file(operand) else {
             return Ok(());
