@@ -182,14 +182,17 @@ verdict:    the kernel would load it\n"
     );
 }
 
-/// Each kind of check the dry run makes, failing: (profile extra, setup,
-/// operand args, errno name, part of the reason).
+/// One failing dry run: profile keys to add, modules to load first, the
+/// arguments after `-n`, the errno's name and part of the reason.
+type Case<'a> = (&'a str, &'a [&'a str], Vec<String>, &'a str, &'a str);
+
+/// Each kind of check the dry run makes, failing.
 #[test]
 fn dry_run_fails_at_each_kind_of_check() {
     let amd64 = fixtures().join("amd64");
     let wrong = amd64.join("wrong_machine.kmod");
     let manyreq = amd64.join("manyreq.kmod");
-    let cases: Vec<(&str, &[&str], Vec<String>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "",
             &[],
