@@ -86,6 +86,23 @@ impl<B: Backend> Walk<'_, B> {
         Err(())
     }
 
+    /// Says that a module's file could not be looked at, so the verdict
+    /// rests on the kernel's state alone.
+    fn unchecked(&mut self, module: &str) {
+        let why = if self.view.files_visible {
+            "the kernel's module directory is unknown, so the module file was not checked"
+        } else {
+            "a rump kernel opens module files in its own namespace, so the module file was not checked"
+        };
+        self.report.items.push(Item {
+            module: module.into(),
+            check: "File".into(),
+            errno: None,
+            reason: why.into(),
+            fatal: false,
+        });
+    }
+
     /// A file the validator passed but whose `modinfo_t` cannot be read
     /// (a pointer out of its section, a name without NUL): the kernel
     /// would read whatever lies there; we, like the emulator, call it an
@@ -176,6 +193,7 @@ impl<B: Backend> Walk<'_, B> {
             return Ok(());
         }
         let Some((host, shown)) = self.view.module_file(dep) else {
+            self.unchecked(dep);
             return Ok(());
         };
         let kmod = match Kmod::open(&host) {
@@ -271,6 +289,7 @@ impl<B: Backend> Walk<'_, B> {
             return Ok(());
         }
         let Some((host, shown)) = self.view.module_file(operand) else {
+            self.unchecked(operand);
             return Ok(());
         };
         self.report.file = Some(shown.clone());
