@@ -503,7 +503,7 @@ fn properties_too_big(via: Via) {
 
 fn module_init_and_fini_failures(via: Via) {
     let k = Kernel::with_profile(
-        Via::Emul,
+        via,
         r#"{"auto_unload": false, "fail_init": {"example": "ENXIO"}, "fail_fini": {"hello": "EBUSY"}}"#,
     );
     check(
