@@ -27,9 +27,9 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
-/// The stand-in librumpclient. `cargo test` builds the `rumpstub` crate
-/// only as an rlib for this crate, so its shared object is built here
-/// once when it is missing.
+/// The stand-in librumpclient. `cargo test` does not build cdylib crates,
+/// so its shared object is built here once when it is missing (cargo does
+/// not hold its build lock while tests run).
 pub fn rumpstub() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
