@@ -9,12 +9,14 @@ use std::path::PathBuf;
 
 use crate::abi::{ModClass, ModSource, MODCTL_LOAD_FORCE};
 use crate::backend::{Backend, Sysctl};
+use crate::dryrun;
 use crate::errno::Errno;
-use crate::kmod::{version_text, Kmod};
+use crate::kmod::Kmod;
 use crate::modctl::Modctl;
 use crate::path;
+use crate::plist::Dict;
 use crate::stat::ModStat;
-use crate::validate::{self, Finding, Stage, Target};
+use crate::validate::{self, Finding, Target};
 
 /// What the kernel's state looks like to us, read once.
 pub struct KernelView {
@@ -148,7 +150,8 @@ pub fn prevalidate<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32) -> Op
     })
 }
 
-fn describe(m: &ModStat) -> String {
+/// Where a loaded module came from, in words.
+pub fn describe(m: &ModStat) -> String {
     let from = match ModSource::from_raw(m.source) {
         Some(ModSource::Builtin) => "built into the kernel",
         Some(ModSource::Boot) => "loaded by the boot loader",
@@ -171,108 +174,32 @@ fn dependants<'a>(view: &'a KernelView, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Why a `MODCTL_LOAD` of `operand` failed with `errno`, when known.
+/// Why a `MODCTL_LOAD` of `operand` failed with `errno`, when known: the
+/// dry run's finding when it reaches the same errno, or the module's own
+/// INIT when the errno is none the loader produces.
 pub fn load<B: Backend>(
     mc: &Modctl<B>,
     operand: &[u8],
     flags: i32,
+    props: &Dict,
     errno: Errno,
 ) -> Option<String> {
-    let operand = std::str::from_utf8(operand).ok()?;
-    let view = KernelView::read(mc);
-    let is_name = !path::is_path(operand);
-    let file = view.module_file(operand);
-    let kmod = file.as_ref().and_then(|(f, _)| Kmod::open(f).ok());
-    let info = kmod.as_ref().and_then(|k| k.modinfo().cloned());
-    match errno {
-        Errno::EEXIST => {
-            let name = if is_name {
-                operand.to_string()
-            } else {
-                info.as_ref()?.name.clone()
-            };
-            let m = view.active(&name)?;
-            Some(format!("module `{name}' is already loaded ({})", describe(m)))
-        }
-        Errno::EPERM => {
-            if let Some(why) = view.permission_reason() {
-                return Some(why);
-            }
-            if is_name && flags & MODCTL_LOAD_FORCE == 0 && view.disabled_builtin(operand).is_some() {
-                return Some(format!(
-                    "builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"
-                ));
-            }
-            None
-        }
-        Errno::ENOENT => {
-            let (host, shown) = file?;
-            if !host.exists() {
-                return Some(if is_name {
-                    format!("no module file at {shown}")
-                } else {
-                    format!("no such file: {shown}")
-                });
-            }
-            if let Some(f) = kmod.as_ref().and_then(|k| first_certain(k, &view)) {
-                if f.errno == Errno::ENOENT {
-                    return Some(f.reason.clone());
-                }
-            }
-            missing_dependency(&view, info.as_ref()?.required.as_slice(), &mut Vec::new())
-        }
-        Errno::EPROGMISMATCH => {
-            let info = info?;
-            let target = view.target.as_ref()?;
-            Some(format!(
-                "built for NetBSD {} ({}), the kernel is NetBSD {} ({}); modload -f forces the load",
-                version_text(info.version),
-                info.version,
-                version_text(target.osrevision),
-                target.osrevision
-            ))
-        }
-        Errno::EDEADLK if info.as_ref().is_some_and(|i| !i.required.contains(&i.name)) => {
-            let info = info?;
-            let mut chain = vec![info.name.clone()];
-            dependency_cycle(&view, &info.required, &mut chain)
-        }
-        Errno::ENOEXEC | Errno::EINVAL | Errno::EDEADLK | Errno::EFBIG => {
-            let k = kmod?;
-            if let Some(f) = first_certain(&k, &view) {
-                if f.errno == errno {
-                    return Some(f.reason.clone());
-                }
-            }
-            if errno == Errno::ENOEXEC {
-                let syms = mc.backend().kernel_symbols()?;
-                let missing = validate::unresolved_symbols(&k, &|s| syms.contains(s));
-                if !missing.is_empty() {
-                    return Some(format!(
-                        "undefined symbol{} not in the kernel or any loaded module: {}",
-                        if missing.len() > 1 { "s" } else { "" },
-                        missing.join(", ")
-                    ));
-                }
-                let clash = validate::clashing_symbols(&k, &|s| syms.contains(s));
-                if !clash.is_empty() {
-                    return Some(format!(
-                        "defines global symbol{} the kernel already has: {}",
-                        if clash.len() > 1 { "s" } else { "" },
-                        clash.join(", ")
-                    ));
-                }
-            }
-            None
-        }
-        // The loader itself never fails this way: the module's INIT did.
-        e if !LOADER_ERRNOS.contains(&e) && info.is_some() => Some(format!(
-            "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
-            e.0,
-            e.name().unwrap_or("?")
-        )),
-        _ => None,
+    let report = dryrun::dry_run(mc, operand, flags, props);
+    if report.verdict == Some(errno) {
+        return report
+            .items
+            .iter()
+            .find(|i| i.fatal && i.errno == Some(errno))
+            .map(|i| i.reason.clone());
     }
+    // The loader itself never fails this way: the module's INIT did.
+    (!LOADER_ERRNOS.contains(&errno) && report.would_load() && report.facts.is_some()).then(|| {
+        format!(
+            "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
+            errno.0,
+            errno.name().unwrap_or("?")
+        )
+    })
 }
 
 /// The errnos the kernel's load path produces by itself (reference §12).
@@ -294,79 +221,6 @@ const LOADER_ERRNOS: &[Errno] = &[
     Errno::EACCES,
     Errno::EIO,
 ];
-
-fn first_certain(k: &Kmod, view: &KernelView) -> Option<Finding> {
-    let target = view.target.as_ref()?;
-    validate::validate(k, target)
-        .into_iter()
-        .find(|f| f.certain && f.stage != Stage::Advisory)
-}
-
-/// The first dependency, walked depth first as the kernel loads them, that
-/// cannot be found.
-fn missing_dependency(
-    view: &KernelView,
-    required: &[String],
-    seen: &mut Vec<String>,
-) -> Option<String> {
-    for dep in required {
-        if seen.contains(dep) || view.active(dep).is_some() {
-            continue;
-        }
-        seen.push(dep.clone());
-        if view.disabled_builtin(dep).is_some() {
-            continue;
-        }
-        let (host, shown) = view.module_file(dep)?;
-        let Ok(k) = Kmod::open(&host) else {
-            return Some(format!(
-                "requires module `{dep}', which is not loaded and has no module file at {shown}"
-            ));
-        };
-        let info = k.modinfo()?;
-        if info.name != *dep {
-            return Some(format!(
-                "requires module `{dep}', but {shown} declares the name `{}'",
-                info.name
-            ));
-        }
-        if let Some(r) = missing_dependency(view, &info.required, seen) {
-            return Some(r);
-        }
-    }
-    None
-}
-
-/// A circular dependency among the modules the kernel would load, walked
-/// depth first as the kernel loads them; `chain` holds the modules being
-/// loaded (the requested one first). Active modules end a path: the
-/// kernel accepts them as loaded.
-fn dependency_cycle(
-    view: &KernelView,
-    required: &[String],
-    chain: &mut Vec<String>,
-) -> Option<String> {
-    for dep in required {
-        if view.active(dep).is_some() {
-            continue;
-        }
-        if chain.contains(dep) {
-            let cycle = chain.join("', which requires `");
-            return Some(format!(
-                "circular dependency: `{cycle}', which requires `{dep}'"
-            ));
-        }
-        let (host, _) = view.module_file(dep)?;
-        let k = Kmod::open(&host).ok()?;
-        let info = k.modinfo()?.clone();
-        chain.push(dep.clone());
-        if let Some(r) = dependency_cycle(view, &info.required, chain) {
-            return Some(r);
-        }
-        chain.pop();
-    }
-    None
-}
 
 /// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.
 pub fn unload<B: Backend>(mc: &Modctl<B>, name: &[u8], errno: Errno) -> Option<String> {

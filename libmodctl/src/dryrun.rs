@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
-use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP, MODFLG_MUST_FORCE};
+use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use crate::backend::Backend;
-use crate::diagnose::{blocking_finding, KernelView};
+use crate::diagnose::{blocking_finding, describe, KernelView};
 use crate::errno::Errno;
-use crate::kmod::{version_text, Kmod};
+use crate::kmod::{version_text, Kmod, KmodError};
 use crate::modctl::Modctl;
 use crate::path;
 use crate::plist::{Dict, Value as PValue};
@@ -86,6 +86,42 @@ impl<B: Backend> Walk<'_, B> {
         Err(())
     }
 
+    /// Says that a module's file could not be looked at, so the verdict
+    /// rests on the kernel's state alone.
+    fn unchecked(&mut self, module: &str) {
+        let why = if self.view.files_visible {
+            "the kernel's module directory is unknown, so the module file was not checked"
+        } else {
+            "a rump kernel opens module files in its own namespace, so the module file was not checked"
+        };
+        self.report.items.push(Item {
+            module: module.into(),
+            check: "File".into(),
+            errno: None,
+            reason: why.into(),
+            fatal: false,
+        });
+    }
+
+    /// A file the validator passed but whose `modinfo_t` cannot be read
+    /// (a pointer out of its section, a name without NUL): the kernel
+    /// would read whatever lies there; we, like the emulator, call it an
+    /// invalid object.
+    fn unreadable_descriptor(&mut self, module: &str) -> Result<(), ()> {
+        let why = self
+            .report
+            .items
+            .iter()
+            .find(|i| i.module == module && !i.fatal)
+            .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
+        self.fail(
+            module,
+            "Descriptor",
+            Errno::ENOEXEC,
+            format!("the module descriptor cannot be read: {why}"),
+        )
+    }
+
     /// Validates one file; records every finding; stops at a blocking one.
     fn check_file(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
         let Some(target) = self.view.target.clone() else {
@@ -138,8 +174,10 @@ impl<B: Backend> Walk<'_, B> {
                 format!("circular dependency: {cycle}"),
             );
         }
-        if let Some(b) = self.view.disabled_builtin(dep) {
-            if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
+        // Every builtin left inactive after boot, or disabled by modunload,
+        // needs force (module_builtin_require_force); stat does not say so.
+        if self.view.disabled_builtin(dep).is_some() {
+            if self.flags & MODCTL_LOAD_FORCE == 0 {
                 return self.fail(
                     dep,
                     "Dependencies",
@@ -155,6 +193,7 @@ impl<B: Backend> Walk<'_, B> {
             return Ok(());
         }
         let Some((host, shown)) = self.view.module_file(dep) else {
+            self.unchecked(dep);
             return Ok(());
         };
         let kmod = match Kmod::open(&host) {
@@ -172,7 +211,7 @@ impl<B: Backend> Walk<'_, B> {
         };
         self.check_file(dep, &kmod)?;
         let Some(info) = kmod.modinfo().cloned() else {
-            return Ok(());
+            return self.unreadable_descriptor(dep);
         };
         if info.name != dep {
             return self.fail(
@@ -183,7 +222,10 @@ impl<B: Backend> Walk<'_, B> {
             );
         }
         // Autoload honours `noautoload` in the module's .plist.
-        if let Ok(Some(d)) = read_plist(&path::plist_path(&host.to_string_lossy())) {
+        if let Ok(Some(d)) = read_plist(
+            &path::plist_path(&host.to_string_lossy()),
+            &path::plist_path(&shown),
+        ) {
             if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
                 return self.fail(
                     dep,
@@ -223,49 +265,43 @@ impl<B: Backend> Walk<'_, B> {
         let is_name = !path::is_path(operand);
         if is_name {
             if let Some(m) = self.view.active(operand) {
-                let m = m.name.clone();
-                return self.fail(
-                    operand,
-                    "Loaded",
-                    Errno::EEXIST,
-                    format!("module `{m}' is already loaded"),
-                );
+                let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
+                return self.fail(operand, "Loaded", Errno::EEXIST, why);
             }
         }
         if let Some(why) = self.view.permission_reason() {
             return self.fail(operand, "Permission", Errno::EPERM, why);
         }
-        if is_name {
-            if let Some(b) = self.view.disabled_builtin(operand) {
-                if b.flags & MODFLG_MUST_FORCE != 0 && self.flags & MODCTL_LOAD_FORCE == 0 {
-                    return self.fail(
-                        operand,
-                        "Builtin",
-                        Errno::EPERM,
-                        format!("builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"),
-                    );
-                }
-                self.report.order.push(Step {
-                    name: operand.into(),
-                    action: "reinstate builtin",
-                    file: None,
-                });
-                return Ok(());
+        if is_name && self.view.disabled_builtin(operand).is_some() {
+            if self.flags & MODCTL_LOAD_FORCE == 0 {
+                return self.fail(
+                    operand,
+                    "Builtin",
+                    Errno::EPERM,
+                    format!("builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"),
+                );
             }
+            self.report.order.push(Step {
+                name: operand.into(),
+                action: "reinstate builtin",
+                file: None,
+            });
+            return Ok(());
         }
         let Some((host, shown)) = self.view.module_file(operand) else {
+            self.unchecked(operand);
             return Ok(());
         };
         self.report.file = Some(shown.clone());
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
-            Err(_) => {
-                return self.fail(
-                    operand,
-                    "File",
-                    Errno::ENOENT,
-                    format!("no module file at {shown}"),
-                );
+            Err(KmodError::Io(errno)) => {
+                let why = match (errno, is_name) {
+                    (Errno::ENOENT, true) => format!("no module file at {shown}"),
+                    (Errno::ENOENT, false) => format!("no such file: {shown}"),
+                    _ => format!("cannot read {shown}: {errno}"),
+                };
+                return self.fail(operand, "File", errno, why);
             }
         };
         let info = kmod.modinfo().cloned();
@@ -281,10 +317,29 @@ impl<B: Backend> Walk<'_, B> {
             required: i.required.clone(),
         });
         self.check_file(operand, &kmod)?;
+        // kobj_load refuses redefinitions before anything else is read.
+        let kernel_symbols = self.mc.backend().kernel_symbols();
+        if let Some(syms) = &kernel_symbols {
+            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
+            if !clash.is_empty() {
+                return self.fail(
+                    operand,
+                    "Symbols",
+                    Errno::ENOEXEC,
+                    format!(
+                        "defines global symbols the kernel already has: {}",
+                        clash.join(", ")
+                    ),
+                );
+            }
+        }
         // The .plist beside the module, merged under the command line's.
         let mut merged = Dict::new();
         if self.flags & MODCTL_NO_PROP == 0 {
-            match read_plist(&path::plist_path(&host.to_string_lossy())) {
+            match read_plist(
+                &path::plist_path(&host.to_string_lossy()),
+                &path::plist_path(&shown),
+            ) {
                 Ok(Some(d)) => merged = d,
                 Ok(None) => {}
                 Err((errno, why)) => return self.fail(operand, "Properties", errno, why),
@@ -292,22 +347,23 @@ impl<B: Backend> Walk<'_, B> {
         }
         merged.merge(cmdline);
         self.report.properties = Some(merged);
-        let Some(info) = info else { return Ok(()) };
+        let Some(info) = info else {
+            return self.unreadable_descriptor(operand);
+        };
         if let Some(m) = self.view.active(&info.name) {
-            let m = m.name.clone();
-            return self.fail(
-                operand,
-                "Loaded",
-                Errno::EEXIST,
-                format!("a module named `{m}' is already loaded"),
+            let why = format!(
+                "a module named `{}' is already loaded ({})",
+                m.name,
+                describe(m)
             );
+            return self.fail(operand, "Loaded", Errno::EEXIST, why);
         }
         self.pending.push(info.name.clone());
         for r in &info.required {
             self.dependency(r)?;
         }
         self.pending.pop();
-        if let Some(syms) = self.mc.backend().kernel_symbols() {
+        if let Some(syms) = kernel_symbols {
             let new = &self.new_symbols;
             let missing = validate::unresolved_symbols(&kmod, &|s| {
                 syms.contains(s) || new.iter().any(|n| n == s)
@@ -323,18 +379,6 @@ impl<B: Backend> Walk<'_, B> {
                     ),
                 );
             }
-            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
-            if !clash.is_empty() {
-                return self.fail(
-                    operand,
-                    "Symbols",
-                    Errno::ENOEXEC,
-                    format!(
-                        "defines global symbols the kernel already has: {}",
-                        clash.join(", ")
-                    ),
-                );
-            }
         }
         self.report.order.push(Step {
             name: info.name.clone(),
@@ -347,8 +391,10 @@ impl<B: Backend> Walk<'_, B> {
 
 /// Reads a module's `.plist` as the kernel does: absent is fine, too big
 /// is EFBIG, not a dictionary is EINVAL.
-fn read_plist(file: &str) -> Result<Option<Dict>, (Errno, String)> {
-    let meta = match std::fs::metadata(file) {
+/// `host` is where we read it, `shown` the name the kernel knows it by.
+fn read_plist(host: &str, shown: &str) -> Result<Option<Dict>, (Errno, String)> {
+    let file = shown;
+    let meta = match std::fs::metadata(host) {
         Ok(m) => m,
         Err(_) => return Ok(None),
     };
@@ -363,7 +409,7 @@ fn read_plist(file: &str) -> Result<Option<Dict>, (Errno, String)> {
         ));
     }
     let xml =
-        std::fs::read(file).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
+        std::fs::read(host).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
     Dict::internalize(&xml).map(Some).map_err(|e| {
         (
             Errno::EINVAL,

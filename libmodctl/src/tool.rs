@@ -96,7 +96,7 @@ pub fn connect(progname: &str) -> Result<Box<dyn Backend>, ConnectError> {
 
 /// [`connect`] for programs that never load a module (modstat, modunload):
 /// an emulated kernel is opened without the module reader, which keeps
-/// these programs a third smaller.
+/// it out of these programs.
 pub fn connect_without_loader(progname: &str) -> Result<Box<dyn Backend>, ConnectError> {
     connect_with(progname, Emul::open_without_loader)
 }

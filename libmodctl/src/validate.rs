@@ -1541,16 +1541,19 @@ impl<'k, 'f> Validator<'k, 'f> {
     fn descriptor(&mut self, _elf: &crate::kmod::Elf<'_>) {
         let notes: Vec<Note> = self.k.notes().to_vec();
         let of = |field: Field| notes.iter().filter(move |n| n.field == field);
+        // A descriptor that cannot be decoded: the kernel would read
+        // whatever lies there; like the emulator, call it an invalid object.
+        let unreadable = |n: &Note| format!("the module descriptor cannot be read: {}", n.reason);
         for n in of(Field::LinkSet).chain(of(Field::Descriptor)) {
-            let (errno, certain) = match n.check {
-                Check::LinkSetMissing => (Errno::ENOENT, true),
-                Check::LinkSetSize => (Errno::ENOEXEC, true),
-                _ => (Errno::ENOEXEC, false),
+            let (errno, certain, reason) = match n.check {
+                Check::LinkSetMissing => (Errno::ENOENT, true, n.reason.clone()),
+                Check::LinkSetSize => (Errno::ENOEXEC, true, n.reason.clone()),
+                _ => (Errno::ENOEXEC, false, unreadable(n)),
             };
-            self.push(n.check, Stage::Load, errno, certain, n.reason.clone());
+            self.push(n.check, Stage::Load, errno, certain, reason);
         }
         for n in of(Field::Name) {
-            self.push(n.check, Stage::Info, Errno::EINVAL, false, n.reason.clone());
+            self.push(n.check, Stage::Info, Errno::ENOEXEC, false, unreadable(n));
             if n.check == Check::StringWithoutNul && n.available >= MAXMODNAME as u64 {
                 self.push(
                     Check::NameLength,
@@ -1642,7 +1645,7 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         for n in of(Field::Required) {
-            self.push(n.check, Stage::Info, Errno::EINVAL, false, n.reason.clone());
+            self.push(n.check, Stage::Info, Errno::ENOEXEC, false, unreadable(n));
         }
         if let Some(mi) = &mi {
             for (i, dep) in mi.required.iter().enumerate() {
@@ -1693,13 +1696,7 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         for n in of(Field::Modcmd) {
-            self.push(
-                n.check,
-                Stage::Info,
-                Errno::ENOEXEC,
-                false,
-                n.reason.clone(),
-            );
+            self.push(n.check, Stage::Info, Errno::ENOEXEC, false, unreadable(n));
         }
         if let Some(mi) = &mi {
             if !mi.has_modcmd && !notes.iter().any(|n| n.field == Field::Modcmd) {

@@ -9,7 +9,7 @@ use libmodctl::abi::{MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use libmodctl::cli::{self, Getopt};
 use libmodctl::modctl::Modctl;
 use libmodctl::plist::{Dict, Value};
-use libmodctl::{diagnose, dryrun, tool, Errno};
+use libmodctl::{diagnose, dryrun, Errno};
 
 const OPTSTRING: &str = "Pb:d:fi:m:nps:";
 
@@ -23,32 +23,31 @@ fn usage(prog: &str) -> ExitCode {
 }
 
 /// errx(3): `prog: message`, exit 1.
-fn errx(prog: &str, msg: &str) -> ExitCode {
-    let mut line = format!("{prog}: ").into_bytes();
-    line.extend_from_slice(msg.as_bytes());
-    line.push(b'\n');
-    let _ = std::io::stderr().write_all(&line);
+fn errx(prog: &str, msg: &[u8]) -> ExitCode {
+    cmdutil::warnx(prog, msg);
     ExitCode::FAILURE
 }
 
-/// Quotes an argument the way NetBSD's messages do: `x'.
-fn quoted(bytes: &[u8]) -> String {
-    format!("`{}'", String::from_utf8_lossy(bytes))
+/// `what `arg'` as NetBSD's messages quote an argument, bytes as given.
+fn quoted(what: &str, arg: &[u8]) -> Vec<u8> {
+    let mut m = format!("{what} `").into_bytes();
+    m.extend_from_slice(arg);
+    m.push(b'\'');
+    m
 }
 
 /// Parses one `-b`/`-i`/`-s` argument into the dictionary, or says why not.
-fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), String> {
-    let (key, value) =
-        cli::split_param(arg).ok_or_else(|| format!("Invalid parameter {}", quoted(arg)))?;
+fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), Vec<u8>> {
+    let (key, value) = cli::split_param(arg).ok_or_else(|| quoted("Invalid parameter", arg))?;
     let value = match letter {
         'b' => Value::Bool(
-            cli::parse_bool(value)
-                .ok_or_else(|| format!("Invalid boolean value {}", quoted(value)))?,
+            cli::parse_bool(value).ok_or_else(|| quoted("Invalid boolean value", value))?,
         ),
-        'i' => Value::Int(
-            cli::dehumanize_number(value)
-                .map_err(|e: Errno| format!("Invalid integer value {}: {e}", quoted(value)))?,
-        ),
+        'i' => Value::Int(cli::dehumanize_number(value).map_err(|e: Errno| {
+            let mut m = quoted("Invalid integer value", value);
+            m.extend_from_slice(format!(": {e}").as_bytes());
+            m
+        })?),
         _ => Value::String(value.to_vec()),
     };
     // Like NetBSD, a key proplib cannot store (over 128 bytes) is dropped.
@@ -73,10 +72,7 @@ fn main() -> ExitCode {
         let o = match opt {
             Ok(o) => o,
             Err(e) => {
-                let mut line = format!("{prog}: ").into_bytes();
-                line.extend(e.message_bytes());
-                line.push(b'\n');
-                let _ = std::io::stderr().write_all(&line);
+                cmdutil::getopt_error(&prog, &e);
                 return usage(&prog);
             }
         };
@@ -110,7 +106,7 @@ fn main() -> ExitCode {
                     .and_then(|xml| Dict::internalize(&xml).ok())
                 {
                     Some(d) => d,
-                    None => return errx(&prog, "Failed to read existing property list"),
+                    None => return errx(&prog, b"Failed to read existing property list"),
                 };
                 merged.merge(&dict);
                 for key in &deletes {
@@ -129,18 +125,19 @@ fn main() -> ExitCode {
     };
     let module = module.as_encoded_bytes();
 
-    let backend = match tool::connect(&prog) {
+    let backend = match cmdutil::connect(&prog, "prog init failed") {
         Ok(b) => b,
-        Err(e) => {
-            for line in e.messages(&prog, "prog init failed") {
-                eprintln!("{line}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mc = Modctl::new(backend);
     let props = dict.externalize();
-    let name = String::from_utf8_lossy(module).into_owned();
+    // The reason line: `prog: <module as given>: <reason>`.
+    let reason_line = |reason: &str| {
+        let mut msg = module.to_vec();
+        msg.extend_from_slice(b": ");
+        msg.extend_from_slice(reason.as_bytes());
+        cmdutil::warnx(&prog, &msg);
+    };
 
     if dry_run {
         let report = dryrun::dry_run(&mc, module, flags, &dict);
@@ -161,14 +158,14 @@ fn main() -> ExitCode {
     // for a rump kernel: it opens files in its own namespace, not ours.)
     if let Some(refusal) = diagnose::prevalidate(&mc, module, flags) {
         eprintln!("{prog}: {}", refusal.errno);
-        eprintln!("{prog}: {name}: {}", refusal.reason);
+        reason_line(&refusal.reason);
         return ExitCode::FAILURE;
     }
 
     if let Err(e) = mc.load(module, flags, Some(&props)) {
         eprintln!("{prog}: {}", e.errno());
-        if let Some(reason) = diagnose::load(&mc, module, flags, e.errno()) {
-            eprintln!("{prog}: {name}: {reason}");
+        if let Some(reason) = diagnose::load(&mc, module, flags, &dict, e.errno()) {
+            reason_line(&reason);
         }
         return ExitCode::FAILURE;
     }

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use libmodctl::abi::{class_name, flag_name, source_name, EXISTS_AUTOLOAD, EXISTS_LOAD};
 use libmodctl::backend::{Backend, Sysctl, SysctlValue};
 use libmodctl::cli::{self, Getopt};
+use libmodctl::json;
 use libmodctl::modctl::Modctl;
 use libmodctl::stat::ModStat;
 use libmodctl::Errno;
-use libmodctl::{json, tool};
 
 const OPTSTRING: &str = "Aaekn:";
 
@@ -47,10 +47,7 @@ fn main() -> ExitCode {
                 _ => return usage(&prog),
             },
             Err(e) => {
-                let mut line = format!("{prog}: ").into_bytes();
-                line.extend(e.message_bytes());
-                line.push(b'\n');
-                let _ = std::io::stderr().write_all(&line);
+                cmdutil::getopt_error(&prog, &e);
                 return usage(&prog);
             }
         }
@@ -61,14 +58,9 @@ fn main() -> ExitCode {
         _ => return usage(&prog),
     }
 
-    let backend = match tool::connect_without_loader(&prog) {
+    let backend = match cmdutil::connect_without_loader(&prog, "prog init failed") {
         Ok(b) => b,
-        Err(e) => {
-            for line in e.messages(&prog, "prog init failed") {
-                eprintln!("{line}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mc = Modctl::new(backend);
 

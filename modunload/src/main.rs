@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use libmodctl::modctl::Modctl;
-use libmodctl::{cli, tool};
+use libmodctl::{cli, diagnose};
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -14,22 +14,23 @@ fn main() -> ExitCode {
         eprintln!("Usage: {prog} <module_name ...>");
         return ExitCode::FAILURE;
     }
-    let backend = match tool::connect_without_loader(&prog) {
+    let backend = match cmdutil::connect_without_loader(&prog, "init failed") {
         Ok(b) => b,
-        Err(e) => {
-            for line in e.messages(&prog, "init failed") {
-                eprintln!("{line}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mc = Modctl::new(backend);
     for name in names {
         let bytes = name.as_encoded_bytes();
         if let Err(e) = mc.unload(bytes) {
-            eprintln!("{prog}: {}: {}", name.to_string_lossy(), e.errno());
-            if let Some(reason) = libmodctl::diagnose::unload(&mc, bytes, e.errno()) {
-                eprintln!("{prog}: {}: {reason}", name.to_string_lossy());
+            let said = |what: &str| {
+                let mut msg = bytes.to_vec();
+                msg.extend_from_slice(b": ");
+                msg.extend_from_slice(what.as_bytes());
+                cmdutil::warnx(&prog, &msg);
+            };
+            said(&e.errno().to_string());
+            if let Some(reason) = diagnose::unload(&mc, bytes, e.errno()) {
+                said(&reason);
             }
             return ExitCode::FAILURE;
         }

@@ -27,6 +27,37 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// The stand-in librumpclient. `cargo test` does not build cdylib crates,
+/// so its shared object is built here once when it is missing (cargo does
+/// not hold its build lock while tests run).
+pub fn rumpstub() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let so = target_dir().join("librumpstub.so");
+            if !so.exists() {
+                let target = target_dir()
+                    .parent()
+                    .expect("target directory")
+                    .to_path_buf();
+                let mut cargo = Command::new(env!("CARGO"));
+                cargo.args(["build", "--quiet", "-p", "rumpstub"]);
+                if target_dir().ends_with("release") {
+                    cargo.arg("--release");
+                }
+                let status = cargo
+                    .arg("--manifest-path")
+                    .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+                    .env("CARGO_TARGET_DIR", target)
+                    .status()
+                    .expect("run cargo to build the rump stand-in library");
+                assert!(status.success(), "building rumpstub failed");
+            }
+            so
+        })
+        .clone()
+}
+
 /// What a finished command printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
@@ -70,11 +101,7 @@ impl Kernel {
             std::os::unix::fs::symlink(bin(tool), k.bindir.path().join(format!("rump.{tool}")))
                 .unwrap();
         }
-        std::os::unix::fs::symlink(
-            target_dir().join("librumpstub.so"),
-            k.bindir.path().join("librumpclient.so.0"),
-        )
-        .unwrap();
+        std::os::unix::fs::symlink(rumpstub(), k.bindir.path().join("librumpclient.so.0")).unwrap();
         k
     }
 

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::errno::Errno;
-use crate::kmod::{Kmod, KmodError};
+use crate::kmod::{self, Kmod, KmodError};
 use crate::plist::{Dict, Value};
-use crate::validate::{self, Check, Finding, Stage};
+use crate::validate::{self, Check, KernelRules, Stage};
 
 /// The `modinfo_t` of a module object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,74 +47,99 @@ pub trait ObjectLoader {
 }
 
 /// The kernel an object is checked against.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub osrevision: u32,
-    pub machine: String,
-}
+pub use crate::validate::Target;
 
 /// `module_compatible()`: -current kernels need the exact version, releases
 /// the same major.minor.rr (only the patch digits may differ).
 pub fn version_compatible(module: u32, kernel: u32) -> bool {
-    if kernel / 1_000_000 % 100 == 99 {
-        module == kernel
-    } else {
-        module.abs_diff(kernel) < 10_000
+    validate::version_compatible(module, kernel)
+}
+
+/// The version-dependent rules of the emulated kernel (class range, the
+/// old fixed-size dependency array), shared with the validator.
+pub fn rules(osrevision: u32, machine: &str) -> KernelRules {
+    KernelRules::for_target(&Target::new(osrevision, machine))
+}
+
+/// The checks `module_fetch_info` makes (the rest of the validator's
+/// Load stage is `kobj_load`'s, which comes before the `.plist` is read).
+fn is_fetch_info(check: Check) -> bool {
+    matches!(check, Check::LinkSetMissing | Check::LinkSetSize)
+}
+
+/// A module object read by [`crate::kmod`], with the validator's verdicts.
+struct KmodObject {
+    kmod: Kmod,
+    info: Result<ModInfoLite, Errno>,
+    link_errno: Option<Errno>,
+}
+
+impl ModuleObject for KmodObject {
+    fn modinfo(&self) -> Result<&ModInfoLite, Errno> {
+        self.info.as_ref().map_err(|e| *e)
+    }
+    fn text_size(&self) -> u64 {
+        self.kmod.text_size()
+    }
+    fn defined_globals(&self) -> Vec<String> {
+        self.kmod.defined_globals()
+    }
+    fn unresolved(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
+        validate::unresolved_symbols(&self.kmod, is_defined)
+    }
+    fn clashing(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
+        validate::clashing_symbols(&self.kmod, is_defined)
+    }
+    fn link_errno(&self) -> Option<Errno> {
+        self.link_errno
     }
 }
 
 /// The loader over real files: the module-object reader and the
-/// validator stand in for `kobj_load`, `module_fetch_info` and the
-/// non-symbol part of `kobj_affix`.
+/// validator's certain findings, split by where the kernel makes them.
 pub struct FileLoader;
-
-/// A module file that `kobj_load` accepted.
-struct FileObject {
-    kmod: Kmod,
-    info: Result<ModInfoLite, Errno>,
-    link: Option<Errno>,
-}
-
-/// `module_fetch_info`'s refusals: the link set is missing or the wrong
-/// size, or the descriptor cannot be read (then the kernel would read
-/// garbage; the validator's errno for it stands in).
-fn is_fetch_info(f: &Finding) -> bool {
-    matches!(f.check, Check::LinkSetMissing | Check::LinkSetSize)
-}
 
 impl ObjectLoader for FileLoader {
     fn load(&self, path: &Path, target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
         let kmod = Kmod::open(path).map_err(|KmodError::Io(e)| e)?;
-        let t = validate::Target::new(target.osrevision, &target.machine);
-        let findings = validate::validate(&kmod, &t);
-        // kobj_load: the first certain refusal before the descriptor.
-        if let Some(f) = findings
-            .iter()
-            .find(|f| f.certain && f.stage == Stage::Load && !is_fetch_info(f))
-        {
+        let findings = validate::validate(&kmod, target);
+        let certain = || findings.iter().filter(|f| f.certain);
+        // kobj_load's rejections (symbol clashes are the emulator's to
+        // judge, against what is loaded at the time).
+        if let Some(f) = certain().find(|f| {
+            f.stage == Stage::Load && !is_fetch_info(f.check) && f.check != Check::SymbolClash
+        }) {
             return Err(f.errno);
         }
-        let info = match kmod.modinfo() {
-            Some(mi) => Ok(ModInfoLite {
+        let fetch = certain()
+            .find(|f| f.stage == Stage::Load && is_fetch_info(f.check))
+            .map(|f| f.errno);
+        let info = match (fetch, kmod.modinfo()) {
+            (Some(e), _) => Err(e),
+            (None, Some(mi)) => Ok(ModInfoLite {
                 name: mi.name.clone(),
                 version: mi.version,
                 class: mi.class,
                 required: mi.required_raw.clone(),
             }),
-            None => Err(findings
-                .iter()
-                .find(|f| f.stage != Stage::Advisory)
+            // A descriptor the reader could not decode: the kernel would
+            // read garbage; report what the validator expects it to say.
+            (None, None) => Err(certain()
+                .find(|f| f.stage == Stage::Info)
                 .map_or(Errno::ENOEXEC, |f| f.errno)),
         };
-        let link = findings
-            .iter()
-            .find(|f| f.certain && f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
+        let link_errno = certain()
+            .find(|f| f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
             .map(|f| f.errno);
-        Ok(Box::new(FileObject { kmod, info, link }))
+        Ok(Box::new(KmodObject {
+            kmod,
+            info,
+            link_errno,
+        }))
     }
 
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {
-        crate::kmod::read_symbol_table(path).map_err(|e| e.to_string())
+        kmod::read_symbol_table(path).map_err(|e| e.to_string())
     }
 }
 
@@ -130,32 +155,6 @@ impl ObjectLoader for NoLoader {
 
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {
         Err(format!("{}: not read by this program", path.display()))
-    }
-}
-
-impl ModuleObject for FileObject {
-    fn modinfo(&self) -> Result<&ModInfoLite, Errno> {
-        self.info.as_ref().map_err(|e| *e)
-    }
-
-    fn text_size(&self) -> u64 {
-        self.kmod.text_size()
-    }
-
-    fn defined_globals(&self) -> Vec<String> {
-        self.kmod.defined_globals()
-    }
-
-    fn unresolved(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-        validate::unresolved_symbols(&self.kmod, is_defined)
-    }
-
-    fn clashing(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-        validate::clashing_symbols(&self.kmod, is_defined)
-    }
-
-    fn link_errno(&self) -> Option<Errno> {
-        self.link
     }
 }
 
@@ -208,25 +207,6 @@ mod tests {
         assert!(!version_compatible(902_000_000, 903_000_000));
         assert!(version_compatible(1_099_001_200, 1_099_001_200));
         assert!(!version_compatible(1_099_001_100, 1_099_001_200));
-    }
-
-    #[test]
-    fn file_loader_refuses_as_kobj_load_and_fetch_info() {
-        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let t = Target {
-            osrevision: 1_001_000_000,
-            machine: "amd64".into(),
-        };
-        let load = |p: &str| FileLoader.load(&fx.join(p), &t);
-        let ok = load("modules/example/example.kmod").unwrap();
-        assert_eq!(ok.modinfo().unwrap().name, "example");
-        assert!(ok.text_size() > 0);
-        assert_eq!(ok.link_errno(), None);
-        let no_set = load("amd64/no_linkset.kmod").unwrap();
-        assert_eq!(no_set.modinfo().unwrap_err(), Errno::ENOENT);
-        assert_eq!(load("amd64/truncated.kmod").err(), Some(Errno::EINVAL));
-        assert_eq!(load("amd64/et_exec.kmod").err(), Some(Errno::ENOEXEC));
-        assert_eq!(load("amd64/no-such.kmod").err(), Some(Errno::ENOENT));
     }
 
     #[test]

@@ -145,10 +145,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn target(&self) -> Target {
-        Target {
-            osrevision: self.prof.osrevision,
-            machine: self.prof.machine.clone(),
-        }
+        Target::new(self.prof.osrevision, &self.prof.machine)
     }
 }
 
@@ -387,7 +384,9 @@ impl<'s, 'c> Kernel<'s, 'c> {
             ));
             return Err(Errno::EINVAL);
         }
-        if mi.class <= ModClass::Any as i32 || mi.class >= prof.class_max() {
+        let rules = glue::rules(prof.osrevision, &prof.machine);
+        if rules.class_checked && (mi.class <= ModClass::Any as i32 || mi.class >= rules.class_max)
+        {
             self.error(format!(
                 "module `{}' has invalid class {}",
                 mi.name, mi.class
@@ -429,7 +428,12 @@ impl<'s, 'c> Kernel<'s, 'c> {
         // whatever happens to this module afterwards.
         let mut deps = Vec::new();
         let required = mi.required.as_deref().unwrap_or("");
-        for comp in required_components(required, false) {
+        for (n, comp) in required_components(required, false).enumerate() {
+            if rules.max_required.is_some_and(|max| n >= max) {
+                // NetBSD ≤ 8 kept requirements in a fixed array.
+                self.error(format!("too many required modules for `{}'", mi.name));
+                return Err(Errno::EINVAL);
+            }
             let Ok(comp) = comp else {
                 self.error(format!(
                     "required module name `{required}' longer than {MAXMODNAME}"
@@ -601,18 +605,21 @@ impl<'s, 'c> Kernel<'s, 'c> {
     /// The lowest page-aligned address where `size` bytes of text fit
     /// between the modules already loaded.
     fn allocate(&self, size: u64) -> u64 {
-        let len = size.max(1).div_ceil(PAGE) * PAGE;
+        let len = size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
         let mut used: Vec<(u64, u64)> = self
             .st
             .active
             .iter()
             .filter(|m| !m.is_builtin() && m.addr != 0)
-            .map(|m| (m.addr, m.addr + m.size.max(1).div_ceil(PAGE) * PAGE))
+            .map(|m| {
+                let len = m.size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
+                (m.addr, m.addr.saturating_add(len))
+            })
             .collect();
         used.sort_unstable();
         let mut at = text_base(&self.cx.prof.machine);
         for (start, end) in used {
-            if at + len <= start {
+            if at.saturating_add(len) <= start {
                 break;
             }
             at = at.max(end);

@@ -55,13 +55,18 @@
 //! # Not emulated
 //!
 //! Module code does not run: `MODULE_CMD_INIT`/`FINI` succeed unless the
-//! profile says otherwise, modules publish no sysctl nodes, and a module's
-//! INIT never loads other modules. Modules pushed by the boot loader,
-//! kernel-initiated autoloads (mount, exec), the memory-pressure branch of
-//! auto-unload, `MODCTL_LOAD` on non-`MODULAR` kernels (`ENOSYS`), and the
-//! NetBSD ≤ 7 differences (recursion depth `EMLINK`, the 9-dependency limit,
-//! authorization before the `EEXIST` pre-check) are not. Bad user pointers
-//! other than NULL cannot be detected (`EFAULT` only for NULL).
+//! profile says otherwise, `MODULE_CMD_AUTOUNLOAD` always agrees, modules
+//! publish no sysctl nodes, and a module's INIT never loads other modules
+//! (so no nested pending lists and no "recursive load causes duplicate").
+//! Modules pushed by the boot loader, kernel-initiated autoloads (mount,
+//! exec), the memory-pressure branch of auto-unload, non-`MODULAR` kernels
+//! (`ENOSYS`), `EOPNOTSUPP` before the root file system, and the NetBSD ≤ 7
+//! differences (recursion depth `EMLINK`, authorization before the `EEXIST`
+//! pre-check) are not emulated. Version-dependent rules shared with the
+//! validator are: the class range (unchecked before 8.0, bufq from 8.0)
+//! and the 9-requirement limit before 9.0. Bad user pointers other than
+//! NULL cannot be detected (`EFAULT` only for NULL). A malformed `.plist`
+//! gives `EINVAL` (a DIAGNOSTIC kernel would panic).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -244,10 +249,18 @@ impl Emul {
             }
             None => {
                 if emul.profile.module_root == profile::DEFAULT_MODULE_ROOT {
-                    examples::install(&emul.module_root(), &emul.profile.module_path)?;
+                    examples::install(
+                        &emul.module_root(),
+                        &emul.profile.module_path,
+                        &emul.profile.machine,
+                    )?;
                 }
                 let st = kernel::boot(&emul.profile);
-                state::write_atomic(&spath, &st.to_json())?;
+                let data = st.encode().map_err(|reason| EmulError::Corrupt {
+                    path: spath.clone(),
+                    reason,
+                })?;
+                state::write_atomic(&spath, &data)?;
             }
         }
         Ok(emul)
@@ -393,7 +406,12 @@ impl Emul {
         let changed = st != before;
         if changed {
             st.serial += 1;
-            state::write_atomic(&self.state_path(), &st.to_json())?;
+            let path = self.state_path();
+            let data = st.encode().map_err(|reason| EmulError::Corrupt {
+                path: path.clone(),
+                reason,
+            })?;
+            state::write_atomic(&path, &data)?;
         }
         if let Ok(mut g) = self.last_call.lock() {
             *g = Some(CallRecord {

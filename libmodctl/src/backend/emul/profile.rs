@@ -106,12 +106,6 @@ pub const DEFAULT_AUTOTIME: u32 = 10;
 /// The first `__NetBSD_Version__` with the v2 stat ABI (NetBSD 9.0).
 const V2_SINCE: u32 = 900_000_000;
 
-/// The first `__NetBSD_Version__` whose `MODULE_CLASS_MAX` counts
-/// `MODULE_CLASS_BUFQ`. UNVERIFIED: bufq joined module.h between r1.38
-/// (2015, without) and r1.48 (2021, with); modstat learnt "bufq" in 2016,
-/// so 8.0 is a conservative guess.
-pub const BUFQ_CLASS_SINCE: u32 = 800_000_000;
-
 impl Default for Profile {
     fn default() -> Profile {
         ProfileFile::default().resolve()
@@ -122,6 +116,14 @@ impl Profile {
     /// Parses a `profile.json`, filling in and deriving missing keys.
     pub fn from_json(text: &str) -> Result<Profile, String> {
         let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if let (Some(rel), None) = (&file.osrelease, file.osrevision) {
+            if osrevision_of(rel).is_none() {
+                return Err(format!(
+                    "osrelease `{rel}' is not a NetBSD release such as 10.1 or 10.99.12; \
+                     give osrevision too"
+                ));
+            }
+        }
         let p = file.resolve();
         p.check()?;
         Ok(p)
@@ -136,7 +138,7 @@ impl Profile {
 
     /// `MODULE_CLASS_MAX` of this kernel: valid classes are 1..max.
     pub fn class_max(&self) -> i32 {
-        if self.osrevision >= BUFQ_CLASS_SINCE {
+        if self.osrevision >= crate::validate::BUFQ_CLASS_SINCE {
             MODULE_CLASS_MAX
         } else {
             MODULE_CLASS_MAX_NO_BUFQ
@@ -519,5 +521,8 @@ mod tests {
         assert!(Profile::from_json(r#"{"fail_init": {"x": "EWHAT"}}"#).is_err());
         assert!(Profile::from_json(r#"{"builtins": [{"name": "x", "class": "nope"}]}"#).is_err());
         assert!(Profile::from_json(r#"{"module_path": "relative"}"#).is_err());
+        assert!(Profile::from_json(r#"{"osrelease": "ten"}"#).is_err());
+        let p = Profile::from_json(r#"{"osrelease": "ten", "osrevision": 1000000000}"#).unwrap();
+        assert_eq!(p.osrelease, "ten");
     }
 }

@@ -140,10 +140,16 @@ impl State {
         Ok(st)
     }
 
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+    /// The file's contents.
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        let mut v = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         v.push(b'\n');
-        v
+        Ok(v)
+    }
+
+    #[cfg(test)]
+    pub fn to_json(&self) -> Vec<u8> {
+        self.encode().unwrap()
     }
 
     /// The invariants the emulator relies on; a file that breaks them was

@@ -141,6 +141,8 @@ impl ObjectLoader for FakeLoader {
 struct Env {
     dir: TempDir,
     mc: Modctl<Emul>,
+    /// Real module objects rather than fake ones.
+    real: bool,
 }
 
 /// A state directory with `profile` (JSON) and fake modules, opened.
@@ -155,6 +157,7 @@ fn env_with(tag: &str, profile: &str, modules: &[(&str, &str)]) -> Env {
     Env {
         dir,
         mc: Modctl::new(emul),
+        real: false,
     }
 }
 
@@ -256,7 +259,12 @@ impl Env {
 
     fn set_profile(&mut self, profile: &str) {
         fs::write(self.dir.path().join(PROFILE_FILE), profile).unwrap();
-        let emul = Emul::open_with(self.dir.path(), Box::new(FakeLoader)).unwrap();
+        let emul = if self.real {
+            Emul::open(self.dir.path())
+        } else {
+            Emul::open_with(self.dir.path(), Box::new(FakeLoader))
+        };
+        let emul = emul.unwrap();
         self.mc = Modctl::new(emul);
     }
 }
@@ -549,6 +557,29 @@ fn builtin_init_failure_on_reinstatement() {
 }
 
 #[test]
+fn builtin_with_a_missing_builtin_dependency() {
+    let env = env_with(
+        "missingdep",
+        r#"{"builtins": [
+            {"name": "orphan", "class": "misc", "requires": "gone"},
+            {"name": "fine", "class": "misc"}],
+          "auto_unload": false}"#,
+        &[],
+    );
+    // It failed at boot, so it needs force, and then fails the same way.
+    assert_eq!(env.row("orphan").unwrap().refcnt, u32::MAX);
+    env.fails_cleanly(Errno::EPERM, |e| e.load("orphan"));
+    env.fails_cleanly(Errno::ENOENT, |e| {
+        e.load_with("orphan", MODCTL_LOAD_FORCE, None)
+    });
+    let log = env.emul().last_messages().join("\n");
+    assert!(
+        log.contains("can't find builtin dependency `gone'"),
+        "{log}"
+    );
+}
+
+#[test]
 fn load_enoexec_rows() {
     let env = env_with(
         "enoexec",
@@ -668,16 +699,60 @@ fn load_einval_rows() {
 
 #[test]
 fn class_range_follows_the_kernel_version() {
+    // NetBSD 8: classes 1..6 (bufq is 6).
     let env = env_with(
-        "bufq799",
-        r#"{"osrelease": "7.99.34", "builtins": [], "auto_unload": false}"#,
+        "bufq8",
+        r#"{"osrelease": "8.2", "builtins": [], "auto_unload": false}"#,
         &[
-            ("bufq", r#"{"name": "bufq", "class": 6}"#),
-            ("sec", r#"{"name": "sec", "class": 5}"#),
+            (
+                "bufq",
+                r#"{"name": "bufq", "class": 6, "version": 802000000}"#,
+            ),
+            (
+                "seven",
+                r#"{"name": "seven", "class": 7, "version": 802000000}"#,
+            ),
         ],
     );
-    env.fails_cleanly(Errno::EINVAL, |e| e.load("bufq"));
-    env.load("sec").unwrap();
+    env.load("bufq").unwrap();
+    env.fails_cleanly(Errno::EINVAL, |e| e.load("seven"));
+    // Kernels before 8.0 (kern_module.c 1.106) did not check the class.
+    let env = env_with(
+        "class799",
+        r#"{"osrelease": "7.99.34", "builtins": [], "auto_unload": false}"#,
+        &[("odd", r#"{"name": "odd", "class": 9}"#)],
+    );
+    env.load("odd").unwrap();
+    assert_eq!(env.row("odd").unwrap().class, 9);
+}
+
+#[test]
+fn old_kernels_refuse_a_tenth_requirement() {
+    let spec = |name: &str, req: &str| {
+        format!(r#"{{"name": "{name}", "required": "{req}", "version": 802000000}}"#)
+    };
+    let mut mods: Vec<(String, String)> = (0..10)
+        .map(|i| {
+            (
+                format!("d{i}"),
+                format!(r#"{{"name": "d{i}", "version": 802000000}}"#),
+            )
+        })
+        .collect();
+    let nine: Vec<String> = (0..9).map(|i| format!("d{i}")).collect();
+    let ten: Vec<String> = (0..10).map(|i| format!("d{i}")).collect();
+    mods.push(("nine".into(), spec("nine", &nine.join(","))));
+    mods.push(("ten".into(), spec("ten", &ten.join(","))));
+    let refs: Vec<(&str, &str)> = mods.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let profile = r#"{"osrelease": "8.2", "builtins": [], "auto_unload": false}"#;
+    let env = env_with("maxreq", profile, &refs);
+    assert_eq!(env.load("ten"), Err(Errno::EINVAL));
+    let log = env.emul().last_messages().join("\n");
+    assert!(log.contains("too many required modules for `ten'"), "{log}");
+    // The nine loaded before the tenth was refused stay loaded.
+    assert_eq!(env.state().active.len(), 9);
+    env.load("nine").unwrap();
+    assert_eq!(env.row("d0").unwrap().refcnt, 1);
 }
 
 #[test]
@@ -1505,6 +1580,219 @@ fn auto_unload_pass_unloads_expired_dependencies() {
     env.set_profile(r#"{"builtins": [], "auto_unload": true, "autotime": 0}"#);
     env.load("needy").unwrap();
     assert_eq!(env.row("hello").unwrap().flags, 0);
+}
+
+// ---------------------------------------------------------------------
+// Real module objects (the kmod fixtures)
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A state directory over real objects, with `modules/` of the fixtures
+/// as the module directory.
+fn real_env(tag: &str, profile: &str) -> Env {
+    let dir = TempDir::new(tag);
+    fs::write(dir.path().join(PROFILE_FILE), profile).unwrap();
+    let p = Profile::from_json(profile).unwrap();
+    if p.module_root != profile::DEFAULT_MODULE_ROOT {
+        let base = dir
+            .path()
+            .join(&p.module_root)
+            .join(p.module_path.trim_start_matches('/'));
+        for entry in fs::read_dir(fixtures().join("modules")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            fs::create_dir_all(base.join(&name)).unwrap();
+            let file = Path::new(&name).with_extension("kmod");
+            fs::copy(entry.path().join(&file), base.join(&name).join(&file)).unwrap();
+        }
+    }
+    let emul = Emul::open(dir.path()).unwrap();
+    Env {
+        dir,
+        mc: Modctl::new(emul),
+        real: true,
+    }
+}
+
+fn text_size_of(path: &Path) -> u32 {
+    crate::kmod::Kmod::open(path).unwrap().text_size() as u32
+}
+
+#[test]
+fn a_new_user_loads_the_examples_by_name() {
+    let env = real_env("examples", "{}");
+    let modules = fixtures().join("modules");
+    env.load("example").unwrap();
+    env.load("needy").unwrap();
+    let example = env.row("example").unwrap();
+    let hello = env.row("hello").unwrap();
+    let needy = env.row("needy").unwrap();
+    assert_eq!((example.flags, example.refcnt, example.source), (0, 0, 2));
+    assert_eq!((hello.flags, hello.refcnt), (MODFLG_AUTO_LOADED, 1));
+    assert_eq!(
+        (needy.flags, needy.refcnt, needy.required.as_str()),
+        (0, 0, "hello")
+    );
+    assert_eq!(
+        example.size,
+        text_size_of(&modules.join("example/example.kmod"))
+    );
+    assert_eq!(hello.size, text_size_of(&modules.join("hello/hello.kmod")));
+    assert!(needy.size > 0 && needy.size == text_size_of(&modules.join("needy/needy.kmod")));
+    // Plausible, distinct, page-aligned, stable text addresses.
+    let addrs = [example.addr, hello.addr, needy.addr];
+    assert!(addrs
+        .iter()
+        .all(|a| a % 4096 == 0 && *a >= 0xffff_ffff_8200_0000));
+    assert_eq!(addrs.iter().collect::<BTreeSet<_>>().len(), 3);
+    assert_eq!(env.row("needy").unwrap().addr, needy.addr);
+    // The installed files are the fixtures.
+    let installed = env
+        .dir
+        .path()
+        .join("root/stand/amd64/10.1/modules/hello/hello.kmod");
+    assert_eq!(
+        fs::read(installed).unwrap(),
+        fs::read(modules.join("hello/hello.kmod")).unwrap()
+    );
+    env.fails_cleanly(Errno::EBUSY, |e| e.unload("hello"));
+    env.unload("needy").unwrap();
+    env.unload("hello").unwrap();
+    env.unload("example").unwrap();
+    assert_eq!(env.state().active.len(), 20);
+}
+
+#[test]
+fn i386_kernels_get_i386_examples() {
+    let env = real_env("examples386", r#"{"machine": "i386"}"#);
+    env.load("needy").unwrap();
+    let hello = env.row("hello").unwrap();
+    assert_eq!((hello.flags, hello.refcnt), (MODFLG_AUTO_LOADED, 1));
+    assert!(hello.addr >= 0xc200_0000 && hello.addr < 0x1_0000_0000);
+}
+
+#[test]
+fn real_objects_follow_the_kernel() {
+    let env = real_env(
+        "realobj",
+        r#"{"module_root": "mods", "auto_unload": false}"#,
+    );
+    env.fails_cleanly(Errno::EPROGMISMATCH, |e| e.load("old93"));
+    env.load_with("old93", MODCTL_LOAD_FORCE, Some(EMPTY_PROPS))
+        .unwrap();
+    env.fails_cleanly(Errno::EDEADLK, |e| e.load("cyc_a"));
+    env.fails_cleanly(Errno::EDEADLK, |e| e.load("cyc_b"));
+    env.fails_cleanly(Errno::EDEADLK, |e| e.load("selfdep"));
+    env.load("chain_a").unwrap();
+    assert_eq!(
+        env.active_names()[..4],
+        ["chain_a", "chain_b", "chain_c", "old93"]
+    );
+    assert_eq!(env.row("chain_b").unwrap().flags, MODFLG_AUTO_LOADED);
+    assert_eq!(env.row("chain_c").unwrap().refcnt, 1);
+}
+
+#[test]
+fn broken_objects_get_the_kernels_errno() {
+    let env = real_env("broken", r#"{"module_root": "mods", "auto_unload": false}"#);
+    let amd64 = fixtures().join("amd64");
+    let cases = [
+        ("no_linkset", Errno::ENOENT),
+        ("no_shstrtab", Errno::ENOENT),
+        ("linkset_size", Errno::ENOEXEC),
+        ("unknown_reloc", Errno::ENOEXEC),
+        ("weak", Errno::ENOEXEC),
+        ("notext", Errno::ENOEXEC),
+        ("et_exec", Errno::ENOEXEC),
+        ("et_dyn", Errno::ENOEXEC),
+        ("wrong_machine", Errno::ENOEXEC),
+        ("bad_ident_version", Errno::ENOEXEC),
+        ("no_symtab", Errno::ENOEXEC),
+        ("huge_shnum", Errno::ENOEXEC),
+        ("truncated", Errno::EINVAL),
+        ("truncated_header", Errno::EINVAL),
+        ("name32", Errno::EINVAL),
+        ("badclass", Errno::EINVAL),
+        ("current", Errno::EPROGMISMATCH),
+        ("manyreq", Errno::ENOENT),
+    ];
+    for (file, errno) in cases {
+        let path = amd64.join(format!("{file}.kmod"));
+        let path = path.to_str().unwrap();
+        let before = env.state();
+        assert_eq!(env.load(path), Err(errno), "{file}");
+        assert_eq!(env.state(), before, "{file} changed the state");
+    }
+    // A 31-character name and the bufq class are fine on NetBSD 10.
+    env.load(amd64.join("name31.kmod").to_str().unwrap())
+        .unwrap();
+    env.load(amd64.join("bufq.kmod").to_str().unwrap()).unwrap();
+    // An empty component ends the required list: only hello is loaded.
+    env.load(amd64.join("reqparse.kmod").to_str().unwrap())
+        .unwrap();
+    assert_eq!(env.state().active("reqparse").unwrap().deps, ["hello"]);
+    assert_eq!(
+        env.state().active("reqparse").unwrap().required.as_deref(),
+        Some(",hello,,ignored")
+    );
+    // A 31-character requirement is refused after hello was loaded.
+    env.unload("reqparse").unwrap();
+    env.unload("hello").unwrap();
+    assert_eq!(
+        env.load(amd64.join("longreq.kmod").to_str().unwrap()),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(env.row("hello").unwrap().flags, MODFLG_AUTO_LOADED);
+    // -f overrides the version, nothing else.
+    env.load_with(
+        amd64.join("current.kmod").to_str().unwrap(),
+        MODCTL_LOAD_FORCE,
+        None,
+    )
+    .unwrap();
+    let badclass = amd64.join("badclass.kmod");
+    assert_eq!(
+        env.load_with(badclass.to_str().unwrap(), MODCTL_LOAD_FORCE, None),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn real_objects_and_kernel_symbols() {
+    let ksyms = fixtures().join("ksyms.o");
+    let profile = format!(
+        r#"{{"module_root": "mods", "auto_unload": false, "ksyms": "{}"}}"#,
+        ksyms.display()
+    );
+    let env = real_env("realksyms", &profile);
+    // printf comes from the kernel, hello_greet from hello.
+    env.load("needy").unwrap();
+    env.load("example").unwrap();
+    assert!(env.emul().kernel_symbols().unwrap().contains("hello_greet"));
+    // A second copy of hello redefines hello_greet: kobj_load refuses it
+    // before the module's name is even looked at.
+    let copy = env.dir.path().join("copy/hello.kmod");
+    fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    fs::copy(fixtures().join("modules/hello/hello.kmod"), &copy).unwrap();
+    env.fails_cleanly(Errno::ENOEXEC, |e| e.load(copy.to_str().unwrap()));
+    assert!(env.emul().last_messages()[0].contains("global symbol `hello_greet' redefined"));
+
+    // A kernel without printf cannot link example.
+    let mut env = env;
+    fs::write(env.dir.path().join("small.syms"), "memcpy\n").unwrap();
+    env.set_profile(r#"{"module_root": "mods", "auto_unload": false, "ksyms": "small.syms"}"#);
+    env.unload("example").unwrap();
+    env.fails_cleanly(Errno::ENOEXEC, |e| e.load("example"));
+    assert!(env
+        .emul()
+        .last_messages()
+        .iter()
+        .any(|m| m.contains("symbol `printf' not found")));
+    // Without ksyms nothing is checked and the copy is just a duplicate.
+    env.set_profile(r#"{"module_root": "mods", "auto_unload": false}"#);
+    env.fails_cleanly(Errno::EEXIST, |e| e.load(copy.to_str().unwrap()));
 }
 
 // ---------------------------------------------------------------------
