@@ -28,7 +28,22 @@ pub fn getopt_error(prog: &str, e: &GetoptError) {
 /// The kernel to talk to, or the NetBSD-style complaint and exit 1.
 /// `init_label` is the tool's word for a failed rump init.
 pub fn connect(prog: &str, init_label: &str) -> Result<Box<dyn Backend>, ExitCode> {
-    tool::connect(prog).map_err(|e| {
+    complain(prog, init_label, tool::connect(prog))
+}
+
+/// [`connect`] for modstat and modunload, which never load a module: an
+/// emulated kernel is opened without the module reader, which keeps them
+/// about 90 KB smaller.
+pub fn connect_without_loader(prog: &str, init_label: &str) -> Result<Box<dyn Backend>, ExitCode> {
+    complain(prog, init_label, tool::connect_without_loader(prog))
+}
+
+fn complain(
+    prog: &str,
+    init_label: &str,
+    r: Result<Box<dyn Backend>, tool::ConnectError>,
+) -> Result<Box<dyn Backend>, ExitCode> {
+    r.map_err(|e| {
         for line in e.messages(prog, init_label) {
             let _ = writeln!(std::io::stderr(), "{line}");
         }

@@ -16,7 +16,7 @@ use crate::modctl::Modctl;
 use crate::path;
 use crate::plist::Dict;
 use crate::stat::ModStat;
-use crate::validate::{self, Finding, Stage, Target};
+use crate::validate::{self, Finding, Target};
 
 /// What the kernel's state looks like to us, read once.
 pub struct KernelView {
@@ -115,11 +115,16 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// The first finding that certainly stops this load in the kernel.
+/// The finding that stops this load: the first the kernel certainly
+/// refuses (its errno is what NetBSD would print), else the first that
+/// would make the kernel misbehave (see [`Finding::blocks`]).
 pub fn blocking_finding(findings: &[Finding], flags: i32) -> Option<&Finding> {
-    findings.iter().find(|f| {
-        f.certain && f.stage != Stage::Advisory && !(f.forceable && flags & MODCTL_LOAD_FORCE != 0)
-    })
+    let force = flags & MODCTL_LOAD_FORCE != 0;
+    let mut blocking = findings.iter().filter(|f| f.blocks(force));
+    findings
+        .iter()
+        .find(|f| f.certain && f.blocks(force))
+        .or_else(|| blocking.next())
 }
 
 /// Checks the module file before submission when the kernel would get as

@@ -11,7 +11,7 @@ use crate::kmod::{version_text, Kmod, KmodError};
 use crate::modctl::Modctl;
 use crate::path;
 use crate::plist::{Dict, Value as PValue};
-use crate::validate::{self, Stage};
+use crate::validate;
 
 /// Version of the `modload -n --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
@@ -144,7 +144,7 @@ impl<B: Backend> Walk<'_, B> {
         let findings = validate::validate(kmod, &target);
         let blocking = blocking_finding(&findings, self.flags).cloned();
         for f in &findings {
-            let fatal = f.certain && f.stage != Stage::Advisory;
+            let fatal = f.blocks(false);
             let forced = f.forceable && self.flags & MODCTL_LOAD_FORCE != 0;
             self.report.items.push(Item {
                 module: module.into(),

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use object::elf;
 use object::pod;
-use object::read::elf::{FileHeader, Rel as _, Rela as _};
+use object::read::elf::FileHeader;
 use object::Endianness;
 
 use crate::errno::Errno;
@@ -252,7 +252,7 @@ pub(crate) struct Note {
 /// A parsed module object.
 #[derive(Clone)]
 pub struct Kmod {
-    data: Vec<u8>,
+    data: Bytes,
     layout: Option<Layout>,
     modinfo: Option<ModInfo>,
     notes: Vec<Note>,
@@ -272,12 +272,16 @@ impl std::fmt::Debug for Kmod {
 impl Kmod {
     /// Reads a module file. Only a failure to read it is an error.
     pub fn open(path: &Path) -> Result<Kmod, KmodError> {
-        read_file(path).map(Kmod::from_bytes)
+        read_file(path).map(Kmod::from_data)
     }
 
     /// Parses a module object held in memory. Never fails: whatever could
     /// not be decoded is explained by [`crate::validate::validate`].
     pub fn from_bytes(bytes: Vec<u8>) -> Kmod {
+        Kmod::from_data(Bytes::Owned(bytes))
+    }
+
+    fn from_data(bytes: Bytes) -> Kmod {
         let layout = parse_layout(&bytes);
         let mut k = Kmod {
             data: bytes,
@@ -544,18 +548,95 @@ fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
     Some(names)
 }
 
-/// Reads a whole file into one buffer of exactly its size.
-fn read_file(path: &Path) -> Result<Vec<u8>, KmodError> {
+/// Files at least this large are mapped rather than read: no copy, and
+/// only the pages the checks touch are brought in.
+const MAP_THRESHOLD: u64 = 1 << 20;
+
+/// A module file's bytes: read into memory, or mapped read-only.
+#[derive(Clone)]
+enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(std::sync::Arc<Mapping>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+/// A private read-only mapping of a whole regular file.
+///
+/// Like every reader that maps files (ripgrep, git), this assumes nobody
+/// truncates the file while it is being read; module files are installed
+/// and replaced, not rewritten in place.
+struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+// The mapping is read-only and owned by this value alone.
+unsafe impl Send for Mapping {}
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    fn new(file: &std::fs::File, len: usize) -> Option<Mapping> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh private read-only mapping of `len` bytes of an
+        // open file; failure is reported as MAP_FAILED and checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes until `drop`.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Reads a whole file into one buffer of exactly its size, or maps it
+/// when it is a large regular file.
+fn read_file(path: &Path) -> Result<Bytes, KmodError> {
     let io = |e: std::io::Error| KmodError::Io(Errno::from_io(&e));
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = file.metadata().ok();
+    let hint = meta.as_ref().map_or(0, |m| m.len());
+    if meta.is_some_and(|m| m.is_file()) && hint >= MAP_THRESHOLD {
+        if let Some(m) = usize::try_from(hint)
+            .ok()
+            .and_then(|n| Mapping::new(&file, n))
+        {
+            return Ok(Bytes::Mapped(std::sync::Arc::new(m)));
+        }
+    }
     let mut data = Vec::new();
     if let Ok(hint) = usize::try_from(hint) {
         data.try_reserve_exact(hint)
             .map_err(|_| KmodError::Io(Errno::ENOMEM))?;
     }
     file.read_to_end(&mut data).map_err(io)?;
-    Ok(data)
+    Ok(Bytes::Owned(data))
 }
 
 // ---------------------------------------------------------------------
@@ -828,19 +909,18 @@ impl<'a> Elf<'a> {
     /// (whole entries only, as the kernel rounds the size down).
     pub fn relocs(&self, s: &Shdr) -> RelIter<'a> {
         let rela = s.sh_type == elf::SHT_RELA;
-        let entsize = self.rel_size(rela);
-        let mut count = s.size / entsize;
-        let file_len = self.data.len() as u64;
-        let room = file_len.saturating_sub(s.offset) / entsize;
-        if s.offset > file_len {
-            count = 0;
-        }
+        let entsize = self.rel_size(rela) as usize;
+        let table = usize::try_from(s.offset)
+            .ok()
+            .and_then(|start| self.data.get(start..))
+            .unwrap_or(&[]);
+        let len = usize::try_from(s.size)
+            .unwrap_or(usize::MAX)
+            .min(table.len());
         RelIter {
-            elf: *self,
-            base: s.offset,
-            entsize,
-            next: 0,
-            count: count.min(room),
+            entries: table[..len - len % entsize].chunks_exact(entsize),
+            class: self.l.class,
+            endian: self.l.endian,
             rela,
         }
     }
@@ -906,12 +986,12 @@ fn sym_of<S: object::read::elf::Sym<Endian = Endianness>>(s: &S, e: Endianness) 
     }
 }
 
+/// The entries of one REL or RELA table, decoded straight from the
+/// table's bytes (already cut to whole entries inside the file).
 pub(crate) struct RelIter<'a> {
-    elf: Elf<'a>,
-    base: u64,
-    entsize: u64,
-    next: u64,
-    count: u64,
+    entries: std::slice::ChunksExact<'a, u8>,
+    class: ElfClass,
+    endian: Endian,
     rela: bool,
 }
 
@@ -919,51 +999,39 @@ impl Iterator for RelIter<'_> {
     type Item = RelEnt;
 
     fn next(&mut self) -> Option<RelEnt> {
-        if self.next >= self.count {
-            return None;
+        let r = self.entries.next()?;
+        Some(self.decode(r))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl RelIter<'_> {
+    /// One entry of this table (`r` is exactly one entry long).
+    fn decode(&self, r: &[u8]) -> RelEnt {
+        let e = self.endian;
+        match self.class {
+            ElfClass::Elf64 => {
+                let info = read_u64(&r[8..], e);
+                RelEnt {
+                    offset: read_u64(r, e),
+                    sym: (info >> 32) as u32,
+                    r_type: info as u32,
+                    addend: self.rela.then(|| read_u64(&r[16..], e) as i64),
+                }
+            }
+            ElfClass::Elf32 => {
+                let info = read_u32(&r[4..], e);
+                RelEnt {
+                    offset: u64::from(read_u32(r, e)),
+                    sym: info >> 8,
+                    r_type: info & 0xff,
+                    addend: self.rela.then(|| i64::from(read_u32(&r[8..], e) as i32)),
+                }
+            }
         }
-        let at = self.base.checked_add(self.next * self.entsize)?;
-        self.next += 1;
-        let e = self.elf.e();
-        let data = self.elf.data;
-        Some(match (self.elf.l.class, self.rela) {
-            (ElfClass::Elf64, true) => {
-                let r: &elf::Rela64<Endianness> = read_pod(data, at)?;
-                RelEnt {
-                    offset: r.r_offset(e),
-                    sym: object::read::elf::Rela::r_sym(r, e, false),
-                    r_type: object::read::elf::Rela::r_type(r, e, false),
-                    addend: Some(r.r_addend(e)),
-                }
-            }
-            (ElfClass::Elf64, false) => {
-                let r: &elf::Rel64<Endianness> = read_pod(data, at)?;
-                RelEnt {
-                    offset: r.r_offset(e),
-                    sym: r.r_sym(e),
-                    r_type: r.r_type(e),
-                    addend: None,
-                }
-            }
-            (ElfClass::Elf32, true) => {
-                let r: &elf::Rela32<Endianness> = read_pod(data, at)?;
-                RelEnt {
-                    offset: r.r_offset(e).into(),
-                    sym: object::read::elf::Rela::r_sym(r, e, false),
-                    r_type: object::read::elf::Rela::r_type(r, e, false),
-                    addend: Some(r.r_addend(e).into()),
-                }
-            }
-            (ElfClass::Elf32, false) => {
-                let r: &elf::Rel32<Endianness> = read_pod(data, at)?;
-                RelEnt {
-                    offset: r.r_offset(e).into(),
-                    sym: r.r_sym(e),
-                    r_type: r.r_type(e),
-                    addend: None,
-                }
-            }
-        })
     }
 }
 
@@ -1031,6 +1099,56 @@ struct Decoder<'e, 'a> {
     elf: &'e Elf<'a>,
     symtab: Option<Shdr>,
     notes: Vec<Note>,
+    /// (section, offset, relocation there) found ahead of time.
+    prefetched: Vec<(u32, u64, Option<RelEnt>)>,
+}
+
+/// The relocation the kernel applies last at each of `places` in `sec`
+/// (it applies only relocation sections whose target is PROGBITS), in one
+/// pass over the section's relocations.
+fn relocs_at(elf: &Elf<'_>, sec: &Shdr, places: &[u64]) -> Vec<Option<RelEnt>> {
+    let mut found = vec![None; places.len()];
+    if sec.sh_type != elf::SHT_PROGBITS {
+        return found;
+    }
+    for i in 0..u32::from(elf.l.e_shnum) {
+        let Some(rs) = elf.shdr(i) else { continue };
+        let is_rel = rs.sh_type == elf::SHT_REL || rs.sh_type == elf::SHT_RELA;
+        if !is_rel || rs.info != sec.index {
+            continue;
+        }
+        // Only the offsets matter until one matches: compare them raw.
+        let table = elf.relocs(&rs);
+        // Offsets are read with the layout fixed outside the loop.
+        fn scan<const N: usize>(
+            table: &RelIter<'_>,
+            places: &[u64],
+            found: &mut [Option<RelEnt>],
+            offset: fn([u8; N]) -> u64,
+        ) {
+            for entry in table.entries.clone() {
+                let mut head = [0u8; N];
+                head.copy_from_slice(&entry[..N]);
+                let at = offset(head);
+                if let Some(slot) = places.iter().position(|p| *p == at) {
+                    found[slot] = Some(table.decode(entry));
+                }
+            }
+        }
+        match (table.class, table.endian) {
+            (ElfClass::Elf64, Endian::Little) => {
+                scan(&table, places, &mut found, u64::from_le_bytes)
+            }
+            (ElfClass::Elf64, Endian::Big) => scan(&table, places, &mut found, u64::from_be_bytes),
+            (ElfClass::Elf32, Endian::Little) => scan(&table, places, &mut found, |b| {
+                u64::from(u32::from_le_bytes(b))
+            }),
+            (ElfClass::Elf32, Endian::Big) => scan(&table, places, &mut found, |b| {
+                u64::from(u32::from_be_bytes(b))
+            }),
+        }
+    }
+    found
 }
 
 impl<'e, 'a> Decoder<'e, 'a> {
@@ -1039,6 +1157,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             elf,
             symtab: elf.first_of_type(elf::SHT_SYMTAB),
             notes: Vec::new(),
+            prefetched: Vec::new(),
         }
     }
 
@@ -1083,14 +1202,20 @@ impl<'e, 'a> Decoder<'e, 'a> {
             return None;
         };
         if link_set.size != ptr {
-            let n = link_set.size as f64 / ptr as f64;
+            // Whole pointers, or bytes when it is not a whole number (no
+            // floating point, whose formatting code adds 17 KB to modload).
+            let n = if link_set.size % ptr == 0 {
+                format!("{} pointers", link_set.size / ptr)
+            } else {
+                "not a whole number of pointers".to_string()
+            };
             self.note(
                 Check::LinkSetSize,
                 Field::LinkSet,
                 format!(
-                    "section link_set_modules is {} bytes ({} pointers); a module must hold \
-                     exactly one {}-byte pointer there",
-                    link_set.size, n, ptr
+                    "section link_set_modules is {} bytes ({n}); a module must hold exactly \
+                     one {}-byte pointer there",
+                    link_set.size, ptr
                 ),
             );
             return None;
@@ -1108,6 +1233,12 @@ impl<'e, 'a> Decoder<'e, 'a> {
             Ptr::Into { section, offset } => (section, offset),
         };
         let desc_shdr = elf.shdr(desc_sec)?;
+        // The three pointers of the descriptor, in one pass over the
+        // section's relocations (there may be very many).
+        let places = [8, 8 + ptr, 8 + 2 * ptr].map(|o| desc_off.wrapping_add(o));
+        for (place, r) in places.iter().zip(relocs_at(&elf, &desc_shdr, &places)) {
+            self.prefetched.push((desc_sec, *place, r));
+        }
         // modinfo_t: u_int, int, then three pointers (ILP32 20 bytes, LP64 32).
         let size = 8 + 3 * ptr;
         let bytes = self.bytes_at(&desc_shdr, desc_off, size, Field::Descriptor)?;
@@ -1153,23 +1284,14 @@ impl<'e, 'a> Decoder<'e, 'a> {
         let ptr = elf.l.class.pointer_size();
         let what = field.what();
         let raw = self.word_at(sec, offset, ptr)?;
-        // The kernel applies only relocation sections whose target is
-        // PROGBITS; the last relocation at a place determines its value.
-        let mut found = None;
-        if sec.sh_type == elf::SHT_PROGBITS {
-            for i in 0..u32::from(elf.l.e_shnum) {
-                let Some(rs) = elf.shdr(i) else { continue };
-                let is_rel = rs.sh_type == elf::SHT_REL || rs.sh_type == elf::SHT_RELA;
-                if !is_rel || rs.info != sec.index {
-                    continue;
-                }
-                for r in elf.relocs(&rs) {
-                    if r.offset == offset {
-                        found = Some(r);
-                    }
-                }
-            }
-        }
+        let found = match self
+            .prefetched
+            .iter()
+            .find(|p| p.0 == sec.index && p.1 == offset)
+        {
+            Some(p) => p.2,
+            None => relocs_at(&elf, sec, &[offset])[0],
+        };
         let Some(r) = found else {
             if raw == 0 {
                 return Some(Ptr::Null);
@@ -1594,6 +1716,32 @@ pub fn reloc_name(em: u16, r_type: u32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_files_are_mapped_and_read_the_same() {
+        // The example module padded past the mapping threshold: trailing
+        // bytes after the section table change nothing.
+        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut bytes = std::fs::read(fx.join("modules/example/example.kmod")).unwrap();
+        bytes.resize(MAP_THRESHOLD as usize + 4096, 0);
+        let path = std::env::temp_dir().join(format!("kmod-map-{}.kmod", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let mapped = Kmod::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(mapped.data, Bytes::Mapped(_)));
+        let read = Kmod::from_bytes(bytes);
+        assert_eq!(mapped.modinfo(), read.modinfo());
+        assert_eq!(mapped.modinfo().unwrap().name, "example");
+        assert_eq!(mapped.sections(), read.sections());
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        assert_eq!(
+            crate::validate::validate(&mapped, &t),
+            crate::validate::validate(&read, &t)
+        );
+        // Small files are read.
+        let small = Kmod::open(&fx.join("modules/example/example.kmod")).unwrap();
+        assert!(matches!(small.data, Bytes::Owned(_)));
+    }
 
     #[test]
     fn version_texts() {

@@ -91,9 +91,23 @@ impl ConnectError {
 
 /// Opens the chosen backend.
 pub fn connect(progname: &str) -> Result<Box<dyn Backend>, ConnectError> {
+    connect_with(progname, Emul::open)
+}
+
+/// [`connect`] for programs that never load a module (modstat, modunload):
+/// an emulated kernel is opened without the module reader, which keeps
+/// it out of these programs.
+pub fn connect_without_loader(progname: &str) -> Result<Box<dyn Backend>, ConnectError> {
+    connect_with(progname, Emul::open_without_loader)
+}
+
+fn connect_with(
+    progname: &str,
+    open_emul: fn(&std::path::Path) -> Result<Emul, EmulError>,
+) -> Result<Box<dyn Backend>, ConnectError> {
     match choose(progname, std::env::var_os(EMUL_ENV)) {
         Choice::Rump => Ok(Box::new(Rump::connect().map_err(ConnectError::Rump)?)),
-        Choice::Emul(dir) => Ok(Box::new(Emul::open(&dir).map_err(ConnectError::Emul)?)),
+        Choice::Emul(dir) => Ok(Box::new(open_emul(&dir).map_err(ConnectError::Emul)?)),
         Choice::NetBsd => netbsd(),
         Choice::None => Err(ConnectError::NoBackend),
     }

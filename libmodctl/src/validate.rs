@@ -183,6 +183,14 @@ pub enum Check {
     WeakUndefined,
     /// A relocation names a symbol index past the symbol table.
     RelocationSymbolIndex,
+    /// A relocation writes outside the section it applies to.
+    RelocationOffset,
+    /// Two sections (or a section and the ELF header or section header
+    /// table) share bytes of the file.
+    SectionOverlap,
+    /// A string table does not end with a NUL, or a name offset lies
+    /// outside its string table.
+    StringTable,
     /// A non-allocated section with contents, loaded anyway.
     NonAllocSection,
     /// Relocations for a section the kernel does not relocate.
@@ -212,6 +220,14 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Whether this finding stops a load (with `force`: `modload -f`):
+    /// the kernel refuses it, or it would misbehave (read or write outside
+    /// the module, call a NULL pointer), which the tools do not risk.
+    /// Advisories never stop a load.
+    pub fn blocks(&self, force: bool) -> bool {
+        self.stage != Stage::Advisory && !(self.forceable && force)
+    }
+
     fn new(check: Check, stage: Stage, errno: Errno, certain: bool, reason: String) -> Finding {
         Finding {
             check,
@@ -612,6 +628,37 @@ fn section_label(elf: &crate::kmod::Elf<'_>, s: &Shdr) -> String {
     }
 }
 
+/// " (3 such relocations)" when there is more than one of a problem.
+fn also(count: u64, what: &str) -> String {
+    if count > 1 {
+        format!(" ({count} such {what})")
+    } else {
+        String::new()
+    }
+}
+
+/// Bytes a relocation type stores at its place: exact for the machines
+/// whose kernel linker is modelled (amd64, i386), else one byte, so that
+/// only a place starting outside its section is flagged.
+fn reloc_width(em: u16, class: ElfClass, r_type: u32) -> u64 {
+    match (em, class) {
+        (elf::EM_X86_64, ElfClass::Elf64) => match r_type {
+            elf::R_X86_64_NONE => 0,
+            elf::R_X86_64_64
+            | elf::R_X86_64_GLOB_DAT
+            | elf::R_X86_64_JUMP_SLOT
+            | elf::R_X86_64_RELATIVE
+            | elf::R_X86_64_PC64 => 8,
+            _ => 4,
+        },
+        (elf::EM_386 | EM_486, _) => match r_type {
+            elf::R_386_NONE => 0,
+            _ => 4,
+        },
+        _ => 1,
+    }
+}
+
 /// First place and count of one kind of relocation problem.
 struct RelocTally {
     first_section: u32,
@@ -982,6 +1029,12 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         self.regions(elf);
+        if strtab_ok {
+            if let Some(st) = symtab {
+                self.string_tables(elf, &st);
+            }
+        }
+        self.overlaps(elf);
         // Section contents and relocation tables, read in section order.
         for s in shdrs() {
             let relocs = (s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA)
@@ -1052,6 +1105,154 @@ impl<'k, 'f> Validator<'k, 'f> {
         );
     }
 
+    /// Names the kernel reads run to a NUL inside their table: the last
+    /// byte of each string table is NUL and every name offset lies inside
+    /// it (else the kernel reads names from outside the module).
+    fn string_tables(&mut self, elf: &crate::kmod::Elf<'_>, symtab: &Shdr) {
+        let shnum = u32::from(elf.l.e_shnum);
+        if let Some(strtab) = elf.shdr(symtab.link) {
+            self.string_table(elf, &strtab, "symbol string table");
+            let mut bad: Option<(u32, u32)> = None;
+            let mut count = 0u64;
+            let symcount = elf.symbol_count(symtab).min(u64::from(u32::MAX)) as u32;
+            for i in 1..symcount {
+                let Some(sym) = elf.symbol(symtab, i) else {
+                    break;
+                };
+                if u64::from(sym.name) >= strtab.size {
+                    bad.get_or_insert((i, sym.name));
+                    count += 1;
+                }
+            }
+            if let Some((i, name)) = bad {
+                let label = self.label(elf, &strtab);
+                self.push(
+                    Check::StringTable,
+                    Stage::Load,
+                    Errno::ENOEXEC,
+                    false,
+                    format!(
+                        "symbol {i} has name offset {name:#x} but its string table, {label}, is \
+                         {} bytes; the kernel would read the name from outside the module{}",
+                        strtab.size,
+                        also(count, "symbols")
+                    ),
+                );
+            }
+        }
+        if let Some(names) = elf.shstrtab().filter(|t| elf.within_file(t.offset, t.size)) {
+            self.string_table(elf, &names, "section-name table");
+            let bad: Vec<Shdr> = (0..shnum)
+                .filter_map(|i| elf.shdr(i))
+                .filter(|s| u64::from(s.name) >= names.size)
+                .collect();
+            if let Some(s) = bad.first() {
+                let label = self.label(elf, &names);
+                self.push(
+                    Check::StringTable,
+                    Stage::Load,
+                    Errno::ENOEXEC,
+                    false,
+                    format!(
+                        "section {} has name offset {:#x} but the section-name table, {label}, \
+                         is {} bytes; the kernel would read the name from outside the module{}",
+                        s.index,
+                        s.name,
+                        names.size,
+                        also(bad.len() as u64, "sections")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn string_table(&mut self, elf: &crate::kmod::Elf<'_>, t: &Shdr, what: &str) {
+        let terminated = elf
+            .contents(t)
+            .is_none_or(|b| b.last().is_none_or(|&c| c == 0));
+        if !terminated {
+            let label = self.label(elf, t);
+            self.push(
+                Check::StringTable,
+                Stage::Load,
+                Errno::ENOEXEC,
+                false,
+                format!(
+                    "the {what}, {label}, does not end with a NUL byte; the kernel would read its \
+                     last name past the end of the table"
+                ),
+            );
+        }
+    }
+
+    /// No two sections share bytes of the file, nor with the ELF header or
+    /// the section header table. The kernel would not notice, but no linker
+    /// writes such a file: what it would load is not what was built.
+    fn overlaps(&mut self, elf: &crate::kmod::Elf<'_>) {
+        let shnum = u32::from(elf.l.e_shnum);
+        // (start, end, section index or 0 for the ELF header and the
+        // section header table)
+        let mut ranges: Vec<(u64, u64, u32)> = Vec::new();
+        let ehdr = match elf.l.class {
+            ElfClass::Elf32 => 52,
+            ElfClass::Elf64 => 64,
+        };
+        ranges.push((0, ehdr, 0));
+        let table_end = elf
+            .l
+            .e_shoff
+            .saturating_add(u64::from(shnum) * elf.shdr_size());
+        ranges.push((elf.l.e_shoff, table_end, 0));
+        for s in (1..shnum).filter_map(|i| elf.shdr(i)) {
+            if s.sh_type == elf::SHT_NOBITS || s.sh_type == elf::SHT_NULL || s.size == 0 {
+                continue;
+            }
+            if let Some(end) = s.offset.checked_add(s.size) {
+                ranges.push((s.offset, end, s.index));
+            }
+        }
+        ranges.sort_unstable();
+        let name = |r: &(u64, u64, u32)| match elf.shdr(r.2).filter(|_| r.2 != 0) {
+            Some(s) => section_label(elf, &s),
+            None if r.0 == 0 && r.1 == ehdr => "the ELF header".to_string(),
+            None => "the section header table".to_string(),
+        };
+        let mut count = 0u64;
+        let mut first: Option<(usize, usize)> = None;
+        // The range reaching furthest so far; a later start before its end
+        // is an overlap.
+        let mut reach = 0usize;
+        for i in 1..ranges.len() {
+            if ranges[i].0 < ranges[reach].1 {
+                count += 1;
+                first.get_or_insert((reach, i));
+            }
+            if ranges[i].1 > ranges[reach].1 {
+                reach = i;
+            }
+        }
+        if let Some((a, b)) = first {
+            let (ra, rb) = (&ranges[a], &ranges[b]);
+            self.push(
+                Check::SectionOverlap,
+                Stage::Load,
+                Errno::ENOEXEC,
+                false,
+                format!(
+                    "{} (file bytes {:#x}-{:#x}) overlaps {} ({:#x}-{:#x}); no linker writes \
+                     such a file, so what the kernel would load is not what was built{}",
+                    name(rb),
+                    rb.0,
+                    rb.1,
+                    name(ra),
+                    ra.0,
+                    ra.1,
+                    also(count, "overlaps")
+                ),
+            );
+        }
+    }
+
     fn regions(&mut self, elf: &crate::kmod::Elf<'_>) {
         for s in (0..u32::from(elf.l.e_shnum)).filter_map(|i| elf.shdr(i)) {
             if !s.is_progtab() {
@@ -1105,18 +1306,47 @@ impl<'k, 'f> Validator<'k, 'f> {
         let mut local_bad: Vec<((Check, u32), RelocTally)> = Vec::new();
         let mut global_bad: Vec<((Check, u32), RelocTally)> = Vec::new();
         let mut out_of_range: Option<RelocTally> = None;
+        let mut outside: Option<(RelocTally, u64)> = None;
+        let mut last_sym: Option<(u32, crate::kmod::SymEnt)> = None;
+        let mut last_type: Option<(u32, u64, Option<bool>)> = None;
         let shnum = u32::from(elf.l.e_shnum);
         // The kernel relocates all REL sections, then all RELA sections.
         for want in [elf::SHT_REL, elf::SHT_RELA] {
             for rs in (0..shnum).filter_map(|i| elf.shdr(i)) {
-                let applied = rs.sh_type == want
-                    && elf
-                        .shdr(rs.info)
-                        .is_some_and(|t| t.sh_type == elf::SHT_PROGBITS);
-                if !applied {
+                let target = elf
+                    .shdr(rs.info)
+                    .filter(|t| rs.sh_type == want && t.sh_type == elf::SHT_PROGBITS);
+                let Some(target) = target else {
                     continue;
-                }
+                };
                 for r in elf.relocs(&rs) {
+                    // Likewise a few types: look each run's up once.
+                    let (width, accepted) = match last_type {
+                        Some((t, w, a)) if t == r.r_type => (w, a),
+                        _ => {
+                            let w = reloc_width(em, elf.l.class, r.r_type);
+                            let a = self.rules.accepts_relocation(em, r.r_type);
+                            last_type = Some((r.r_type, w, a));
+                            (w, a)
+                        }
+                    };
+                    let fits = r
+                        .offset
+                        .checked_add(width)
+                        .is_some_and(|end| end <= target.size);
+                    if !fits && u64::from(r.sym) < symcount {
+                        let t = outside.get_or_insert((
+                            RelocTally {
+                                first_section: rs.info,
+                                first_offset: r.offset,
+                                symbol: String::new(),
+                                sym_index: r.sym,
+                                count: 0,
+                            },
+                            width,
+                        ));
+                        t.0.count += 1;
+                    }
                     if u64::from(r.sym) >= symcount {
                         let t = out_of_range.get_or_insert(RelocTally {
                             first_section: rs.info,
@@ -1128,8 +1358,17 @@ impl<'k, 'f> Validator<'k, 'f> {
                         t.count += 1;
                         continue;
                     }
-                    let Some(sym) = elf.symbol(symtab, r.sym) else {
-                        continue;
+                    // Relocations mostly name a few symbols (section
+                    // symbols); decode each run's symbol once.
+                    let sym = match last_sym {
+                        Some((i, sym)) if i == r.sym => sym,
+                        _ => {
+                            let Some(sym) = elf.symbol(symtab, r.sym) else {
+                                continue;
+                            };
+                            last_sym = Some((r.sym, sym));
+                            sym
+                        }
                     };
                     let local = sym.bind == elf::STB_LOCAL;
                     let name = || {
@@ -1138,7 +1377,7 @@ impl<'k, 'f> Validator<'k, 'f> {
                             .unwrap_or_default()
                     };
                     let mut problem = None;
-                    if self.rules.accepts_relocation(em, r.r_type) == Some(false) {
+                    if accepted == Some(false) {
                         problem = Some(Check::UnsupportedRelocation);
                     } else if sym.shndx == elf::SHN_UNDEF && r.sym != 0 {
                         if local {
@@ -1236,26 +1475,46 @@ impl<'k, 'f> Validator<'k, 'f> {
         if let Some(t) = out_of_range {
             self.push(
                 Check::RelocationSymbolIndex,
-                Stage::Advisory,
+                Stage::Load,
                 Errno::ENOEXEC,
                 false,
                 format!(
                     "relocation at {}+{:#x} names symbol {} but the symbol table has {symcount} \
-                     entries; the kernel silently skips it ({} such relocations)",
+                     entries; the kernel silently skips it and leaves the place unrelocated{}",
                     label(t.first_section),
                     t.first_offset,
                     t.symbol,
-                    t.count
+                    also(t.count, "relocations")
+                ),
+            );
+        }
+        if let Some((t, width)) = outside {
+            let size = elf.shdr(t.first_section).map_or(0, |s| s.size);
+            self.push(
+                Check::RelocationOffset,
+                Stage::Load,
+                Errno::ENOEXEC,
+                false,
+                format!(
+                    "a relocation of {} at offset {:#x} writes {width} bytes but the section is \
+                     only {size} bytes long; the kernel would write outside the module{}",
+                    label(t.first_section),
+                    t.first_offset,
+                    also(t.count, "relocations")
                 ),
             );
         }
         // SHN_COMMON symbols never get storage in the kernel.
         let mut commons = Vec::new();
-        elf.for_each_symbol(symtab, |_, sym, name| {
+        for i in 1..symcount.min(u64::from(u32::MAX)) as u32 {
+            let Some(sym) = elf.symbol(symtab, i) else {
+                break;
+            };
             if sym.shndx == elf::SHN_COMMON && commons.len() < 4 {
+                let name = elf.symbol_name(symtab, &sym).unwrap_or_default();
                 commons.push(printable_bytes(name));
             }
-        });
+        }
         if !commons.is_empty() {
             self.push(
                 Check::CommonSymbol,
@@ -1282,16 +1541,19 @@ impl<'k, 'f> Validator<'k, 'f> {
     fn descriptor(&mut self, _elf: &crate::kmod::Elf<'_>) {
         let notes: Vec<Note> = self.k.notes().to_vec();
         let of = |field: Field| notes.iter().filter(move |n| n.field == field);
+        // A descriptor that cannot be decoded: the kernel would read
+        // whatever lies there; like the emulator, call it an invalid object.
+        let unreadable = |n: &Note| format!("the module descriptor cannot be read: {}", n.reason);
         for n in of(Field::LinkSet).chain(of(Field::Descriptor)) {
-            let (errno, certain) = match n.check {
-                Check::LinkSetMissing => (Errno::ENOENT, true),
-                Check::LinkSetSize => (Errno::ENOEXEC, true),
-                _ => (Errno::ENOEXEC, false),
+            let (errno, certain, reason) = match n.check {
+                Check::LinkSetMissing => (Errno::ENOENT, true, n.reason.clone()),
+                Check::LinkSetSize => (Errno::ENOEXEC, true, n.reason.clone()),
+                _ => (Errno::ENOEXEC, false, unreadable(n)),
             };
-            self.push(n.check, Stage::Load, errno, certain, n.reason.clone());
+            self.push(n.check, Stage::Load, errno, certain, reason);
         }
         for n in of(Field::Name) {
-            self.push(n.check, Stage::Info, Errno::EINVAL, false, n.reason.clone());
+            self.push(n.check, Stage::Info, Errno::ENOEXEC, false, unreadable(n));
             if n.check == Check::StringWithoutNul && n.available >= MAXMODNAME as u64 {
                 self.push(
                     Check::NameLength,
@@ -1383,7 +1645,7 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         for n in of(Field::Required) {
-            self.push(n.check, Stage::Info, Errno::EINVAL, false, n.reason.clone());
+            self.push(n.check, Stage::Info, Errno::ENOEXEC, false, unreadable(n));
         }
         if let Some(mi) = &mi {
             for (i, dep) in mi.required.iter().enumerate() {
@@ -1434,13 +1696,7 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         for n in of(Field::Modcmd) {
-            self.push(
-                n.check,
-                Stage::Info,
-                Errno::ENOEXEC,
-                false,
-                n.reason.clone(),
-            );
+            self.push(n.check, Stage::Info, Errno::ENOEXEC, false, unreadable(n));
         }
         if let Some(mi) = &mi {
             if !mi.has_modcmd && !notes.iter().any(|n| n.field == Field::Modcmd) {
@@ -1504,6 +1760,88 @@ impl<'k, 'f> Validator<'k, 'f> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn example() -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/modules/example/example.kmod");
+        std::fs::read(p).unwrap()
+    }
+
+    /// Offset of field `at` of section header `i` (ELF64, LE).
+    fn shdr_field(data: &[u8], i: usize, at: usize) -> usize {
+        let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+        shoff + i * 64 + at
+    }
+
+    fn findings_of(data: Vec<u8>) -> Vec<Finding> {
+        validate(&Kmod::from_bytes(data), &Target::new(1001000000, "amd64"))
+    }
+
+    fn blocking(data: Vec<u8>) -> Option<Finding> {
+        findings_of(data).into_iter().find(|f| f.blocks(false))
+    }
+
+    #[test]
+    fn good_example_has_no_blocking_finding() {
+        assert_eq!(blocking(example()), None);
+    }
+
+    #[test]
+    fn overlapping_sections_block() {
+        // .rela.text (2) moved onto .rela.rodata (4).
+        let mut d = example();
+        let off = d[shdr_field(&d, 4, 24)..][..8].to_vec();
+        let at = shdr_field(&d, 2, 24);
+        d[at..at + 8].copy_from_slice(&off);
+        let f = blocking(d).unwrap();
+        assert_eq!((f.check, f.certain), (Check::SectionOverlap, false));
+        assert!(f.reason.contains(".rela.text") && f.reason.contains(".rela.rodata"));
+    }
+
+    #[test]
+    fn string_table_without_nul_blocks() {
+        // .strtab (12) one byte shorter: its last name loses its NUL.
+        let mut d = example();
+        let at = shdr_field(&d, 12, 32);
+        let size = u64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+        d[at..at + 8].copy_from_slice(&(size - 1).to_le_bytes());
+        let f = blocking(d).unwrap();
+        assert_eq!(f.check, Check::StringTable);
+        assert!(f.reason.contains("NUL"), "{}", f.reason);
+    }
+
+    #[test]
+    fn relocation_outside_its_section_blocks() {
+        // First .rela.text entry (section 2) moved to offset 0x1000.
+        let mut d = example();
+        let rel = u64::from_le_bytes(d[shdr_field(&d, 2, 24)..][..8].try_into().unwrap());
+        let at = rel as usize;
+        d[at..at + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+        let f = blocking(d).unwrap();
+        assert_eq!(
+            (f.check, f.errno),
+            (Check::RelocationOffset, Errno::ENOEXEC)
+        );
+        assert!(f.reason.contains("offset 0x1000"), "{}", f.reason);
+    }
+
+    #[test]
+    fn certain_refusals_win_over_harm() {
+        // Both a bad alignment (harm) and no text (refusal): NetBSD's errno
+        // is the refusal's, whatever comes first in the list.
+        let mut d = example();
+        let at = shdr_field(&d, 1, 48);
+        d[at..at + 8].copy_from_slice(&0u64.to_le_bytes());
+        let at = shdr_field(&d, 1, 32);
+        d[at..at + 8].copy_from_slice(&0u64.to_le_bytes());
+        let findings = findings_of(d);
+        assert_eq!(
+            findings.iter().find(|f| f.blocks(false)).unwrap().check,
+            Check::Alignment
+        );
+        let f = crate::diagnose::blocking_finding(&findings, 0).unwrap();
+        assert_eq!(f.check, Check::NoText);
+    }
 
     #[test]
     fn version_rule_for_releases_and_current() {

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         _ => return usage(&prog),
     }
 
-    let backend = match cmdutil::connect(&prog, "prog init failed") {
+    let backend = match cmdutil::connect_without_loader(&prog, "prog init failed") {
         Ok(b) => b,
         Err(code) => return code,
     };

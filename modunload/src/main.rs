@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         eprintln!("Usage: {prog} <module_name ...>");
         return ExitCode::FAILURE;
     }
-    let backend = match cmdutil::connect(&prog, "init failed") {
+    let backend = match cmdutil::connect_without_loader(&prog, "init failed") {
         Ok(b) => b,
         Err(code) => return code,
     };

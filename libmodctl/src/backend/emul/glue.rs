@@ -137,6 +137,21 @@ impl ObjectLoader for FileLoader {
     }
 }
 
+/// The loader of tools that never load a module (modstat, modunload):
+/// using it instead of [`FileLoader`] keeps the module reader and the
+/// validator out of those programs.
+pub struct NoLoader;
+
+impl ObjectLoader for NoLoader {
+    fn load(&self, _path: &Path, _target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {
+        Err(format!("{}: not read by this program", path.display()))
+    }
+}
+
 /// A property dictionary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Props(Dict);

@@ -109,7 +109,8 @@ pub fn boot(p: &Profile) -> State {
         st.builtins
             .push(ModRec::builtin(&b.name, b.class, b.requires.clone()));
     }
-    let cx = Ctx::new(p, &glue::FileLoader, Path::new("/"));
+    // Booting initialises builtins only; no file is read.
+    let cx = Ctx::new(p, &glue::NoLoader, Path::new("/"));
     let mut k = Kernel::new(&mut st, &cx);
     for class in BOOT_CLASSES {
         k.init_class(class as i32);

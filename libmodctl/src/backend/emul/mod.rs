@@ -197,6 +197,13 @@ impl Emul {
         Emul::open_with(dir, Box::new(glue::FileLoader))
     }
 
+    /// [`Emul::open`] for a program that never loads modules (modstat,
+    /// modunload): loads are refused with `ENOSYS` and kernel symbols are
+    /// not read, so the module reader is not linked into it.
+    pub fn open_without_loader(dir: &Path) -> Result<Emul, EmulError> {
+        Emul::open_with(dir, Box::new(glue::NoLoader))
+    }
+
     fn open_with(
         dir: &Path,
         loader: Box<dyn ObjectLoader + Send + Sync>,

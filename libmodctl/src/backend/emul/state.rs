@@ -178,19 +178,20 @@ impl State {
                 return Err(format!("module `{}' is both active and disabled", m.name));
             }
         }
+        // How many active modules hold each one, counted in one pass (a
+        // kernel may list thousands of modules).
+        let mut holders: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         for m in &self.active {
             for d in &m.deps {
-                if self.active(d).is_none() {
+                if !seen.contains(d.as_str()) {
                     return Err(format!("`{}' requires `{d}', which is not active", m.name));
                 }
+                *holders.entry(d.as_str()).or_default() += 1;
             }
-            let held = self
-                .active
-                .iter()
-                .flat_map(|o| o.deps.iter())
-                .filter(|d| **d == m.name)
-                .count();
-            if held as u64 > u64::from(m.refcnt) {
+        }
+        for m in &self.active {
+            let held = holders.get(m.name.as_str()).copied().unwrap_or(0);
+            if held > u64::from(m.refcnt) {
                 return Err(format!(
                     "`{}' has refcount {} but {held} modules require it",
                     m.name, m.refcnt
