@@ -86,6 +86,20 @@ impl<B: Backend> Walk<'_, B> {
         Err(())
     }
 
+    /// A disabled builtin: `-f` reinstates it, without it the kernel says
+    /// EPERM (every inactive builtin needs force after boot).
+    fn reinstate(&mut self, name: &str, check: &str, why: String) -> Result<(), ()> {
+        if self.flags & MODCTL_LOAD_FORCE == 0 {
+            return self.fail(name, check, Errno::EPERM, why);
+        }
+        self.report.order.push(Step {
+            name: name.into(),
+            action: "reinstate builtin",
+            file: None,
+        });
+        Ok(())
+    }
+
     /// Says that a module's file could not be looked at, so the verdict
     /// rests on the kernel's state alone.
     fn unchecked(&mut self, module: &str) {
@@ -177,20 +191,8 @@ impl<B: Backend> Walk<'_, B> {
         // Every builtin left inactive after boot, or disabled by modunload,
         // needs force (module_builtin_require_force); stat does not say so.
         if self.view.disabled_builtin(dep).is_some() {
-            if self.flags & MODCTL_LOAD_FORCE == 0 {
-                return self.fail(
-                    dep,
-                    "Dependencies",
-                    Errno::EPERM,
-                    format!("required builtin module `{dep}' is disabled; -f reinstates it"),
-                );
-            }
-            self.report.order.push(Step {
-                name: dep.into(),
-                action: "reinstate builtin",
-                file: None,
-            });
-            return Ok(());
+            let why = format!("required builtin module `{dep}' is disabled; -f reinstates it");
+            return self.reinstate(dep, "Dependencies", why);
         }
         let Some((host, shown)) = self.view.module_file(dep) else {
             self.unchecked(dep);
@@ -273,20 +275,10 @@ impl<B: Backend> Walk<'_, B> {
             return self.fail(operand, "Permission", Errno::EPERM, why);
         }
         if is_name && self.view.disabled_builtin(operand).is_some() {
-            if self.flags & MODCTL_LOAD_FORCE == 0 {
-                return self.fail(
-                    operand,
-                    "Builtin",
-                    Errno::EPERM,
-                    format!("builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"),
-                );
-            }
-            self.report.order.push(Step {
-                name: operand.into(),
-                action: "reinstate builtin",
-                file: None,
-            });
-            return Ok(());
+            let why = format!(
+                "builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"
+            );
+            return self.reinstate(operand, "Builtin", why);
         }
         let Some((host, shown)) = self.view.module_file(operand) else {
             self.unchecked(operand);

@@ -190,11 +190,20 @@ fn strlcpy(dst: &mut [u8], src: &[u8]) {
     dst[n..].fill(0);
 }
 
-/// Encodes the full v2 buffer the kernel builds (before truncation).
+/// Encodes the full v2 buffer the kernel builds (before truncation), for
+/// modules whose required list is present exactly when it is non-empty.
 pub fn encode_v2(mods: &[ModStat]) -> Vec<u8> {
+    encode_v2_present(mods.iter().map(|m| (m, !m.required.is_empty())))
+}
+
+/// [`encode_v2`] with the kernel's distinction kept: a module whose
+/// `mi_required` is present (`true`) gets a strings-area offset even when
+/// the list is empty; only a NULL `mi_required` has offset 0.
+pub fn encode_v2_present<'a>(mods: impl ExactSizeIterator<Item = (&'a ModStat, bool)>) -> Vec<u8> {
+    let count = mods.len();
     let mut strings = vec![0u8];
-    let mut records = Vec::with_capacity(mods.len() * MODSTAT_V2_SIZE);
-    for m in mods {
+    let mut records = Vec::with_capacity(count * MODSTAT_V2_SIZE);
+    for (m, present) in mods {
         let mut r = [0u8; MODSTAT_V2_SIZE];
         strlcpy(&mut r[V2_NAME..V2_NAME + MAXMODNAME], m.name.as_bytes());
         r[V2_ADDR..V2_ADDR + 8].copy_from_slice(&m.addr.to_ne_bytes());
@@ -203,19 +212,19 @@ pub fn encode_v2(mods: &[ModStat]) -> Vec<u8> {
         r[V2_SIZE..V2_SIZE + 4].copy_from_slice(&m.size.to_ne_bytes());
         r[V2_REFCNT..V2_REFCNT + 4].copy_from_slice(&m.refcnt.to_ne_bytes());
         r[V2_FLAGS..V2_FLAGS + 4].copy_from_slice(&m.flags.to_ne_bytes());
-        let reqoff = if m.required.is_empty() {
-            0
-        } else {
-            let off = strings.len() as u32;
+        let reqoff = if present {
+            let off = u32::try_from(strings.len()).unwrap_or(u32::MAX);
             strings.extend_from_slice(m.required.as_bytes());
             strings.push(0);
             off
+        } else {
+            0
         };
         r[V2_REQOFFSET..V2_REQOFFSET + 4].copy_from_slice(&reqoff.to_ne_bytes());
         records.extend_from_slice(&r);
     }
     let mut buf = Vec::with_capacity(4 + records.len() + strings.len());
-    buf.extend_from_slice(&(mods.len() as i32).to_ne_bytes());
+    buf.extend_from_slice(&i32::try_from(count).unwrap_or(i32::MAX).to_ne_bytes());
     buf.extend_from_slice(&records);
     buf.extend_from_slice(&strings);
     buf

@@ -49,12 +49,6 @@ pub trait ObjectLoader {
 /// The kernel an object is checked against.
 pub use crate::validate::Target;
 
-/// `module_compatible()`: -current kernels need the exact version, releases
-/// the same major.minor.rr (only the patch digits may differ).
-pub fn version_compatible(module: u32, kernel: u32) -> bool {
-    validate::version_compatible(module, kernel)
-}
-
 /// The version-dependent rules of the emulated kernel (class range, the
 /// old fixed-size dependency array), shared with the validator.
 pub fn rules(osrevision: u32, machine: &str) -> KernelRules {
@@ -198,16 +192,6 @@ pub fn plist_path(kmod_path: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compatibility_rule() {
-        assert!(version_compatible(1_001_000_000, 1_001_000_000));
-        assert!(version_compatible(1_001_000_100, 1_001_000_000));
-        assert!(!version_compatible(1_000_000_000, 1_001_000_000));
-        assert!(!version_compatible(902_000_000, 903_000_000));
-        assert!(version_compatible(1_099_001_200, 1_099_001_200));
-        assert!(!version_compatible(1_099_001_100, 1_099_001_200));
-    }
 
     #[test]
     fn plist_paths() {

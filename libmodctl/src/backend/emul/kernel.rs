@@ -393,7 +393,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             ));
             return Err(Errno::EINVAL);
         }
-        if !glue::version_compatible(mi.version, prof.osrevision) {
+        if !crate::validate::version_compatible(mi.version, prof.osrevision) {
             self.error(format!(
                 "module `{}' built for `{}', system `{}'",
                 mi.name, mi.version, prof.osrevision

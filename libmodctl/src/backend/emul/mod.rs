@@ -467,7 +467,11 @@ impl Emul {
         }
         let iov = std::ptr::read_unaligned(arg as *const IoVec);
         let privileged = self.stat_privileged();
-        let full = encode_v2(&self.records(privileged)?);
+        let recs = self.records(privileged)?;
+        let mods: Vec<ModStat> = recs.iter().map(StatRec::to_modstat).collect();
+        // `mi_required` present but empty still gets an offset, as in the kernel.
+        let present = recs.iter().map(|r| r.required.is_some());
+        let full = stat::encode_v2_present(mods.iter().zip(present));
         // With nothing to copy, the result of the address check stands.
         if iov.iov_len == 0 && !privileged {
             return Err(Errno::EPERM);
@@ -507,43 +511,6 @@ impl StatRec {
             required: self.required.clone().unwrap_or_default(),
         }
     }
-}
-
-/// The NetBSD ≥ 9 buffer: count, records, then the strings area. A module
-/// whose `mi_required` is present but empty still gets an offset, as in the
-/// kernel (`mi_required != NULL`).
-fn encode_v2(recs: &[StatRec]) -> Vec<u8> {
-    let mut strings = vec![0u8];
-    let mut records = Vec::with_capacity(recs.len() * MODSTAT_V2_SIZE);
-    for m in recs {
-        let mut r = [0u8; MODSTAT_V2_SIZE];
-        let name = m.name.as_bytes();
-        let n = name.len().min(MAXMODNAME - 1);
-        r[V2_NAME..V2_NAME + n].copy_from_slice(&name[..n]);
-        r[V2_ADDR..V2_ADDR + 8].copy_from_slice(&m.addr.to_ne_bytes());
-        r[V2_SOURCE..V2_SOURCE + 4].copy_from_slice(&m.source.to_ne_bytes());
-        r[V2_CLASS..V2_CLASS + 4].copy_from_slice(&m.class.to_ne_bytes());
-        r[V2_SIZE..V2_SIZE + 4].copy_from_slice(&m.size.to_ne_bytes());
-        r[V2_REFCNT..V2_REFCNT + 4].copy_from_slice(&m.refcnt.to_ne_bytes());
-        r[V2_FLAGS..V2_FLAGS + 4].copy_from_slice(&m.flags.to_ne_bytes());
-        let off = match &m.required {
-            Some(req) => {
-                let off = u32::try_from(strings.len()).unwrap_or(u32::MAX);
-                strings.extend_from_slice(req.as_bytes());
-                strings.push(0);
-                off
-            }
-            None => 0,
-        };
-        r[V2_REQOFFSET..V2_REQOFFSET + 4].copy_from_slice(&off.to_ne_bytes());
-        records.extend_from_slice(&r);
-    }
-    let count = i32::try_from(recs.len()).unwrap_or(i32::MAX);
-    let mut buf = Vec::with_capacity(4 + records.len() + strings.len());
-    buf.extend_from_slice(&count.to_ne_bytes());
-    buf.extend_from_slice(&records);
-    buf.extend_from_slice(&strings);
-    buf
 }
 
 /// copyinstr(9): the string at `p`, at most `max` bytes with its NUL.

@@ -145,12 +145,6 @@ impl Profile {
         }
     }
 
-    /// Whether this is a -current kernel (minor 99), where module versions
-    /// must match exactly.
-    pub fn is_current(&self) -> bool {
-        self.osrevision / 1_000_000 % 100 == 99
-    }
-
     fn check(&self) -> Result<(), String> {
         if self.machine.is_empty() {
             return Err("machine is empty".into());
@@ -185,33 +179,6 @@ pub fn osrevision_of(osrelease: &str) -> Option<u32> {
         return None;
     }
     Some(major * 100_000_000 + minor * 1_000_000 + patch * 100)
-}
-
-/// The release string of a `__NetBSD_Version__`: "M.m", or "M.m.p" with a
-/// patch level.
-pub fn osrelease_of(osrevision: u32) -> String {
-    let major = osrevision / 100_000_000;
-    let minor = osrevision / 1_000_000 % 100;
-    let patch = osrevision / 100 % 10_000;
-    if patch == 0 {
-        format!("{major}.{minor}")
-    } else {
-        format!("{major}.{minor}.{patch}")
-    }
-}
-
-/// `module_base` as module_init() builds it (without `KERNEL_DIR`):
-/// -current kernels use the whole release, releases only major.minor.
-pub fn default_module_path(osrelease: &str, osrevision: u32, machine: &str) -> String {
-    if osrevision / 1_000_000 % 100 == 99 {
-        format!("/stand/{machine}/{osrelease}/modules")
-    } else {
-        format!(
-            "/stand/{machine}/{}.{}/modules",
-            osrevision / 100_000_000,
-            osrevision / 1_000_000 % 100
-        )
-    }
 }
 
 /// A realistic NetBSD 10.1 amd64 set of built-in modules. Classes and
@@ -285,7 +252,7 @@ impl ProfileFile {
                 let rev = osrevision_of(&rel).unwrap_or(0);
                 (rel, rev)
             }
-            (None, Some(rev)) => (osrelease_of(rev), rev),
+            (None, Some(rev)) => (crate::kmod::version_text(rev), rev),
             (None, None) => (
                 DEFAULT_OSRELEASE.to_string(),
                 osrevision_of(DEFAULT_OSRELEASE).unwrap_or(0),
@@ -299,7 +266,7 @@ impl ProfileFile {
         });
         let module_path = self
             .module_path
-            .unwrap_or_else(|| default_module_path(&osrelease, osrevision, &machine));
+            .unwrap_or_else(|| crate::path::default_module_path(&osrelease, &machine));
         Profile {
             osrelease,
             osrevision,
@@ -441,24 +408,6 @@ mod tests {
         assert_eq!(osrevision_of("10.99.12"), Some(1_099_001_200));
         assert_eq!(osrevision_of("7.99.34"), Some(799_003_400));
         assert_eq!(osrevision_of("x"), None);
-        assert_eq!(osrelease_of(799_003_400), "7.99.34");
-        assert_eq!(osrelease_of(1_001_000_000), "10.1");
-    }
-
-    #[test]
-    fn module_paths_as_module_init_builds_them() {
-        assert_eq!(
-            default_module_path("10.1", 1_001_000_000, "amd64"),
-            "/stand/amd64/10.1/modules"
-        );
-        assert_eq!(
-            default_module_path("9.3", 903_000_000, "i386"),
-            "/stand/i386/9.3/modules"
-        );
-        assert_eq!(
-            default_module_path("7.99.34", 799_003_400, "amd64"),
-            "/stand/amd64/7.99.34/modules"
-        );
     }
 
     #[test]
@@ -473,7 +422,6 @@ mod tests {
         assert_eq!(p.module_root, "root");
         assert_eq!(p.builtins.len(), 20);
         assert_eq!(p.class_max(), 7);
-        assert!(!p.is_current());
         // Round trip through JSON.
         assert_eq!(Profile::from_json(&p.to_json()).unwrap(), p);
     }
@@ -485,7 +433,6 @@ mod tests {
         assert_eq!(p.stat_abi, StatAbiEra::V1);
         assert_eq!(p.module_path, "/stand/amd64/7.99.34/modules");
         assert!(p.builtins.is_empty());
-        assert!(p.is_current());
         assert_eq!(p.class_max(), 6);
         let p = Profile::from_json(r#"{"osrevision": 903000000, "machine": "i386"}"#).unwrap();
         assert_eq!(p.osrelease, "9.3");
