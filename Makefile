@@ -13,13 +13,15 @@ CARGO ?=	cargo
 INSTALL ?=	install
 PROGS =		modload modunload modstat
 
+# scripts/build-release leaves the programs in target/dist/, built with
+# std rebuilt without its backtrace code when the std sources are there.
 all:
-	${CARGO} build --release --locked -p modload -p modunload -p modstat
+	CARGO=${CARGO} scripts/build-release
 
 install: all
 	${INSTALL} -d ${DESTDIR}${SBINDIR} ${DESTDIR}${MANDIR}
 	for p in ${PROGS}; do \
-		${INSTALL} -m 555 target/release/$$p ${DESTDIR}${SBINDIR}/$$p || exit 1; \
+		${INSTALL} -m 555 target/dist/$$p ${DESTDIR}${SBINDIR}/$$p || exit 1; \
 		rm -f ${DESTDIR}${SBINDIR}/rump.$$p; \
 		ln ${DESTDIR}${SBINDIR}/$$p ${DESTDIR}${SBINDIR}/rump.$$p || exit 1; \
 		${INSTALL} -m 444 man/$$p.8 ${DESTDIR}${MANDIR}/$$p.8 || exit 1; \

@@ -16,9 +16,12 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The path of a built tool.
+/// The path of a built tool: from `MODCTL_TEST_BINDIR` when set (to test
+/// the binaries `make install` installs, from target/dist), else the ones
+/// cargo built for this test run.
 pub fn bin(name: &str) -> PathBuf {
-    let p = target_dir().join(name);
+    let dir = std::env::var_os("MODCTL_TEST_BINDIR").map_or_else(target_dir, PathBuf::from);
+    let p = dir.join(name);
     assert!(
         p.exists(),
         "{} is not built; run `cargo test --workspace`",
