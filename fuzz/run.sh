@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 self=$PWD/$(basename "$0")
 
-targets=(kmod_bytes kmod_mutate plist stat_v1 stat_v2 getopt)
+targets=(kmod_bytes kmod_mutate plist json stat_v1 stat_v2 getopt)
 if [ $# -ne 2 ]; then
 	echo "usage: $0 TARGET|all SECONDS   (targets: ${targets[*]})" >&2
 	exit 2

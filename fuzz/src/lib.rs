@@ -8,7 +8,9 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
+use libmodctl::backend::emul::{Profile, State};
 use libmodctl::cli::{self, Getopt, GetoptError};
+use libmodctl::jsontext;
 use libmodctl::kmod::{split_required, Kmod};
 use libmodctl::plist::{Dict, PlistErrorKind, Value};
 use libmodctl::stat::{self, ModStat};
@@ -339,6 +341,35 @@ pub fn plist(data: &[u8]) {
     let mut merged = dict.clone();
     merged.merge(&again);
     assert_eq!(merged, dict, "merging a dictionary into itself changed it");
+}
+
+// ---------------------------------------------------------------------
+// JSON (the emulator's state.json and profile.json).
+
+/// Parsing never panics (deep nesting included); what it accepts prints
+/// as text it reads back as the same value, and printing is stable. The
+/// state and profile readers never panic either, and what they accept
+/// they write as text they read back the same.
+pub fn json(data: &[u8]) {
+    if let Ok(v) = jsontext::parse(data) {
+        let text = v.to_pretty();
+        let again = jsontext::parse(text.as_bytes())
+            .unwrap_or_else(|e| panic!("own output refused: {e}\n{text}"));
+        assert_eq!(again, v, "round trip changed the value");
+        assert_eq!(again.to_pretty(), text, "printing is not stable");
+    }
+    if let Ok(st) = State::parse(data) {
+        let text = st.encode();
+        assert_eq!(State::parse(&text).as_ref(), Ok(&st), "state round trip");
+    }
+    if let Ok(Ok(p)) = std::str::from_utf8(data).map(Profile::from_json) {
+        let text = p.to_json();
+        assert_eq!(
+            Profile::from_json(&text).as_ref(),
+            Ok(&p),
+            "profile round trip"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------

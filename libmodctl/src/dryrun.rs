@@ -1,12 +1,11 @@
 //! `modload -n`: everything up to the `MODCTL_LOAD` call, as the kernel
 //! would do it, and a report of what it found.
 
-use serde_json::{json, Value};
-
 use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use crate::backend::Backend;
 use crate::diagnose::{blocking_finding, describe, KernelView};
 use crate::errno::Errno;
+use crate::jsontext::{object, strings};
 use crate::kmod::{version_text, Kmod, KmodError};
 use crate::modctl::Modctl;
 use crate::path;
@@ -531,16 +530,81 @@ impl Report {
         out
     }
 
-    /// The `--json` report.
+    /// The `--json` report. Members are in byte order of their names, as
+    /// serde_json's sorted maps wrote them before (see `json::module`).
     pub fn to_json(&self) -> String {
+        let errno_json = |e: Errno| {
+            object(vec![
+                ("errno", e.0.into()),
+                ("message", e.strerror().into()),
+                ("name", e.name().into()),
+            ])
+        };
+        let module = self.facts.as_ref().map(|f| {
+            object(vec![
+                ("class", class_name(f.class).into()),
+                ("class_id", f.class.into()),
+                ("machine", f.machine.as_str().into()),
+                ("name", f.name.as_str().into()),
+                ("required", strings(&f.required)),
+                ("text_size", f.text_size.into()),
+                ("version", f.version.into()),
+                ("version_text", version_text(f.version).into()),
+            ])
+        });
+        let properties = self
+            .properties
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(&p.externalize()).into_owned());
+        let load_order = self.order.iter().map(|s| {
+            object(vec![
+                ("action", s.action.into()),
+                ("file", s.file.as_deref().into()),
+                ("name", s.name.as_str().into()),
+            ])
+        });
+        let findings = self.items.iter().map(|i| {
+            object(vec![
+                ("check", i.check.as_str().into()),
+                ("errno", i.errno.map(errno_json).into()),
+                ("fatal", i.fatal.into()),
+                ("module", i.module.as_str().into()),
+                ("reason", i.reason.as_str().into()),
+            ])
+        });
+        let doc = object(vec![
+            ("error", self.verdict.map(errno_json).into()),
+            ("file", self.file.as_deref().into()),
+            ("findings", findings.collect::<Vec<_>>().into()),
+            ("kernel", self.kernel.as_str().into()),
+            ("load_order", load_order.collect::<Vec<_>>().into()),
+            ("module", module.into()),
+            ("operand", self.operand.as_str().into()),
+            ("properties", properties.into()),
+            ("schema", REPORT_SCHEMA.into()),
+            ("would_load", self.would_load().into()),
+        ]);
+        let mut out = doc.to_pretty();
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// The report as the serde_json code that used to build it wrote it.
+    fn to_json_by_serde_json(r: &Report) -> String {
         let errno_json =
             |e: Errno| json!({"errno": e.0, "name": e.name(), "message": e.strerror()});
         let doc = json!({
             "schema": REPORT_SCHEMA,
-            "operand": self.operand,
-            "file": self.file,
-            "kernel": self.kernel,
-            "module": self.facts.as_ref().map(|f| json!({
+            "operand": r.operand,
+            "file": r.file,
+            "kernel": r.kernel,
+            "module": r.facts.as_ref().map(|f| json!({
                 "name": f.name,
                 "class": class_name(f.class),
                 "class_id": f.class,
@@ -550,24 +614,92 @@ impl Report {
                 "text_size": f.text_size,
                 "required": f.required,
             })),
-            "properties": self.properties.as_ref().map(|p| {
+            "properties": r.properties.as_ref().map(|p| {
                 Value::String(String::from_utf8_lossy(&p.externalize()).into_owned())
             }),
-            "load_order": self.order.iter().map(|s| json!({
+            "load_order": r.order.iter().map(|s| json!({
                 "name": s.name, "action": s.action, "file": s.file,
             })).collect::<Vec<_>>(),
-            "findings": self.items.iter().map(|i| json!({
+            "findings": r.items.iter().map(|i| json!({
                 "module": i.module,
                 "check": i.check,
                 "fatal": i.fatal,
                 "errno": i.errno.map(errno_json),
                 "reason": i.reason,
             })).collect::<Vec<_>>(),
-            "would_load": self.would_load(),
-            "error": self.verdict.map(errno_json),
+            "would_load": r.would_load(),
+            "error": r.verdict.map(errno_json),
         });
-        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        let mut out = serde_json::to_string_pretty(&doc).unwrap();
         out.push('\n');
         out
+    }
+
+    #[test]
+    fn json_same_text_as_serde_json() {
+        let mut props = Dict::new();
+        props.set("key", PValue::String("va\"l\tue".into()));
+        let full = Report {
+            operand: "needy\u{1}".into(),
+            file: Some("/stand/amd64/10.1/modules/needy/needy.kmod".into()),
+            facts: Some(Facts {
+                name: "needy".into(),
+                class: 99,
+                version: 1_001_000_000,
+                machine: "amd64".into(),
+                text_size: u64::MAX,
+                required: vec!["hello".into(), "é".into()],
+            }),
+            kernel: "NetBSD 10.1 amd64".into(),
+            properties: Some(props),
+            order: vec![
+                Step {
+                    name: "hello".into(),
+                    action: "load",
+                    file: None,
+                },
+                Step {
+                    name: "needy".into(),
+                    action: "already loaded",
+                    file: Some("/x".into()),
+                },
+            ],
+            items: vec![
+                Item {
+                    module: "needy".into(),
+                    check: "version".into(),
+                    errno: Some(Errno::EPROGMISMATCH),
+                    reason: "too \"new\"\n".into(),
+                    fatal: true,
+                },
+                Item {
+                    module: "hello".into(),
+                    check: "odd".into(),
+                    errno: Some(Errno(1234)),
+                    reason: String::new(),
+                    fatal: false,
+                },
+                Item {
+                    module: "hello".into(),
+                    check: "warn".into(),
+                    errno: None,
+                    reason: "w".into(),
+                    fatal: false,
+                },
+            ],
+            verdict: Some(Errno::EPROGMISMATCH),
+        };
+        assert_eq!(full.to_json(), to_json_by_serde_json(&full));
+        let empty = Report {
+            operand: String::new(),
+            file: None,
+            facts: None,
+            kernel: String::new(),
+            properties: None,
+            order: Vec::new(),
+            items: Vec::new(),
+            verdict: None,
+        };
+        assert_eq!(empty.to_json(), to_json_by_serde_json(&empty));
     }
 }

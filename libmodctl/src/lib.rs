@@ -15,6 +15,7 @@ pub mod cli;
 pub mod diagnose;
 pub mod dryrun;
 pub mod json;
+pub mod jsontext;
 pub mod kmod;
 pub mod path;
 pub mod plist;

@@ -55,6 +55,11 @@ fn plist() {
 }
 
 #[test]
+fn json() {
+    replay("json", fuzz::json);
+}
+
+#[test]
 fn stat_v1() {
     replay("stat_v1", fuzz::stat_v1);
 }

@@ -256,11 +256,7 @@ impl Emul {
                     )?;
                 }
                 let st = kernel::boot(&emul.profile);
-                let data = st.encode().map_err(|reason| EmulError::Corrupt {
-                    path: spath.clone(),
-                    reason,
-                })?;
-                state::write_atomic(&spath, &data)?;
+                state::write_atomic(&spath, &st.encode())?;
             }
         }
         Ok(emul)
@@ -407,11 +403,7 @@ impl Emul {
         if changed {
             st.serial += 1;
             let path = self.state_path();
-            let data = st.encode().map_err(|reason| EmulError::Corrupt {
-                path: path.clone(),
-                reason,
-            })?;
-            state::write_atomic(&path, &data)?;
+            state::write_atomic(&path, &st.encode())?;
         }
         if let Ok(mut g) = self.last_call.lock() {
             *g = Some(CallRecord {

@@ -9,16 +9,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer};
-use serde::ser::Serializer;
-use serde::{Deserialize, Serialize};
-
 use crate::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
 use crate::errno::Errno;
+use crate::jsontext::{self, object, Fields, Value};
 
 /// Which modstat ABI the emulated kernel speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatAbiEra {
     /// NetBSD ≤ 8: `MODCTL_STAT` is command 2 with 392-byte records;
     /// command 4 is unknown (`EINVAL`).
@@ -29,19 +25,13 @@ pub enum StatAbiEra {
 }
 
 /// One module linked into the kernel (an entry of its `link_set_modules`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinModule {
     pub name: String,
     /// `mi_class`; written as a modstat class name (`"vfs"`) or a number.
-    #[serde(with = "class_serde")]
     pub class: i32,
     /// `mi_required` exactly as the kernel holds it: a comma-separated list,
     /// or none. A JSON array of names is accepted too.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "requires_serde"
-    )]
     pub requires: Option<String>,
 }
 
@@ -56,7 +46,7 @@ impl BuiltinModule {
 }
 
 /// The emulated kernel. `Default` is a NetBSD 10.1 amd64 GENERIC-like kernel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     /// `kern.osrelease`, e.g. "10.1" or "7.99.34".
     pub osrelease: String,
@@ -87,13 +77,10 @@ pub struct Profile {
     pub euid: u32,
     /// Optional ELF file whose symbol table stands for the kernel's; when
     /// set, loads check unresolved and duplicate global symbols.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ksyms: Option<String>,
     /// Modules whose `MODULE_CMD_INIT` fails, with the errno it returns.
-    #[serde(serialize_with = "ser_errno_map")]
     pub fail_init: BTreeMap<String, Errno>,
     /// Modules whose `MODULE_CMD_FINI` fails, with the errno it returns.
-    #[serde(serialize_with = "ser_errno_map")]
     pub fail_fini: BTreeMap<String, Errno>,
 }
 
@@ -115,7 +102,8 @@ impl Default for Profile {
 impl Profile {
     /// Parses a `profile.json`, filling in and deriving missing keys.
     pub fn from_json(text: &str) -> Result<Profile, String> {
-        let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let doc = jsontext::parse(text.as_bytes()).map_err(|e| e.to_string())?;
+        let file = ProfileFile::from_json(&doc)?;
         if let (Some(rel), None) = (&file.osrelease, file.osrevision) {
             if osrevision_of(rel).is_none() {
                 return Err(format!(
@@ -129,9 +117,31 @@ impl Profile {
         Ok(p)
     }
 
-    /// The JSON written for a profile (every key spelled out).
+    /// The JSON written for a profile (every key spelled out but `ksyms`
+    /// when unset), in the order of the struct's fields.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string());
+        let builtins = self.builtins.iter().map(BuiltinModule::to_json);
+        let mut members = vec![
+            ("osrelease", self.osrelease.as_str().into()),
+            ("osrevision", self.osrevision.into()),
+            ("machine", self.machine.as_str().into()),
+            ("stat_abi", self.stat_abi.name().into()),
+            ("compat_80", self.compat_80.into()),
+            ("module_path", self.module_path.as_str().into()),
+            ("module_root", self.module_root.as_str().into()),
+            ("builtins", builtins.collect::<Vec<_>>().into()),
+            ("autoload", self.autoload.into()),
+            ("autotime", self.autotime.into()),
+            ("auto_unload", self.auto_unload.into()),
+            ("securelevel", self.securelevel.into()),
+            ("euid", self.euid.into()),
+        ];
+        if let Some(k) = &self.ksyms {
+            members.push(("ksyms", k.as_str().into()));
+        }
+        members.push(("fail_init", errno_map_json(&self.fail_init)));
+        members.push(("fail_fini", errno_map_json(&self.fail_fini)));
+        let mut s = object(members).to_pretty();
         s.push('\n');
         s
     }
@@ -221,8 +231,7 @@ pub fn default_builtins() -> Vec<BuiltinModule> {
 }
 
 /// `profile.json` as written by a user: every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct ProfileFile {
     osrelease: Option<String>,
     osrevision: Option<u32>,
@@ -238,9 +247,7 @@ struct ProfileFile {
     securelevel: Option<i32>,
     euid: Option<u32>,
     ksyms: Option<String>,
-    #[serde(default, deserialize_with = "de_errno_map")]
     fail_init: Option<BTreeMap<String, Errno>>,
-    #[serde(default, deserialize_with = "de_errno_map")]
     fail_fini: Option<BTreeMap<String, Errno>>,
 }
 
@@ -291,109 +298,201 @@ impl ProfileFile {
     }
 }
 
-fn ser_errno_map<S: Serializer>(m: &BTreeMap<String, Errno>, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(m.len()))?;
-    for (k, e) in m {
-        match e.name() {
-            Some(n) => map.serialize_entry(k, n)?,
-            None => map.serialize_entry(k, &e.0)?,
-        }
-    }
-    map.end()
-}
+const PROFILE_FIELDS: &[&str] = &[
+    "osrelease",
+    "osrevision",
+    "machine",
+    "stat_abi",
+    "compat_80",
+    "module_path",
+    "module_root",
+    "builtins",
+    "autoload",
+    "autotime",
+    "auto_unload",
+    "securelevel",
+    "euid",
+    "ksyms",
+    "fail_init",
+    "fail_fini",
+];
 
-/// An errno written as a NetBSD name ("EBUSY") or a number (16).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ErrnoSpec {
-    Num(i32),
-    Name(String),
-}
+const U32_MAX: u64 = u32::MAX as u64;
+const I32_MIN: i64 = i32::MIN as i64;
+const I32_MAX: i64 = i32::MAX as i64;
 
-fn de_errno_map<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<BTreeMap<String, Errno>>, D::Error> {
-    let raw: Option<BTreeMap<String, ErrnoSpec>> = Option::deserialize(d)?;
-    let Some(raw) = raw else { return Ok(None) };
-    let mut out = BTreeMap::new();
-    for (k, v) in raw {
-        let e = match v {
-            ErrnoSpec::Num(n) if n > 0 => Errno(n),
-            ErrnoSpec::Num(n) => {
-                return Err(de::Error::custom(format!(
-                    "errno for `{k}' must be positive, not {n}"
-                )))
+impl ProfileFile {
+    /// Reads the document: unknown keys are errors, `null` is the same as
+    /// an absent key. (The `as` casts narrow values already range-checked.)
+    fn from_json(v: &Value) -> Result<ProfileFile, String> {
+        let f = Fields::new(v, "", PROFILE_FIELDS, true)?;
+        let stat_abi = match f.opt_string("stat_abi")?.as_deref() {
+            None => None,
+            Some("v1") => Some(StatAbiEra::V1),
+            Some("v2") => Some(StatAbiEra::V2),
+            Some(other) => {
+                return Err(f.field_error(
+                    "stat_abi",
+                    &format!("unknown ABI `{other}', expected `v1' or `v2'"),
+                ))
             }
-            ErrnoSpec::Name(n) => Errno::from_name(&n).ok_or_else(|| {
-                de::Error::custom(format!("`{n}' (for `{k}') is not a NetBSD errno name"))
-            })?,
         };
-        out.insert(k, e);
+        let builtins = match f.opt_array("builtins")? {
+            None => None,
+            Some(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| BuiltinModule::from_json(b, &format!("builtins[{i}]")))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        Ok(ProfileFile {
+            osrelease: f.opt_string("osrelease")?,
+            osrevision: f.opt_uint("osrevision", U32_MAX)?.map(|u| u as u32),
+            machine: f.opt_string("machine")?,
+            stat_abi,
+            compat_80: f.opt_bool("compat_80")?,
+            module_path: f.opt_string("module_path")?,
+            module_root: f.opt_string("module_root")?,
+            builtins,
+            autoload: f.opt_bool("autoload")?,
+            autotime: f.opt_uint("autotime", U32_MAX)?.map(|u| u as u32),
+            auto_unload: f.opt_bool("auto_unload")?,
+            securelevel: f
+                .opt_int("securelevel", I32_MIN, I32_MAX)?
+                .map(|i| i as i32),
+            euid: f.opt_uint("euid", U32_MAX)?.map(|u| u as u32),
+            ksyms: f.opt_string("ksyms")?,
+            fail_init: errno_map(&f, "fail_init")?,
+            fail_fini: errno_map(&f, "fail_fini")?,
+        })
+    }
+}
+
+impl BuiltinModule {
+    /// Reads one entry of `builtins`. Unknown keys are ignored here (they
+    /// always were); `class` is a class name or a number, `requires` a
+    /// string, an array of names (joined with commas; empty is none) or
+    /// `null`.
+    fn from_json(v: &Value, place: &str) -> Result<BuiltinModule, String> {
+        let f = Fields::new(v, place, &["name", "class", "requires"], false)?;
+        let name = f.string("name")?.ok_or_else(|| f.missing("name"))?;
+        let class = f.value("class").ok_or_else(|| f.missing("class"))?;
+        let class = match (class.as_i64().map(i32::try_from), class.as_str()) {
+            (Some(Ok(n)), _) => n,
+            (_, Some(n)) => ModClass::from_name(n)
+                .map(|c| c as i32)
+                .ok_or_else(|| f.field_error("class", &format!("unknown module class `{n}'")))?,
+            _ => {
+                return Err(f.field_error(
+                    "class",
+                    &format!(
+                        "expected a class name or an integer from {I32_MIN} to {I32_MAX}, \
+                         found {}",
+                        class.kind()
+                    ),
+                ))
+            }
+        };
+        let requires = match f.opt_value("requires") {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Array(_)) => {
+                let names = f.strings("requires")?.unwrap_or_default();
+                Some(names.join(",")).filter(|_| !names.is_empty())
+            }
+            Some(other) => {
+                return Err(f.field_error(
+                    "requires",
+                    &format!(
+                        "expected a string or an array of strings, found {}",
+                        other.kind()
+                    ),
+                ))
+            }
+        };
+        Ok(BuiltinModule {
+            name,
+            class,
+            requires,
+        })
+    }
+
+    /// `class` as its name when it has one; `requires` left out when none.
+    fn to_json(&self) -> Value {
+        let class =
+            ModClass::from_raw(self.class).map_or(Value::from(self.class), |c| c.name().into());
+        let mut members = vec![("name", self.name.as_str().into()), ("class", class)];
+        if let Some(r) = &self.requires {
+            members.push(("requires", r.as_str().into()));
+        }
+        object(members)
+    }
+}
+
+/// A `fail_*` map: errnos written by NetBSD name when they have one.
+fn errno_map_json(m: &BTreeMap<String, Errno>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, e)| (k.clone(), e.name().map_or(Value::from(e.0), Value::from)))
+            .collect(),
+    )
+}
+
+/// Reads a `fail_*` map: module name to errno, as a NetBSD name ("EBUSY")
+/// or a positive number (16). A repeated module name keeps its last errno.
+fn errno_map(f: &Fields, name: &str) -> Result<Option<BTreeMap<String, Errno>>, String> {
+    let Some(v) = f.opt_value(name) else {
+        return Ok(None);
+    };
+    let members = v
+        .as_object()
+        .ok_or_else(|| f.field_error(name, &format!("expected an object, found {}", v.kind())))?;
+    let mut out = BTreeMap::new();
+    for (k, spec) in members {
+        let e = match (spec.as_i64().map(i32::try_from), spec.as_str()) {
+            (Some(Ok(n)), _) if n > 0 => Errno(n),
+            (Some(Ok(n)), _) => {
+                return Err(
+                    f.field_error(name, &format!("errno for `{k}' must be positive, not {n}"))
+                )
+            }
+            (_, Some(n)) => Errno::from_name(n).ok_or_else(|| {
+                f.field_error(
+                    name,
+                    &format!("`{n}' (for `{k}') is not a NetBSD errno name"),
+                )
+            })?,
+            _ => {
+                return Err(f.field_error(
+                    name,
+                    &format!(
+                        "errno for `{k}': expected a NetBSD errno name or a positive integer, \
+                         found {}",
+                        spec.kind()
+                    ),
+                ))
+            }
+        };
+        out.insert(k.clone(), e);
     }
     Ok(Some(out))
 }
 
-mod class_serde {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(class: &i32, s: S) -> Result<S::Ok, S::Error> {
-        match ModClass::from_raw(*class) {
-            Some(c) => s.serialize_str(c.name()),
-            None => s.serialize_i32(*class),
+impl StatAbiEra {
+    /// The name `profile.json` spells it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatAbiEra::V1 => "v1",
+            StatAbiEra::V2 => "v2",
         }
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ClassSpec {
-        Num(i32),
-        Name(String),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-        match ClassSpec::deserialize(d)? {
-            ClassSpec::Num(n) => Ok(n),
-            ClassSpec::Name(n) => ModClass::from_name(&n)
-                .map(|c| c as i32)
-                .ok_or_else(|| de::Error::custom(format!("unknown module class `{n}'"))),
-        }
-    }
-}
-
-mod requires_serde {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(r: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-        match r {
-            Some(r) => s.serialize_str(r),
-            None => s.serialize_none(),
-        }
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ReqSpec {
-        List(Vec<String>),
-        Str(String),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        Ok(match Option::<ReqSpec>::deserialize(d)? {
-            None => None,
-            Some(ReqSpec::Str(s)) => Some(s),
-            Some(ReqSpec::List(v)) if v.is_empty() => None,
-            Some(ReqSpec::List(v)) => Some(v.join(",")),
-        })
     }
 }
 
 impl fmt::Display for StatAbiEra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StatAbiEra::V1 => "v1",
-            StatAbiEra::V2 => "v2",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -459,6 +558,129 @@ mod tests {
         assert!(json.contains("\"kernfs\": \"EBUSY\""), "{json}");
         assert!(json.contains("\"class\": \"vfs\""), "{json}");
         assert_eq!(Profile::from_json(&json).unwrap(), p);
+    }
+
+    /// The text the serde-based writer produced for this profile (taken
+    /// from it before it was replaced): the format must not change.
+    #[test]
+    fn written_as_before() {
+        let p = Profile::from_json(
+            r#"{"osrelease": "7.99.34", "securelevel": -1,
+                "builtins": [{"name": "x", "class": 9, "requires": ["a", "b"]},
+                             {"name": "y\u00e9", "class": "vfs", "requires": []}],
+                "fail_init": {"b": 200, "a": 16}, "fail_fini": {}, "ksyms": "/netbsd"}"#,
+        )
+        .unwrap();
+        let expected = r#"{
+  "osrelease": "7.99.34",
+  "osrevision": 799003400,
+  "machine": "amd64",
+  "stat_abi": "v1",
+  "compat_80": true,
+  "module_path": "/stand/amd64/7.99.34/modules",
+  "module_root": "root",
+  "builtins": [
+    {
+      "name": "x",
+      "class": 9,
+      "requires": "a,b"
+    },
+    {
+      "name": "yé",
+      "class": "vfs"
+    }
+  ],
+  "autoload": true,
+  "autotime": 10,
+  "auto_unload": true,
+  "securelevel": -1,
+  "euid": 0,
+  "ksyms": "/netbsd",
+  "fail_init": {
+    "a": "EBUSY",
+    "b": 200
+  },
+  "fail_fini": {}
+}
+"#;
+        assert_eq!(p.to_json(), expected);
+    }
+
+    /// Every shape the serde-based reader accepted for a key still reads
+    /// the same; `null` is an absent key.
+    #[test]
+    fn accepted_shapes() {
+        let p = Profile::from_json(
+            r#"{"osrelease": null, "osrevision": null, "machine": null, "stat_abi": null,
+                "compat_80": null, "module_path": null, "module_root": null, "builtins": null,
+                "autoload": null, "autotime": null, "auto_unload": null, "securelevel": null,
+                "euid": null, "ksyms": null, "fail_init": null, "fail_fini": null}"#,
+        )
+        .unwrap();
+        assert_eq!(p, Profile::default());
+        let p = Profile::from_json(
+            r#"{"builtins": [
+                  {"name": "a", "class": -7, "requires": null, "ignored": {"x": [1]}},
+                  {"name": "b", "class": "any", "requires": ""},
+                  {"name": "c", "class": 1, "requires": ["x", ""]}],
+                "stat_abi": "v1", "securelevel": -2147483648, "euid": 4294967295,
+                "fail_init": {"m": 1, "m": "ENOENT"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.builtins[0].class, -7);
+        assert_eq!(p.builtins[0].requires, None);
+        assert_eq!(p.builtins[1].class, 0);
+        assert_eq!(p.builtins[1].requires.as_deref(), Some(""));
+        assert_eq!(p.builtins[2].requires.as_deref(), Some("x,"));
+        assert_eq!(p.stat_abi, StatAbiEra::V1);
+        assert_eq!(p.securelevel, i32::MIN);
+        assert_eq!(p.euid, u32::MAX);
+        // A repeated module name keeps its last errno, as a map did.
+        assert_eq!(p.fail_init["m"], Errno::ENOENT);
+    }
+
+    #[test]
+    fn bad_profiles_say_where() {
+        let err = |text: &str| Profile::from_json(text).unwrap_err();
+        assert_eq!(err(r#"{"nosuchkey": 1}"#), "unknown field `nosuchkey'");
+        assert_eq!(err(r#"{"euid": 1, "euid": 1}"#), "duplicate field `euid'");
+        assert_eq!(
+            err(r#"{"builtins": [{"name": "x", "class": 1}, {"name": "y", "class": "nope"}]}"#),
+            "builtins[1].class: unknown module class `nope'"
+        );
+        assert_eq!(
+            err(r#"{"builtins": [{"class": 1}]}"#),
+            "builtins[0]: missing field `name'"
+        );
+        assert_eq!(
+            err(r#"{"builtins": [{"name": "x", "class": 1, "requires": [1]}]}"#),
+            "builtins[0].requires[0]: expected a string, found an integer"
+        );
+        assert_eq!(
+            err(r#"{"osrevision": -1}"#),
+            "osrevision: expected an integer from 0 to 4294967295, found an integer"
+        );
+        assert_eq!(
+            err(r#"{"stat_abi": "V2"}"#),
+            "stat_abi: unknown ABI `V2', expected `v1' or `v2'"
+        );
+        assert_eq!(
+            err(r#"{"fail_fini": {"x": 0}}"#),
+            "fail_fini: errno for `x' must be positive, not 0"
+        );
+        assert_eq!(
+            err(r#"{"fail_init": {"x": null}}"#),
+            "fail_init: errno for `x': expected a NetBSD errno name or a positive integer, \
+             found null"
+        );
+        assert_eq!(
+            err("{\n  \"machine\": \"x\",\n}"),
+            "trailing comma at line 3 column 1"
+        );
+        assert_eq!(
+            err("[]"),
+            "the document: expected an object, found an array"
+        );
     }
 
     #[test]

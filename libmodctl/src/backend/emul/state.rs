@@ -11,10 +11,9 @@ use std::io::{self, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::EmulError;
 use crate::abi::MODFLG_AUTO_LOADED;
+use crate::jsontext::{self, object, strings, Fields, Value};
 
 pub const STATE_FILE: &str = "state.json";
 pub const PROFILE_FILE: &str = "profile.json";
@@ -30,8 +29,11 @@ pub const FORMAT: u32 = 1;
 pub const SYNC_HOOK_ENV: &str = "MODCTL_EMUL_TEST_SYNC_POINT";
 
 /// One module record (`struct module` plus what the emulator needs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// In the file, `name`, `class` and `source` are required and the other
+/// fields default to zero, none or empty; the `Option` ones and the lists
+/// are left out when none or empty (see [`ModRec::to_json`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModRec {
     pub name: String,
     /// `mi_class`.
@@ -39,37 +41,26 @@ pub struct ModRec {
     /// `mod_source`.
     pub source: i32,
     /// `mod_flags` (`MODFLG_*`).
-    #[serde(default)]
     pub flags: u32,
     /// `mod_refcnt`.
-    #[serde(default)]
     pub refcnt: u32,
     /// `mi_required`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
     /// `mod_required`: the active modules this one holds a reference on.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deps: Vec<String>,
     /// Text address (`kobj_stat`); 0 for built-ins.
-    #[serde(default)]
     pub addr: u64,
     /// Text size (`kobj_stat`); 0 for built-ins.
-    #[serde(default)]
     pub size: u64,
     /// `mi_version` (0 for built-ins).
-    #[serde(default)]
     pub version: u32,
     /// Host file the module came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Global symbols it defines (resolve later modules' references).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub globals: Vec<String>,
     /// `mod_autotime`: the auto-unload deadline (Unix seconds), 0 = none.
-    #[serde(default)]
     pub autotime: u64,
     /// The property dictionary MODULE_CMD_INIT received (externalized).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub props: Option<String>,
 }
 
@@ -100,11 +91,77 @@ impl ModRec {
     pub fn auto_loaded(&self) -> bool {
         self.flags & MODFLG_AUTO_LOADED != 0
     }
+
+    /// Reads one record; unknown fields are errors. `place` names it in
+    /// messages (`active[3]`).
+    fn from_json(v: &Value, place: &str) -> Result<ModRec, String> {
+        let f = Fields::new(v, place, MODREC_FIELDS, true)?;
+        // The `as` casts narrow values whose range was checked.
+        let u32_or_0 = |name| Ok::<_, String>(f.uint(name, U32_MAX)?.unwrap_or(0) as u32);
+        let u64_or_0 = |name| Ok::<_, String>(f.uint(name, u64::MAX)?.unwrap_or(0));
+        let i32_needed = |name| {
+            let i = f.int(name, i32::MIN.into(), i32::MAX.into())?;
+            i.map(|i| i as i32).ok_or_else(|| f.missing(name))
+        };
+        Ok(ModRec {
+            name: f.string("name")?.ok_or_else(|| f.missing("name"))?,
+            class: i32_needed("class")?,
+            source: i32_needed("source")?,
+            flags: u32_or_0("flags")?,
+            refcnt: u32_or_0("refcnt")?,
+            required: f.opt_string("required")?,
+            deps: f.strings("deps")?.unwrap_or_default(),
+            addr: u64_or_0("addr")?,
+            size: u64_or_0("size")?,
+            version: u32_or_0("version")?,
+            path: f.opt_string("path")?,
+            globals: f.strings("globals")?.unwrap_or_default(),
+            autotime: u64_or_0("autotime")?,
+            props: f.opt_string("props")?,
+        })
+    }
+
+    /// The record in field order, leaving out unset options and empty lists.
+    fn to_json(&self) -> Value {
+        let mut m = vec![
+            ("name", self.name.as_str().into()),
+            ("class", self.class.into()),
+            ("source", self.source.into()),
+            ("flags", self.flags.into()),
+            ("refcnt", self.refcnt.into()),
+        ];
+        if let Some(r) = &self.required {
+            m.push(("required", r.as_str().into()));
+        }
+        if !self.deps.is_empty() {
+            m.push(("deps", strings(&self.deps)));
+        }
+        m.push(("addr", self.addr.into()));
+        m.push(("size", self.size.into()));
+        m.push(("version", self.version.into()));
+        if let Some(p) = &self.path {
+            m.push(("path", p.as_str().into()));
+        }
+        if !self.globals.is_empty() {
+            m.push(("globals", strings(&self.globals)));
+        }
+        m.push(("autotime", self.autotime.into()));
+        if let Some(p) = &self.props {
+            m.push(("props", p.as_str().into()));
+        }
+        object(m)
+    }
 }
 
+const MODREC_FIELDS: &[&str] = &[
+    "name", "class", "source", "flags", "refcnt", "required", "deps", "addr", "size", "version",
+    "path", "globals", "autotime", "props",
+];
+
+const U32_MAX: u64 = u32::MAX as u64;
+
 /// The kernel's module lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub format: u32,
     /// Number of state changes applied since boot.
@@ -135,21 +192,49 @@ impl State {
 
     /// Parses and checks a state file's contents.
     pub fn parse(text: &[u8]) -> Result<State, String> {
-        let st: State = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let doc = jsontext::parse(text).map_err(|e| e.to_string())?;
+        let st = State::from_json(&doc)?;
         st.check()?;
         Ok(st)
     }
 
+    /// Reads the document; every field is required, unknown ones are errors.
+    fn from_json(v: &Value) -> Result<State, String> {
+        let f = Fields::new(v, "", &["format", "serial", "active", "builtins"], true)?;
+        let list = |name| -> Result<Vec<ModRec>, String> {
+            let items = f.array(name)?.ok_or_else(|| f.missing(name))?;
+            let rec = |(i, m)| ModRec::from_json(m, &format!("{name}[{i}]"));
+            items.iter().enumerate().map(rec).collect()
+        };
+        Ok(State {
+            format: f
+                .uint("format", U32_MAX)?
+                .ok_or_else(|| f.missing("format"))? as u32,
+            serial: f
+                .uint("serial", u64::MAX)?
+                .ok_or_else(|| f.missing("serial"))?,
+            active: list("active")?,
+            builtins: list("builtins")?,
+        })
+    }
+
     /// The file's contents.
-    pub fn encode(&self) -> Result<Vec<u8>, String> {
-        let mut v = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+    pub fn encode(&self) -> Vec<u8> {
+        let recs = |l: &[ModRec]| Value::Array(l.iter().map(ModRec::to_json).collect());
+        let doc = object(vec![
+            ("format", self.format.into()),
+            ("serial", self.serial.into()),
+            ("active", recs(&self.active)),
+            ("builtins", recs(&self.builtins)),
+        ]);
+        let mut v = doc.to_pretty().into_bytes();
         v.push(b'\n');
-        Ok(v)
+        v
     }
 
     #[cfg(test)]
     pub fn to_json(&self) -> Vec<u8> {
-        self.encode().unwrap()
+        self.encode()
     }
 
     /// The invariants the emulator relies on; a file that breaks them was
@@ -326,6 +411,126 @@ mod tests {
         assert!(State::parse(&bad.to_json()).is_err());
         assert!(State::parse(b"{\"format\":1").is_err());
         assert!(State::parse(b"").is_err());
+    }
+
+    /// The text the serde-based writer produced for this state (taken from
+    /// it before it was replaced): the format must not change.
+    #[test]
+    fn written_as_before() {
+        let mut st = State::empty();
+        let mut full = ModRec::builtin("full\"\\\u{1}\u{1f}\u{7f}é😀/", -3, Some("a,b".into()));
+        full.source = 2;
+        full.flags = u32::MAX;
+        full.refcnt = 7;
+        full.deps = vec!["x".into(), "y\n".into()];
+        full.addr = u64::MAX;
+        full.size = 12345;
+        full.version = 1001000000;
+        full.path = Some("/tmp/p\tq".into());
+        full.globals = vec!["g1".into()];
+        full.autotime = 99;
+        full.props = Some("<?xml version=\"1.0\"?>\n<plist>\n\t<dict/>\n</plist>\n".into());
+        st.active.push(full);
+        st.builtins.push(ModRec::builtin("tmpfs", 2, None));
+        st.serial = u64::MAX;
+        let expected = concat!(
+            r#"{
+  "format": 1,
+  "serial": 18446744073709551615,
+  "active": [
+    {
+      "name": "full\"\\\u0001\u001f"#,
+            "\u{7f}",
+            r#"é😀/",
+      "class": -3,
+      "source": 2,
+      "flags": 4294967295,
+      "refcnt": 7,
+      "required": "a,b",
+      "deps": [
+        "x",
+        "y\n"
+      ],
+      "addr": 18446744073709551615,
+      "size": 12345,
+      "version": 1001000000,
+      "path": "/tmp/p\tq",
+      "globals": [
+        "g1"
+      ],
+      "autotime": 99,
+      "props": "<?xml version=\"1.0\"?>\n<plist>\n\t<dict/>\n</plist>\n"
+    }
+  ],
+  "builtins": [
+    {
+      "name": "tmpfs",
+      "class": 2,
+      "source": 0,
+      "flags": 0,
+      "refcnt": 0,
+      "addr": 0,
+      "size": 0,
+      "version": 0,
+      "autotime": 0
+    }
+  ]
+}
+"#
+        );
+        assert_eq!(String::from_utf8(st.encode()).unwrap(), expected);
+        assert_eq!(
+            State::from_json(&jsontext::parse(expected.as_bytes()).unwrap()),
+            Ok(st)
+        );
+    }
+
+    /// Defaults and `null`s read as the serde-based reader read them; each
+    /// error names the field.
+    #[test]
+    fn accepted_shapes_and_errors() {
+        let one = |rec: &str| {
+            let text =
+                format!(r#"{{"format": 1, "serial": 2, "active": [{rec}], "builtins": []}}"#);
+            State::parse(text.as_bytes()).map(|s| s.active[0].clone())
+        };
+        let m = one(
+            r#"{"name": "m", "class": 1, "source": 2, "required": null, "path": null,
+                        "props": null, "deps": []}"#,
+        )
+        .unwrap();
+        let mut expected = ModRec::builtin("m", 1, None);
+        expected.source = 2;
+        assert_eq!(m, expected);
+        assert_eq!(
+            one(r#"{"name": "m", "class": 1, "source": 2, "flags": null}"#).unwrap_err(),
+            "active[0].flags: expected an integer from 0 to 4294967295, found null"
+        );
+        assert_eq!(
+            one(r#"{"name": "m", "class": 1, "source": 2, "deps": null}"#).unwrap_err(),
+            "active[0].deps: expected an array, found null"
+        );
+        assert_eq!(
+            one(r#"{"name": "m", "source": 2}"#).unwrap_err(),
+            "active[0]: missing field `class'"
+        );
+        assert_eq!(
+            one(r#"{"name": "m", "class": 1, "source": 2, "x": 0}"#).unwrap_err(),
+            "active[0]: unknown field `x'"
+        );
+        assert_eq!(
+            State::parse(br#"{"format": 1, "serial": 2, "active": []}"#).unwrap_err(),
+            "missing field `builtins'"
+        );
+        assert_eq!(
+            State::parse(br#"{"format": 1, "serial": 2, "active": [], "builtins": [], "z": 1}"#)
+                .unwrap_err(),
+            "unknown field `z'"
+        );
+        assert_eq!(
+            State::parse(b"{\"format\": 1,\n \"serial\": 01}").unwrap_err(),
+            "number with a leading zero at line 2 column 12"
+        );
     }
 
     #[test]

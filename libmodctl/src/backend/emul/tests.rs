@@ -12,10 +12,9 @@ use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use super::glue::{ModInfoLite, ModuleObject, ObjectLoader, Target};
 use super::*;
+use crate::jsontext::{self, object, Fields, Value};
 use crate::modctl::Modctl;
 use crate::stat::StatAbi;
 
@@ -53,8 +52,8 @@ impl Drop for TempDir {
 const FAKE_MAGIC: &str = "FAKEKMOD\n";
 const FAKE_KSYMS: &str = "FAKEKSYMS\n";
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields, default)]
+/// Every field may be left out; unknown fields are errors.
+#[derive(Default, Clone)]
 struct FakeSpec {
     name: String,
     version: Option<u32>,
@@ -67,6 +66,44 @@ struct FakeSpec {
     fetch_errno: Option<i32>,
     link_errno: Option<i32>,
 }
+
+impl FakeSpec {
+    fn parse(json: &str) -> Result<FakeSpec, String> {
+        let doc = jsontext::parse(json.as_bytes()).map_err(|e| e.to_string())?;
+        let f = Fields::new(&doc, "", FAKE_FIELDS, true)?;
+        let int = |name| {
+            Ok::<_, String>(
+                f.opt_int(name, i32::MIN.into(), i32::MAX.into())?
+                    .map(|i| i as i32),
+            )
+        };
+        Ok(FakeSpec {
+            name: f.string("name")?.unwrap_or_default(),
+            version: f.opt_uint("version", u32::MAX.into())?.map(|u| u as u32),
+            class: int("class")?,
+            required: f.opt_string("required")?,
+            text: f.opt_uint("text", u64::MAX)?,
+            globals: f.strings("globals")?.unwrap_or_default(),
+            undefined: f.strings("undefined")?.unwrap_or_default(),
+            load_errno: int("load_errno")?,
+            fetch_errno: int("fetch_errno")?,
+            link_errno: int("link_errno")?,
+        })
+    }
+}
+
+const FAKE_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "class",
+    "required",
+    "text",
+    "globals",
+    "undefined",
+    "load_errno",
+    "fetch_errno",
+    "link_errno",
+];
 
 struct FakeObject {
     info: Result<ModInfoLite, Errno>,
@@ -112,7 +149,7 @@ impl ObjectLoader for FakeLoader {
         let data = fs::read(path).map_err(|e| Errno::from_io(&e))?;
         let text = String::from_utf8(data).map_err(|_| Errno::ENOEXEC)?;
         let json = text.strip_prefix(FAKE_MAGIC).ok_or(Errno::ENOEXEC)?;
-        let spec: FakeSpec = serde_json::from_str(json).map_err(|_| Errno::ENOEXEC)?;
+        let spec = FakeSpec::parse(json).map_err(|_| Errno::ENOEXEC)?;
         if let Some(e) = spec.load_errno {
             return Err(Errno(e));
         }
@@ -1801,7 +1838,7 @@ fn real_objects_and_kernel_symbols() {
 const WORKER_ENV: &str = "MODCTL_EMUL_TEST_WORKER";
 
 /// One call a worker made.
-#[derive(serde::Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Call {
     op: String,
     arg: String,
@@ -1810,6 +1847,38 @@ struct Call {
     changed: bool,
     /// For stat: the listing.
     listing: Option<String>,
+}
+
+impl Call {
+    fn to_json(&self) -> Value {
+        object(vec![
+            ("op", self.op.as_str().into()),
+            ("arg", self.arg.as_str().into()),
+            ("errno", self.errno.into()),
+            ("serial", self.serial.into()),
+            ("changed", self.changed.into()),
+            ("listing", self.listing.as_deref().into()),
+        ])
+    }
+
+    fn from_json(v: &Value) -> Call {
+        let f = Fields::new(
+            v,
+            "",
+            &["op", "arg", "errno", "serial", "changed", "listing"],
+            true,
+        );
+        let f = f.unwrap();
+        let int = f.int("errno", i32::MIN.into(), i32::MAX.into());
+        Call {
+            op: f.string("op").unwrap().unwrap(),
+            arg: f.string("arg").unwrap().unwrap(),
+            errno: int.unwrap().unwrap() as i32,
+            serial: f.uint("serial", u64::MAX).unwrap().unwrap(),
+            changed: f.bool("changed").unwrap().unwrap(),
+            listing: f.opt_string("listing").unwrap(),
+        }
+    }
 }
 
 fn listing_of(mc: &Modctl<Emul>) -> String {
@@ -1881,7 +1950,8 @@ fn emul_worker() {
                 let op = ["load", "unload", "stat", "loadf"][(x >> 20) as usize % 4];
                 calls.push(perform(&mc, op, module));
             }
-            fs::write(log, serde_json::to_vec(&calls).unwrap()).unwrap();
+            let calls: Vec<Value> = calls.iter().map(Call::to_json).collect();
+            fs::write(log, Value::Array(calls).to_pretty()).unwrap();
         }
         "one" => {
             // Signals the parent through the sync-point hook and waits there.
@@ -1941,7 +2011,13 @@ fn concurrent_processes_match_a_serial_replay() {
     }
     let mut calls: Vec<Call> = Vec::new();
     for l in &logs {
-        let v: Vec<Call> = serde_json::from_slice(&fs::read(l).unwrap()).unwrap();
+        let doc = jsontext::parse(&fs::read(l).unwrap()).unwrap();
+        let v: Vec<Call> = doc
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Call::from_json)
+            .collect();
         assert_eq!(v.len(), CALLS);
         calls.extend(v);
     }

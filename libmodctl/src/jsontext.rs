@@ -1,0 +1,1083 @@
+//! JSON text: a value type, a strict parser and a pretty writer.
+//!
+//! This replaces serde and serde_json, whose generic code cost each tool
+//! tens of KiB. Everything here is plain functions over [`Value`]; the
+//! documents involved (`--json` output, the emulator's `state.json` and
+//! `profile.json`) hold only integers, so numbers are integers kept exact
+//! and a fraction or exponent is refused.
+//!
+//! The writer's output is byte for byte what `serde_json::to_string_pretty`
+//! wrote for the same document, so files and `--json` output did not
+//! change when serde went.
+
+use std::fmt;
+
+/// How deeply arrays and objects may nest; a deeper document is refused
+/// rather than recursed into (a hostile state file must not overflow the
+/// stack). serde_json's limit was the same.
+pub const MAX_DEPTH: usize = 128;
+
+/// A JSON value. Objects keep their members in document order, duplicates
+/// included (see [`Value::get`]).
+#[derive(Debug, Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    /// An integer; the parser gives negative ones as `Int`, the others as
+    /// `UInt`. Equality compares the numbers, not the variants.
+    Int(i64),
+    UInt(u64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (Array(a), Array(b)) => a == b,
+            (Object(a), Object(b)) => a == b,
+            (Int(_) | UInt(_), Int(_) | UInt(_)) => {
+                (self.as_i64(), self.as_u64()) == (other.as_i64(), other.as_u64())
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// The member `key` of an object (the last one if the key repeats, as
+    /// serde_json's maps kept it); `None` for other values.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_object()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::UInt(u) => Some(u),
+            Value::Int(i) => u64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(i) => Some(i),
+            Value::UInt(u) => i64::try_from(u).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&[(String, Value)]> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// What kind of value this is, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::UInt(_) => "an integer",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+
+    /// The document as serde_json's `to_string_pretty` wrote it: two-space
+    /// indent, `"key": value`, `[]` and `{}` when empty, no final newline.
+    pub fn to_pretty(&self) -> String {
+        let mut out = String::new();
+        write_pretty(&mut out, self, 0);
+        out
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(u: u64) -> Value {
+        Value::UInt(u)
+    }
+}
+
+impl From<u32> for Value {
+    fn from(u: u32) -> Value {
+        Value::UInt(u.into())
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        match u64::try_from(i) {
+            Ok(u) => Value::UInt(u),
+            Err(_) => Value::Int(i),
+        }
+    }
+}
+
+impl From<i32> for Value {
+    fn from(i: i32) -> Value {
+        Value::from(i64::from(i))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s)
+    }
+}
+
+impl From<Vec<Value>> for Value {
+    fn from(a: Vec<Value>) -> Value {
+        Value::Array(a)
+    }
+}
+
+/// `None` is `null`.
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(o: Option<T>) -> Value {
+        o.map_or(Value::Null, Into::into)
+    }
+}
+
+/// An object with these members, in this order.
+pub fn object(members: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+/// An array of strings.
+pub fn strings<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::Array(items.iter().map(|s| Value::from(s.as_ref())).collect())
+}
+
+// ---------------------------------------------------------------------
+// Writing
+
+fn write_pretty(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::UInt(u) => out.push_str(&u.to_string()),
+        Value::String(s) => write_string(out, s),
+        Value::Array(a) if a.is_empty() => out.push_str("[]"),
+        Value::Object(o) if o.is_empty() => out.push_str("{}"),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                member_start(out, i, indent + 2);
+                write_pretty(out, item, indent + 2);
+            }
+            line_start(out, indent);
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, item)) in o.iter().enumerate() {
+                member_start(out, i, indent + 2);
+                write_string(out, k);
+                out.push_str(": ");
+                write_pretty(out, item, indent + 2);
+            }
+            line_start(out, indent);
+            out.push('}');
+        }
+    }
+}
+
+fn member_start(out: &mut String, index: usize, indent: usize) {
+    if index > 0 {
+        out.push(',');
+    }
+    line_start(out, indent);
+}
+
+fn line_start(out: &mut String, indent: usize) {
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// A string literal with serde_json's escapes: the two-character ones it
+/// has, `\u00xx` (lowercase) for other control characters, everything else
+/// (`/`, DEL, non-ASCII) as is.
+fn write_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut run = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Escaped bytes are ASCII, so `run..i` lies on char boundaries.
+        out.push_str(&s[run..i]);
+        run = i + 1;
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        } else {
+            out.push_str(esc);
+        }
+    }
+    out.push_str(&s[run..]);
+    out.push('"');
+}
+
+// ---------------------------------------------------------------------
+// Parsing
+
+/// Why a text is not JSON, and where: 1-based line and byte column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: &'static str,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.message, self.line, self.column
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses one JSON document (RFC 8259, integers only) with nothing but
+/// whitespace after it.
+pub fn parse(text: &[u8]) -> Result<Value, ParseError> {
+    let mut p = Parser { s: text, pos: 0 };
+    p.skip_ws();
+    let v = p.value(0)?;
+    p.skip_ws();
+    if p.pos < text.len() {
+        return Err(p.error("trailing characters"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, message: &'static str) -> ParseError {
+        self.error_at(self.pos, message)
+    }
+
+    fn error_at(&self, pos: usize, message: &'static str) -> ParseError {
+        let before = &self.s[..pos.min(self.s.len())];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        ParseError {
+            message,
+            line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
+            column: 1 + before.len() - line_start,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `b` if it is next.
+    fn eat(&mut self, b: u8) -> bool {
+        let found = self.peek() == Some(b);
+        if found {
+            self.pos += 1;
+        }
+        found
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
+        match self.peek() {
+            None => Err(self.error("unexpected end of input, expected a value")),
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error("expected a value")),
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Value) -> Result<Value, ParseError> {
+        let start = self.pos;
+        for &b in word.as_bytes() {
+            if !self.eat(b) {
+                return Err(self.error_at(start, "expected a value"));
+            }
+        }
+        Ok(v)
+    }
+
+    fn enter(&mut self, depth: usize) -> Result<(), ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("arrays and objects nested too deeply"));
+        }
+        self.pos += 1; // the opening bracket
+        self.skip_ws();
+        Ok(())
+    }
+
+    /// After a member: `,` (then whitespace) or the closing bracket.
+    fn next_member(&mut self, close: u8) -> Result<bool, ParseError> {
+        self.skip_ws();
+        if self.eat(close) {
+            return Ok(false);
+        }
+        if !self.eat(b',') {
+            return Err(self.error(match (self.peek(), close) {
+                (None, _) => "unexpected end of input in an array or object",
+                (Some(_), b']') => "expected `,' or `]'",
+                (Some(_), _) => "expected `,' or `}'",
+            }));
+        }
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            return Err(self.error("trailing comma"));
+        }
+        Ok(true)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, ParseError> {
+        self.enter(depth)?;
+        let mut items = Vec::new();
+        if self.eat(b']') {
+            return Ok(Value::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            if !self.next_member(b']')? {
+                return Ok(Value::Array(items));
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, ParseError> {
+        self.enter(depth)?;
+        let mut members = Vec::new();
+        if self.eat(b'}') {
+            return Ok(Value::Object(members));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a string as object key"));
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if !self.eat(b':') {
+                return Err(self.error("expected `:' after an object key"));
+            }
+            self.skip_ws();
+            members.push((key, self.value(depth)?));
+            if !self.next_member(b'}')? {
+                return Ok(Value::Object(members));
+            }
+        }
+    }
+
+    /// An integer: `-?(0|[1-9][0-9]*)`, within i64 or u64.
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let start = self.pos;
+        let negative = self.eat(b'-');
+        let first = self.pos;
+        let mut magnitude: u64 = 0;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            if self.pos > first && self.s[first] == b'0' {
+                return Err(self.error_at(first, "number with a leading zero"));
+            }
+            magnitude = magnitude
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(u64::from(d - b'0')))
+                .ok_or_else(|| self.error_at(start, "integer out of range"))?;
+            self.pos += 1;
+        }
+        if self.pos == first {
+            return Err(self.error("expected a digit"));
+        }
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            return Err(self.error_at(start, "only integers are supported"));
+        }
+        if !negative {
+            return Ok(Value::UInt(magnitude));
+        }
+        if magnitude == 0 {
+            return Ok(Value::UInt(0));
+        }
+        // -magnitude fits in i64 down to i64::MIN, whose magnitude is 2^63.
+        match 0i64.checked_sub_unsigned(magnitude) {
+            Some(i) => Ok(Value::Int(i)),
+            None => Err(self.error_at(start, "integer out of range")),
+        }
+    }
+
+    /// A string literal, the cursor on its opening quote.
+    fn string(&mut self) -> Result<String, ParseError> {
+        self.pos += 1;
+        let mut out = String::new();
+        let mut run = self.pos;
+        loop {
+            let Some(b) = self.peek() else {
+                return Err(self.error("unexpected end of input in a string"));
+            };
+            if b != b'"' && b != b'\\' && b >= 0x20 {
+                self.pos += 1;
+                continue;
+            }
+            // Escapes and quotes are ASCII, so runs between them must be
+            // valid UTF-8 on their own.
+            match std::str::from_utf8(&self.s[run..self.pos]) {
+                Ok(text) => out.push_str(text),
+                Err(e) => return Err(self.error_at(run + e.valid_up_to(), "invalid UTF-8")),
+            }
+            match b {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                b'\\' => out.push(self.escape()?),
+                _ => return Err(self.error("control character in a string")),
+            }
+            run = self.pos;
+        }
+    }
+
+    /// One escape sequence, the cursor on its backslash.
+    fn escape(&mut self) -> Result<char, ParseError> {
+        let at = self.pos;
+        self.pos += 1;
+        let Some(b) = self.peek() else {
+            return Err(self.error("unexpected end of input in a string"));
+        };
+        self.pos += 1;
+        Ok(match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                let code = match unit {
+                    0xd800..=0xdbff => {
+                        if !(self.eat(b'\\') && self.eat(b'u')) {
+                            return Err(self.error_at(at, "lone surrogate in \\u escape"));
+                        }
+                        let low = self.hex4()?;
+                        if !(0xdc00..=0xdfff).contains(&low) {
+                            return Err(self.error_at(at, "lone surrogate in \\u escape"));
+                        }
+                        0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)
+                    }
+                    0xdc00..=0xdfff => {
+                        return Err(self.error_at(at, "lone surrogate in \\u escape"))
+                    }
+                    _ => unit,
+                };
+                // Surrogates were combined or refused above.
+                char::from_u32(code).ok_or_else(|| self.error_at(at, "invalid \\u escape"))?
+            }
+            _ => return Err(self.error_at(at, "invalid escape")),
+        })
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let mut unit = 0;
+        for _ in 0..4 {
+            let digit = self
+                .peek()
+                .and_then(|b| char::from(b).to_digit(16))
+                .ok_or_else(|| self.error("expected four hex digits after \\u"))?;
+            unit = unit * 16 + digit;
+            self.pos += 1;
+        }
+        Ok(unit)
+    }
+}
+
+// ---------------------------------------------------------------------
+// Reading objects into structs
+
+/// Reads an object's members as a struct's fields, the way serde's derive
+/// did: a repeated field is an error, and so (when `deny_unknown`) is a
+/// field the struct does not have. Every error names the field, prefixed
+/// with the object's own place in the document (`builtins[2].class`).
+///
+/// The getters return `None` for an absent field. The `opt_` ones stand for
+/// `Option` fields and take `null` as absent; the others refuse `null`.
+pub struct Fields<'a> {
+    place: String,
+    members: &'a [(String, Value)],
+}
+
+impl<'a> Fields<'a> {
+    /// `place` is where the object is (`""` for the document itself).
+    pub fn new(
+        v: &'a Value,
+        place: &str,
+        known: &[&str],
+        deny_unknown: bool,
+    ) -> Result<Fields<'a>, String> {
+        let members = v.as_object().ok_or_else(|| {
+            let what = if place.is_empty() {
+                "the document"
+            } else {
+                place
+            };
+            format!("{what}: expected an object, found {}", v.kind())
+        })?;
+        let f = Fields {
+            place: place.to_string(),
+            members,
+        };
+        for (i, (k, _)) in members.iter().enumerate() {
+            if !known.contains(&k.as_str()) {
+                if deny_unknown {
+                    return Err(f.error(&format!("unknown field `{k}'")));
+                }
+            } else if members[..i].iter().any(|(seen, _)| seen == k) {
+                return Err(f.error(&format!("duplicate field `{k}'")));
+            }
+        }
+        Ok(f)
+    }
+
+    /// `place` followed by `.name`: where a field is.
+    pub fn place_of(&self, name: &str) -> String {
+        if self.place.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.place)
+        }
+    }
+
+    /// An error about the object itself.
+    fn error(&self, message: &str) -> String {
+        if self.place.is_empty() {
+            message.to_string()
+        } else {
+            format!("{}: {message}", self.place)
+        }
+    }
+
+    /// An error about field `name`.
+    pub fn field_error(&self, name: &str, message: &str) -> String {
+        format!("{}: {message}", self.place_of(name))
+    }
+
+    /// The error for a required field that is absent.
+    pub fn missing(&self, name: &str) -> String {
+        self.error(&format!("missing field `{name}'"))
+    }
+
+    fn type_error(&self, name: &str, expected: &str, found: &Value) -> String {
+        self.field_error(
+            name,
+            &format!("expected {expected}, found {}", found.kind()),
+        )
+    }
+
+    /// The field's value, `null` included.
+    pub fn value(&self, name: &str) -> Option<&'a Value> {
+        self.members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The field's value, `null` counting as absent.
+    pub fn opt_value(&self, name: &str) -> Option<&'a Value> {
+        self.value(name).filter(|v| !v.is_null())
+    }
+
+    fn with<T>(
+        &self,
+        name: &str,
+        v: Option<&'a Value>,
+        expected: &str,
+        get: impl Fn(&'a Value) -> Option<T>,
+    ) -> Result<Option<T>, String> {
+        match v {
+            None => Ok(None),
+            Some(v) => get(v)
+                .map(Some)
+                .ok_or_else(|| self.type_error(name, expected, v)),
+        }
+    }
+
+    pub fn string(&self, name: &str) -> Result<Option<String>, String> {
+        self.str_of(name, self.value(name))
+    }
+
+    pub fn opt_string(&self, name: &str) -> Result<Option<String>, String> {
+        self.str_of(name, self.opt_value(name))
+    }
+
+    fn str_of(&self, name: &str, v: Option<&'a Value>) -> Result<Option<String>, String> {
+        self.with(name, v, "a string", |v| v.as_str().map(str::to_string))
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, String> {
+        self.with(name, self.value(name), "a boolean", Value::as_bool)
+    }
+
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, String> {
+        self.with(name, self.opt_value(name), "a boolean", Value::as_bool)
+    }
+
+    /// An integer from 0 to `max`.
+    pub fn uint(&self, name: &str, max: u64) -> Result<Option<u64>, String> {
+        self.uint_of(name, self.value(name), max)
+    }
+
+    pub fn opt_uint(&self, name: &str, max: u64) -> Result<Option<u64>, String> {
+        self.uint_of(name, self.opt_value(name), max)
+    }
+
+    fn uint_of(&self, name: &str, v: Option<&'a Value>, max: u64) -> Result<Option<u64>, String> {
+        let expected = format!("an integer from 0 to {max}");
+        self.with(name, v, &expected, |v| v.as_u64().filter(|&u| u <= max))
+    }
+
+    /// An integer from `min` to `max`.
+    pub fn int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, String> {
+        self.int_of(name, self.value(name), min, max)
+    }
+
+    pub fn opt_int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, String> {
+        self.int_of(name, self.opt_value(name), min, max)
+    }
+
+    fn int_of(
+        &self,
+        name: &str,
+        v: Option<&'a Value>,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, String> {
+        let expected = format!("an integer from {min} to {max}");
+        self.with(name, v, &expected, |v| {
+            v.as_i64().filter(|i| (min..=max).contains(i))
+        })
+    }
+
+    /// An array; its elements are the caller's to check.
+    pub fn array(&self, name: &str) -> Result<Option<&'a [Value]>, String> {
+        self.with(name, self.value(name), "an array", Value::as_array)
+    }
+
+    pub fn opt_array(&self, name: &str) -> Result<Option<&'a [Value]>, String> {
+        self.with(name, self.opt_value(name), "an array", Value::as_array)
+    }
+
+    /// An array of strings.
+    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, String> {
+        let Some(items) = self.array(name)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| self.type_error(&format!("{name}[{i}]"), "a string", v))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Value, ParseError> {
+        parse(text.as_bytes())
+    }
+
+    fn err(text: &str) -> ParseError {
+        p(text).expect_err(text)
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(p("null").unwrap(), Value::Null);
+        assert_eq!(p(" true ").unwrap(), Value::Bool(true));
+        assert_eq!(p("\t\r\nfalse\n").unwrap(), Value::Bool(false));
+        assert_eq!(p("0").unwrap(), Value::UInt(0));
+        assert_eq!(p("-0").unwrap(), Value::UInt(0));
+        assert_eq!(p("18446744073709551615").unwrap(), Value::UInt(u64::MAX));
+        assert_eq!(p("-9223372036854775808").unwrap(), Value::Int(i64::MIN));
+        assert_eq!(p("-1").unwrap(), Value::from(-1));
+        assert_eq!(p("\"a\"").unwrap(), Value::from("a"));
+        // Numbers compare by value whichever variant holds them.
+        assert_eq!(Value::Int(5), Value::UInt(5));
+        assert_ne!(Value::Int(-1), Value::UInt(u64::MAX));
+        assert_ne!(Value::UInt(0), Value::Bool(false));
+    }
+
+    #[test]
+    fn escapes_and_surrogates() {
+        let v = p(r#""\"\\\/\b\f\n\r\t\u0041\u00e9\u20ac\ud83d\ude00\u0000""#).unwrap();
+        assert_eq!(v.as_str().unwrap(), "\"\\/\u{8}\u{c}\n\r\tAé€😀\u{0}");
+        // Raw UTF-8 passes through.
+        assert_eq!(p("\"é😀\"").unwrap().as_str(), Some("é😀"));
+        assert_eq!(p(r#""\uD83D\uDE00""#).unwrap().as_str(), Some("😀"));
+    }
+
+    #[test]
+    fn containers_keep_order_and_duplicates() {
+        let v = p(r#"{"b": [1, {"x": []}, {}], "a": null, "b": 2}"#).unwrap();
+        let o = v.as_object().unwrap();
+        assert_eq!(o.len(), 3);
+        assert_eq!(o[0].0, "b");
+        assert_eq!(o[1].0, "a");
+        assert_eq!(v.get("b"), Some(&Value::UInt(2)));
+        assert_eq!(v.get("a"), Some(&Value::Null));
+        assert_eq!(v.get("c"), None);
+        assert_eq!(o[0].1.as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors() {
+        let cases: &[(&str, &str)] = &[
+            ("", "unexpected end of input, expected a value"),
+            ("   ", "unexpected end of input, expected a value"),
+            ("{", "expected a string as object key"),
+            ("[", "unexpected end of input, expected a value"),
+            ("[1", "unexpected end of input in an array or object"),
+            ("{\"a\"", "expected `:' after an object key"),
+            ("{\"a\":", "unexpected end of input, expected a value"),
+            ("{\"a\":1", "unexpected end of input in an array or object"),
+            ("\"abc", "unexpected end of input in a string"),
+            ("\"abc\\", "unexpected end of input in a string"),
+            ("[1,]", "trailing comma"),
+            ("{\"a\":1,}", "trailing comma"),
+            ("[1 2]", "expected `,' or `]'"),
+            ("{\"a\":1 \"b\":2}", "expected `,' or `}'"),
+            ("{a:1}", "expected a string as object key"),
+            ("{1:1}", "expected a string as object key"),
+            ("[,1]", "expected a value"),
+            ("\"\\x\"", "invalid escape"),
+            ("\"\\u12\"", "expected four hex digits after \\u"),
+            ("\"\\u12G4\"", "expected four hex digits after \\u"),
+            ("\"\\ud800\"", "lone surrogate in \\u escape"),
+            ("\"\\ud800x\"", "lone surrogate in \\u escape"),
+            ("\"\\ud800\\n\"", "lone surrogate in \\u escape"),
+            ("\"\\ud800\\u0041\"", "lone surrogate in \\u escape"),
+            ("\"\\udc00\"", "lone surrogate in \\u escape"),
+            ("\"a\nb\"", "control character in a string"),
+            ("\"\t\"", "control character in a string"),
+            ("01", "number with a leading zero"),
+            ("-01", "number with a leading zero"),
+            ("00", "number with a leading zero"),
+            ("-", "expected a digit"),
+            ("-a", "expected a digit"),
+            ("+1", "expected a value"),
+            ("1.5", "only integers are supported"),
+            ("1e3", "only integers are supported"),
+            ("18446744073709551616", "integer out of range"),
+            ("-9223372036854775809", "integer out of range"),
+            ("99999999999999999999999999999", "integer out of range"),
+            ("tru", "expected a value"),
+            ("nul", "expected a value"),
+            ("True", "expected a value"),
+            ("1 2", "trailing characters"),
+            ("{} x", "trailing characters"),
+            ("\u{feff}{}", "expected a value"),
+            ("'a'", "expected a value"),
+            ("NaN", "expected a value"),
+            ("[1]\u{0}", "trailing characters"),
+        ];
+        for (text, message) in cases {
+            assert_eq!(err(text).message, *message, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_string_is_an_error() {
+        let e = parse(b"\"ab\xff\"").unwrap_err();
+        assert_eq!((e.message, e.column), ("invalid UTF-8", 4));
+        let e = parse(b"\"\\n\xc3\"").unwrap_err();
+        assert_eq!((e.message, e.column), ("invalid UTF-8", 4));
+        // Outside strings a stray byte is just not JSON.
+        assert!(parse(b"\xff").is_err());
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let e = err("{\n  \"a\": 1,\n  \"b\": tru\n}");
+        assert_eq!((e.line, e.column), (3, 8));
+        assert_eq!(e.to_string(), "expected a value at line 3 column 8");
+        let e = err("[1,\n]");
+        assert_eq!((e.message, e.line, e.column), ("trailing comma", 2, 1));
+        let e = err("[1");
+        assert_eq!((e.line, e.column), (1, 3));
+        let e = err("\"\\ud800\"");
+        assert_eq!((e.line, e.column), (1, 2));
+    }
+
+    #[test]
+    fn nesting_depth_is_limited() {
+        let nested = |n: usize, open: &str, close: &str| open.repeat(n) + &close.repeat(n);
+        assert!(p(&nested(MAX_DEPTH, "[", "]")).is_ok());
+        assert!(p(&nested(MAX_DEPTH, "{\"a\":", "}").replace(":}", ":1}")).is_ok());
+        assert_eq!(
+            err(&nested(MAX_DEPTH + 1, "[", "]")).message,
+            "arrays and objects nested too deeply"
+        );
+        assert_eq!(
+            err(&nested(MAX_DEPTH + 1, "{\"a\":", "}")).message,
+            "arrays and objects nested too deeply"
+        );
+        // Far deeper input is refused the same way, without recursing.
+        assert!(p(&"[".repeat(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn every_prefix_of_a_document_is_handled() {
+        let doc = r#"{"a": [1, -2, "x\u00e9\ud83d\ude00\n"], "b": {"c": null, "d": true}}"#;
+        assert!(p(doc).is_ok());
+        for end in 0..doc.len() {
+            // Truncated documents are errors; none may panic.
+            assert!(parse(&doc.as_bytes()[..end]).is_err(), "{end}");
+        }
+        // Every byte value at every position: no panic.
+        for i in 0..doc.len() {
+            for b in 0..=255u8 {
+                let mut bytes = doc.as_bytes().to_vec();
+                bytes[i] = b;
+                let _ = parse(&bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn pretty_layout() {
+        let v = object(vec![
+            ("name", "x".into()),
+            ("list", Value::Array(vec![1u32.into(), (-2i32).into()])),
+            ("empty_list", Value::Array(vec![])),
+            ("empty_object", Value::Object(vec![])),
+            (
+                "nested",
+                object(vec![("n", Value::Null), ("t", true.into())]),
+            ),
+        ]);
+        assert_eq!(
+            v.to_pretty(),
+            concat!(
+                "{\n",
+                "  \"name\": \"x\",\n",
+                "  \"list\": [\n",
+                "    1,\n",
+                "    -2\n",
+                "  ],\n",
+                "  \"empty_list\": [],\n",
+                "  \"empty_object\": {},\n",
+                "  \"nested\": {\n",
+                "    \"n\": null,\n",
+                "    \"t\": true\n",
+                "  }\n",
+                "}"
+            )
+        );
+        assert_eq!(Value::from("").to_pretty(), "\"\"");
+        assert_eq!(Value::UInt(u64::MAX).to_pretty(), "18446744073709551615");
+        assert_eq!(Value::Int(i64::MIN).to_pretty(), "-9223372036854775808");
+    }
+
+    #[test]
+    fn string_escapes() {
+        let all: String = (0u8..0x80).map(char::from).collect::<String>() + "é€😀\u{7f}";
+        let text = Value::from(all.as_str()).to_pretty();
+        assert!(text.starts_with(
+            "\"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e"
+        ));
+        assert!(text.contains("\\u001f !\\\"#"));
+        assert!(text.contains("./0"), "slash is not escaped");
+        assert!(text.contains("[\\\\]"));
+        assert!(text.ends_with("~\u{7f}é€😀\u{7f}\""));
+        assert_eq!(parse(text.as_bytes()).unwrap().as_str(), Some(all.as_str()));
+    }
+
+    /// Both writers print the same text for the same document. Keys are
+    /// sorted here because serde_json's maps sort them and ours keep
+    /// document order.
+    #[test]
+    fn pretty_matches_serde_json() {
+        let controls: String = (0u8..0x20).map(char::from).collect();
+        let texts = [
+            r#"{"modules": [], "schema": 1, "x": {}, "y": [[], [{}], [1, [2, []]]]}"#.to_string(),
+            r#"[{"big": 18446744073709551615, "f": false, "min": -9223372036854775808,
+                "n": null, "name": "ffs", "refcnt": -1, "required": ["wapbl"], "t": true}]"#
+                .to_string(),
+            r#""\u007f \" \\ / é € 😀""#.to_string(),
+            serde_json::to_string(&controls).unwrap(),
+            r#"{"": "", "nested": {"deeper": {"deepest": ["a", "b"]}}}"#.to_string(),
+            "[]".to_string(),
+            "{}".to_string(),
+            "0".to_string(),
+            "null".to_string(),
+        ];
+        for text in &texts {
+            let ours = parse(text.as_bytes()).unwrap().to_pretty();
+            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                ours,
+                serde_json::to_string_pretty(&theirs).unwrap(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let text = r#"{"a": [1, -2, "x\u00e9\ud83d\ude00\n\u0001"], "b": {"c": null, "d": true}, "e": []}"#;
+        let v = p(text).unwrap();
+        let pretty = v.to_pretty();
+        assert_eq!(p(&pretty).unwrap(), v);
+        assert_eq!(p(&pretty).unwrap().to_pretty(), pretty);
+    }
+
+    #[test]
+    fn fields() {
+        let v = p(r#"{"s": "x", "n": null, "u": 7, "i": -3, "b": true,
+                     "l": ["a", "b"], "bad": ["a", 1]}"#)
+        .unwrap();
+        let known = ["s", "n", "u", "i", "b", "l", "bad", "absent"];
+        let f = Fields::new(&v, "", &known, true).unwrap();
+        assert_eq!(f.string("s").unwrap().as_deref(), Some("x"));
+        assert_eq!(f.string("absent").unwrap(), None);
+        assert_eq!(f.opt_string("n").unwrap(), None);
+        assert_eq!(
+            f.string("n").unwrap_err(),
+            "n: expected a string, found null"
+        );
+        assert_eq!(f.uint("u", 7).unwrap(), Some(7));
+        assert_eq!(
+            f.uint("u", 6).unwrap_err(),
+            "u: expected an integer from 0 to 6, found an integer"
+        );
+        assert!(f.uint("i", u64::MAX).is_err());
+        assert_eq!(f.int("i", -3, 0).unwrap(), Some(-3));
+        assert!(f.int("i", -2, 0).is_err());
+        assert_eq!(f.opt_int("n", 0, 1).unwrap(), None);
+        assert!(f.int("n", 0, 1).is_err());
+        assert_eq!(f.bool("b").unwrap(), Some(true));
+        assert_eq!(f.opt_bool("absent").unwrap(), None);
+        assert!(f.bool("s").is_err());
+        assert_eq!(f.strings("l").unwrap(), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            f.strings("bad").unwrap_err(),
+            "bad[1]: expected a string, found an integer"
+        );
+        assert!(f.array("n").is_err());
+        assert_eq!(f.opt_array("n").unwrap(), None);
+        assert_eq!(f.missing("absent"), "missing field `absent'");
+
+        let inner = Fields::new(&v, "outer[2]", &known, true).unwrap();
+        assert_eq!(
+            inner.string("u").unwrap_err(),
+            "outer[2].u: expected a string, found an integer"
+        );
+        assert_eq!(inner.missing("q"), "outer[2]: missing field `q'");
+    }
+
+    #[test]
+    fn fields_refuse_unknown_and_repeated_names() {
+        let v = p(r#"{"a": 1, "zz": 2}"#).unwrap();
+        assert_eq!(
+            Fields::new(&v, "", &["a"], true).err().unwrap(),
+            "unknown field `zz'"
+        );
+        assert!(Fields::new(&v, "", &["a"], false).is_ok());
+        let v = p(r#"{"a": 1, "a": 2}"#).unwrap();
+        assert_eq!(
+            Fields::new(&v, "x", &["a"], false).err().unwrap(),
+            "x: duplicate field `a'"
+        );
+        assert_eq!(
+            Fields::new(&Value::UInt(1), "", &["a"], true)
+                .err()
+                .unwrap(),
+            "the document: expected an object, found an integer"
+        );
+    }
+}
