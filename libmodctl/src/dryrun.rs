@@ -60,6 +60,10 @@ pub struct Report {
     pub items: Vec<Item>,
     /// The errno the kernel would return; `None` = it would load.
     pub verdict: Option<Errno>,
+    /// The verdict's finding is one the kernel would not refuse but would
+    /// misbehave on (see `validate::Finding::certain`): the tools refuse
+    /// to submit the file, with the validator's errno.
+    pub refused_by_tools: bool,
 }
 
 struct Walk<'a, B: Backend> {
@@ -127,6 +131,7 @@ impl<B: Backend> Walk<'_, B> {
             .iter()
             .find(|i| i.module == module && !i.fatal)
             .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
+        self.report.refused_by_tools |= self.report.verdict.is_none();
         self.fail(
             module,
             "Descriptor",
@@ -159,7 +164,10 @@ impl<B: Backend> Walk<'_, B> {
         }
         match blocking {
             Some(f) => {
-                self.report.verdict.get_or_insert(f.errno);
+                if self.report.verdict.is_none() {
+                    self.report.verdict = Some(f.errno);
+                    self.report.refused_by_tools = !f.certain;
+                }
                 Err(())
             }
             None => Ok(()),
@@ -436,6 +444,7 @@ pub fn dry_run<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, cmdline: 
             order: Vec::new(),
             items: Vec::new(),
             verdict: None,
+            refused_by_tools: false,
         },
         pending: Vec::new(),
         new_symbols: Vec::new(),
@@ -525,6 +534,9 @@ impl Report {
         }
         out += &match self.verdict {
             None => "verdict:    the kernel would load it\n".to_string(),
+            Some(e) if self.refused_by_tools => format!(
+                "verdict:    modload refuses it, the kernel would load it and misbehave: {e}\n"
+            ),
             Some(e) => format!("verdict:    the kernel would refuse it: {e}\n"),
         };
         out
@@ -688,6 +700,7 @@ mod tests {
                 },
             ],
             verdict: Some(Errno::EPROGMISMATCH),
+            refused_by_tools: false,
         };
         assert_eq!(full.to_json(), to_json_by_serde_json(&full));
         let empty = Report {
@@ -699,6 +712,7 @@ mod tests {
             order: Vec::new(),
             items: Vec::new(),
             verdict: None,
+            refused_by_tools: false,
         };
         assert_eq!(empty.to_json(), to_json_by_serde_json(&empty));
     }

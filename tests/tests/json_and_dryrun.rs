@@ -3,6 +3,8 @@
 //! carries the same data as the column listing, and the dry run reaches
 //! the kernel's verdict without changing anything.
 
+use std::path::Path;
+
 use e2e::{fixtures, Kernel, Output, Via};
 use serde_json::Value;
 
@@ -307,4 +309,26 @@ fn dry_run_against_another_release() {
     let forced = k.run("modload", &["-n", "-f", "example"]);
     assert_eq!(forced.status, 0, "{}", forced.stdout);
     assert!(forced.stdout.contains("(overridden by -f)"));
+}
+
+/// The verdict says who refuses: the kernel, or (for a file the kernel
+/// would load and then misbehave on) the tools, which do not submit it.
+#[test]
+fn dry_run_verdict_says_who_refuses() {
+    let malformed = Path::new(env!("CARGO_MANIFEST_DIR")).join("malformed");
+    let k = kernel("{}");
+    for (file, verdict) in [
+        (
+            "overlapping_rodata_and_text.kmod",
+            "verdict:    modload refuses it, the kernel would load it and misbehave: Exec format error\n",
+        ),
+        (
+            "truncated_after_elf_header.kmod",
+            "verdict:    the kernel would refuse it: Invalid argument\n",
+        ),
+    ] {
+        let out = k.run("modload", &[Path::new("-n"), &malformed.join(file)]);
+        assert_eq!(out.status, 1, "{file}");
+        assert!(out.stdout.ends_with(verdict), "{file}: {}", out.stdout);
+    }
 }
