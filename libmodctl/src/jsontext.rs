@@ -501,16 +501,23 @@ impl Parser<'_> {
             }
             // Escapes and quotes are ASCII, so runs between them must be
             // valid UTF-8 on their own.
-            match std::str::from_utf8(&self.s[run..self.pos]) {
-                Ok(text) => out.push_str(text),
-                Err(e) => return Err(self.error_at(run + e.valid_up_to(), "invalid UTF-8")),
-            }
+            let text = std::str::from_utf8(&self.s[run..self.pos])
+                .map_err(|e| self.error_at(run + e.valid_up_to(), "invalid UTF-8"))?;
             match b {
+                // Most strings have no escapes: one allocation of the size.
+                b'"' if out.is_empty() => {
+                    self.pos += 1;
+                    return Ok(text.to_owned());
+                }
                 b'"' => {
+                    out.push_str(text);
                     self.pos += 1;
                     return Ok(out);
                 }
-                b'\\' => out.push(self.escape()?),
+                b'\\' => {
+                    out.push_str(text);
+                    out.push(self.escape()?);
+                }
                 _ => return Err(self.error("control character in a string")),
             }
             run = self.pos;
@@ -576,6 +583,39 @@ impl Parser<'_> {
 // ---------------------------------------------------------------------
 // Reading objects into structs
 
+/// Where an object is in the document, for messages. Kept as parts and
+/// written only when an error is reported: formatting a place for each of
+/// a thousand records cost more than reading them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place<'p> {
+    /// The document itself.
+    Root,
+    /// A member of the document (`builtins`).
+    Named(&'p str),
+    /// An element of an array member (`builtins[2]`).
+    Item(&'p str, usize),
+}
+
+impl fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Root => Ok(()),
+            Place::Named(name) => f.write_str(name),
+            Place::Item(name, i) => write!(f, "{name}[{i}]"),
+        }
+    }
+}
+
+impl<'p> From<&'p str> for Place<'p> {
+    fn from(s: &'p str) -> Place<'p> {
+        if s.is_empty() {
+            Place::Root
+        } else {
+            Place::Named(s)
+        }
+    }
+}
+
 /// Reads an object's members as a struct's fields, the way serde's derive
 /// did: a repeated field is an error, and so (when `deny_unknown`) is a
 /// field the struct does not have. Every error names the field, prefixed
@@ -584,30 +624,28 @@ impl Parser<'_> {
 /// The getters return `None` for an absent field. The `opt_` ones stand for
 /// `Option` fields and take `null` as absent; the others refuse `null`.
 pub struct Fields<'a> {
-    place: String,
+    place: Place<'a>,
     members: &'a [(String, Value)],
 }
 
 impl<'a> Fields<'a> {
-    /// `place` is where the object is (`""` for the document itself).
+    /// `place` is where the object is (`""` or [`Place::Root`] for the
+    /// document itself).
     pub fn new(
         v: &'a Value,
-        place: &str,
+        place: impl Into<Place<'a>>,
         known: &[&str],
         deny_unknown: bool,
     ) -> Result<Fields<'a>, String> {
+        let place = place.into();
         let members = v.as_object().ok_or_else(|| {
-            let what = if place.is_empty() {
-                "the document"
-            } else {
-                place
+            let what = match place {
+                Place::Root => "the document".to_string(),
+                p => p.to_string(),
             };
             format!("{what}: expected an object, found {}", v.kind())
         })?;
-        let f = Fields {
-            place: place.to_string(),
-            members,
-        };
+        let f = Fields { place, members };
         for (i, (k, _)) in members.iter().enumerate() {
             if !known.contains(&k.as_str()) {
                 if deny_unknown {
@@ -622,19 +660,17 @@ impl<'a> Fields<'a> {
 
     /// `place` followed by `.name`: where a field is.
     pub fn place_of(&self, name: &str) -> String {
-        if self.place.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}.{name}", self.place)
+        match self.place {
+            Place::Root => name.to_string(),
+            p => format!("{p}.{name}"),
         }
     }
 
     /// An error about the object itself.
     fn error(&self, message: &str) -> String {
-        if self.place.is_empty() {
-            message.to_string()
-        } else {
-            format!("{}: {message}", self.place)
+        match self.place {
+            Place::Root => message.to_string(),
+            p => format!("{p}: {message}"),
         }
     }
 
@@ -648,7 +684,7 @@ impl<'a> Fields<'a> {
         self.error(&format!("missing field `{name}'"))
     }
 
-    fn type_error(&self, name: &str, expected: &str, found: &Value) -> String {
+    fn type_error(&self, name: &str, expected: &dyn fmt::Display, found: &Value) -> String {
         self.field_error(
             name,
             &format!("expected {expected}, found {}", found.kind()),
@@ -669,7 +705,7 @@ impl<'a> Fields<'a> {
         &self,
         name: &str,
         v: Option<&'a Value>,
-        expected: &str,
+        expected: &dyn fmt::Display,
         get: impl Fn(&'a Value) -> Option<T>,
     ) -> Result<Option<T>, String> {
         match v {
@@ -689,15 +725,15 @@ impl<'a> Fields<'a> {
     }
 
     fn str_of(&self, name: &str, v: Option<&'a Value>) -> Result<Option<String>, String> {
-        self.with(name, v, "a string", |v| v.as_str().map(str::to_string))
+        self.with(name, v, &"a string", |v| v.as_str().map(str::to_string))
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, String> {
-        self.with(name, self.value(name), "a boolean", Value::as_bool)
+        self.with(name, self.value(name), &"a boolean", Value::as_bool)
     }
 
     pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, String> {
-        self.with(name, self.opt_value(name), "a boolean", Value::as_bool)
+        self.with(name, self.opt_value(name), &"a boolean", Value::as_bool)
     }
 
     /// An integer from 0 to `max`.
@@ -710,7 +746,7 @@ impl<'a> Fields<'a> {
     }
 
     fn uint_of(&self, name: &str, v: Option<&'a Value>, max: u64) -> Result<Option<u64>, String> {
-        let expected = format!("an integer from 0 to {max}");
+        let expected = format_args!("an integer from 0 to {max}");
         self.with(name, v, &expected, |v| v.as_u64().filter(|&u| u <= max))
     }
 
@@ -730,7 +766,7 @@ impl<'a> Fields<'a> {
         min: i64,
         max: i64,
     ) -> Result<Option<i64>, String> {
-        let expected = format!("an integer from {min} to {max}");
+        let expected = format_args!("an integer from {min} to {max}");
         self.with(name, v, &expected, |v| {
             v.as_i64().filter(|i| (min..=max).contains(i))
         })
@@ -738,11 +774,11 @@ impl<'a> Fields<'a> {
 
     /// An array; its elements are the caller's to check.
     pub fn array(&self, name: &str) -> Result<Option<&'a [Value]>, String> {
-        self.with(name, self.value(name), "an array", Value::as_array)
+        self.with(name, self.value(name), &"an array", Value::as_array)
     }
 
     pub fn opt_array(&self, name: &str) -> Result<Option<&'a [Value]>, String> {
-        self.with(name, self.opt_value(name), "an array", Value::as_array)
+        self.with(name, self.opt_value(name), &"an array", Value::as_array)
     }
 
     /// An array of strings.
@@ -756,7 +792,7 @@ impl<'a> Fields<'a> {
             .map(|(i, v)| {
                 v.as_str()
                     .map(str::to_string)
-                    .ok_or_else(|| self.type_error(&format!("{name}[{i}]"), "a string", v))
+                    .ok_or_else(|| self.type_error(&format!("{name}[{i}]"), &"a string", v))
             })
             .collect::<Result<_, _>>()
             .map(Some)
@@ -1052,12 +1088,14 @@ mod tests {
         assert_eq!(f.opt_array("n").unwrap(), None);
         assert_eq!(f.missing("absent"), "missing field `absent'");
 
-        let inner = Fields::new(&v, "outer[2]", &known, true).unwrap();
+        let inner = Fields::new(&v, Place::Item("outer", 2), &known, true).unwrap();
         assert_eq!(
             inner.string("u").unwrap_err(),
             "outer[2].u: expected a string, found an integer"
         );
         assert_eq!(inner.missing("q"), "outer[2]: missing field `q'");
+        let named = Fields::new(&v, "outer", &known, true).unwrap();
+        assert_eq!(named.missing("q"), "outer: missing field `q'");
     }
 
     #[test]

@@ -71,8 +71,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::raw::{c_char, c_int, c_void};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -178,6 +179,9 @@ pub struct Emul {
     last_error: Mutex<Option<String>>,
     last_call: Mutex<Option<CallRecord>>,
     last_messages: Mutex<Vec<String>>,
+    /// The state as last read by this process, with the file it came from
+    /// held open and what identified it then (see [`Emul::read_state_file`]).
+    state_cache: Mutex<Option<(fs::File, FileVersion, State)>>,
 }
 
 impl fmt::Debug for Emul {
@@ -186,6 +190,28 @@ impl fmt::Debug for Emul {
             .field("dir", &self.dir)
             .field("profile", &self.profile)
             .finish_non_exhaustive()
+    }
+}
+
+/// What tells one version of a file from another without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileVersion {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileVersion {
+    fn of(m: &fs::Metadata) -> FileVersion {
+        FileVersion {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
     }
 }
 
@@ -238,15 +264,10 @@ impl Emul {
             last_error: Mutex::new(None),
             last_call: Mutex::new(None),
             last_messages: Mutex::new(Vec::new()),
+            state_cache: Mutex::new(None),
         };
-        let spath = emul.state_path();
-        match state::read_optional(&spath)? {
-            Some(bytes) => {
-                State::parse(&bytes).map_err(|reason| EmulError::Corrupt {
-                    path: spath,
-                    reason,
-                })?;
-            }
+        match emul.read_state_file()? {
+            Some(_) => {}
             None => {
                 if emul.profile.module_root == profile::DEFAULT_MODULE_ROOT {
                     examples::install(
@@ -256,7 +277,7 @@ impl Emul {
                     )?;
                 }
                 let st = kernel::boot(&emul.profile);
-                state::write_atomic(&spath, &st.encode())?;
+                emul.write_state(&st)?;
             }
         }
         Ok(emul)
@@ -339,12 +360,52 @@ impl Emul {
     }
 
     fn read_state(&self) -> Result<State, EmulError> {
-        let path = self.state_path();
-        let bytes = state::read_optional(&path)?.ok_or_else(|| EmulError::Corrupt {
-            path: path.clone(),
+        self.read_state_file()?.ok_or_else(|| EmulError::Corrupt {
+            path: self.state_path(),
             reason: "the file is missing".into(),
+        })
+    }
+
+    /// Reads `state.json` (under the lock), `None` when it is missing.
+    ///
+    /// A tool makes several calls, each reading the state afresh, and
+    /// parsing a large state took most of `modstat`'s time. The emulator
+    /// replaces the file by rename, so the same inode (kept from reuse by
+    /// holding the old file open) with the same size and times as at the
+    /// last read is the same state; the times catch a file edited in place.
+    fn read_state_file(&self) -> Result<Option<State>, EmulError> {
+        let path = self.state_path();
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(EmulError::io(&path, "cannot read", e)),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| EmulError::io(&path, "cannot read", e))?;
+        let mut cache = self.state_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let version = FileVersion::of(&meta);
+        if let Some((_, cached, st)) = cache.as_ref() {
+            if *cached == version {
+                return Ok(Some(st.clone()));
+            }
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut bytes)
+            .map_err(|e| EmulError::io(&path, "cannot read", e))?;
+        let st = State::parse(&bytes).map_err(|reason| EmulError::Corrupt {
+            path: path.clone(),
+            reason,
         })?;
-        State::parse(&bytes).map_err(|reason| EmulError::Corrupt { path, reason })
+        *cache = Some((file, version, st.clone()));
+        Ok(Some(st))
+    }
+
+    /// Replaces `state.json` with `st` (under the lock). The next read
+    /// parses the new file: what is cached is always what a read gives.
+    fn write_state(&self, st: &State) -> Result<(), EmulError> {
+        *self.state_cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        state::write_atomic(&self.state_path(), &st.encode())
     }
 
     fn ksyms(&self) -> Result<Option<BTreeSet<String>>, EmulError> {
@@ -402,8 +463,7 @@ impl Emul {
         let changed = st != before;
         if changed {
             st.serial += 1;
-            let path = self.state_path();
-            state::write_atomic(&path, &st.encode())?;
+            self.write_state(&st)?;
         }
         if let Ok(mut g) = self.last_call.lock() {
             *g = Some(CallRecord {

@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
 use crate::errno::Errno;
-use crate::jsontext::{self, object, Fields, Value};
+use crate::jsontext::{self, object, Fields, Place, Value};
 
 /// Which modstat ABI the emulated kernel speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,7 +343,7 @@ impl ProfileFile {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| BuiltinModule::from_json(b, &format!("builtins[{i}]")))
+                    .map(|(i, b)| BuiltinModule::from_json(b, Place::Item("builtins", i)))
                     .collect::<Result<_, _>>()?,
             ),
         };
@@ -375,7 +375,7 @@ impl BuiltinModule {
     /// always were); `class` is a class name or a number, `requires` a
     /// string, an array of names (joined with commas; empty is none) or
     /// `null`.
-    fn from_json(v: &Value, place: &str) -> Result<BuiltinModule, String> {
+    fn from_json(v: &Value, place: Place<'_>) -> Result<BuiltinModule, String> {
         let f = Fields::new(v, place, &["name", "class", "requires"], false)?;
         let name = f.string("name")?.ok_or_else(|| f.missing("name"))?;
         let class = f.value("class").ok_or_else(|| f.missing("class"))?;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::EmulError;
 use crate::abi::MODFLG_AUTO_LOADED;
-use crate::jsontext::{self, object, strings, Fields, Value};
+use crate::jsontext::{self, object, strings, Fields, Place, Value};
 
 pub const STATE_FILE: &str = "state.json";
 pub const PROFILE_FILE: &str = "profile.json";
@@ -94,7 +94,7 @@ impl ModRec {
 
     /// Reads one record; unknown fields are errors. `place` names it in
     /// messages (`active[3]`).
-    fn from_json(v: &Value, place: &str) -> Result<ModRec, String> {
+    fn from_json(v: &Value, place: Place<'_>) -> Result<ModRec, String> {
         let f = Fields::new(v, place, MODREC_FIELDS, true)?;
         // The `as` casts narrow values whose range was checked.
         let u32_or_0 = |name| Ok::<_, String>(f.uint(name, U32_MAX)?.unwrap_or(0) as u32);
@@ -203,7 +203,7 @@ impl State {
         let f = Fields::new(v, "", &["format", "serial", "active", "builtins"], true)?;
         let list = |name| -> Result<Vec<ModRec>, String> {
             let items = f.array(name)?.ok_or_else(|| f.missing(name))?;
-            let rec = |(i, m)| ModRec::from_json(m, &format!("{name}[{i}]"));
+            let rec = |(i, m)| ModRec::from_json(m, Place::Item(name, i));
             items.iter().enumerate().map(rec).collect()
         };
         Ok(State {
