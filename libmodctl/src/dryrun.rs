@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::diagnose::{blocking_finding, describe, KernelView};
 use crate::errno::Errno;
 use crate::jsontext::{object, strings};
-use crate::kmod::{version_text, Kmod, KmodError};
+use crate::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
 use crate::modctl::Modctl;
 use crate::path;
 use crate::plist::{Dict, Value as PValue};
@@ -87,6 +87,17 @@ impl<B: Backend> Walk<'_, B> {
         });
         self.report.verdict.get_or_insert(errno);
         Err(())
+    }
+
+    /// Refuses a file that was truncated after [`Walk::check_file`] (whose
+    /// findings cover what was read before): what was just read from it
+    /// is not its contents.
+    fn unchanged(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
+        if kmod.changed_while_read() {
+            let why = FILE_CHANGED_REASON.to_string();
+            return self.fail(module, "FileChanged", FILE_CHANGED_ERRNO, why);
+        }
+        Ok(())
     }
 
     /// A disabled builtin: `-f` reinstates it, without it the kernel says
@@ -249,7 +260,9 @@ impl<B: Backend> Walk<'_, B> {
             self.dependency(r)?;
         }
         self.pending.pop();
-        self.new_symbols.extend(kmod.defined_globals());
+        let defined = kmod.defined_globals();
+        self.unchanged(dep, &kmod)?;
+        self.new_symbols.extend(defined);
         self.report.order.push(Step {
             name: dep.into(),
             action: "load",
@@ -315,11 +328,17 @@ impl<B: Backend> Walk<'_, B> {
             text_size: kmod.text_size(),
             required: i.required.clone(),
         });
-        self.check_file(operand, &kmod)?;
+        let checked = self.check_file(operand, &kmod);
+        if kmod.changed_while_read() {
+            // Read from the file while, or after, it shrank.
+            self.report.facts = None;
+        }
+        checked?;
         // kobj_load refuses redefinitions before anything else is read.
         let kernel_symbols = self.mc.backend().kernel_symbols();
         if let Some(syms) = &kernel_symbols {
             let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
+            self.unchanged(operand, &kmod)?;
             if !clash.is_empty() {
                 return self.fail(
                     operand,
@@ -367,6 +386,7 @@ impl<B: Backend> Walk<'_, B> {
             let missing = validate::unresolved_symbols(&kmod, &|s| {
                 syms.contains(s) || new.iter().any(|n| n == s)
             });
+            self.unchanged(operand, &kmod)?;
             if !missing.is_empty() {
                 return self.fail(
                     operand,

@@ -26,6 +26,7 @@ use object::read::elf::FileHeader;
 use object::Endianness;
 
 use crate::errno::Errno;
+use crate::mapping::Mapping;
 use crate::validate::Check;
 
 /// `EM_486`, an old alias for i386 that NetBSD's i386 kernel accepts.
@@ -38,6 +39,14 @@ pub(crate) const EI_VERSION: usize = 6;
 /// Longest string read through a module pointer. The kernel itself reads
 /// names only up to 32 bytes; required lists are never near this long.
 const MAX_STRING: usize = 64 * 1024;
+
+/// What reading a file that was truncated while it was being read fails
+/// with: the tools' own verdict (the kernel reads the file again, and
+/// finds whatever is there then).
+pub const FILE_CHANGED_ERRNO: Errno = Errno::EIO;
+
+/// Why nothing read from such a file is trusted.
+pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it was being read";
 
 /// Failure to read a module file. Problems with its contents are not
 /// errors: they are reported by [`crate::validate::validate`].
@@ -433,6 +442,15 @@ impl Kmod {
         &self.data
     }
 
+    /// Whether the file was truncated while it was being read (from
+    /// opening it until now). Everything read from it since it was opened
+    /// (descriptor, sections, symbols, findings) is then unreliable: the
+    /// part past the new end read as zeros. [`crate::validate::validate`]
+    /// reports it as a single [`Check::FileChanged`] finding.
+    pub fn changed_while_read(&self) -> bool {
+        self.data.changed()
+    }
+
     fn global_names(&self, keep: impl Fn(&SymEnt) -> bool) -> Vec<String> {
         let Some(elf) = self.elf().filter(Elf::table_ok) else {
             return Vec::new();
@@ -495,13 +513,18 @@ pub fn split_required(raw: &str) -> Vec<String> {
 /// or class; every symbol table in the file is read.
 pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
     let data = read_file(path)?;
-    let Some(layout) = parse_layout(&data) else {
-        return text_symbol_list(&data).ok_or(KmodError::Io(Errno::EFTYPE));
+    let names = symbol_table(&data);
+    if data.changed() {
+        return Err(KmodError::Io(FILE_CHANGED_ERRNO));
+    }
+    names
+}
+
+fn symbol_table(data: &[u8]) -> Result<BTreeSet<String>, KmodError> {
+    let Some(layout) = parse_layout(data) else {
+        return text_symbol_list(data).ok_or(KmodError::Io(Errno::EFTYPE));
     };
-    let elf = Elf {
-        data: &data,
-        l: layout,
-    };
+    let elf = Elf { data, l: layout };
     let mut names = BTreeSet::new();
     if !elf.table_ok() {
         return Err(KmodError::Io(Errno::EFTYPE));
@@ -553,10 +576,26 @@ fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
 const MAP_THRESHOLD: u64 = 1 << 20;
 
 /// A module file's bytes: read into memory, or mapped read-only.
+///
+/// A mapped file may be truncated by someone else while it is read; the
+/// pages past its new end then read as zeros (see [`crate::mapping`]) and
+/// [`Bytes::changed`] says so, so that nothing computed from them is
+/// trusted. Module files are normally installed and replaced, not
+/// rewritten in place, so this is rare, but it must not kill the tools.
 #[derive(Clone)]
 enum Bytes {
     Owned(Vec<u8>),
     Mapped(std::sync::Arc<Mapping>),
+}
+
+impl Bytes {
+    /// The file shrank while mapped: some bytes read were not its contents.
+    fn changed(&self) -> bool {
+        match self {
+            Bytes::Owned(_) => false,
+            Bytes::Mapped(m) => m.damaged(),
+        }
+    }
 }
 
 impl std::ops::Deref for Bytes {
@@ -567,51 +606,6 @@ impl std::ops::Deref for Bytes {
             Bytes::Owned(v) => v,
             Bytes::Mapped(m) => m.bytes(),
         }
-    }
-}
-
-/// A private read-only mapping of a whole regular file.
-///
-/// Like every reader that maps files (ripgrep, git), this assumes nobody
-/// truncates the file while it is being read; module files are installed
-/// and replaced, not rewritten in place.
-struct Mapping {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-// The mapping is read-only and owned by this value alone.
-unsafe impl Send for Mapping {}
-unsafe impl Sync for Mapping {}
-
-impl Mapping {
-    fn new(file: &std::fs::File, len: usize) -> Option<Mapping> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a fresh private read-only mapping of `len` bytes of an
-        // open file; failure is reported as MAP_FAILED and checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes until `drop`.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`.
-        unsafe { libc::munmap(self.ptr, self.len) };
     }
 }
 
@@ -1714,8 +1708,74 @@ pub fn reloc_name(em: u16, r_type: u32) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A module file past the mapping threshold whose section header table
+    /// sits at its end (the example module, then zeros, then a copy of its
+    /// section headers), written to a temporary file named after `tag`.
+    /// Truncating it to a few pages cuts off the section table, which every
+    /// check reads.
+    pub(crate) fn big_module_file(tag: &str) -> std::path::PathBuf {
+        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut bytes = std::fs::read(fx.join("modules/example/example.kmod")).unwrap();
+        let field = |at: usize, n: usize| -> usize {
+            let mut v = [0u8; 8];
+            v[..n].copy_from_slice(&bytes[at..at + n]);
+            u64::from_le_bytes(v) as usize
+        };
+        let (shoff, shentsize, shnum) = (field(0x28, 8), field(0x3a, 2), field(0x3c, 2));
+        let table = bytes[shoff..shoff + shentsize * shnum].to_vec();
+        let new_shoff = MAP_THRESHOLD as usize + 4096;
+        bytes.resize(new_shoff, 0);
+        bytes.extend_from_slice(&table);
+        bytes[0x28..0x30].copy_from_slice(&(new_shoff as u64).to_le_bytes());
+        let path = std::env::temp_dir().join(format!(
+            "kmod-{tag}-{}-{:?}.kmod",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, &bytes).unwrap();
+        path
+    }
+
+    /// Truncates the file at `path` (as someone else would) to `len`.
+    pub(crate) fn truncate(path: &Path, len: u64) {
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_len(len).unwrap();
+    }
+
+    #[test]
+    fn a_file_truncated_while_mapped_reads_as_zeros_and_says_so() {
+        let path = big_module_file("shrunk");
+        let k = Kmod::open(&path).unwrap();
+        assert!(matches!(k.data, Bytes::Mapped(_)));
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        let sections = k.sections();
+        assert!(sections.len() > 3);
+        assert!(!k.changed_while_read());
+        truncate(&path, 4096);
+        // The section table is now past the end of the file: reading it
+        // would raise SIGBUS; it reads as zeros instead.
+        let after = k.sections();
+        std::fs::remove_file(&path).unwrap();
+        assert!(k.changed_while_read());
+        assert_ne!(after, sections);
+        assert!(after.iter().all(|s| s.sh_type == 0 && s.size == 0));
+        // Bytes before the new end are still the file's.
+        assert_eq!(&k.bytes()[..4], b"\x7fELF");
+        // A clone shares the mapping, and knows too.
+        assert!(k.clone().changed_while_read());
+        // Reading it again is harmless.
+        let _ = (k.defined_globals(), k.relocation_types());
+        // Small files are read, and never change under the reader.
+        let small = Kmod::open(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/modules/example/example.kmod"),
+        )
+        .unwrap();
+        assert!(!small.changed_while_read());
+    }
 
     #[test]
     fn large_files_are_mapped_and_read_the_same() {

@@ -17,6 +17,7 @@ pub mod dryrun;
 pub mod json;
 pub mod jsontext;
 pub mod kmod;
+mod mapping;
 pub mod path;
 pub mod plist;
 pub mod tool;

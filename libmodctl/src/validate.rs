@@ -18,7 +18,7 @@ use object::elf;
 use crate::errno::Errno;
 use crate::kmod::{
     printable, printable_bytes, version_text, ElfClass, Endian, Field, Kmod, Note, Shdr, EI_CLASS,
-    EI_DATA, EI_VERSION, EM_486,
+    EI_DATA, EI_VERSION, EM_486, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON,
 };
 
 /// Kernels from this version on refuse a module class outside
@@ -102,6 +102,9 @@ pub enum Stage {
 /// What was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Check {
+    /// The file was truncated while it was being read, so nothing read
+    /// from it can be trusted (EIO; the tools' verdict, reported alone).
+    FileChanged,
     /// The file ends before data the kernel reads (EINVAL).
     Truncated,
     /// No ELF magic.
@@ -335,20 +338,34 @@ fn clash_exempt(name: &str) -> bool {
 
 /// Undefined global symbols of the module that `is_defined` (the kernel's
 /// symbols plus those of the modules it requires) does not provide.
+/// Reads the file: ask [`Kmod::changed_while_read`] after.
 pub fn unresolved_symbols(k: &Kmod, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-    k.undefined_globals()
-        .into_iter()
+    unresolved_names(&k.undefined_globals(), is_defined)
+}
+
+/// [`unresolved_symbols`] of a module whose undefined globals are `undefined`.
+pub fn unresolved_names(undefined: &[String], is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
+    undefined
+        .iter()
         .filter(|n| !is_defined(n))
+        .cloned()
         .collect()
 }
 
 /// Defined global symbols of the module that already exist (the kernel
 /// refuses to load a module redefining one), minus the kernel's
 /// exceptions (`__start_link_set_*`, `__stop_link_set_*`, `_end`, ...).
+/// Reads the file: ask [`Kmod::changed_while_read`] after.
 pub fn clashing_symbols(k: &Kmod, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-    k.defined_globals()
-        .into_iter()
+    clashing_names(&k.defined_globals(), is_defined)
+}
+
+/// [`clashing_symbols`] of a module whose defined globals are `defined`.
+pub fn clashing_names(defined: &[String], is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
+    defined
+        .iter()
         .filter(|n| is_defined(n) && !clash_exempt(n))
+        .cloned()
         .collect()
 }
 
@@ -378,14 +395,19 @@ pub fn required_symbols(k: &Kmod, module_path: &str) -> RequiredSymbols {
             continue;
         }
         let file = crate::path::module_file(module_path, &name);
-        match Kmod::open(std::path::Path::new(&file)) {
-            Ok(dep) if dep.modinfo().is_some() => {
-                out.defined.extend(dep.defined_globals());
-                if let Some(m) = dep.modinfo() {
-                    queue.extend(m.required.iter().cloned());
-                }
+        let dep = Kmod::open(std::path::Path::new(&file)).ok();
+        let found = dep.as_ref().and_then(|dep| {
+            let info = dep.modinfo()?;
+            let defined = dep.defined_globals();
+            // Asked after reading: a file that shrank meanwhile is unreadable.
+            (!dep.changed_while_read()).then(|| (defined, info.required.clone()))
+        });
+        match found {
+            Some((defined, required)) => {
+                out.defined.extend(defined);
+                queue.extend(required);
             }
-            _ => out.missing.push(name),
+            None => out.missing.push(name),
         }
     }
     out
@@ -409,12 +431,23 @@ pub fn validate_with_symbols(
     Validator::new(k, t, Some(is_defined)).run()
 }
 
+/// The one finding for a file truncated while it was being read.
+fn file_changed() -> Finding {
+    Finding::new(
+        Check::FileChanged,
+        Stage::Load,
+        FILE_CHANGED_ERRNO,
+        true,
+        FILE_CHANGED_REASON.to_string(),
+    )
+}
+
 /// Checks that need the file's location: a file name that does not match
 /// the module's name (bare-name loads, autoload and dependencies look for
 /// `<name>/<name>.kmod`), and a `.plist` beside it too large to read.
 pub fn file_findings(path: &str, k: &Kmod) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Some(mi) = k.modinfo() {
+    if let Some(mi) = k.modinfo().filter(|_| !k.changed_while_read()) {
         let file = printable(path.rsplit('/').next().unwrap_or(path));
         let stem = file.strip_suffix(".kmod").unwrap_or(&file);
         if stem != mi.name {
@@ -703,6 +736,11 @@ impl<'k, 'f> Validator<'k, 'f> {
 
     fn run(mut self) -> Vec<Finding> {
         self.check();
+        // Asked last, after every read above: findings about zeros that
+        // stood in for a truncated file's contents would only mislead.
+        if self.k.changed_while_read() {
+            return vec![file_changed()];
+        }
         let mut out = self.out;
         out.append(&mut self.advisories);
         out
@@ -1771,6 +1809,36 @@ mod tests {
     fn shdr_field(data: &[u8], i: usize, at: usize) -> usize {
         let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
         shoff + i * 64 + at
+    }
+
+    #[test]
+    fn a_file_truncated_while_being_read_is_one_certain_finding() {
+        use crate::kmod::tests::{big_module_file, truncate};
+        let t = Target::new(1001000000, "amd64");
+        let path = big_module_file("validate");
+        let k = Kmod::open(&path).unwrap();
+        let whole = validate(&k, &t);
+        assert!(whole.iter().all(|f| !f.certain), "{whole:#?}");
+        // Cut before the section headers (and the relocations, which
+        // the example module keeps near its start, stay readable).
+        truncate(&path, 8192);
+        let findings = validate(&k, &t);
+        let with_symbols = validate_with_symbols(&k, &t, &|_| true);
+        std::fs::remove_file(&path).unwrap();
+        let expected = Finding {
+            check: Check::FileChanged,
+            stage: Stage::Load,
+            errno: Errno::EIO,
+            reason: "the file changed (was truncated) while it was being read".into(),
+            certain: true,
+            forceable: false,
+        };
+        assert_eq!(findings, vec![expected.clone()]);
+        assert_eq!(with_symbols, vec![expected]);
+        assert_eq!(kernel_errno(&findings, true), Some(Errno::EIO));
+        // Its descriptor was read before, but the file's name is not
+        // judged against it any more.
+        assert!(file_findings("/nonexistent/other.kmod", &k).is_empty());
     }
 
     fn findings_of(data: Vec<u8>) -> Vec<Finding> {

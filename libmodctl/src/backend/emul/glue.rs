@@ -62,8 +62,12 @@ fn is_fetch_info(check: Check) -> bool {
 }
 
 /// A module object read by [`crate::kmod`], with the validator's verdicts.
+/// Everything is read from the file in [`FileLoader::load`], so that a
+/// file truncated meanwhile is refused there rather than judged on zeros.
 struct KmodObject {
-    kmod: Kmod,
+    text_size: u64,
+    defined: Vec<String>,
+    undefined: Vec<String>,
     info: Result<ModInfoLite, Errno>,
     link_errno: Option<Errno>,
 }
@@ -73,16 +77,16 @@ impl ModuleObject for KmodObject {
         self.info.as_ref().map_err(|e| *e)
     }
     fn text_size(&self) -> u64 {
-        self.kmod.text_size()
+        self.text_size
     }
     fn defined_globals(&self) -> Vec<String> {
-        self.kmod.defined_globals()
+        self.defined.clone()
     }
     fn unresolved(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-        validate::unresolved_symbols(&self.kmod, is_defined)
+        validate::unresolved_names(&self.undefined, is_defined)
     }
     fn clashing(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-        validate::clashing_symbols(&self.kmod, is_defined)
+        validate::clashing_names(&self.defined, is_defined)
     }
     fn link_errno(&self) -> Option<Errno> {
         self.link_errno
@@ -125,8 +129,17 @@ impl ObjectLoader for FileLoader {
         let link_errno = certain()
             .find(|f| f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
             .map(|f| f.errno);
+        let defined = kmod.defined_globals();
+        let undefined = kmod.undefined_globals();
+        // The validator said so if the file shrank before it finished;
+        // this covers the symbol tables read since.
+        if kmod.changed_while_read() {
+            return Err(kmod::FILE_CHANGED_ERRNO);
+        }
         Ok(Box::new(KmodObject {
-            kmod,
+            text_size: kmod.text_size(),
+            defined,
+            undefined,
             info,
             link_errno,
         }))
