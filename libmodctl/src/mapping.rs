@@ -108,7 +108,9 @@ extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
                 )
             };
             if zeros != libc::MAP_FAILED {
-                TABLE[slot].damaged.store(true, Ordering::Release);
+                if let Some(s) = TABLE.get(slot) {
+                    s.damaged.store(true, Ordering::Release);
+                }
                 return;
             }
         }
