@@ -41,9 +41,10 @@ pub(crate) const EI_VERSION: usize = 6;
 const MAX_STRING: usize = 64 * 1024;
 
 /// What reading a file that was truncated while it was being read fails
-/// with: the tools' own verdict (the kernel reads the file again, and
-/// finds whatever is there then).
-pub const FILE_CHANGED_ERRNO: Errno = Errno::EIO;
+/// with. The kernel, given the file now, would meet the same short read,
+/// which kobj reports as EINVAL (netbsd-kernel-abi.md §12, MODCTL_LOAD:
+/// "truncated object file (short read in kobj)").
+pub const FILE_CHANGED_ERRNO: Errno = Errno::EINVAL;
 
 /// Why nothing read from such a file is trusted.
 pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it was being read";

@@ -103,7 +103,7 @@ pub enum Stage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Check {
     /// The file was truncated while it was being read, so nothing read
-    /// from it can be trusted (EIO; the tools' verdict, reported alone).
+    /// from it can be trusted (EINVAL, as a short read; reported alone).
     FileChanged,
     /// The file ends before data the kernel reads (EINVAL).
     Truncated,
@@ -1828,14 +1828,14 @@ mod tests {
         let expected = Finding {
             check: Check::FileChanged,
             stage: Stage::Load,
-            errno: Errno::EIO,
+            errno: Errno::EINVAL,
             reason: "the file changed (was truncated) while it was being read".into(),
             certain: true,
             forceable: false,
         };
         assert_eq!(findings, vec![expected.clone()]);
         assert_eq!(with_symbols, vec![expected]);
-        assert_eq!(kernel_errno(&findings, true), Some(Errno::EIO));
+        assert_eq!(kernel_errno(&findings, true), Some(Errno::EINVAL));
         // Its descriptor was read before, but the file's name is not
         // judged against it any more.
         assert!(file_findings("/nonexistent/other.kmod", &k).is_empty());
