@@ -12,7 +12,7 @@ use libmodctl::backend::emul::{Profile, State};
 use libmodctl::cli::{self, Getopt, GetoptError};
 use libmodctl::jsontext;
 use libmodctl::kmod::{split_required, Kmod};
-use libmodctl::plist::{Dict, PlistErrorKind, Value};
+use libmodctl::plist::{Dict, PlistErrorKind};
 use libmodctl::stat::{self, ModStat};
 use libmodctl::validate::{self, Target};
 
@@ -303,19 +303,6 @@ pub fn kmod_mutate(data: &[u8]) {
 // ---------------------------------------------------------------------
 // Property lists.
 
-/// Whether a value holds empty data anywhere.
-fn has_empty_data(d: &Dict) -> bool {
-    fn value(v: &Value) -> bool {
-        match v {
-            Value::Data(d) => d.is_empty(),
-            Value::Array(items) => items.iter().any(value),
-            Value::Dict(d) => has_empty_data(d),
-            _ => false,
-        }
-    }
-    d.iter().any(|(_, v)| value(v))
-}
-
 /// Internalizing never panics; what it accepts externalizes to text it
 /// accepts again as the same dictionary, and externalizing is stable.
 /// The one exception is proplib's own: empty data is written as `<data/>`,
@@ -325,7 +312,7 @@ pub fn plist(data: &[u8]) {
         return;
     };
     let text = dict.externalize();
-    if has_empty_data(&dict) {
+    if dict.holds_empty_data() {
         let e = Dict::internalize(&text).expect_err("<data/> is refused, as proplib does");
         assert_eq!(e.kind(), PlistErrorKind::BadEmptiness);
         return;

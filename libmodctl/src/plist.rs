@@ -118,6 +118,22 @@ impl Dict {
         }
     }
 
+    /// Whether empty data is held anywhere in the dictionary. Such data
+    /// externalizes as `<data/>`, which proplib's internalizer (and
+    /// [`Dict::internalize`]) refuses, so these dictionaries do not
+    /// survive a round trip through text.
+    pub fn holds_empty_data(&self) -> bool {
+        fn value(v: &Value) -> bool {
+            match v {
+                Value::Data(d) => d.is_empty(),
+                Value::Array(items) => items.iter().any(value),
+                Value::Dict(d) => d.holds_empty_data(),
+                _ => false,
+            }
+        }
+        self.iter().any(|(_, v)| value(v))
+    }
+
     /// The XML `prop_dictionary_externalize()` produces, without the
     /// trailing NUL (so its length is what `modload` passes as
     /// `ml_propslen`).
@@ -1225,6 +1241,18 @@ mod tests {
     }
 
     #[test]
+    fn holds_empty_data_looks_into_arrays_and_dictionaries() {
+        let mut d = Dict::new();
+        d.set("full", Value::Data(vec![1]));
+        assert!(!d.holds_empty_data());
+        let mut inner = Dict::new();
+        inner.set("e", Value::Data(Vec::new()));
+        let mut nested = d.clone();
+        nested.set("a", Value::Array(vec![Value::Dict(inner)]));
+        assert!(nested.holds_empty_data());
+    }
+
+    #[test]
     fn only_amp_lt_gt_are_escaped() {
         let mut d = Dict::new();
         d.set("k<&>'\"", Value::String(b"<>&'\"\t\x01\xc3\xa9".to_vec()));
@@ -1707,18 +1735,6 @@ mod tests {
         }
     }
 
-    fn has_empty_data(d: &Dict) -> bool {
-        fn value(v: &Value) -> bool {
-            match v {
-                Value::Data(d) => d.is_empty(),
-                Value::Array(items) => items.iter().any(value),
-                Value::Dict(d) => has_empty_data(d),
-                _ => false,
-            }
-        }
-        d.iter().any(|(_, v)| value(v))
-    }
-
     #[test]
     fn mutated_input_never_panics_and_accepted_input_round_trips() {
         let mut seed_dict = Dict::new();
@@ -1781,7 +1797,7 @@ mod tests {
             }
             if let Ok(d) = Dict::internalize(&xml) {
                 accepted += 1;
-                if !has_empty_data(&d) {
+                if !d.holds_empty_data() {
                     round_trip(&d);
                 }
             }
