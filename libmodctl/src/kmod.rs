@@ -1114,17 +1114,24 @@ fn relocs_at(elf: &Elf<'_>, sec: &Shdr, places: &[u64]) -> Vec<Option<RelEnt>> {
         }
         // Only the offsets matter until one matches: compare them raw.
         let table = elf.relocs(&rs);
-        // Offsets are read with the layout fixed outside the loop.
+        // Offsets are read with the layout fixed outside the loop (a
+        // generic reader, inlined: a function pointer cost a call per
+        // entry), and most fall outside the places' range.
         fn scan<const N: usize>(
             table: &RelIter<'_>,
             places: &[u64],
             found: &mut [Option<RelEnt>],
-            offset: fn([u8; N]) -> u64,
+            offset: impl Fn([u8; N]) -> u64,
         ) {
+            let lo = places.iter().copied().min().unwrap_or(u64::MAX);
+            let hi = places.iter().copied().max().unwrap_or(0);
             for entry in table.entries.clone() {
                 let mut head = [0u8; N];
                 head.copy_from_slice(&entry[..N]);
                 let at = offset(head);
+                if at < lo || at > hi {
+                    continue;
+                }
                 if let Some(slot) = places.iter().position(|p| *p == at) {
                     found[slot] = Some(table.decode(entry));
                 }
