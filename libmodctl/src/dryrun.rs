@@ -187,6 +187,25 @@ impl<B: Backend> Walk<'_, B> {
 
     /// A dependency, through the autoload path as the kernel loads it.
     fn dependency(&mut self, dep: &str) -> Result<(), ()> {
+        // Older kernels count every module_do_load call of the chain, the
+        // requested module being the first, before anything else.
+        let max_depth = self
+            .view
+            .target
+            .as_ref()
+            .and_then(|t| validate::KernelRules::for_target(t).max_depth);
+        if let Some(max) = max_depth.filter(|&max| self.pending.len() >= max) {
+            let chain = format!("{} -> {dep}", self.pending.join(" -> "));
+            return self.fail(
+                dep,
+                "Dependencies",
+                Errno::EMLINK,
+                format!(
+                    "the chain {chain} is {} deep; this kernel stops at {max}",
+                    self.pending.len() + 1
+                ),
+            );
+        }
         if self.view.active(dep).is_some() || self.report.order.iter().any(|s| s.name == dep) {
             if !self.report.order.iter().any(|s| s.name == dep) {
                 self.report.order.push(Step {

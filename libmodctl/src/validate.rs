@@ -44,11 +44,29 @@ pub const AMD64_PLT32_SINCE: u32 = 900_000_000;
 pub const I386_PLT32_SINCE: Option<u32> = None;
 
 /// Kernels from this version on size text, read-only data and data as
-/// separate regions and refuse a module without text ("no text"); older
-/// ones used one region and refused only an entirely empty module ("no
-/// text/data/bss"). UNVERIFIED: the split landed in 2016 (7.99.x); taken
-/// as NetBSD 8.0.
-pub const SPLIT_TEXT_SINCE: u32 = 800_000_000;
+/// three regions (`subr_kobj.c` r1.57, the 7.99.34 kernel, already does);
+/// older ones used one region and refused only an entirely empty module
+/// ("no text/data/bss"). UNVERIFIED: the split landed in 2016 during
+/// 7.99.x; taken as 7.99.34, the first kernel known to have it.
+pub const SPLIT_REGIONS_SINCE: u32 = 799_003_400;
+
+/// Kernels from this version on refuse only a module without text; from
+/// [`SPLIT_REGIONS_SINCE`] until this one, `kobj_load` refused a module
+/// whose text, data/bss or rodata region was empty, each with ENOEXEC
+/// ("no text", "no data/bss", "no rodata"; r1.57, observed on a real
+/// 7.99.34 kernel). r1.76 (2023) refuses only "no text". UNVERIFIED:
+/// the revision between that relaxed it; taken as NetBSD 8.0.
+pub const EMPTY_REGIONS_ALLOWED_SINCE: u32 = 800_000_000;
+
+/// `MODULE_MAX_DEPTH`: older kernels count `module_do_load` calls of one
+/// load, the requested module being 1, and refuse the seventh with EMLINK
+/// ("recursion too deep for `%s' %d > %d").
+pub const MODULE_MAX_DEPTH: usize = 6;
+
+/// Kernels from this version on have no dependency depth limit (the
+/// pending-list rework of kern_module.c). UNVERIFIED: taken as NetBSD 9.0,
+/// like [`DYNAMIC_REQUIRED_SINCE`], which came with the same rework.
+pub const DEPTH_UNLIMITED_SINCE: u32 = 900_000_000;
 
 /// Kernels before this version keep required modules in a fixed array and
 /// refuse a tenth requirement with EINVAL (kern_module.c 1.106);
@@ -139,6 +157,10 @@ pub enum Check {
     Alignment,
     /// Nothing executable to load.
     NoText,
+    /// Nothing writable to load, refused by 7.99-era kernels.
+    NoData,
+    /// No read-only data to load, refused by 7.99-era kernels.
+    NoRodata,
     /// A section the kernel reads lies outside the file (EINVAL).
     ContentOutsideFile,
     /// A defined global symbol already exists in the kernel.
@@ -266,10 +288,24 @@ pub struct KernelRules {
     pub amd64_plt32: bool,
     /// i386: `R_386_PLT32` accepted.
     pub i386_plt32: bool,
-    /// Text is sized separately and must not be empty.
-    pub split_text: bool,
+    /// Which empty load regions the kernel refuses.
+    pub regions: RegionRule,
+    /// Longest chain of `module_do_load` calls in one load, if limited.
+    pub max_depth: Option<usize>,
     /// Most required modules the kernel accepts, if limited.
     pub max_required: Option<usize>,
+}
+
+/// How `kobj_load` sizes a module's memory, and which empty parts it
+/// refuses (ENOEXEC each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionRule {
+    /// One region for everything: refused only when all of it is empty.
+    SingleRegion,
+    /// Text, data/bss and rodata apart, and none of them may be empty.
+    EveryRegionRequired,
+    /// Text, data/bss and rodata apart; only text is required.
+    TextRequired,
 }
 
 impl KernelRules {
@@ -281,7 +317,14 @@ impl KernelRules {
             class_max: if v >= BUFQ_CLASS_SINCE { 7 } else { 6 },
             amd64_plt32: v >= AMD64_PLT32_SINCE,
             i386_plt32: I386_PLT32_SINCE.is_some_and(|s| v >= s),
-            split_text: v >= SPLIT_TEXT_SINCE,
+            regions: if v >= EMPTY_REGIONS_ALLOWED_SINCE {
+                RegionRule::TextRequired
+            } else if v >= SPLIT_REGIONS_SINCE {
+                RegionRule::EveryRegionRequired
+            } else {
+                RegionRule::SingleRegion
+            },
+            max_depth: (v < DEPTH_UNLIMITED_SINCE).then_some(MODULE_MAX_DEPTH),
             max_required: (v < DYNAMIC_REQUIRED_SINCE).then_some(MAXMODDEPS - 1),
         }
     }
@@ -1312,26 +1355,38 @@ impl<'k, 'f> Validator<'k, 'f> {
             }
         }
         let r = elf.regions();
-        if self.rules.split_text && r.text == 0 {
-            self.push(
-                Check::NoText,
-                Stage::Load,
-                Errno::ENOEXEC,
-                true,
-                format!(
-                    "no text: no executable section has contents (this kernel loads code only \
-                     from SHF_EXECINSTR sections; the module has {} bytes of other data)",
-                    r.single
-                ),
+        if self.rules.regions == RegionRule::SingleRegion {
+            if r.single == 0 {
+                let why = "no text, data or bss: every loadable section is empty";
+                self.push(Check::NoText, Stage::Load, Errno::ENOEXEC, true, why.into());
+            }
+            return;
+        }
+        if r.text == 0 {
+            let why = format!(
+                "no text: no executable section has contents (this kernel loads code only \
+                 from SHF_EXECINSTR sections; the module has {} bytes of other data)",
+                r.single
             );
-        } else if !self.rules.split_text && r.single == 0 {
-            self.push(
-                Check::NoText,
-                Stage::Load,
-                Errno::ENOEXEC,
-                true,
-                "no text, data or bss: every loadable section is empty".into(),
-            );
+            self.push(Check::NoText, Stage::Load, Errno::ENOEXEC, true, why);
+        }
+        if self.rules.regions == RegionRule::EveryRegionRequired {
+            if r.data == 0 {
+                let why = "no data/bss: no writable section (.data, .bss) has contents, \
+                           and this kernel refuses a module without one";
+                self.push(Check::NoData, Stage::Load, Errno::ENOEXEC, true, why.into());
+            }
+            if r.rodata == 0 {
+                let why = "no rodata: no read-only data section (.rodata, link_set_modules) \
+                           has contents, and this kernel refuses a module without one";
+                self.push(
+                    Check::NoRodata,
+                    Stage::Load,
+                    Errno::ENOEXEC,
+                    true,
+                    why.into(),
+                );
+            }
         }
     }
 
@@ -1947,7 +2002,14 @@ mod tests {
             Some(true)
         );
         assert_eq!(r10.accepts_relocation(elf::EM_AARCH64, 283), None);
-        assert!(r10.split_text && !r7.split_text);
+        let r799 = KernelRules::for_target(&Target::new(799003400, "amd64"));
+        assert_eq!(r10.regions, RegionRule::TextRequired);
+        assert_eq!(r8.regions, RegionRule::TextRequired);
+        assert_eq!(r799.regions, RegionRule::EveryRegionRequired);
+        assert_eq!(r7.regions, RegionRule::SingleRegion);
+        assert_eq!(r799.max_depth, Some(6));
+        assert_eq!(r8.max_depth, Some(6));
+        assert_eq!(r10.max_depth, None);
         assert!(r10.class_checked && !r7.class_checked);
         assert_eq!(r10.class_max, 7);
         assert_eq!(r7.class_max, 6);

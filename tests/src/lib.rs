@@ -31,14 +31,15 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// The stand-in librumpclient. `cargo test` does not build cdylib crates,
-/// so its shared object is built here once when it is missing (cargo does
-/// not hold its build lock while tests run).
+/// so its shared object is built here once per test process (cargo does
+/// not hold its build lock while tests run; an up-to-date one is not
+/// rebuilt, a stale one from older sources is).
 pub fn rumpstub() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let so = target_dir().join("librumpstub.so");
-            if !so.exists() {
+            {
                 let target = target_dir()
                     .parent()
                     .expect("target directory")

@@ -73,6 +73,33 @@ impl fmt::Display for RumpError {
 
 impl std::error::Error for RumpError {}
 
+/// The exported names of `modctl` and `__sysctl`, first the one a real
+/// `librumpclient` exports (`<rump/rump_syscalls.h>` maps the C spelling
+/// `rump_sys_X` to the symbol `rump___sysimpl_X` with a macro), then the C
+/// spelling itself, which only some old libraries export.
+pub const MODCTL_SYMBOLS: [&str; 2] = ["rump___sysimpl_modctl", "rump_sys_modctl"];
+pub const SYSCTL_SYMBOLS: [&str; 2] = ["rump___sysimpl___sysctl", "rump_sys___sysctl"];
+
+/// The first of `names` the library exports; when it has none, the error
+/// names the first, the one a real library has.
+///
+/// # Safety
+/// `T` must be the C type of each named symbol.
+unsafe fn symbol<'l, T>(
+    lib: &'l libloading::Library,
+    names: [&'static str; 2],
+) -> Result<libloading::Symbol<'l, T>, RumpError> {
+    for name in names {
+        let mut c = Vec::with_capacity(name.len() + 1);
+        c.extend_from_slice(name.as_bytes());
+        c.push(0);
+        if let Ok(sym) = lib.get::<T>(&c) {
+            return Ok(sym);
+        }
+    }
+    Err(RumpError::MissingSymbol(names[0]))
+}
+
 /// A connected rump client.
 pub struct Rump {
     _lib: libloading::Library,
@@ -108,12 +135,8 @@ impl Rump {
             let init: InitFn = *lib
                 .get::<InitFn>(b"rumpclient_init\0")
                 .map_err(|_| RumpError::MissingSymbol("rumpclient_init"))?;
-            let modctl: ModctlFn = *lib
-                .get::<ModctlFn>(b"rump_sys_modctl\0")
-                .map_err(|_| RumpError::MissingSymbol("rump_sys_modctl"))?;
-            let sysctl: SysctlFn = *lib
-                .get::<SysctlFn>(b"rump_sys___sysctl\0")
-                .map_err(|_| RumpError::MissingSymbol("rump_sys___sysctl"))?;
+            let modctl: ModctlFn = *symbol(&lib, MODCTL_SYMBOLS)?;
+            let sysctl: SysctlFn = *symbol(&lib, SYSCTL_SYMBOLS)?;
             if init() != 0 {
                 // The client library's own failure: a host errno.
                 return Err(RumpError::InitFailed(Errno::from_host(last_errno_raw())));
@@ -221,6 +244,25 @@ impl Backend for Rump {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lookup order, against a library every Linux host has.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn symbol_falls_back_and_names_the_first() {
+        // SAFETY: loading libc runs no initialisers of consequence.
+        let lib = unsafe { libloading::Library::new("libc.so.6") }.unwrap();
+        type GetPid = unsafe extern "C" fn() -> c_int;
+        // SAFETY: getpid has this signature.
+        let pid = unsafe { (*symbol::<GetPid>(&lib, ["no_such_symbol_x", "getpid"]).unwrap())() };
+        assert_eq!(pid as u32, std::process::id());
+        // SAFETY: never called.
+        let missing = unsafe { symbol::<GetPid>(&lib, ["no_such_a", "no_such_b"]) };
+        assert_eq!(missing.err(), Some(RumpError::MissingSymbol("no_such_a")));
+        assert_eq!(
+            RumpError::MissingSymbol(MODCTL_SYMBOLS[0]).to_string(),
+            "librumpclient has no rump___sysimpl_modctl"
+        );
+    }
 
     #[test]
     fn finds_nodes_in_a_query_answer() {

@@ -1,6 +1,9 @@
 //! A stand-in for NetBSD's `librumpclient`, for tests on any host.
 //!
-//! Exports the three symbols the tools use. `rumpclient_init` behaves like
+//! Exports exactly the `rump*` symbols a real `librumpclient.so` exports
+//! and the tools use: `rumpclient_init`, `rump___sysimpl_modctl` and
+//! `rump___sysimpl___sysctl` (the header's `rump_sys_X` is a macro for
+//! `rump___sysimpl_X`, not a symbol). `rumpclient_init` behaves like
 //! the real one when `RUMP_SERVER` is unset (message on stderr, ENOENT);
 //! otherwise the "server" is the emulated kernel in `MODCTL_EMUL`. Errnos
 //! go back as NetBSD numbers, as a real rump server's do.
@@ -20,7 +23,18 @@ thread_local! {
 
 fn set_errno(e: c_int) {
     // SAFETY: the calling thread's errno slot.
-    unsafe { *libc::__errno_location() = e };
+    #[cfg(target_os = "netbsd")]
+    unsafe {
+        *libc::__errno() = e
+    };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    unsafe {
+        *libc::__errno_location() = e
+    };
+    #[cfg(any(target_os = "freebsd", target_os = "macos"))]
+    unsafe {
+        *libc::__error() = e
+    };
 }
 
 /// MIB numbers of the dynamic `kern.module` nodes in this stand-in.
@@ -62,7 +76,7 @@ fn with_server<T>(f: impl FnOnce(&Emul) -> Result<T, Errno>) -> Result<T, Errno>
 /// # Safety
 /// As modctl(2).
 #[no_mangle]
-pub unsafe extern "C" fn rump_sys_modctl(cmd: c_int, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn rump___sysimpl_modctl(cmd: c_int, arg: *mut c_void) -> c_int {
     match with_server(|e| e.modctl(cmd, arg)) {
         Ok(()) => 0,
         Err(e) => {
@@ -112,7 +126,7 @@ fn answer(mib: &[c_int]) -> Result<Vec<u8>, Errno> {
 /// As sysctl(3): `name` has `namelen` entries, `oldp`/`oldlenp` describe a
 /// writable buffer (or are NULL).
 #[no_mangle]
-pub unsafe extern "C" fn rump_sys___sysctl(
+pub unsafe extern "C" fn rump___sysimpl___sysctl(
     name: *const c_int,
     namelen: c_uint,
     oldp: *mut c_void,

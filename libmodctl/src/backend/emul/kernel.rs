@@ -162,6 +162,9 @@ pub struct Kernel<'s, 'c> {
     pending: Vec<(u64, String)>,
     next_pending: u64,
     depth: u32,
+    /// `module_do_load` calls in progress (the kernel's `depth` counter,
+    /// checked against `MODULE_MAX_DEPTH` where the kernel has one).
+    load_depth: usize,
     /// What the kernel printed (module_error and kobj linker errors).
     log: Vec<String>,
 }
@@ -174,6 +177,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             pending: Vec::new(),
             next_pending: 0,
             depth: 0,
+            load_depth: 0,
             log: Vec::new(),
         }
     }
@@ -302,8 +306,32 @@ impl<'s, 'c> Kernel<'s, 'c> {
         self.do_load(filename, false, flags, props, false)
     }
 
-    /// module_do_load().
+    /// module_do_load(); older kernels first count the call and refuse
+    /// one past `MODULE_MAX_DEPTH`, before looking at the name at all.
     fn do_load(
+        &mut self,
+        filename: &[u8],
+        isdep: bool,
+        flags: i32,
+        props: Option<&Props>,
+        autoload: bool,
+    ) -> Result<(), Errno> {
+        let max_depth = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine).max_depth;
+        self.load_depth += 1;
+        let r = match max_depth {
+            Some(max) if self.load_depth > max => {
+                let name = String::from_utf8_lossy(filename);
+                let depth = self.load_depth;
+                self.error(format!("recursion too deep for `{name}' {depth} > {max}"));
+                Err(Errno::EMLINK)
+            }
+            _ => self.do_load_counted(filename, isdep, flags, props, autoload),
+        };
+        self.load_depth -= 1;
+        r
+    }
+
+    fn do_load_counted(
         &mut self,
         filename: &[u8],
         isdep: bool,
