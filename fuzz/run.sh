@@ -32,7 +32,7 @@ artifacts=artifacts/$target
 mkdir -p "$corpus" "$artifacts"
 cp -n regressions/"$target"/* "$corpus"/ 2>/dev/null
 if [ "$target" = kmod_bytes ]; then
-	for f in ../libmodctl/tests/fixtures/*/*.kmod ../libmodctl/tests/fixtures/modules/*/*.kmod \
+	for f in ../modobj/tests/fixtures/*/*.kmod ../modobj/tests/fixtures/modules/*/*.kmod \
 		../tests/malformed/*.kmod; do
 		cp -n "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
 	done
@@ -63,7 +63,7 @@ if [ $status -ne 0 ] || [ -n "$crashes" ]; then
 	grep -E "panicked|ERROR|SUMMARY" "$out" | head -5 >&2
 fi
 
-[ -f LOG.md ] || printf '# Fuzzing log\n\nAppended by `fuzz/run.sh TARGET SECONDS`. Crashing inputs are copied to\n`fuzz/regressions/TARGET/` and replayed by `cargo test` (libmodctl/tests/fuzz_regressions.rs).\n\n| date (UTC) | target | seconds | executions | exec/s | corpus | result |\n|---|---|---|---|---|---|---|\n' >LOG.md
+[ -f LOG.md ] || printf '# Fuzzing log\n\nAppended by `fuzz/run.sh TARGET SECONDS`. Crashing inputs are copied to\n`fuzz/regressions/TARGET/` and replayed by `cargo test` (tests/tests/fuzz_regressions.rs).\n\n| date (UTC) | target | seconds | executions | exec/s | corpus | result |\n|---|---|---|---|---|---|---|\n' >LOG.md
 line="| $(date -u +%Y-%m-%dT%H:%MZ) | $target | $secs | ${execs:-?} | ${rate:-?} | $size | $result |"
 echo "$line" >>LOG.md
 echo "$line"

@@ -2,19 +2,18 @@
 //! input with libmodctl and asserts properties that must hold for any
 //! input, beyond not panicking. The same functions replay the regression
 //! inputs in `fuzz/regressions/<target>/` under `cargo test` (see
-//! libmodctl/tests/fuzz_regressions.rs, which includes this file), so
+//! tests/tests/fuzz_regressions.rs, which includes this file), so
 //! nothing here may need nightly or libFuzzer.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use libmodctl::backend::emul::{Profile, State};
-use libmodctl::cli::{self, Getopt, GetoptError};
-use libmodctl::jsontext;
-use libmodctl::kmod::{split_required, Kmod};
 use libmodctl::plist::{Dict, PlistErrorKind};
 use libmodctl::stat::{self, ModStat};
-use libmodctl::validate::{self, Target};
+use modemul::{Profile, State};
+use modobj::kmod::{split_required, Kmod};
+use modobj::validate::{self, Target};
+use modtools::getopt::{self, Getopt, GetoptError};
 
 // ---------------------------------------------------------------------
 // Module objects.
@@ -74,7 +73,7 @@ pub fn check_kmod(bytes: &[u8]) {
         // Deterministic, and the errno the tools print is a certain
         // finding's whenever there is one.
         assert_eq!(findings, validate::validate(&k, &t));
-        let blocking = libmodctl::diagnose::blocking_finding(&findings, 0);
+        let blocking = modobj::validate::blocking_finding(&findings, 0);
         if let Some(c) = findings.iter().find(|f| f.certain && f.blocks(false)) {
             assert_eq!(blocking.map(|b| b.errno), Some(c.errno));
         }
@@ -92,15 +91,15 @@ pub fn kmod_bytes(data: &[u8]) {
 
 /// Good objects of every port the fixtures cover, as mutation bases.
 const BASES: &[&[u8]] = &[
-    include_bytes!("../../libmodctl/tests/fixtures/modules/example/example.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/modules/needy/needy.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/amd64/manyreq.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/i386/example.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/i386/needy.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/aarch64/needy.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/arm/needy.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/powerpc/needy.kmod"),
-    include_bytes!("../../libmodctl/tests/fixtures/sparc64/needy.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/modules/example/example.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/modules/needy/needy.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/amd64/manyreq.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/i386/example.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/i386/needy.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/aarch64/needy.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/arm/needy.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/powerpc/needy.kmod"),
+    include_bytes!("../../modobj/tests/fixtures/sparc64/needy.kmod"),
 ];
 
 /// One header field of an object: where it is and how wide.
@@ -522,7 +521,7 @@ pub fn getopt(data: &[u8]) {
         let (want, index) = reference_getopt(&words, &optstring);
         assert_eq!(got, want, "options of {words:?} with {ostr:?}");
         assert_eq!(g.index(), index, "index after {words:?} with {ostr:?}");
-        let (kept, found) = cli::remove_long_flag(&args, &ostr, "--json");
+        let (kept, found) = getopt::remove_long_flag(&args, &ostr, "--json");
         if found {
             assert!(kept.len() < args.len() && args.iter().any(|a| a == "--json"));
         } else {
@@ -536,11 +535,11 @@ pub fn getopt(data: &[u8]) {
             b"0" | b"false" | b"no" => Some(false),
             _ => None,
         };
-        assert_eq!(cli::parse_bool(w), want, "{w:?}");
-        if let Some((k, v)) = cli::split_param(w) {
+        assert_eq!(getopt::parse_bool(w), want, "{w:?}");
+        if let Some((k, v)) = getopt::split_param(w) {
             assert!(k.len() + v.len() < w.len(), "the = is dropped");
         }
-        if let Ok(n) = cli::dehumanize_number(w) {
+        if let Ok(n) = getopt::dehumanize_number(w) {
             // A plain decimal number means itself.
             if let Ok(s) = std::str::from_utf8(w) {
                 if let Ok(plain) = s.parse::<i64>() {

@@ -1,5 +1,6 @@
-//! `libmodctl`: NetBSD's modctl(2) for Rust, with a module object
-//! validator, the kernel's module path rules and an emulated kernel.
+//! `libmodctl`: NetBSD's modctl(2) for Rust: the ABI, NetBSD's errnos, the
+//! stat buffers of both layouts, proplib's XML, the safe API over them,
+//! and the kernel backends (`netbsd`, `rump`).
 //!
 //! The library never prints and never exits: every failure is a typed
 //! error, carrying a NetBSD errno where a kernel gave one.
@@ -8,17 +9,7 @@ pub mod abi;
 pub mod backend;
 pub mod errno;
 pub mod modctl;
+pub mod plist;
 pub mod stat;
 
 pub use errno::Errno;
-pub mod cli;
-pub mod diagnose;
-pub mod dryrun;
-pub mod json;
-pub mod jsontext;
-pub mod kmod;
-mod mapping;
-pub mod path;
-pub mod plist;
-pub mod tool;
-pub mod validate;

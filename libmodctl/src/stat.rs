@@ -165,7 +165,7 @@ pub fn decode_v2(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
 
 /// Decodes a NetBSD ≤ 8 `MODCTL_STAT` / ≥ 9 `MODCTL_OSTAT` buffer.
 pub fn decode_v1(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
-    if !buf.len().is_multiple_of(MODSTAT_V1_SIZE) {
+    if buf.len() % MODSTAT_V1_SIZE != 0 {
         return Err(StatError::PartialRecord { len: buf.len() });
     }
     Ok(buf

@@ -2,29 +2,24 @@
 //! and `--json` for the dry run's report.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::process::ExitCode;
 
 use libmodctl::abi::{MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
-use libmodctl::cli::{self, Getopt};
-use libmodctl::modctl::Modctl;
 use libmodctl::plist::{Dict, Value};
-use libmodctl::{diagnose, dryrun, Errno};
+use libmodctl::Errno;
+use modtools::explain::{diagnose, dryrun};
+use modtools::getopt::{self as cli, Getopt};
+use modtools::msg::{self, errx};
 
 const OPTSTRING: &str = "Pb:d:fi:m:nps:";
 
 fn usage(prog: &str) -> ExitCode {
-    eprint!(
+    let text = format!(
         "Usage: {prog} [-fP] [-b var=boolean] [-i var=integer] [-s var=string] module\n       \
          {prog} -p [-b var=boolean] [-d var] [-i var=integer] [-m plist]\n               \
          [-s var=string]\n"
     );
-    ExitCode::FAILURE
-}
-
-/// errx(3): `prog: message`, exit 1.
-fn errx(prog: &str, msg: &[u8]) -> ExitCode {
-    cmdutil::warnx(prog, msg);
+    msg::stderr(text.as_bytes());
     ExitCode::FAILURE
 }
 
@@ -72,7 +67,7 @@ fn main() -> ExitCode {
         let o = match opt {
             Ok(o) => o,
             Err(e) => {
-                cmdutil::getopt_error(&prog, &e);
+                msg::getopt_error(&prog, &e);
                 return usage(&prog);
             }
         };
@@ -116,7 +111,7 @@ fn main() -> ExitCode {
             }
             None => dict.externalize(),
         };
-        let _ = std::io::stdout().write_all(&out);
+        msg::stdout(&out);
         return ExitCode::SUCCESS;
     }
 
@@ -125,28 +120,20 @@ fn main() -> ExitCode {
     };
     let module = module.as_encoded_bytes();
 
-    let backend = match cmdutil::connect(&prog, "prog init failed") {
-        Ok(b) => b,
+    let kernel = match msg::connect(&prog, "prog init failed") {
+        Ok(k) => k,
         Err(code) => return code,
     };
-    let mc = Modctl::new(backend);
     let props = dict.externalize();
-    // The reason line: `prog: <module as given>: <reason>`.
-    let reason_line = |reason: &str| {
-        let mut msg = module.to_vec();
-        msg.extend_from_slice(b": ");
-        msg.extend_from_slice(reason.as_bytes());
-        cmdutil::warnx(&prog, &msg);
-    };
 
     if dry_run {
-        let report = dryrun::dry_run(&mc, module, flags, &dict);
+        let report = dryrun::dry_run(&kernel, module, flags, &dict);
         let out = if json {
             report.to_json()
         } else {
             report.to_text()
         };
-        let _ = std::io::stdout().write_all(out.as_bytes());
+        msg::stdout(out.as_bytes());
         return if report.would_load() {
             ExitCode::SUCCESS
         } else {
@@ -156,16 +143,16 @@ fn main() -> ExitCode {
 
     // Refuse what the kernel certainly would, without touching it. (Not
     // for a rump kernel: it opens files in its own namespace, not ours.)
-    if let Some(refusal) = diagnose::prevalidate(&mc, module, flags) {
-        eprintln!("{prog}: {}", refusal.errno);
-        reason_line(&refusal.reason);
+    if let Some(refusal) = diagnose::prevalidate(&kernel, module, flags) {
+        msg::warnx(&prog, refusal.errno.to_string().as_bytes());
+        msg::warn_operand(&prog, module, &refusal.reason);
         return ExitCode::FAILURE;
     }
 
-    if let Err(e) = mc.load(module, flags, Some(&props)) {
-        eprintln!("{prog}: {}", e.errno());
-        if let Some(reason) = diagnose::load(&mc, module, flags, &dict, e.errno()) {
-            reason_line(&reason);
+    if let Err(e) = kernel.modctl().load(module, flags, Some(&props)) {
+        msg::warnx(&prog, e.errno().to_string().as_bytes());
+        if let Some(reason) = diagnose::load(&kernel, module, flags, &dict, e.errno()) {
+            msg::warn_operand(&prog, module, &reason);
         }
         return ExitCode::FAILURE;
     }

@@ -1,16 +1,15 @@
 //! modstat(8): display the status of kernel modules, as NetBSD's r1.24.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::process::ExitCode;
 
 use libmodctl::abi::{class_name, flag_name, source_name, EXISTS_AUTOLOAD, EXISTS_LOAD};
 use libmodctl::backend::{Backend, Sysctl, SysctlValue};
-use libmodctl::cli::{self, Getopt};
-use libmodctl::json;
 use libmodctl::modctl::Modctl;
 use libmodctl::stat::ModStat;
 use libmodctl::Errno;
+use modtools::getopt::{self as cli, Getopt};
+use modtools::{json, msg};
 
 const OPTSTRING: &str = "Aaekn:";
 
@@ -22,7 +21,7 @@ enum Query {
 }
 
 fn usage(prog: &str) -> ExitCode {
-    eprintln!("Usage: {prog} [-Aaen] [name]");
+    msg::stderr(format!("Usage: {prog} [-Aaen] [name]\n").as_bytes());
     ExitCode::FAILURE
 }
 
@@ -47,7 +46,7 @@ fn main() -> ExitCode {
                 _ => return usage(&prog),
             },
             Err(e) => {
-                cmdutil::getopt_error(&prog, &e);
+                msg::getopt_error(&prog, &e);
                 return usage(&prog);
             }
         }
@@ -58,21 +57,23 @@ fn main() -> ExitCode {
         _ => return usage(&prog),
     }
 
-    let backend = match cmdutil::connect_without_loader(&prog, "prog init failed") {
-        Ok(b) => b,
+    let kernel = match msg::connect_without_loader(&prog, "prog init failed") {
+        Ok(k) => k,
         Err(code) => return code,
     };
-    let mc = Modctl::new(backend);
+    let mc = kernel.modctl();
 
     if let Some(q) = query {
-        return run_query(&prog, &mc, q);
+        return run_query(&prog, mc, q);
     }
 
     let list = match mc.stat() {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{prog}: modctl(MODCTL_STAT): {}", e.errno());
-            return ExitCode::FAILURE;
+            return msg::errx(
+                &prog,
+                format!("modctl(MODCTL_STAT): {}", e.errno()).as_bytes(),
+            );
         }
     };
     let filter = name.as_ref().map(|n| n.as_encoded_bytes());
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
         listing(&list.modules, filter, show_addr)
     };
     // NetBSD's modstat does not check stdout either; a closed pipe is fine.
-    let _ = std::io::stdout().write_all(out.as_bytes());
+    msg::stdout(out.as_bytes());
     ExitCode::SUCCESS
 }
 
@@ -96,25 +97,25 @@ fn run_query<B: Backend>(prog: &str, mc: &Modctl<B>, q: Query) -> ExitCode {
     match mc.exists(which) {
         Ok(()) => {}
         Err(Errno::ENOSYS) => {
-            eprintln!("{prog}: The kernel was compiled without options MODULAR.");
+            msg::warnx(prog, b"The kernel was compiled without options MODULAR.");
             return ExitCode::FAILURE;
         }
         Err(Errno::EPERM) => {
             if q == Query::Load {
-                eprintln!("{prog}: You are not allowed to load modules right now.");
+                msg::warnx(prog, b"You are not allowed to load modules right now.");
             } else {
-                eprintln!("{prog}: Modules can not be autoloaded right now.");
+                msg::warnx(prog, b"Modules can not be autoloaded right now.");
             }
             return ExitCode::FAILURE;
         }
         Err(e) => {
             // NetBSD prints the autoload text for -e too.
-            eprintln!("{prog}: modctl_exists for autoload: {e}");
+            msg::warnx(prog, format!("modctl_exists for autoload: {e}").as_bytes());
             return ExitCode::FAILURE;
         }
     }
     if q == Query::Load {
-        eprintln!("{prog}: You can load modules.");
+        msg::warnx(prog, b"You can load modules.");
         return ExitCode::SUCCESS;
     }
     let mut enabled = true;
@@ -122,7 +123,10 @@ fn run_query<B: Backend>(prog: &str, mc: &Modctl<B>, q: Query) -> ExitCode {
         match mc.sysctl(Sysctl::ModuleAutoload) {
             Ok(v) => enabled = !matches!(v, SysctlValue::Bool(false) | SysctlValue::Int(0)),
             Err(e) => {
-                eprintln!("{prog}: sysctl kern.module.autoload failed.: {e}");
+                msg::warnx(
+                    prog,
+                    format!("sysctl kern.module.autoload failed.: {e}").as_bytes(),
+                );
                 return ExitCode::FAILURE;
             }
         }
@@ -132,7 +136,7 @@ fn run_query<B: Backend>(prog: &str, mc: &Modctl<B>, q: Query) -> ExitCode {
     } else {
         ", but kern.module.autoload = 0"
     };
-    eprintln!("{prog}: Modules can be autoloaded{but}.");
+    msg::warnx(prog, format!("Modules can be autoloaded{but}.").as_bytes());
     ExitCode::SUCCESS
 }
 

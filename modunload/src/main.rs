@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use libmodctl::modctl::Modctl;
-use libmodctl::{cli, diagnose};
+use modtools::explain::diagnose;
+use modtools::getopt as cli;
+use modtools::msg;
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -11,26 +12,19 @@ fn main() -> ExitCode {
     // No option parsing at all: `-f` is a module name, `--` is not special.
     let names = args.get(1..).unwrap_or_default();
     if names.is_empty() {
-        eprintln!("Usage: {prog} <module_name ...>");
+        msg::stderr(format!("Usage: {prog} <module_name ...>\n").as_bytes());
         return ExitCode::FAILURE;
     }
-    let backend = match cmdutil::connect_without_loader(&prog, "init failed") {
-        Ok(b) => b,
+    let kernel = match msg::connect_without_loader(&prog, "init failed") {
+        Ok(k) => k,
         Err(code) => return code,
     };
-    let mc = Modctl::new(backend);
     for name in names {
         let bytes = name.as_encoded_bytes();
-        if let Err(e) = mc.unload(bytes) {
-            let said = |what: &str| {
-                let mut msg = bytes.to_vec();
-                msg.extend_from_slice(b": ");
-                msg.extend_from_slice(what.as_bytes());
-                cmdutil::warnx(&prog, &msg);
-            };
-            said(&e.errno().to_string());
-            if let Some(reason) = diagnose::unload(&mc, bytes, e.errno()) {
-                said(&reason);
+        if let Err(e) = kernel.modctl().unload(bytes) {
+            msg::warn_operand(&prog, bytes, &e.errno().to_string());
+            if let Some(reason) = diagnose::unload(&kernel, bytes, e.errno()) {
+                msg::warn_operand(&prog, bytes, &reason);
             }
             return ExitCode::FAILURE;
         }

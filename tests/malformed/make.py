@@ -3,7 +3,7 @@
 
 Every object here is a broken NetBSD amd64 kernel module, named for what is
 wrong with it. Most are one-field mutations of the good example module
-(libmodctl/tests/fixtures/modules/example/example.kmod); a few need their own
+(modobj/tests/fixtures/modules/example/example.kmod); a few need their own
 source and are compiled with the fixtures' amd64 flags (gcc, ld).
 
 MANIFEST has one line per object, tab separated:

@@ -168,7 +168,7 @@ impl Kernel {
 /// Where the committed fixture modules are.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../libmodctl/tests/fixtures")
+        .join("../modobj/tests/fixtures")
         .canonicalize()
         .expect("fixtures directory")
 }

@@ -8,7 +8,6 @@ use std::os::raw::{c_int, c_void};
 
 use crate::errno::Errno;
 
-pub mod emul;
 pub mod rump;
 
 #[cfg(any(target_os = "netbsd", netbsd_backend_check))]
@@ -110,34 +109,6 @@ pub trait Backend {
 
     /// Reads one of the sysctl nodes the tools need.
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno>;
-
-    /// The effective uid the kernel sees for us (the emulator's may differ
-    /// from the host's). Used only to explain a refusal.
-    fn euid(&self) -> u32 {
-        // SAFETY: geteuid has no preconditions.
-        unsafe { libc::geteuid() }
-    }
-
-    /// Whether the files this kernel opens are the files we see (not so
-    /// for a rump kernel, which has a file namespace of its own).
-    fn files_visible(&self) -> bool {
-        true
-    }
-
-    /// The host directory where this kernel looks up modules by name
-    /// (`kern.module.path`; the emulator maps it under its module root).
-    fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
-        match self.sysctl(Sysctl::ModulePath)? {
-            SysctlValue::Str(s) => Ok(s.into()),
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// The kernel's global symbols, including those of loaded modules, when
-    /// they can be read (NetBSD's `/dev/ksyms`, the emulator's profile).
-    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
-        crate::kmod::read_symbol_table(std::path::Path::new("/dev/ksyms")).ok()
-    }
 }
 
 impl<B: Backend + ?Sized> Backend for Box<B> {
@@ -147,17 +118,16 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
         (**self).sysctl(node)
     }
-    fn euid(&self) -> u32 {
-        (**self).euid()
+}
+
+/// A backend shared with the code that also asks it for more than the
+/// kernel interface (the emulator's own facts).
+impl<B: Backend + ?Sized> Backend for std::rc::Rc<B> {
+    unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
+        (**self).modctl(cmd, arg)
     }
-    fn files_visible(&self) -> bool {
-        (**self).files_visible()
-    }
-    fn module_dir(&self) -> Result<std::path::PathBuf, Errno> {
-        (**self).module_dir()
-    }
-    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
-        (**self).kernel_symbols()
+    fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
+        (**self).sysctl(node)
     }
 }
 

@@ -231,14 +231,6 @@ impl Backend for Rump {
         let len = self.sysctl_raw(&mib, &mut buf, None)?;
         Ok(decode_sysctl(node.kind(), &buf[..len]))
     }
-
-    fn files_visible(&self) -> bool {
-        false
-    }
-
-    fn kernel_symbols(&self) -> Option<std::collections::BTreeSet<String>> {
-        None
-    }
 }
 
 #[cfg(test)]

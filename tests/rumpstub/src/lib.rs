@@ -12,10 +12,10 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::os::raw::{c_int, c_uint, c_void};
 
-use libmodctl::backend::emul::Emul;
 use libmodctl::backend::{Backend, Sysctl, SysctlValue};
-use libmodctl::tool::EMUL_ENV;
 use libmodctl::Errno;
+use modemul::Emul;
+use modtools::kernel::EMUL_ENV;
 
 thread_local! {
     static SERVER: RefCell<Option<Emul>> = const { RefCell::new(None) };

@@ -78,10 +78,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::abi::*;
-use crate::backend::{Backend, Sysctl, SysctlValue};
-use crate::errno::Errno;
-use crate::stat::{self, ModStat};
+use libmodctl::abi::*;
+use libmodctl::backend::{Backend, Sysctl, SysctlValue};
+use libmodctl::errno::Errno;
+use libmodctl::stat::{self, ModStat};
 
 mod examples;
 mod glue;
@@ -635,18 +635,6 @@ impl Backend for Emul {
             Sysctl::Machine => SysctlValue::Str(p.machine.clone()),
             Sysctl::Securelevel => SysctlValue::Int(i64::from(p.securelevel)),
         })
-    }
-
-    fn euid(&self) -> u32 {
-        Emul::euid(self)
-    }
-
-    fn module_dir(&self) -> Result<PathBuf, Errno> {
-        Ok(Emul::module_dir(self))
-    }
-
-    fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
-        Emul::kernel_symbols(self)
     }
 }
 

@@ -1,16 +1,16 @@
 //! `modload -n`: everything up to the `MODCTL_LOAD` call, as the kernel
 //! would do it, and a report of what it found.
 
-use crate::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
-use crate::backend::Backend;
-use crate::diagnose::{blocking_finding, describe, KernelView};
-use crate::errno::Errno;
-use crate::jsontext::{object, strings};
-use crate::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
-use crate::modctl::Modctl;
-use crate::path;
-use crate::plist::{Dict, Value as PValue};
-use crate::validate;
+use crate::explain::view::{describe, KernelView};
+use crate::kernel::Kernel;
+use jsontext::{object, strings};
+use libmodctl::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
+use libmodctl::errno::Errno;
+use libmodctl::plist::{Dict, Value as PValue};
+use modobj::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
+use modobj::path;
+use modobj::validate;
+use modobj::validate::blocking_finding;
 
 /// Version of the `modload -n --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
@@ -66,8 +66,8 @@ pub struct Report {
     pub refused_by_tools: bool,
 }
 
-struct Walk<'a, B: Backend> {
-    mc: &'a Modctl<B>,
+struct Walk<'a> {
+    kernel: &'a Kernel,
     view: KernelView,
     flags: i32,
     report: Report,
@@ -76,7 +76,7 @@ struct Walk<'a, B: Backend> {
     new_symbols: Vec<String>,
 }
 
-impl<B: Backend> Walk<'_, B> {
+impl Walk<'_> {
     fn fail(&mut self, module: &str, check: &str, errno: Errno, reason: String) -> Result<(), ()> {
         self.report.items.push(Item {
             module: module.into(),
@@ -354,7 +354,7 @@ impl<B: Backend> Walk<'_, B> {
         }
         checked?;
         // kobj_load refuses redefinitions before anything else is read.
-        let kernel_symbols = self.mc.backend().kernel_symbols();
+        let kernel_symbols = self.kernel.kernel_symbols();
         if let Some(syms) = &kernel_symbols {
             let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
             self.unchanged(operand, &kmod)?;
@@ -458,10 +458,10 @@ fn read_plist(host: &str, shown: &str) -> Result<Option<Dict>, (Errno, String)> 
 
 /// Runs the dry run of loading `operand` with `flags` and the command
 /// line's properties.
-pub fn dry_run<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
+pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
     let operand = String::from_utf8_lossy(operand).into_owned();
-    let view = KernelView::read(mc);
-    let kernel = match &view.target {
+    let view = KernelView::read(kernel);
+    let kernel_text = match &view.target {
         Some(t) => format!(
             "NetBSD {} ({}) {}",
             version_text(t.osrevision),
@@ -471,14 +471,14 @@ pub fn dry_run<B: Backend>(mc: &Modctl<B>, operand: &[u8], flags: i32, cmdline: 
         None => "unknown".into(),
     };
     let mut walk = Walk {
-        mc,
+        kernel,
         view,
         flags,
         report: Report {
             operand: operand.clone(),
             file: None,
             facts: None,
-            kernel,
+            kernel: kernel_text,
             properties: None,
             order: Vec::new(),
             items: Vec::new(),

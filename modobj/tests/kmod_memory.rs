@@ -8,8 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use libmodctl::kmod::Kmod;
-use libmodctl::validate::{validate, validate_with_symbols, Target};
+use modobj::kmod::Kmod;
+use modobj::validate::{validate, validate_with_symbols, Target};
 
 struct Counting;
 

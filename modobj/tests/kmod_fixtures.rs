@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use libmodctl::errno::Errno;
-use libmodctl::kmod::{read_symbol_table, ElfClass, Endian, Kmod, Machine};
-use libmodctl::path;
-use libmodctl::validate::{
+use modobj::kmod::{read_symbol_table, ElfClass, Endian, Kmod, Machine};
+use modobj::path;
+use modobj::validate::{
     clashing_symbols, file_findings, kernel_errno, required_symbols, unresolved_symbols, validate,
     validate_with_symbols, Check, Finding, Stage, Target,
 };
@@ -827,11 +827,11 @@ fn symbol_lists_in_text_and_errors() {
     std::fs::write(&binary, [0xffu8, 0x00, 0xfe, 0x01]).unwrap();
     assert_eq!(
         read_symbol_table(&binary).unwrap_err(),
-        libmodctl::kmod::KmodError::Io(Errno::EFTYPE)
+        modobj::kmod::KmodError::Io(Errno::EFTYPE)
     );
     assert_eq!(
         read_symbol_table(&dir.join("absent")).unwrap_err(),
-        libmodctl::kmod::KmodError::Io(Errno::ENOENT)
+        modobj::kmod::KmodError::Io(Errno::ENOENT)
     );
     std::fs::remove_dir_all(dir).ok();
 }

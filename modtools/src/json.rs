@@ -2,11 +2,11 @@
 //! document carries a top-level `"schema"` number that changes when a
 //! field changes meaning.
 
-use crate::jsontext::{object, strings, Value};
+use jsontext::{object, strings, Value};
 
-use crate::abi::{class_name, source_name, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
-use crate::modctl::StatList;
-use crate::stat::{ModStat, StatAbi};
+use libmodctl::abi::{class_name, source_name, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
+use libmodctl::modctl::StatList;
+use libmodctl::stat::{ModStat, StatAbi};
 
 /// Version of the `modstat --json` document.
 pub const STAT_SCHEMA: u64 = 1;

@@ -12,8 +12,8 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::EmulError;
-use crate::abi::MODFLG_AUTO_LOADED;
-use crate::jsontext::{self, object, strings, Fields, Place, Value};
+use jsontext::{self, object, strings, Fields, Place, Value};
+use libmodctl::abi::MODFLG_AUTO_LOADED;
 
 pub const STATE_FILE: &str = "state.json";
 pub const PROFILE_FILE: &str = "profile.json";
@@ -69,7 +69,7 @@ impl ModRec {
         ModRec {
             name: name.to_string(),
             class,
-            source: crate::abi::ModSource::Builtin as i32,
+            source: libmodctl::abi::ModSource::Builtin as i32,
             flags: 0,
             refcnt: 0,
             required,
@@ -85,7 +85,7 @@ impl ModRec {
     }
 
     pub fn is_builtin(&self) -> bool {
-        self.source == crate::abi::ModSource::Builtin as i32
+        self.source == libmodctl::abi::ModSource::Builtin as i32
     }
 
     pub fn auto_loaded(&self) -> bool {

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use super::glue::{self, ModuleObject, ObjectLoader, Props, Target};
 use super::profile::Profile;
 use super::state::{ModRec, State};
-use crate::abi::{
+use libmodctl::abi::{
     ModClass, ModSource, MAXMODNAME, MAXPATHLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP,
     MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE,
 };
-use crate::errno::Errno;
+use libmodctl::errno::Errno;
 
 /// NetBSD's `NAME_MAX`: longer path components fail in namei.
 const NAME_MAX: usize = 255;
@@ -421,7 +421,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             ));
             return Err(Errno::EINVAL);
         }
-        if !crate::validate::version_compatible(mi.version, prof.osrevision) {
+        if !modobj::validate::version_compatible(mi.version, prof.osrevision) {
             self.error(format!(
                 "module `{}' built for `{}', system `{}'",
                 mi.name, mi.version, prof.osrevision

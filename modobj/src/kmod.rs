@@ -25,9 +25,9 @@ use object::pod;
 use object::read::elf::FileHeader;
 use object::Endianness;
 
-use crate::errno::Errno;
 use crate::mapping::Mapping;
 use crate::validate::Check;
+use libmodctl::errno::Errno;
 
 /// `EM_486`, an old alias for i386 that NetBSD's i386 kernel accepts.
 pub(crate) const EM_486: u16 = 6;

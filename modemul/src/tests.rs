@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use super::glue::{ModInfoLite, ModuleObject, ObjectLoader, Target};
 use super::*;
-use crate::jsontext::{self, object, Fields, Value};
-use crate::modctl::Modctl;
-use crate::stat::StatAbi;
+use jsontext::{self, object, Fields, Value};
+use libmodctl::modctl::Modctl;
+use libmodctl::stat::StatAbi;
 
 /// A scratch directory removed on drop.
 pub(crate) struct TempDir(PathBuf);
@@ -1623,7 +1623,7 @@ fn auto_unload_pass_unloads_expired_dependencies() {
 // Real module objects (the kmod fixtures)
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../modobj/tests/fixtures")
 }
 
 /// A state directory over real objects, with `modules/` of the fixtures
@@ -1654,7 +1654,7 @@ fn real_env(tag: &str, profile: &str) -> Env {
 }
 
 fn text_size_of(path: &Path) -> u32 {
-    crate::kmod::Kmod::open(path).unwrap().text_size() as u32
+    modobj::kmod::Kmod::open(path).unwrap().text_size() as u32
 }
 
 #[test]
@@ -1965,7 +1965,7 @@ fn spawn_worker(spec: &str, extra_env: Option<(&str, &Path)>) -> std::process::C
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
-        "backend::emul::tests::emul_worker",
+        "tests::emul_worker",
         "--nocapture",
         "--test-threads=1",
     ])

@@ -13,15 +13,15 @@ type Examples = [(&'static str, &'static [u8]); 3];
 const AMD64: Examples = [
     (
         "example",
-        include_bytes!("../../../tests/fixtures/modules/example/example.kmod"),
+        include_bytes!("../../modobj/tests/fixtures/modules/example/example.kmod"),
     ),
     (
         "hello",
-        include_bytes!("../../../tests/fixtures/modules/hello/hello.kmod"),
+        include_bytes!("../../modobj/tests/fixtures/modules/hello/hello.kmod"),
     ),
     (
         "needy",
-        include_bytes!("../../../tests/fixtures/modules/needy/needy.kmod"),
+        include_bytes!("../../modobj/tests/fixtures/modules/needy/needy.kmod"),
     ),
 ];
 
@@ -29,15 +29,15 @@ const AMD64: Examples = [
 const I386: Examples = [
     (
         "example",
-        include_bytes!("../../../tests/fixtures/i386/example.kmod"),
+        include_bytes!("../../modobj/tests/fixtures/i386/example.kmod"),
     ),
     (
         "hello",
-        include_bytes!("../../../tests/fixtures/i386/hello.kmod"),
+        include_bytes!("../../modobj/tests/fixtures/i386/hello.kmod"),
     ),
     (
         "needy",
-        include_bytes!("../../../tests/fixtures/i386/needy.kmod"),
+        include_bytes!("../../modobj/tests/fixtures/i386/needy.kmod"),
     ),
 ];
 

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use libmodctl::errno::Errno;
-use libmodctl::kmod::Kmod;
-use libmodctl::validate::{
+use modobj::kmod::Kmod;
+use modobj::validate::{
     clashing_symbols, kernel_errno, unresolved_symbols, validate, validate_with_symbols, Target,
 };
 
@@ -198,7 +198,7 @@ fn exercise(bytes: Vec<u8>, targets: &[Target]) {
     );
     if let Some(mi) = k.modinfo() {
         assert!(mi.name.len() <= 64 * 1024);
-        let _ = libmodctl::kmod::version_text(mi.version);
+        let _ = modobj::kmod::version_text(mi.version);
     }
     let _ = (k.text_size(), k.regions());
     let _ = (

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 
-use crate::errno::Errno;
+use libmodctl::errno::Errno;
 
 /// The bytes of an OS string. Unix hands them over untouched; elsewhere
 /// (never a target, but it keeps the crate building) they go through UTF-8.

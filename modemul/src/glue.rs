@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::errno::Errno;
-use crate::kmod::{self, Kmod, KmodError};
-use crate::plist::{Dict, Value};
-use crate::validate::{self, Check, KernelRules, Stage};
+use libmodctl::errno::Errno;
+use libmodctl::plist::{Dict, Value};
+use modobj::kmod::{self, Kmod, KmodError};
+use modobj::validate::{self, Check, KernelRules, Stage};
 
 /// The `modinfo_t` of a module object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub trait ObjectLoader {
 }
 
 /// The kernel an object is checked against.
-pub use crate::validate::Target;
+pub use modobj::validate::Target;
 
 /// The version-dependent rules of the emulated kernel (class range, the
 /// old fixed-size dependency array), shared with the validator.
@@ -61,7 +61,7 @@ fn is_fetch_info(check: Check) -> bool {
     matches!(check, Check::LinkSetMissing | Check::LinkSetSize)
 }
 
-/// A module object read by [`crate::kmod`], with the validator's verdicts.
+/// A module object read by [`modobj::kmod`], with the validator's verdicts.
 /// Everything is read from the file in [`FileLoader::load`], so that a
 /// file truncated meanwhile is refused there rather than judged on zeros.
 struct KmodObject {

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
-use crate::errno::Errno;
-use crate::jsontext::{self, object, Fields, Place, Value};
+use jsontext::{self, object, Fields, Place, Value};
+use libmodctl::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
+use libmodctl::errno::Errno;
 
 /// Which modstat ABI the emulated kernel speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +148,7 @@ impl Profile {
 
     /// `MODULE_CLASS_MAX` of this kernel: valid classes are 1..max.
     pub fn class_max(&self) -> i32 {
-        if self.osrevision >= crate::validate::BUFQ_CLASS_SINCE {
+        if self.osrevision >= modobj::validate::BUFQ_CLASS_SINCE {
             MODULE_CLASS_MAX
         } else {
             MODULE_CLASS_MAX_NO_BUFQ
@@ -259,7 +259,7 @@ impl ProfileFile {
                 let rev = osrevision_of(&rel).unwrap_or(0);
                 (rel, rev)
             }
-            (None, Some(rev)) => (crate::kmod::version_text(rev), rev),
+            (None, Some(rev)) => (modobj::kmod::version_text(rev), rev),
             (None, None) => (
                 DEFAULT_OSRELEASE.to_string(),
                 osrevision_of(DEFAULT_OSRELEASE).unwrap_or(0),
@@ -273,7 +273,7 @@ impl ProfileFile {
         });
         let module_path = self
             .module_path
-            .unwrap_or_else(|| crate::path::default_module_path(&osrelease, &machine));
+            .unwrap_or_else(|| modobj::path::default_module_path(&osrelease, &machine));
         Profile {
             osrelease,
             osrevision,

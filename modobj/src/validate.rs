@@ -15,11 +15,11 @@ use std::collections::BTreeSet;
 
 use object::elf;
 
-use crate::errno::Errno;
 use crate::kmod::{
     printable, printable_bytes, version_text, ElfClass, Endian, Field, Kmod, Note, Shdr, EI_CLASS,
     EI_DATA, EI_VERSION, EM_486, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON,
 };
+use libmodctl::errno::Errno;
 
 /// Kernels from this version on refuse a module class outside
 /// `1..MODULE_CLASS_MAX` with EINVAL; older ones (kern_module.c 1.106,
@@ -1850,6 +1850,18 @@ impl<'k, 'f> Validator<'k, 'f> {
     }
 }
 
+/// The finding that stops this load: the first the kernel certainly
+/// refuses (its errno is what NetBSD would print), else the first that
+/// would make the kernel misbehave (see [`Finding::blocks`]).
+pub fn blocking_finding(findings: &[Finding], flags: i32) -> Option<&Finding> {
+    let force = flags & libmodctl::abi::MODCTL_LOAD_FORCE != 0;
+    let mut blocking = findings.iter().filter(|f| f.blocks(force));
+    findings
+        .iter()
+        .find(|f| f.certain && f.blocks(force))
+        .or_else(|| blocking.next())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1962,7 +1974,7 @@ mod tests {
             findings.iter().find(|f| f.blocks(false)).unwrap().check,
             Check::Alignment
         );
-        let f = crate::diagnose::blocking_finding(&findings, 0).unwrap();
+        let f = blocking_finding(&findings, 0).unwrap();
         assert_eq!(f.check, Check::NoText);
     }
 

@@ -1,0 +1,10 @@
+//! NetBSD kernel module objects (`.kmod`, ELF relocatable files): reading
+//! them the way the kernel does, the kernel's rules and limits by release,
+//! and the kernel's checks as findings with reasons.
+//!
+//! Never prints; every failure is a typed error or a finding.
+
+pub mod kmod;
+mod mapping;
+pub mod path;
+pub mod validate;

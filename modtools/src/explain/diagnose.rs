@@ -1,0 +1,155 @@
+//! Why the kernel said no, from what userland can see.
+//!
+//! NetBSD's tools print only `strerror(errno)` and leave the reason on the
+//! console. The tools print that same line, then at most one line from
+//! here. Everything here is a fact read from the kernel's state or the
+//! module file; when nothing concrete is known, the answer is `None`.
+
+use libmodctl::abi::{ModClass, ModSource};
+use libmodctl::errno::Errno;
+use libmodctl::plist::Dict;
+use modobj::kmod::Kmod;
+use modobj::path;
+use modobj::validate::{self, blocking_finding};
+
+use crate::explain::dryrun;
+use crate::explain::view::KernelView;
+use crate::kernel::Kernel;
+
+/// A load refused before submission, as the kernel would refuse it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub errno: Errno,
+    pub reason: String,
+}
+
+/// Checks the module file before submission when the kernel would get as
+/// far as reading it; `Some` when the kernel would certainly refuse.
+pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
+    let operand = std::str::from_utf8(operand).ok()?;
+    let view = KernelView::read(k);
+    // The kernel answers these before it opens any file.
+    if view.permission_reason().is_some()
+        || (!path::is_path(operand)
+            && (view.active(operand).is_some() || view.disabled_builtin(operand).is_some()))
+    {
+        return None;
+    }
+    let target = view.target.as_ref()?;
+    let (file, _) = view.module_file(operand)?;
+    let kmod = Kmod::open(&file).ok()?;
+    let findings = validate::validate(&kmod, target);
+    let f = blocking_finding(&findings, flags)?;
+    Some(Refusal {
+        errno: f.errno,
+        reason: f.reason.clone(),
+    })
+}
+
+/// Loaded modules that require `name`.
+fn dependants<'a>(view: &'a KernelView, name: &str) -> Vec<&'a str> {
+    view.modules
+        .iter()
+        .filter(|m| m.refcnt != u32::MAX && m.required.split(',').any(|r| r == name))
+        .map(|m| m.name.as_str())
+        .collect()
+}
+
+/// Why a `MODCTL_LOAD` of `operand` failed with `errno`, when known: the
+/// dry run's finding when it reaches the same errno, or the module's own
+/// INIT when the errno is none the loader produces.
+pub fn load(k: &Kernel, operand: &[u8], flags: i32, props: &Dict, errno: Errno) -> Option<String> {
+    let report = dryrun::dry_run(k, operand, flags, props);
+    if report.verdict == Some(errno) {
+        return report
+            .items
+            .iter()
+            .find(|i| i.fatal && i.errno == Some(errno))
+            .map(|i| i.reason.clone());
+    }
+    // The loader itself never fails this way: the module's INIT did.
+    (!LOADER_ERRNOS.contains(&errno) && report.would_load() && report.facts.is_some()).then(|| {
+        format!(
+            "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
+            errno.0,
+            errno.name().unwrap_or("?")
+        )
+    })
+}
+
+/// The errnos the kernel's load path produces by itself (reference §12).
+const LOADER_ERRNOS: &[Errno] = &[
+    Errno::EPERM,
+    Errno::ENOENT,
+    Errno::ENOEXEC,
+    Errno::EDEADLK,
+    Errno::ENOMEM,
+    Errno::EFAULT,
+    Errno::EEXIST,
+    Errno::EINVAL,
+    Errno::EFBIG,
+    Errno::EMLINK,
+    Errno::ENAMETOOLONG,
+    Errno::EPROGMISMATCH,
+    Errno::EOPNOTSUPP,
+    Errno::ENOSYS,
+    Errno::EACCES,
+    Errno::EIO,
+];
+
+/// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.
+pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
+    let name = std::str::from_utf8(name).ok()?;
+    if errno == Errno::ENAMETOOLONG {
+        return Some(format!(
+            "module names are at most 31 bytes; this one has {}",
+            name.len()
+        ));
+    }
+    let view = KernelView::read(k);
+    match errno {
+        Errno::EBUSY => {
+            let users = dependants(&view, name);
+            let m = view.active(name)?;
+            if !users.is_empty() {
+                Some(format!(
+                    "required by {}; unload {} first",
+                    users.join(", "),
+                    if users.len() > 1 { "them" } else { "it" }
+                ))
+            } else if m.refcnt == 0 {
+                Some("the module refused to unload itself (for a file system: is one still mounted?)".into())
+            } else {
+                Some(format!(
+                    "held by {} reference(s) from inside the kernel",
+                    m.refcnt
+                ))
+            }
+        }
+        Errno::ENOENT => {
+            if view.disabled_builtin(name).is_some() {
+                Some(format!(
+                    "builtin module `{name}' is already disabled (modload -f {name} reinstates it)"
+                ))
+            } else if name.ends_with(".kmod") || path::is_path(name) {
+                Some("modunload takes a module name as modstat(8) shows it, not a file name".into())
+            } else {
+                Some(format!("no module named `{name}' is loaded"))
+            }
+        }
+        Errno::EPERM => {
+            if let Some(why) = view.permission_reason() {
+                return Some(why);
+            }
+            let m = view.active(name)?;
+            (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32).then(
+                || {
+                    format!(
+                        "`{name}' is a security model built into the kernel and cannot be unloaded"
+                    )
+                },
+            )
+        }
+        _ => None,
+    }
+}

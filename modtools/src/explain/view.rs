@@ -1,0 +1,117 @@
+//! The kernel as the explanations see it: its module list and sysctls,
+//! read once, and where it finds module files.
+
+use std::path::PathBuf;
+
+use libmodctl::abi::{ModSource, MODFLG_AUTO_LOADED};
+use libmodctl::backend::Sysctl;
+use libmodctl::stat::ModStat;
+use modobj::path;
+use modobj::validate::Target;
+
+use crate::kernel::Kernel;
+
+/// What the kernel's state looks like to us, read once.
+pub struct KernelView {
+    pub modules: Vec<ModStat>,
+    pub euid: u32,
+    pub securelevel: i64,
+    pub target: Option<Target>,
+    pub module_dir: Option<PathBuf>,
+    /// `kern.module.path` as the kernel reports it (for messages).
+    pub module_path: Option<String>,
+    /// Whether the kernel's files are ours to read (not a rump kernel's).
+    pub files_visible: bool,
+}
+
+impl KernelView {
+    pub fn read(k: &Kernel) -> KernelView {
+        let mc = k.modctl();
+        let int = |n| mc.sysctl(n).ok().and_then(|v| v.as_int());
+        let string = |n| {
+            mc.sysctl(n)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        };
+        let target = match (int(Sysctl::OsRevision), string(Sysctl::Machine)) {
+            (Some(rev), Some(machine)) => u32::try_from(rev).ok().map(|osrevision| Target {
+                osrevision,
+                machine,
+            }),
+            _ => None,
+        };
+        KernelView {
+            modules: mc.stat().map(|l| l.modules).unwrap_or_default(),
+            euid: k.euid(),
+            securelevel: int(Sysctl::Securelevel).unwrap_or(0),
+            target,
+            module_dir: k.module_dir(),
+            module_path: string(Sysctl::ModulePath),
+            files_visible: k.files_visible(),
+        }
+    }
+
+    /// The active module of that name (disabled builtins are not active).
+    pub fn active(&self, name: &str) -> Option<&ModStat> {
+        self.modules
+            .iter()
+            .find(|m| m.name == name && m.refcnt != u32::MAX)
+    }
+
+    /// The disabled builtin of that name.
+    pub fn disabled_builtin(&self, name: &str) -> Option<&ModStat> {
+        self.modules
+            .iter()
+            .find(|m| m.name == name && m.refcnt == u32::MAX)
+    }
+
+    /// Why the kernel's authorisation would refuse a load or unload.
+    pub fn permission_reason(&self) -> Option<String> {
+        if self.securelevel > 0 {
+            Some(format!(
+                "kern.securelevel is {}; modules can be loaded and unloaded only at securelevel 0 or below",
+                self.securelevel
+            ))
+        } else if self.euid != 0 {
+            Some(format!(
+                "only root may load and unload modules (effective uid {})",
+                self.euid
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The host file the kernel opens for an operand, and its name as the
+    /// kernel sees it.
+    pub fn module_file(&self, operand: &str) -> Option<(PathBuf, String)> {
+        if !self.files_visible {
+            return None;
+        }
+        if path::is_path(operand) {
+            return Some((PathBuf::from(operand), operand.to_string()));
+        }
+        let dir = self.module_dir.as_ref()?;
+        let host = dir.join(operand).join(format!("{operand}.kmod"));
+        let shown = match &self.module_path {
+            Some(p) => path::module_file(p, operand),
+            None => host.display().to_string(),
+        };
+        Some((host, shown))
+    }
+}
+
+/// Where a loaded module came from, in words.
+pub fn describe(m: &ModStat) -> String {
+    let from = match ModSource::from_raw(m.source) {
+        Some(ModSource::Builtin) => "built into the kernel",
+        Some(ModSource::Boot) => "loaded by the boot loader",
+        Some(ModSource::Filesys) => "loaded from the file system",
+        None => "loaded",
+    };
+    if m.flags & MODFLG_AUTO_LOADED != 0 {
+        format!("{from}, as a dependency or by autoload")
+    } else {
+        from.to_string()
+    }
+}
