@@ -169,6 +169,12 @@ impl ObjectLoader for NoLoader {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Props(Dict);
 
+impl From<Dict> for Props {
+    fn from(d: Dict) -> Props {
+        Props(d)
+    }
+}
+
 impl Props {
     /// `prop_dictionary_internalize`: `None` unless the text is a plist
     /// whose top-level object is a dictionary.
@@ -191,24 +197,5 @@ impl Props {
 
     pub fn externalize(&self) -> String {
         String::from_utf8_lossy(&self.0.externalize()).into_owned()
-    }
-}
-
-/// The `.plist` next to a module object: `.kmod` replaced, else appended.
-pub fn plist_path(kmod_path: &[u8]) -> Vec<u8> {
-    let stem = kmod_path.strip_suffix(b".kmod").unwrap_or(kmod_path);
-    let mut p = stem.to_vec();
-    p.extend_from_slice(b".plist");
-    p
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plist_paths() {
-        assert_eq!(plist_path(b"/a/b.kmod"), b"/a/b.plist");
-        assert_eq!(plist_path(b"/a/b.o"), b"/a/b.o.plist");
     }
 }

@@ -15,11 +15,11 @@ use libmodctl::abi::{
     MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE,
 };
 use libmodctl::errno::Errno;
+use modobj::plistfile;
+use modobj::rules::{required_components, LongRequired};
 
 /// NetBSD's `NAME_MAX`: longer path components fail in namei.
 const NAME_MAX: usize = 255;
-/// A `.plist` of this size or more is refused (`plistsize - 1`).
-pub const PLIST_MAX: u64 = 8192 - 1;
 /// Guard against built-ins that require each other (the kernel would
 /// recurse until it crashed).
 const BUILTIN_DEPTH_LIMIT: u32 = 64;
@@ -245,7 +245,10 @@ impl<'s, 'c> Kernel<'s, 'c> {
         let mut deps = Vec::new();
         self.depth += 1;
         let r = (|| -> Result<(), Errno> {
-            for comp in required_components(required.as_deref().unwrap_or(""), true) {
+            for comp in required_components(
+                required.as_deref().unwrap_or("").as_bytes(),
+                LongRequired::Truncate,
+            ) {
                 let comp = comp?;
                 self.do_builtin(&comp, None)?;
                 deps.push(comp);
@@ -456,7 +459,8 @@ impl<'s, 'c> Kernel<'s, 'c> {
         // whatever happens to this module afterwards.
         let mut deps = Vec::new();
         let required = mi.required.as_deref().unwrap_or("");
-        for (n, comp) in required_components(required, false).enumerate() {
+        for (n, comp) in required_components(required.as_bytes(), LongRequired::Refuse).enumerate()
+        {
             if rules.max_required.is_some_and(|max| n >= max) {
                 // NetBSD ≤ 8 kept requirements in a fixed array.
                 self.error(format!("too many required modules for `{}'", mi.name));
@@ -601,7 +605,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
 
         let mut filedict = None;
         if flags & MODCTL_NO_PROP == 0 || autoload {
-            let plist = PathBuf::from(OsStr::from_bytes(&glue::plist_path(
+            let plist = PathBuf::from(OsStr::from_bytes(&plistfile::plist_path(
                 path.as_os_str().as_bytes(),
             )));
             if let Some(d) = read_plist(&plist)? {
@@ -727,42 +731,6 @@ impl<'s, 'c> Kernel<'s, 'c> {
     }
 }
 
-/// The components of an `mi_required` list as module_do_load() and
-/// module_do_builtin() parse it: skip one comma, take up to the next; an
-/// empty component ends the list. A component of 31 bytes or more is EINVAL
-/// for loads and cut to 31 bytes for built-ins (`truncate`).
-fn required_components(
-    list: &str,
-    truncate: bool,
-) -> impl Iterator<Item = Result<String, Errno>> + '_ {
-    let mut rest = list.as_bytes();
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done || rest.is_empty() {
-            return None;
-        }
-        if rest[0] == b',' {
-            rest = &rest[1..];
-        }
-        let end = rest.iter().position(|&c| c == b',').unwrap_or(rest.len());
-        let mut comp = &rest[..end];
-        rest = &rest[end..];
-        if comp.len() + 1 >= MAXMODNAME {
-            if truncate {
-                comp = &comp[..MAXMODNAME - 1];
-            } else {
-                done = true;
-                return Some(Err(Errno::EINVAL));
-            }
-        }
-        if comp.is_empty() {
-            done = true;
-            return None;
-        }
-        Some(Ok(String::from_utf8_lossy(comp).into_owned()))
-    })
-}
-
 /// namei's component limit.
 fn check_components(path: &[u8]) -> Result<(), Errno> {
     if path.split(|&c| c == b'/').any(|c| c.len() > NAME_MAX) {
@@ -771,53 +739,17 @@ fn check_components(path: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// module_load_plist_vfs(): `None` when there is no file; EFBIG when it is
-/// too large; EINVAL when it is not a dictionary. (A DIAGNOSTIC kernel
-/// would panic on the last one; the emulator returns the error.)
+/// module_load_plist_vfs(); a FIFO, which the kernel would wait on, ends
+/// the load as an interrupted wait would.
 fn read_plist(path: &Path) -> Result<Option<Props>, Errno> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Errno::from_io(&e)),
-    };
-    if meta.len() >= PLIST_MAX {
-        return Err(Errno::EFBIG);
-    }
-    let data = std::fs::read(path).map_err(|e| Errno::from_io(&e))?;
-    if data.len() as u64 != meta.len() {
-        return Err(Errno::EFBIG);
-    }
-    // The kernel reads into a buffer it NUL-terminates: text stops at a NUL.
-    let end = data.iter().position(|&c| c == 0).unwrap_or(data.len());
-    Props::internalize(&data[..end])
-        .map(Some)
-        .ok_or(Errno::EINVAL)
+    plistfile::read(path)
+        .map(|d| d.map(Props::from))
+        .map_err(|e| e.errno())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn comps(list: &str, truncate: bool) -> Vec<Result<String, Errno>> {
-        required_components(list, truncate).collect()
-    }
-
-    #[test]
-    fn required_list_parsing() {
-        assert_eq!(comps("a,b", false), vec![Ok("a".into()), Ok("b".into())]);
-        assert_eq!(comps("a,,b", false), vec![Ok("a".into())]);
-        assert_eq!(comps("a,", false), vec![Ok("a".into())]);
-        assert_eq!(comps(",a", false), vec![Ok("a".into())]);
-        assert_eq!(comps("", false), vec![]);
-        let long = "x".repeat(31);
-        assert_eq!(
-            comps(&format!("a,{long}"), false),
-            vec![Ok("a".into()), Err(Errno::EINVAL)]
-        );
-        assert_eq!(comps(&"y".repeat(30), false), vec![Ok("y".repeat(30))]);
-        assert_eq!(comps(&long, true), vec![Ok("x".repeat(31))]);
-        assert_eq!(comps(&"z".repeat(40), true), vec![Ok("z".repeat(31))]);
-    }
 
     #[test]
     fn kauth_rules() {

