@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::glue::{self, ModuleObject, ObjectLoader, Props, Target};
+use super::glue::{self, ModInfoLite, ModuleObject, ObjectLoader, Props, Target};
 use super::profile::Profile;
 use super::state::{ModRec, State};
 use libmodctl::abi::{
@@ -152,6 +152,26 @@ impl<'a> Ctx<'a> {
 /// An object read from the file system: the object, its host path, and
 /// the dictionary of the `.plist` next to it.
 type VfsObject = (Box<dyn ModuleObject>, PathBuf, Option<Props>);
+
+/// One module_do_load() call's arguments.
+#[derive(Clone, Copy)]
+struct LoadCall<'p> {
+    filename: &'p [u8],
+    /// Loaded because another module requires it.
+    isdep: bool,
+    flags: i32,
+    props: Option<&'p Props>,
+    /// Through the autoload path (as every dependency is).
+    autoload: bool,
+}
+
+/// An object module_load_vfs() read, with its modinfo.
+struct Fetched {
+    mi: ModInfoLite,
+    obj: Box<dyn ModuleObject>,
+    path: PathBuf,
+    filedict: Option<Props>,
+}
 
 /// One call's view of the kernel.
 pub struct Kernel<'s, 'c> {
@@ -306,63 +326,55 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return Err(Errno::EPERM);
         }
         self.pending.clear();
-        self.do_load(filename, false, flags, props, false)
+        self.do_load(LoadCall {
+            filename,
+            isdep: false,
+            flags,
+            props,
+            autoload: false,
+        })
     }
 
     /// module_do_load(); older kernels first count the call and refuse
     /// one past `MODULE_MAX_DEPTH`, before looking at the name at all.
-    fn do_load(
-        &mut self,
-        filename: &[u8],
-        isdep: bool,
-        flags: i32,
-        props: Option<&Props>,
-        autoload: bool,
-    ) -> Result<(), Errno> {
+    fn do_load(&mut self, call: LoadCall<'_>) -> Result<(), Errno> {
         let max_depth = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine).max_depth;
         self.load_depth += 1;
         let r = match max_depth {
             Some(max) if self.load_depth > max => {
-                let name = String::from_utf8_lossy(filename);
+                let name = String::from_utf8_lossy(call.filename);
                 let depth = self.load_depth;
                 self.error(format!("recursion too deep for `{name}' {depth} > {max}"));
                 Err(Errno::EMLINK)
             }
-            _ => self.do_load_counted(filename, isdep, flags, props, autoload),
+            _ => self.do_load_counted(call),
         };
         self.load_depth -= 1;
         r
     }
 
-    fn do_load_counted(
-        &mut self,
-        filename: &[u8],
-        isdep: bool,
-        flags: i32,
-        props: Option<&Props>,
-        autoload: bool,
-    ) -> Result<(), Errno> {
-        let name = String::from_utf8_lossy(filename).into_owned();
+    fn do_load_counted(&mut self, call: LoadCall<'_>) -> Result<(), Errno> {
+        let name = String::from_utf8_lossy(call.filename).into_owned();
 
         // A built-in that is not active: needs force once disabled.
         if let Some(b) = self.st.builtins.iter().find(|m| m.name == name) {
-            if b.flags & MODFLG_MUST_FORCE != 0 && flags & MODCTL_LOAD_FORCE == 0 {
-                if !autoload {
+            if b.flags & MODFLG_MUST_FORCE != 0 && call.flags & MODCTL_LOAD_FORCE == 0 {
+                if !call.autoload {
                     self.error(format!("use -f to reinstate builtin module `{name}'"));
                 }
                 return Err(Errno::EPERM);
             }
-            return self.do_builtin(&name, props);
+            return self.do_builtin(&name, call.props);
         }
         // (Modules pushed by the boot loader are not emulated.)
         if self.st.active(&name).is_some() {
             return Err(Errno::EEXIST);
         }
 
-        let (obj, path, filedict) = match self.load_vfs(filename, flags, autoload) {
+        let (obj, path, filedict) = match self.load_vfs(call.filename, call.flags, call.autoload) {
             Ok(v) => v,
             Err(e) => {
-                if !autoload {
+                if !call.autoload {
                     self.error(format!("Cannot load kernel object `{name}' error={}", e.0));
                 }
                 return Err(e);
@@ -378,34 +390,74 @@ impl<'s, 'c> Kernel<'s, 'c> {
         let id = self.next_pending;
         self.next_pending += 1;
         self.pending.push((id, mi.name.clone()));
-        let r = self.finish_load(
-            &name,
-            &mi,
-            obj.as_ref(),
-            &path,
+        let fetched = Fetched {
+            mi,
+            obj,
+            path,
             filedict,
-            isdep,
-            flags,
-            props,
-            autoload,
-        );
+        };
+        let r = self.finish_load(call, &name, fetched);
         self.pending.retain(|(i, _)| *i != id);
         r
     }
 
     /// module_do_load() from the compatibility checks on.
-    #[allow(clippy::too_many_arguments)]
-    fn finish_load(
+    fn finish_load(&mut self, call: LoadCall<'_>, name: &str, f: Fetched) -> Result<(), Errno> {
+        self.check_info(call, name, &f.mi)?;
+        let deps = self.load_required(call, &f.mi)?;
+        self.affix(&f.mi, f.obj.as_ref())?;
+
+        // The file's dictionary, with the caller's keys winning.
+        let init_props = match (f.filedict, call.props) {
+            (Some(mut file), Some(p)) => {
+                file.merge(p);
+                Some(file)
+            }
+            (Some(file), None) => Some(file),
+            (None, p) => p.cloned(),
+        };
+        let mi = &f.mi;
+        if let Some(e) = self.fail_init(&mi.name) {
+            self.error(format!(
+                "modcmd(CMD_INIT) failed for `{}', error {}",
+                mi.name, e.0
+            ));
+            return Err(e);
+        }
+
+        let size = f.obj.text_size();
+        let mut rec = ModRec {
+            name: mi.name.clone(),
+            class: mi.class,
+            source: ModSource::Filesys as i32,
+            flags: 0,
+            refcnt: 0,
+            required: mi.required.clone(),
+            deps,
+            addr: self.allocate(size),
+            size,
+            version: mi.version,
+            path: Some(f.path.to_string_lossy().into_owned()),
+            globals: f.obj.defined_globals(),
+            autotime: 0,
+            props: init_props.as_ref().map(Props::externalize),
+        };
+        let prof = self.cx.prof;
+        if call.autoload && prof.autotime > 0 {
+            rec.autotime = self.cx.now + u64::from(prof.autotime);
+            rec.flags |= MODFLG_AUTO_LOADED;
+        }
+        self.enqueue(rec);
+        Ok(())
+    }
+
+    /// The modinfo checks: name length, class, version, the name a
+    /// dependency was looked up by, already loaded, circular dependency.
+    fn check_info(
         &mut self,
+        call: LoadCall<'_>,
         name: &str,
-        mi: &glue::ModInfoLite,
-        obj: &dyn ModuleObject,
-        path: &Path,
-        filedict: Option<Props>,
-        isdep: bool,
-        flags: i32,
-        props: Option<&Props>,
-        autoload: bool,
+        mi: &ModInfoLite,
     ) -> Result<(), Errno> {
         let prof = self.cx.prof;
         if mi.name.len() >= MAXMODNAME {
@@ -429,12 +481,12 @@ impl<'s, 'c> Kernel<'s, 'c> {
                 "module `{}' built for `{}', system `{}'",
                 mi.name, mi.version, prof.osrevision
             ));
-            if flags & MODCTL_LOAD_FORCE == 0 {
+            if call.flags & MODCTL_LOAD_FORCE == 0 {
                 return Err(Errno::EPROGMISMATCH);
             }
             self.error("forced load, system may be unstable".into());
         }
-        if isdep && mi.name != name {
+        if call.isdep && mi.name != name {
             self.error(format!(
                 "dependency name mismatch (`{name}' != `{}')",
                 mi.name
@@ -454,9 +506,17 @@ impl<'s, 'c> Kernel<'s, 'c> {
             self.error(format!("circular dependency detected for `{}'", mi.name));
             return Err(Errno::EDEADLK);
         }
+        Ok(())
+    }
 
-        // Requirements, through the autoload path. Those loaded stay loaded
-        // whatever happens to this module afterwards.
+    /// Requirements, through the autoload path. Those loaded stay loaded
+    /// whatever happens to this module afterwards.
+    fn load_required(
+        &mut self,
+        call: LoadCall<'_>,
+        mi: &ModInfoLite,
+    ) -> Result<Vec<String>, Errno> {
+        let rules = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine);
         let mut deps = Vec::new();
         let required = mi.required.as_deref().unwrap_or("");
         for (n, comp) in required_components(required.as_bytes(), LongRequired::Refuse).enumerate()
@@ -476,7 +536,14 @@ impl<'s, 'c> Kernel<'s, 'c> {
                 self.error(format!("self-dependency detected for `{}'", mi.name));
                 return Err(Errno::EDEADLK);
             }
-            match self.do_load(comp.as_bytes(), true, flags, None, true) {
+            let dep = LoadCall {
+                filename: comp.as_bytes(),
+                isdep: true,
+                flags: call.flags,
+                props: None,
+                autoload: true,
+            };
+            match self.do_load(dep) {
                 Ok(()) | Err(Errno::EEXIST) => {}
                 Err(e) => {
                     self.error(format!(
@@ -491,8 +558,11 @@ impl<'s, 'c> Kernel<'s, 'c> {
             }
             deps.push(comp);
         }
+        Ok(deps)
+    }
 
-        // kobj_affix(): resolve against the kernel and loaded modules.
+    /// kobj_affix(): resolve against the kernel and loaded modules.
+    fn affix(&mut self, mi: &ModInfoLite, obj: &dyn ModuleObject) -> Result<(), Errno> {
         if let Some(ksyms) = &self.cx.ksyms {
             let active = &self.st.active;
             let is_defined = |s: &str| {
@@ -521,46 +591,6 @@ impl<'s, 'c> Kernel<'s, 'c> {
             ));
             return Err(e);
         }
-
-        // The file's dictionary, with the caller's keys winning.
-        let init_props = match (filedict, props) {
-            (Some(mut f), Some(p)) => {
-                f.merge(p);
-                Some(f)
-            }
-            (Some(f), None) => Some(f),
-            (None, p) => p.cloned(),
-        };
-        if let Some(e) = self.fail_init(&mi.name) {
-            self.error(format!(
-                "modcmd(CMD_INIT) failed for `{}', error {}",
-                mi.name, e.0
-            ));
-            return Err(e);
-        }
-
-        let size = obj.text_size();
-        let mut rec = ModRec {
-            name: mi.name.clone(),
-            class: mi.class,
-            source: ModSource::Filesys as i32,
-            flags: 0,
-            refcnt: 0,
-            required: mi.required.clone(),
-            deps,
-            addr: self.allocate(size),
-            size,
-            version: mi.version,
-            path: Some(path.to_string_lossy().into_owned()),
-            globals: obj.defined_globals(),
-            autotime: 0,
-            props: init_props.as_ref().map(Props::externalize),
-        };
-        if autoload && prof.autotime > 0 {
-            rec.autotime = self.cx.now + u64::from(prof.autotime);
-            rec.flags |= MODFLG_AUTO_LOADED;
-        }
-        self.enqueue(rec);
         Ok(())
     }
 
