@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::EmulError;
+use super::{statedir, EmulError};
 
 type Examples = [(&'static str, &'static [u8]); 3];
 
@@ -53,15 +53,15 @@ fn example_modules(machine: &str) -> &'static Examples {
 /// Writes each example to `<root>/<module_path>/<name>/<name>.kmod` unless
 /// a file is already there.
 pub fn install(root: &Path, module_path: &str, machine: &str) -> Result<(), EmulError> {
-    let base = root.join(module_path.trim_start_matches('/'));
+    let base = modobj::path::below_root(root, module_path.as_bytes());
     for (name, bytes) in example_modules(machine) {
         let dir = base.join(name);
         let file = dir.join(format!("{name}.kmod"));
-        if file.exists() {
+        if fs::symlink_metadata(&file).is_ok() {
             continue;
         }
-        fs::create_dir_all(&dir).map_err(|e| EmulError::io(&dir, "cannot create", e))?;
-        fs::write(&file, bytes).map_err(|e| EmulError::io(&file, "cannot write", e))?;
+        statedir::create_dirs(&dir)?;
+        statedir::write_new(&file, bytes)?;
     }
     Ok(())
 }

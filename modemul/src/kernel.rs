@@ -660,8 +660,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
         p.extend_from_slice(b".kmod");
         p.truncate(MAXPATHLEN - 1);
         check_components(&p)?;
-        let rel = p.strip_prefix(b"/").unwrap_or(&p);
-        Ok(self.cx.root.join(OsStr::from_bytes(rel)))
+        Ok(modobj::path::below_root(&self.cx.root, &p))
     }
 
     /// The lowest page-aligned address where `size` bytes of text fit

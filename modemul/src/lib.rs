@@ -88,9 +88,11 @@ mod glue;
 mod kernel;
 mod profile;
 mod state;
+pub mod statedir;
 
 pub use profile::{default_builtins, BuiltinModule, Profile, StatAbiEra};
-pub use state::{ModRec, State, LOCK_FILE, PROFILE_FILE, STATE_FILE, SYNC_HOOK_ENV};
+pub use state::{ModRec, State, LOCK_FILE, PROFILE_FILE, STATE_FILE};
+use statedir::DirLock;
 
 use glue::{ObjectLoader, Props};
 use kernel::{Ctx, Kernel, StatRec};
@@ -110,6 +112,14 @@ pub enum EmulError {
     Corrupt { path: PathBuf, reason: String },
     /// The profile's `ksyms` file cannot be read.
     Ksyms { path: PathBuf, reason: String },
+    /// Someone other than the caller could change this file or directory
+    /// (or it is not what the emulator keeps there): it is not used.
+    Untrusted { path: PathBuf, why: String },
+    /// Another process held the state directory's lock for this long.
+    LockTimeout {
+        path: PathBuf,
+        waited: std::time::Duration,
+    },
 }
 
 impl EmulError {
@@ -127,7 +137,9 @@ impl EmulError {
             EmulError::Io { path, .. }
             | EmulError::Profile { path, .. }
             | EmulError::Corrupt { path, .. }
-            | EmulError::Ksyms { path, .. } => path,
+            | EmulError::Ksyms { path, .. }
+            | EmulError::Untrusted { path, .. }
+            | EmulError::LockTimeout { path, .. } => path,
         }
     }
 }
@@ -149,6 +161,18 @@ impl fmt::Display for EmulError {
             EmulError::Ksyms { path, reason } => {
                 write!(f, "{}: cannot read kernel symbols: {reason}", path.display())
             }
+            EmulError::Untrusted { path, why } => write!(
+                f,
+                "{}: not used as emulator state: {why} (a state directory must be yours and \
+                 writable only by you)",
+                path.display()
+            ),
+            EmulError::LockTimeout { path, waited } => write!(
+                f,
+                "{}: held by another process for {} s; giving up",
+                path.display(),
+                waited.as_secs()
+            ),
         }
     }
 }
@@ -234,12 +258,11 @@ impl Emul {
         dir: &Path,
         loader: Box<dyn ObjectLoader + Send + Sync>,
     ) -> Result<Emul, EmulError> {
-        let dir = std::path::absolute(dir).map_err(|e| EmulError::io(dir, "bad directory", e))?;
-        fs::create_dir_all(&dir).map_err(|e| EmulError::io(&dir, "cannot create", e))?;
-        let _lock = state::DirLock::acquire(&dir)?;
+        let dir = statedir::prepare(dir)?;
+        let _lock = DirLock::acquire(&dir)?;
 
         let ppath = dir.join(PROFILE_FILE);
-        let profile = match state::read_optional(&ppath)? {
+        let profile = match statedir::read_optional(&ppath, statedir::MAX_PROFILE_FILE)? {
             Some(text) => {
                 let text = String::from_utf8(text).map_err(|_| EmulError::Profile {
                     path: ppath.clone(),
@@ -252,7 +275,7 @@ impl Emul {
             }
             None => {
                 let p = Profile::default();
-                state::write_atomic(&ppath, p.to_json().as_bytes())?;
+                statedir::write_atomic(&ppath, p.to_json().as_bytes())?;
                 p
             }
         };
@@ -321,8 +344,7 @@ impl Emul {
     /// The host directory where names are looked up:
     /// `module_root` joined with `module_path`.
     pub fn module_dir(&self) -> PathBuf {
-        self.module_root()
-            .join(self.profile.module_path.trim_start_matches('/'))
+        modobj::path::below_root(&self.module_root(), self.profile.module_path.as_bytes())
     }
 
     /// The global symbols a load resolves against: the profile's ksyms plus
@@ -337,7 +359,7 @@ impl Emul {
 
     /// Reads the current state (under the lock).
     pub fn state(&self) -> Result<State, EmulError> {
-        let _lock = state::DirLock::acquire(&self.dir)?;
+        let _lock = DirLock::acquire(&self.dir)?;
         self.read_state()
     }
 
@@ -375,14 +397,10 @@ impl Emul {
     /// last read is the same state; the times catch a file edited in place.
     fn read_state_file(&self) -> Result<Option<State>, EmulError> {
         let path = self.state_path();
-        let mut file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(EmulError::io(&path, "cannot read", e)),
+        let Some((mut file, meta)) = statedir::open_regular(&path, statedir::MAX_STATE_FILE)?
+        else {
+            return Ok(None);
         };
-        let meta = file
-            .metadata()
-            .map_err(|e| EmulError::io(&path, "cannot read", e))?;
         let mut cache = self.state_cache.lock().unwrap_or_else(|e| e.into_inner());
         let version = FileVersion::of(&meta);
         if let Some((_, cached, st)) = cache.as_ref() {
@@ -405,7 +423,7 @@ impl Emul {
     /// parses the new file: what is cached is always what a read gives.
     fn write_state(&self, st: &State) -> Result<(), EmulError> {
         *self.state_cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        state::write_atomic(&self.state_path(), &st.encode())
+        statedir::write_atomic(&self.state_path(), &st.encode())
     }
 
     fn ksyms(&self) -> Result<Option<BTreeSet<String>>, EmulError> {
@@ -439,7 +457,7 @@ impl Emul {
         need_ksyms: bool,
         op: impl FnOnce(&mut Kernel<'_, '_>) -> R,
     ) -> Result<R, EmulError> {
-        let _lock = state::DirLock::acquire(&self.dir)?;
+        let _lock = DirLock::acquire(&self.dir)?;
         let mut st = self.read_state()?;
         let before = st.clone();
         let mut cx = Ctx::new(&self.profile, self.loader.as_ref(), &self.module_root());

@@ -156,13 +156,37 @@ impl Profile {
     }
 
     fn check(&self) -> Result<(), String> {
-        if self.machine.is_empty() {
-            return Err("machine is empty".into());
+        // Both go into paths: a machine name such as `evbarm` or a release
+        // such as `10.1_STABLE`, nothing that could climb out of one.
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                && s != "."
+                && s != ".."
+        };
+        if !token(&self.machine) {
+            return Err(format!(
+                "machine `{}' is not a NetBSD machine name (letters, digits, `_', `-')",
+                self.machine.escape_debug()
+            ));
+        }
+        if !token(&self.osrelease) {
+            return Err(format!(
+                "osrelease `{}' is not a NetBSD release such as 10.1",
+                self.osrelease.escape_debug()
+            ));
         }
         if !self.module_path.starts_with('/') {
             return Err(format!(
                 "module_path `{}' is not an absolute NetBSD path",
                 self.module_path
+            ));
+        }
+        if self.module_path.contains('\0') || self.module_path.split('/').any(|c| c == "..") {
+            return Err(format!(
+                "module_path `{}' has a `..' component or a NUL; name the directory directly",
+                self.module_path.escape_debug()
             ));
         }
         for (i, b) in self.builtins.iter().enumerate() {

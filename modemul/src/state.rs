@@ -1,32 +1,15 @@
-//! The emulated kernel's state and how it is kept on disk.
-//!
-//! `state.json` holds the two module lists of kern_module.c. Every call
-//! takes an exclusive `flock` on `lock`, reads the state, applies the
-//! operation and, if anything changed, replaces `state.json` atomically:
-//! write `state.json.tmp`, fsync it, rename it over `state.json`, fsync the
-//! directory. A process killed at any point leaves the old or the new state.
+//! The emulated kernel's state: the two module lists of kern_module.c, as
+//! `state.json` holds them (how the file is kept is [`crate::statedir`]'s).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-
-use super::EmulError;
 use jsontext::{self, object, strings, Fields, Place, Value};
 use libmodctl::abi::MODFLG_AUTO_LOADED;
 
 pub const STATE_FILE: &str = "state.json";
 pub const PROFILE_FILE: &str = "profile.json";
 pub const LOCK_FILE: &str = "lock";
-const TMP_SUFFIX: &str = ".tmp";
 
 /// The state file's format version.
 pub const FORMAT: u32 = 1;
-
-/// Test hook: when set to a path, the writer creates that file after the
-/// new state is written and synced but before it is renamed into place,
-/// then sleeps, so a test can kill it at that point.
-pub const SYNC_HOOK_ENV: &str = "MODCTL_EMUL_TEST_SYNC_POINT";
 
 /// One module record (`struct module` plus what the emulator needs).
 ///
@@ -287,93 +270,6 @@ impl State {
     }
 }
 
-/// An exclusive `flock` on the state directory, released on drop.
-pub struct DirLock {
-    _file: File,
-}
-
-impl DirLock {
-    pub fn acquire(dir: &Path) -> Result<DirLock, EmulError> {
-        let path = dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            // A directory we may only read can still be listed.
-            .or_else(|e| match e.kind() {
-                io::ErrorKind::PermissionDenied => File::open(&path),
-                _ => Err(e),
-            })
-            .map_err(|e| EmulError::io(&path, "cannot open lock file", e))?;
-        loop {
-            // SAFETY: flock on a descriptor we own.
-            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if r == 0 {
-                break;
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(EmulError::io(&path, "cannot lock", err));
-            }
-        }
-        Ok(DirLock { _file: file })
-    }
-}
-
-/// Reads a file, `None` when it does not exist.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, EmulError> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(EmulError::io(path, "cannot read", e)),
-    }
-}
-
-/// Replaces `path` with `data` atomically (temp file, fsync, rename, fsync
-/// of the directory). Callers hold the directory lock, so one temp name is
-/// enough; a stale one left by a killed writer is simply overwritten.
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), EmulError> {
-    let tmp = tmp_path(path);
-    let write = || -> io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()
-    };
-    write().map_err(|e| EmulError::io(&tmp, "cannot write", e))?;
-    sync_point(path);
-    fs::rename(&tmp, path).map_err(|e| EmulError::io(path, "cannot replace", e))?;
-    if let Some(dir) = path.parent() {
-        // Makes the rename durable; not every file system supports it.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(TMP_SUFFIX);
-    PathBuf::from(s)
-}
-
-/// The test hook of [`SYNC_HOOK_ENV`]; only the state file pauses.
-fn sync_point(path: &Path) {
-    if path.file_name().and_then(|n| n.to_str()) != Some(STATE_FILE) {
-        return;
-    }
-    if let Some(marker) = std::env::var_os(SYNC_HOOK_ENV) {
-        let _ = fs::write(&marker, b"at sync point\n");
-        std::thread::sleep(std::time::Duration::from_secs(60));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,16 +427,5 @@ mod tests {
             State::parse(b"{\"format\": 1,\n \"serial\": 01}").unwrap_err(),
             "number with a leading zero at line 2 column 12"
         );
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = super::super::tests::TempDir::new("state-write");
-        let p = dir.path().join(STATE_FILE);
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        assert!(!tmp_path(&p).exists());
-        assert_eq!(read_optional(&dir.path().join("absent")).unwrap(), None);
     }
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::glue::{ModInfoLite, ModuleObject, ObjectLoader, Target};
 use super::*;
+use crate::statedir::SYNC_HOOK_ENV;
 use jsontext::{self, object, Fields, Value};
 use libmodctl::modctl::Modctl;
 use libmodctl::stat::StatAbi;

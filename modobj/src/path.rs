@@ -27,6 +27,18 @@ pub fn module_location(module_path: &str, operand: &str) -> String {
     }
 }
 
+/// Where a kernel path lies below `root`, the host directory standing for
+/// `/`: namei reads a run of slashes as one, so every leading slash goes
+/// (`//stand/x` is `/stand/x`, never the host's `/stand/x`).
+pub fn below_root(root: &std::path::Path, kernel_path: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let start = kernel_path
+        .iter()
+        .position(|&c| c != b'/')
+        .unwrap_or(kernel_path.len());
+    root.join(std::ffi::OsStr::from_bytes(&kernel_path[start..]))
+}
+
 /// The kernel's default module directory (`kern.module.path`) for a
 /// release and machine: `/stand/<machine>/<major>.<minor>/modules` for a
 /// release (patch level and suffixes such as `_STABLE` dropped), and the
@@ -53,6 +65,20 @@ fn major_minor(osrelease: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_paths_stay_below_the_root() {
+        let root = std::path::Path::new("/r");
+        assert_eq!(
+            below_root(root, b"/stand/m"),
+            std::path::Path::new("/r/stand/m")
+        );
+        assert_eq!(
+            below_root(root, b"//stand/m"),
+            std::path::Path::new("/r/stand/m")
+        );
+        assert_eq!(below_root(root, b"///"), std::path::Path::new("/r"));
+    }
 
     #[test]
     fn operands_with_a_slash_are_paths() {
