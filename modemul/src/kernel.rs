@@ -739,21 +739,21 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return;
         }
         let now = self.cx.now;
-        let candidates: Vec<String> = self
+        // Only the modules whose deadline has passed, found in one pass:
+        // a kernel may hold tens of thousands of auto-loaded modules, and
+        // looking each one up again would make every call quadratic.
+        let due: Vec<String> = self
             .st
             .active
             .iter()
-            .filter(|m| !m.is_builtin() && m.auto_loaded())
+            .filter(|m| !m.is_builtin() && m.auto_loaded() && m.autotime != 0 && now >= m.autotime)
             .map(|m| m.name.clone())
             .collect();
         // Newest first, so a module goes before the modules it requires.
-        for name in candidates {
+        for name in due {
             let Some(m) = self.st.active_mut(&name) else {
                 continue;
             };
-            if m.autotime == 0 || now < m.autotime {
-                continue;
-            }
             m.autotime = 0;
             let _ = self.do_unload(&name, false);
         }

@@ -169,9 +169,9 @@ impl fmt::Display for EmulError {
             ),
             EmulError::LockTimeout { path, waited } => write!(
                 f,
-                "{}: held by another process for {} s; giving up",
+                "{}: held by another process for {:.1} s; giving up",
                 path.display(),
-                waited.as_secs()
+                waited.as_secs_f64()
             ),
         }
     }
@@ -349,12 +349,14 @@ impl Emul {
 
     /// The global symbols a load resolves against: the profile's ksyms plus
     /// those of every loaded module; `None` when the profile names no ksyms
-    /// file (the emulator then checks no symbols) or it cannot be read.
-    pub fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
-        let mut syms = self.ksyms().ok()??;
-        let st = self.state().ok()?;
+    /// file (the emulator then checks no symbols).
+    pub fn kernel_symbols(&self) -> Result<Option<BTreeSet<String>>, EmulError> {
+        let Some(mut syms) = self.ksyms()? else {
+            return Ok(None);
+        };
+        let st = self.state()?;
         syms.extend(st.active.into_iter().flat_map(|m| m.globals));
-        Some(syms)
+        Ok(Some(syms))
     }
 
     /// Reads the current state (under the lock).
@@ -431,6 +433,20 @@ impl Emul {
             return Ok(None);
         };
         let path = self.resolve(k);
+        // Neither a FIFO nor a device: those could block or never end.
+        let meta = fs::metadata(&path).map_err(|e| EmulError::Ksyms {
+            path: path.clone(),
+            reason: Errno::from_io(&e).to_string(),
+        })?;
+        if !meta.is_file() || meta.len() > statedir::MAX_KSYMS_FILE {
+            return Err(EmulError::Ksyms {
+                path,
+                reason: format!(
+                    "not a regular file of at most {} bytes",
+                    statedir::MAX_KSYMS_FILE
+                ),
+            });
+        }
         self.loader
             .ksyms(&path)
             .map(Some)
@@ -443,7 +459,7 @@ impl Emul {
     fn with_kernel<R>(
         &self,
         need_ksyms: bool,
-        op: impl FnOnce(&mut Kernel<'_, '_>) -> R,
+        op: impl Fn(&mut Kernel<'_, '_>) -> R,
     ) -> Result<R, Errno> {
         let r = self.with_kernel_inner(need_ksyms, op);
         if let Ok(mut g) = self.last_error.lock() {
@@ -455,7 +471,7 @@ impl Emul {
     fn with_kernel_inner<R>(
         &self,
         need_ksyms: bool,
-        op: impl FnOnce(&mut Kernel<'_, '_>) -> R,
+        op: impl Fn(&mut Kernel<'_, '_>) -> R,
     ) -> Result<R, EmulError> {
         let _lock = DirLock::acquire(&self.dir)?;
         let mut st = self.read_state()?;
@@ -478,10 +494,30 @@ impl Emul {
             }
             r
         };
-        let changed = st != before;
+        let mut changed = st != before;
         if changed {
             st.serial += 1;
-            self.write_state(&st)?;
+            if let Err(e) = self.write_state(&st) {
+                // A state that cannot be written (a read-only directory or
+                // file system) can still be looked at: a call that changes
+                // nothing itself answers from the state as stored, as if
+                // the auto-unload thread had not run yet.
+                let mut stored = before.clone();
+                let mut k = Kernel::new(&mut stored, &cx);
+                let again = op(&mut k);
+                if stored != before {
+                    return Err(e);
+                }
+                st = stored;
+                changed = false;
+                if let Ok(mut g) = self.last_call.lock() {
+                    *g = Some(CallRecord {
+                        serial: st.serial,
+                        changed,
+                    });
+                }
+                return Ok(again);
+            }
         }
         if let Ok(mut g) = self.last_call.lock() {
             *g = Some(CallRecord {

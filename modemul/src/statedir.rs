@@ -32,6 +32,8 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The largest `state.json` read (a state of 100,000 modules is ~30 MB).
 pub const MAX_STATE_FILE: u64 = 256 << 20;
+/// The largest file read as the kernel's symbol table (`ksyms`).
+pub const MAX_KSYMS_FILE: u64 = 1 << 30;
 /// The largest `profile.json` read.
 pub const MAX_PROFILE_FILE: u64 = 16 << 20;
 
@@ -211,6 +213,7 @@ impl DirLock {
             Err(e) => return Err(EmulError::io(&path, "cannot open lock file", e)),
         };
         let start = Instant::now();
+        let wait = lock_wait();
         loop {
             // SAFETY: flock on a descriptor we own.
             if unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) } == 0 {
@@ -221,15 +224,25 @@ impl DirLock {
                 Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => {}
                 _ => return Err(EmulError::io(&path, "cannot lock", err)),
             }
-            if start.elapsed() >= LOCK_WAIT {
-                return Err(EmulError::LockTimeout {
-                    path,
-                    waited: LOCK_WAIT,
-                });
+            if start.elapsed() >= wait {
+                return Err(EmulError::LockTimeout { path, waited: wait });
             }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+}
+
+/// [`LOCK_WAIT`]; debug builds (the tests') take a shorter one from
+/// `MODCTL_EMUL_TEST_LOCK_WAIT_MS`.
+fn lock_wait() -> Duration {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("MODCTL_EMUL_TEST_LOCK_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    LOCK_WAIT
 }
 
 fn is_read_only(e: &io::Error) -> bool {

@@ -1150,11 +1150,11 @@ fn helpers_for_the_tools() {
         env.dir.path().join("root/stand/amd64/10.1/modules")
     );
     assert_eq!(
-        env.emul().kernel_symbols().unwrap(),
+        env.emul().kernel_symbols().unwrap().unwrap(),
         BTreeSet::from(["printf".to_string()])
     );
     let env = small("helpers2");
-    assert_eq!(env.emul().kernel_symbols(), None);
+    assert_eq!(env.emul().kernel_symbols().unwrap(), None);
     env.load("example").unwrap();
     assert_eq!(env.emul().euid(), 0);
 }
@@ -1808,7 +1808,12 @@ fn real_objects_and_kernel_symbols() {
     // printf comes from the kernel, hello_greet from hello.
     env.load("needy").unwrap();
     env.load("example").unwrap();
-    assert!(env.emul().kernel_symbols().unwrap().contains("hello_greet"));
+    assert!(env
+        .emul()
+        .kernel_symbols()
+        .unwrap()
+        .unwrap()
+        .contains("hello_greet"));
     // A second copy of hello redefines hello_greet: kobj_load refuses it
     // before the module's name is even looked at.
     let copy = env.dir.path().join("copy/hello.kmod");

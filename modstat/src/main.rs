@@ -70,10 +70,14 @@ fn main() -> ExitCode {
     let list = match mc.stat() {
         Ok(l) => l,
         Err(e) => {
-            return msg::errx(
+            msg::warnx(
                 &prog,
                 format!("modctl(MODCTL_STAT): {}", e.errno()).as_bytes(),
             );
+            if let Some(why) = kernel.failure_detail() {
+                msg::warnx(&prog, why.as_bytes());
+            }
+            return ExitCode::FAILURE;
         }
     };
     let filter = name.as_ref().map(|n| n.as_encoded_bytes());

@@ -151,17 +151,28 @@ impl Kernel {
         }
     }
 
-    /// The kernel's global symbols, including those of loaded modules, when
-    /// they can be read (NetBSD's `/dev/ksyms`, the emulator's profile; a
-    /// rump kernel's never).
-    pub fn kernel_symbols(&self) -> Option<BTreeSet<String>> {
+    /// The kernel's global symbols, including those of loaded modules:
+    /// `Ok(None)` when they cannot be known (a rump kernel's, or NetBSD's
+    /// `/dev/ksyms` unreadable), `Err` when they should be and are not (the
+    /// emulator's profile names a file that cannot be read).
+    pub fn kernel_symbols(&self) -> Result<Option<BTreeSet<String>>, String> {
         match &self.kind {
             Kind::Native => {
-                modobj::kmod::read_symbol_table(std::path::Path::new("/dev/ksyms")).ok()
+                Ok(modobj::kmod::read_symbol_table(std::path::Path::new("/dev/ksyms")).ok())
             }
-            Kind::Rump => None,
+            Kind::Rump => Ok(None),
             #[cfg(with_emul)]
-            Kind::Emul(e) => e.kernel_symbols(),
+            Kind::Emul(e) => e.kernel_symbols().map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Why the last call failed with EIO, when the kernel is one whose
+    /// failures have a cause we can tell (the emulator's state files).
+    pub fn failure_detail(&self) -> Option<String> {
+        match &self.kind {
+            #[cfg(with_emul)]
+            Kind::Emul(e) => e.last_error(),
+            _ => None,
         }
     }
 

@@ -30,7 +30,8 @@ pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
     let operand = std::str::from_utf8(operand).ok()?;
     let view = KernelView::read(k);
     // The kernel answers these before it opens any file.
-    if view.permission_reason().is_some()
+    if view.unreadable.is_some()
+        || view.permission_reason().is_some()
         || (!path::is_path(operand)
             && (view.active(operand).is_some() || view.disabled_builtin(operand).is_some()))
     {
@@ -60,6 +61,11 @@ fn dependants<'a>(view: &'a KernelView, name: &str) -> Vec<&'a str> {
 /// dry run's finding when it reaches the same errno, or the module's own
 /// INIT when the errno is none the loader produces.
 pub fn load(k: &Kernel, operand: &[u8], flags: i32, props: &Dict, errno: Errno) -> Option<String> {
+    if errno == Errno::EIO {
+        if let Some(why) = k.failure_detail() {
+            return Some(why);
+        }
+    }
     let report = dryrun::dry_run(k, operand, flags, props);
     if report.verdict == Some(errno) {
         return report
@@ -100,6 +106,11 @@ const LOADER_ERRNOS: &[Errno] = &[
 
 /// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.
 pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
+    if errno == Errno::EIO {
+        if let Some(why) = k.failure_detail() {
+            return Some(why);
+        }
+    }
     let name = std::str::from_utf8(name).ok()?;
     if errno == Errno::ENAMETOOLONG {
         return Some(format!(

@@ -290,6 +290,9 @@ impl Walk<'_> {
     }
 
     fn run(&mut self, operand: &str, cmdline: &Dict) -> Result<(), ()> {
+        if let Some((errno, why)) = self.view.unreadable.clone() {
+            return self.fail(operand, "Kernel", errno, why);
+        }
         let props = cmdline.externalize();
         if props.len() > MAXPROPSLEN {
             return self.fail(
@@ -353,7 +356,10 @@ impl Walk<'_> {
         }
         checked?;
         // kobj_load refuses redefinitions before anything else is read.
-        let kernel_symbols = self.kernel.kernel_symbols();
+        let kernel_symbols = match self.kernel.kernel_symbols() {
+            Ok(syms) => syms,
+            Err(why) => return self.fail(operand, "Symbols", Errno::EIO, why),
+        };
         if let Some(syms) = &kernel_symbols {
             let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
             self.unchanged(operand, &kmod)?;

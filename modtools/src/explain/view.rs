@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use libmodctl::abi::{ModSource, MODFLG_AUTO_LOADED};
 use libmodctl::backend::Sysctl;
+use libmodctl::errno::Errno;
 use libmodctl::stat::ModStat;
 use modobj::path;
 use modobj::validate::Target;
@@ -22,6 +23,9 @@ pub struct KernelView {
     pub module_path: Option<String>,
     /// Whether the kernel's files are ours to read (not a rump kernel's).
     pub files_visible: bool,
+    /// Why the module list could not be read, when it could not: the
+    /// errno and what is known of the cause.
+    pub unreadable: Option<(Errno, String)>,
 }
 
 impl KernelView {
@@ -40,8 +44,19 @@ impl KernelView {
             }),
             _ => None,
         };
+        let (modules, unreadable) = match mc.stat() {
+            Ok(l) => (l.modules, None),
+            Err(e) => {
+                let errno = e.errno();
+                let why = k
+                    .failure_detail()
+                    .unwrap_or_else(|| format!("the kernel's module list cannot be read: {errno}"));
+                (Vec::new(), Some((errno, why)))
+            }
+        };
         KernelView {
-            modules: mc.stat().map(|l| l.modules).unwrap_or_default(),
+            modules,
+            unreadable,
             euid: k.euid(),
             securelevel: int(Sysctl::Securelevel).unwrap_or(0),
             target,

@@ -1,0 +1,404 @@
+//! Hostile neighbours and clumsy administrators: the cases of the
+//! hardening issue, each through the built programs. The ones that need a
+//! second user run a process as `nobody` with setpriv(1) and need root;
+//! without root they say so and check nothing else.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use e2e::{bin, Kernel, Via};
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+const NOBODY: u32 = 65534;
+
+/// A copy of a program that `nobody` may run (target/ may not be).
+fn program_for_all(dir: &Path, tool: &str) -> PathBuf {
+    let p = dir.join(tool);
+    fs::copy(bin(tool), &p).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Runs `program args` as nobody with `MODCTL_EMUL=state`.
+fn as_nobody(program: &Path, state: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args([
+            format!("--reuid={NOBODY}"),
+            format!("--regid={NOBODY}"),
+            "--clear-groups".into(),
+        ])
+        .arg(program)
+        .args(args)
+        .env("MODCTL_EMUL", state)
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv")
+}
+
+fn shell_as_nobody(script: &str) {
+    let st = Command::new("setpriv")
+        .args([
+            format!("--reuid={NOBODY}"),
+            format!("--regid={NOBODY}"),
+            "--clear-groups".into(),
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "as nobody: {script}");
+}
+
+fn run_emul(state: &Path, tool: &str, args: &[&str]) -> std::process::Output {
+    Command::new(bin(tool))
+        .args(args)
+        .env("MODCTL_EMUL", state)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// 1. A directory someone else set up, with links where the emulator
+///    writes, is refused before anything is written.
+#[test]
+fn a_state_directory_set_up_by_someone_else_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run a process as nobody");
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let public = base.path().join("pub");
+    let k = public.join("k");
+    let victim = base.path().join("victim");
+    fs::write(&victim, b"root's secret\n").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+    let c1 = base.path().join("c1");
+    // As if nobody had made it in /tmp: theirs, writable by all.
+    fs::create_dir(&public).unwrap();
+    std::os::unix::fs::chown(&public, Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::set_permissions(&public, fs::Permissions::from_mode(0o777)).unwrap();
+    let script = format!(
+        "mkdir {k} && cd {k} && ln -s {v} profile.json.tmp && \
+         ln -s {c1} state.json.tmp && ln -s {c1} lock",
+        k = k.display(),
+        v = victim.display(),
+        c1 = c1.display()
+    );
+    shell_as_nobody(&script);
+    let out = run_emul(&k, "modstat", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "modstat: {}: not used as emulator state: ",
+            k.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(fs::read(&victim).unwrap(), b"root's secret\n");
+    assert!(!c1.exists());
+    // A profile by nobody naming a machine that climbs out: never read,
+    // the directory being refused first; and refused by itself too.
+    let own = tempfile::tempdir().unwrap();
+    fs::write(
+        own.path().join("profile.json"),
+        br#"{"machine": "../../../../../../tmp/pwn"}"#,
+    )
+    .unwrap();
+    let out = run_emul(own.path(), "modload", &["-n", "example"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not a NetBSD machine name"));
+}
+
+/// 2. An existing directory that is not a state directory is left alone.
+#[test]
+fn a_directory_holding_other_files_is_not_initialised() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("notes.txt"), b"mine\n").unwrap();
+    let out = run_emul(d.path(), "modload", &["-n", "example"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not an emulator state directory"));
+    let names: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+}
+
+/// 3. Modes do not follow the umask; a rewrite keeps the file's mode.
+#[test]
+fn state_files_are_private_whatever_the_umask() {
+    let base = tempfile::tempdir().unwrap();
+    let k = base.path().join("k");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask 000; exec '{}'", bin("modstat").display()))
+        .env("MODCTL_EMUL", &k)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
+    assert_eq!(mode(&k), 0o700);
+    for f in ["profile.json", "state.json", "lock"] {
+        assert_eq!(mode(&k.join(f)), 0o600, "{f}");
+    }
+    fs::set_permissions(k.join("state.json"), fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(run_emul(&k, "modload", &["example"]).status.success());
+    assert_eq!(mode(&k.join("state.json")), 0o640);
+    assert!(!k.join("state.json.tmp").exists());
+}
+
+/// 4. The kill test's sync point does nothing in the binaries `make
+///    install` installs (run against them with MODCTL_TEST_BINDIR).
+#[test]
+fn release_binaries_have_no_test_hook() {
+    if std::env::var_os("MODCTL_TEST_BINDIR").is_none() {
+        eprintln!("skipped: runs against the release binaries (MODCTL_TEST_BINDIR)");
+        return;
+    }
+    let k = Kernel::new(Via::Emul);
+    let marker = k.state_dir().join("marker");
+    let start = std::time::Instant::now();
+    let out = k
+        .command("modload")
+        .arg("example")
+        .env("MODCTL_EMUL_TEST_SYNC_POINT", &marker)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!marker.exists());
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// 5. Nobody else can even open the lock; a lock held too long by a
+///    process of the owner ends the call with a message.
+#[test]
+fn a_held_lock_is_given_up_with_a_message() {
+    if std::env::var_os("MODCTL_TEST_BINDIR").is_some() {
+        eprintln!("skipped: the short lock wait is a debug-build setting");
+        return;
+    }
+    let k = Kernel::new(Via::Emul);
+    assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
+    let lock = k.state_dir().join("lock");
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    // Wait until it holds the lock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while Command::new("flock")
+        .args(["-n"])
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flock never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = k
+        .command("modstat")
+        .env("MODCTL_EMUL_TEST_LOCK_WAIT_MS", "200")
+        .output()
+        .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("lock: held by another process for 0.2 s; giving up"),
+        "{err}"
+    );
+    if is_root() {
+        let out = Command::new("setpriv")
+            .args([
+                format!("--reuid={NOBODY}"),
+                format!("--regid={NOBODY}"),
+                "--clear-groups".into(),
+                "flock".into(),
+                "-n".into(),
+            ])
+            .arg(&lock)
+            .arg("true")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "nobody could open the lock");
+    }
+}
+
+/// 6. A closed or full standard error never kills a tool.
+#[test]
+fn unwritable_stderr_is_not_fatal() {
+    let k = Kernel::new(Via::Emul);
+    let full = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let status = |tool: &str, args: &[&str]| {
+        k.command(tool)
+            .args(args)
+            .stderr(full())
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(status("modstat", &["-e"]), Some(0));
+    assert_eq!(status("modload", &["nosuch"]), Some(1));
+    assert_eq!(status("modload", &["-x"]), Some(1));
+    assert_eq!(status("modunload", &["nosuch"]), Some(1));
+    assert_eq!(status("modstat", &["-x"]), Some(1));
+    // A pipe whose reader is gone.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' -e 2>&1 | true; echo ${{PIPESTATUS:-x}}",
+            bin("modstat").display()
+        ))
+        .env("MODCTL_EMUL", k.state_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut c = k
+        .command("modstat")
+        .arg("-e")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(c.stderr.take());
+    assert_eq!(c.wait().unwrap().code(), Some(0));
+}
+
+/// 8, 9. A state that cannot be written can still be listed, even after
+///    an auto-unload deadline; a write that fails says why and leaves no
+///    temporary file.
+#[test]
+fn a_read_only_state_lists_and_failed_writes_say_why() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run a process as nobody");
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let bins = base.path().join("bin");
+    fs::create_dir(&bins).unwrap();
+    fs::set_permissions(&bins, fs::Permissions::from_mode(0o755)).unwrap();
+    let modstat = program_for_all(&bins, "modstat");
+    let modload = program_for_all(&bins, "modload");
+    let k = base.path().join("k");
+    fs::create_dir(&k).unwrap();
+    std::os::unix::fs::chown(&k, Some(NOBODY), Some(NOBODY)).unwrap();
+    // Examples installed where nobody can read them.
+    let out = as_nobody(&modload, &k, &["needy"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // hello was loaded as a dependency: make its deadline long past.
+    let state = fs::read_to_string(k.join("state.json")).unwrap();
+    let state = state
+        .replace("\"autotime\": 0", "\"autotime\": 0")
+        .replacen(
+            &format!("\"autotime\": {}", autotime_of(&state, "hello")),
+            "\"autotime\": 1",
+            1,
+        );
+    fs::write(k.join("state.json"), state).unwrap();
+    std::os::unix::fs::chown(k.join("state.json"), Some(NOBODY), Some(NOBODY)).unwrap();
+    fs::set_permissions(&k, fs::Permissions::from_mode(0o500)).unwrap();
+    let out = as_nobody(&modstat, &k, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\nhello "));
+    // needy can be unloaded in memory but not written: the cause is said.
+    let modunload = program_for_all(&bins, "modunload");
+    let out = as_nobody(&modunload, &k, &["needy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let mut lines = err.lines();
+    assert_eq!(lines.next(), Some("modunload: needy: Input/output error"));
+    let why = lines.next().unwrap_or("");
+    assert!(
+        why.starts_with("modunload: needy: ")
+            && why.contains("state.json.tmp: cannot write: Permission denied"),
+        "{err}"
+    );
+    assert!(!k.join("state.json.tmp").exists());
+    fs::set_permissions(&k, fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+fn autotime_of(state: &str, name: &str) -> u64 {
+    let at = state.find(&format!("\"name\": \"{name}\"")).unwrap();
+    let rest = &state[at..];
+    let t = rest.find("\"autotime\": ").unwrap() + "\"autotime\": ".len();
+    rest[t..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// 9. A ksyms file that cannot be read is an error, not "would load".
+#[test]
+fn an_unreadable_ksyms_file_is_reported() {
+    let k = Kernel::with_profile(Via::Emul, r#"{"ksyms": "/tmp"}"#);
+    let out = k.run("modload", &["-n", "example"]);
+    assert_eq!(out.status, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("error EIO: example: /tmp: cannot read kernel symbols: not a regular file"),
+        "{}",
+        out.stdout
+    );
+    let out = k.run("modload", &["example"]);
+    assert_eq!(out.status, 1);
+    assert_eq!(out.first_err(), "modload: Input/output error");
+    assert!(out
+        .stderr
+        .contains("modload: example: /tmp: cannot read kernel symbols"));
+}
+
+/// 13. `//stand/...` is `/stand/...` below module_root, never the host's.
+#[test]
+fn double_slashes_stay_below_the_module_root() {
+    let k = Kernel::with_profile(
+        Via::Emul,
+        r#"{"module_path": "//stand/amd64/10.1/modules"}"#,
+    );
+    let out = k.run("modload", &["-n", "example"]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    assert!(k
+        .state_dir()
+        .join("root/stand/amd64/10.1/modules/example/example.kmod")
+        .exists());
+}
+
+/// 20. Profile errors say what is wrong with the profile.
+#[test]
+fn profile_errors_name_the_key() {
+    let k = Kernel::with_profile(Via::Emul, "{\"machine\": \"am\\u0000d64\"}");
+    let out = k.run("modstat", &[] as &[&str]);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr
+            .contains("invalid kernel profile: machine `am\\0d64' is not a NetBSD machine name"),
+        "{}",
+        out.stderr
+    );
+}
