@@ -312,13 +312,9 @@ fn a_read_only_state_lists_and_failed_writes_say_why() {
     assert!(out.status.success(), "{}", stderr(&out));
     // hello was loaded as a dependency: make its deadline long past.
     let state = fs::read_to_string(k.join("state.json")).unwrap();
-    let state = state
-        .replace("\"autotime\": 0", "\"autotime\": 0")
-        .replacen(
-            &format!("\"autotime\": {}", autotime_of(&state, "hello")),
-            "\"autotime\": 1",
-            1,
-        );
+    let hello_at = format!("\"autotime\": {}", autotime_of(&state, "hello"));
+    assert_ne!(hello_at, "\"autotime\": 0", "hello has no deadline");
+    let state = state.replacen(&hello_at, "\"autotime\": 1", 1);
     fs::write(k.join("state.json"), state).unwrap();
     std::os::unix::fs::chown(k.join("state.json"), Some(NOBODY), Some(NOBODY)).unwrap();
     fs::set_permissions(&k, fs::Permissions::from_mode(0o500)).unwrap();
