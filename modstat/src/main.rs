@@ -162,9 +162,11 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
         if filter.is_some_and(|f| f != m.name.as_bytes()) {
             continue;
         }
+        // printf's %-*s pads by bytes, not characters.
+        out += &m.name;
+        out.extend(std::iter::repeat_n(' ', width - m.name.len()));
         out += &format!(
-            "{:<width$} {:<8} {:<8} {:<4} {:>5} ",
-            m.name,
+            " {:<8} {:<8} {:<4} {:>5} ",
             class_name(m.class),
             source_name(m.source),
             flag_name(m.flags),

@@ -398,3 +398,117 @@ fn profile_errors_name_the_key() {
         out.stderr
     );
 }
+
+/// The default kernel's module directory.
+fn modules(k: &Kernel) -> PathBuf {
+    assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
+    k.state_dir().join("root/stand/amd64/10.1/modules")
+}
+
+/// 10. A dependency's bad `.plist` is found by the dry run, with the
+///     errno the load then gets.
+#[test]
+fn a_dependencys_bad_plist_is_found_by_the_dry_run() {
+    let k = Kernel::new(Via::Emul);
+    let m = modules(&k);
+    for (contents, errno, text) in [
+        (b"garbage".to_vec(), "EINVAL", "Invalid argument"),
+        (vec![b' '; 8191], "EFBIG", "File too large"),
+    ] {
+        fs::write(m.join("hello/hello.plist"), &contents).unwrap();
+        let dry = k.run("modload", &["-n", "needy"]);
+        assert_eq!(dry.status, 1, "{}", dry.stdout);
+        assert!(
+            dry.stdout.contains(&format!(
+                "  error {errno}: hello: /stand/amd64/10.1/modules/hello/hello.plist "
+            )),
+            "{}",
+            dry.stdout
+        );
+        let out = k.run("modload", &["needy"]);
+        assert_eq!(out.status, 1);
+        assert_eq!(out.first_err(), format!("modload: {text}"));
+    }
+}
+
+/// 11. A `.plist` that is a symbolic link loop: the dry run and the load
+///     agree, and the module's initialisation is not blamed.
+#[test]
+fn a_plist_symlink_loop_is_a_file_error() {
+    let k = Kernel::new(Via::Emul);
+    let m = modules(&k);
+    std::os::unix::fs::symlink("example.plist", m.join("example/example.plist")).unwrap();
+    let dry = k.run("modload", &["-n", "example"]);
+    assert_eq!(dry.status, 1, "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("  error ELOOP: example: "),
+        "{}",
+        dry.stdout
+    );
+    let out = k.run("modload", &["example"]);
+    assert_eq!(out.status, 1);
+    assert_eq!(
+        out.first_err(),
+        "modload: Too many levels of symbolic links"
+    );
+    assert!(!out.stderr.contains("initialisation"), "{}", out.stderr);
+}
+
+/// 12. A dependency that cannot be read is not called missing.
+#[test]
+fn an_unreadable_dependency_is_not_called_missing() {
+    let k = Kernel::new(Via::Emul);
+    let m = modules(&k);
+    fs::remove_file(m.join("hello/hello.kmod")).unwrap();
+    fs::create_dir(m.join("hello/hello.kmod")).unwrap();
+    let dry = k.run("modload", &["-n", "needy"]);
+    assert_eq!(dry.status, 1);
+    let out = k.run("modload", &["needy"]);
+    assert_eq!(out.status, 1);
+    let load_errno = out.first_err().trim_start_matches("modload: ").to_string();
+    assert_ne!(load_errno, "No such file or directory");
+    assert!(
+        dry.stdout.ends_with(&format!(
+            "verdict:    the kernel would refuse it: {load_errno}\n"
+        )),
+        "{}\n{}",
+        dry.stdout,
+        out.stderr
+    );
+}
+
+/// 15. NAME is padded by bytes, as printf pads by strlen.
+#[test]
+fn names_are_padded_by_bytes() {
+    let k = Kernel::with_profile(
+        Via::Emul,
+        r#"{"builtins": [{"name": "café", "class": "misc"}, {"name": "tmpfs", "class": "vfs"}]}"#,
+    );
+    let out = k.run("modstat", &[] as &[&str]);
+    assert_eq!(out.status, 0);
+    let header = out.stdout.lines().next().unwrap();
+    let row = out.stdout.lines().find(|l| l.starts_with("café")).unwrap();
+    let class_at = header.find("CLASS").unwrap();
+    assert_eq!(
+        &row.as_bytes()[class_at..class_at + 4],
+        b"misc",
+        "{}",
+        out.stdout
+    );
+}
+
+/// 19. A rump kernel's dry run names what it would load.
+#[test]
+fn rump_dry_runs_list_what_would_be_loaded() {
+    let k = Kernel::new(Via::Rump);
+    let out = k.run("modload", &["-n", "example"]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\nload order: example\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .ends_with("verdict:    the kernel would load it\n"));
+}

@@ -39,6 +39,11 @@ pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
     }
     let target = view.target.as_ref()?;
     let (file, _) = view.module_file(operand)?;
+    // Only a regular file can be read twice: a pipe (`/dev/stdin`) read
+    // here would reach the kernel empty, so the kernel reads it alone.
+    if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let kmod = Kmod::open(&file).ok()?;
     let findings = validate::validate(&kmod, target);
     let f = blocking_finding(&findings, flags)?;
@@ -74,8 +79,10 @@ pub fn load(k: &Kernel, operand: &[u8], flags: i32, props: &Dict, errno: Errno) 
             .find(|i| i.fatal && i.errno == Some(errno))
             .map(|i| i.reason.clone());
     }
-    // The loader itself never fails this way: the module's INIT did.
-    (!LOADER_ERRNOS.contains(&errno) && report.would_load() && report.facts.is_some()).then(|| {
+    // The loader itself never fails this way, nor does the file system:
+    // the module's INIT did.
+    let not_the_loader = !LOADER_ERRNOS.contains(&errno) && !FILE_ERRNOS.contains(&errno);
+    (not_the_loader && report.would_load() && report.facts.is_some()).then(|| {
         format!(
             "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
             errno.0,
@@ -102,6 +109,16 @@ const LOADER_ERRNOS: &[Errno] = &[
     Errno::ENOSYS,
     Errno::EACCES,
     Errno::EIO,
+];
+
+/// The errnos opening and reading a file can give (vn_open, namei,
+/// VOP_READ): never blamed on the module's INIT.
+const FILE_ERRNOS: &[Errno] = &[
+    Errno::ELOOP,
+    Errno::EISDIR,
+    Errno::ENOTDIR,
+    Errno::ETXTBSY,
+    Errno::ESTALE,
 ];
 
 /// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.

@@ -130,6 +130,12 @@ impl Walk<'_> {
             reason: why.into(),
             fatal: false,
         });
+        // Nothing said no: the kernel would go on and load it.
+        self.report.order.push(Step {
+            name: module.into(),
+            action: "load",
+            file: None,
+        });
     }
 
     /// A file the validator passed but whose `modinfo_t` cannot be read
@@ -238,7 +244,7 @@ impl Walk<'_> {
         };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
-            Err(_) => {
+            Err(KmodError::Io(Errno::ENOENT)) => {
                 return self.fail(
                     dep,
                     "Dependencies",
@@ -247,6 +253,10 @@ impl Walk<'_> {
                         "required module `{dep}' is not loaded and has no module file at {shown}"
                     ),
                 )
+            }
+            Err(KmodError::Io(errno)) => {
+                let why = format!("required module `{dep}': cannot read {shown}: {errno}");
+                return self.fail(dep, "Dependencies", errno, why);
             }
         };
         self.check_file(dep, &kmod)?;
@@ -261,9 +271,14 @@ impl Walk<'_> {
                 format!("{shown} declares the name `{}', not `{dep}'", info.name),
             );
         }
-        // Autoload honours `noautoload` in the module's .plist.
+        // The autoload path reads the .plist whatever -P says, and honours
+        // `noautoload` in it.
         let (plist, plist_shown) = plist_beside(&host, &shown);
-        if let Ok(Some(d)) = read_plist(&plist, &plist_shown) {
+        let dict = match read_plist(&plist, &plist_shown) {
+            Ok(d) => d,
+            Err((errno, why)) => return self.fail(dep, "Properties", errno, why),
+        };
+        if let Some(d) = dict {
             if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
                 return self.fail(
                     dep,
