@@ -512,3 +512,44 @@ fn rump_dry_runs_list_what_would_be_loaded() {
         .stdout
         .ends_with("verdict:    the kernel would load it\n"));
 }
+
+/// 7. A chain of 15,000 modules, each requiring the next, is walked
+///    without running out of stack (a kernel without a depth limit).
+#[test]
+fn very_long_dependency_chains_do_not_overflow() {
+    const N: usize = 15_000;
+    let root = tempfile::tempdir().unwrap();
+    let template = fs::read(e2e::fixtures().join("amd64/chain_template.kmod")).unwrap();
+    // The two names sit at fixed places: find them once.
+    let at = |name: &[u8]| {
+        template
+            .windows(name.len())
+            .position(|w| w == name)
+            .expect("name in template")
+    };
+    let (name_at, req_at) = (at(b"z00000\0"), at(b"z00001\0"));
+    for i in 0..N {
+        let name = format!("z{i:05}");
+        let mut data = template.clone();
+        data[req_at..req_at + 6].copy_from_slice(format!("z{:05}", i + 1).as_bytes());
+        data[name_at..name_at + 6].copy_from_slice(name.as_bytes());
+        let dir = root.path().join("m").join(&name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(format!("{name}.kmod")), data).unwrap();
+    }
+    let k = Kernel::with_profile(
+        Via::Emul,
+        &format!(
+            r#"{{"module_path": "/m", "module_root": "{}", "auto_unload": false}}"#,
+            root.path().display()
+        ),
+    );
+    let dry = k.run("modload", &["-n", "z00000"]);
+    assert_eq!(dry.status, 1, "{}", dry.stderr);
+    assert!(
+        dry.stdout
+            .contains("  error ENOENT: z15000: required module `z15000' is not loaded"),
+        "{}",
+        &dry.stdout[dry.stdout.len().saturating_sub(400)..]
+    );
+}

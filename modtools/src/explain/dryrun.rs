@@ -4,6 +4,7 @@
 use crate::explain::view::{describe, KernelView};
 use crate::kernel::Kernel;
 use jsontext::{object, strings};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use libmodctl::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
@@ -67,12 +68,26 @@ pub struct Report {
     pub refused_by_tools: bool,
 }
 
+/// A dependency being loaded: its requirements are walked first.
+struct Pending {
+    name: String,
+    required: Vec<String>,
+    /// The next of `required` to walk.
+    next: usize,
+    kmod: Kmod,
+    shown: String,
+}
+
 struct Walk<'a> {
     kernel: &'a Kernel,
     view: KernelView,
     flags: i32,
     report: Report,
     pending: Vec<String>,
+    /// The names in `pending` and in the load order, for quick look-ups
+    /// (a chain may be thousands long).
+    pending_names: HashSet<String>,
+    in_order: HashSet<String>,
     /// Defined globals of modules this load brings in, for symbol checks.
     new_symbols: Vec<String>,
 }
@@ -88,6 +103,17 @@ impl Walk<'_> {
         });
         self.report.verdict.get_or_insert(errno);
         Err(())
+    }
+
+    /// [`Walk::fail`] where a step of the chain is expected.
+    fn fail_dep(
+        &mut self,
+        module: &str,
+        check: &str,
+        errno: Errno,
+        reason: String,
+    ) -> Result<Option<Pending>, ()> {
+        self.fail(module, check, errno, reason).map(|()| None)
     }
 
     /// Refuses a file that was truncated after [`Walk::check_file`] (whose
@@ -107,7 +133,7 @@ impl Walk<'_> {
         if self.flags & MODCTL_LOAD_FORCE == 0 {
             return self.fail(name, check, Errno::EPERM, why);
         }
-        self.report.order.push(Step {
+        self.push_step(Step {
             name: name.into(),
             action: "reinstate builtin",
             file: None,
@@ -131,7 +157,7 @@ impl Walk<'_> {
             fatal: false,
         });
         // Nothing said no: the kernel would go on and load it.
-        self.report.order.push(Step {
+        self.push_step(Step {
             name: module.into(),
             action: "load",
             file: None,
@@ -192,8 +218,70 @@ impl Walk<'_> {
         }
     }
 
-    /// A dependency, through the autoload path as the kernel loads it.
-    fn dependency(&mut self, dep: &str) -> Result<(), ()> {
+    /// The modules `required` names, each through the autoload path as the
+    /// kernel loads it, depth first. The chain is walked with a stack of
+    /// its own, not by recursion: a kernel without a depth limit may be
+    /// asked for a chain of any length.
+    fn dependencies(&mut self, required: &[String]) -> Result<(), ()> {
+        let mut stack: Vec<Pending> = Vec::new();
+        let mut next_top = 0;
+        loop {
+            let name = match stack.last_mut() {
+                Some(top) if top.next < top.required.len() => {
+                    top.next += 1;
+                    top.required[top.next - 1].clone()
+                }
+                Some(_) => {
+                    let done = stack.pop().expect("a pending module");
+                    self.pop_pending();
+                    self.loaded(done)?;
+                    continue;
+                }
+                None if next_top < required.len() => {
+                    next_top += 1;
+                    required[next_top - 1].clone()
+                }
+                None => return Ok(()),
+            };
+            if let Some(p) = self.dependency(&name)? {
+                self.push_pending(name);
+                stack.push(p);
+            }
+        }
+    }
+
+    fn push_step(&mut self, step: Step) {
+        self.in_order.insert(step.name.clone());
+        self.report.order.push(step);
+    }
+
+    fn push_pending(&mut self, name: String) {
+        self.pending_names.insert(name.clone());
+        self.pending.push(name);
+    }
+
+    fn pop_pending(&mut self) {
+        if let Some(name) = self.pending.pop() {
+            self.pending_names.remove(&name);
+        }
+    }
+
+    /// A dependency whose own requirements have all been walked.
+    fn loaded(&mut self, p: Pending) -> Result<(), ()> {
+        let defined = p.kmod.defined_globals();
+        self.unchanged(&p.name, &p.kmod)?;
+        self.new_symbols.extend(defined);
+        self.push_step(Step {
+            name: p.name,
+            action: "load",
+            file: Some(p.shown),
+        });
+        Ok(())
+    }
+
+    /// One dependency up to its own requirements: `Some` when it is to be
+    /// loaded, after what it requires.
+    fn dependency(&mut self, dep: &str) -> Result<Option<Pending>, ()> {
         // Older kernels count every module_do_load call of the chain, the
         // requested module being the first, before anything else.
         let max_depth = self
@@ -203,7 +291,7 @@ impl Walk<'_> {
             .and_then(|t| validate::KernelRules::for_target(t).max_depth);
         if let Some(max) = max_depth.filter(|&max| self.pending.len() >= max) {
             let chain = format!("{} -> {dep}", self.pending.join(" -> "));
-            return self.fail(
+            return self.fail_dep(
                 dep,
                 "Dependencies",
                 Errno::EMLINK,
@@ -213,19 +301,20 @@ impl Walk<'_> {
                 ),
             );
         }
-        if self.view.active(dep).is_some() || self.report.order.iter().any(|s| s.name == dep) {
-            if !self.report.order.iter().any(|s| s.name == dep) {
-                self.report.order.push(Step {
+        let in_order = self.in_order.contains(dep);
+        if in_order || self.view.active(dep).is_some() {
+            if !in_order {
+                self.push_step(Step {
                     name: dep.into(),
                     action: "already loaded",
                     file: None,
                 });
             }
-            return Ok(());
+            return Ok(None);
         }
-        if self.pending.iter().any(|p| p == dep) {
+        if self.pending_names.contains(dep) {
             let cycle = format!("{} -> {dep}", self.pending.join(" -> "));
-            return self.fail(
+            return self.fail_dep(
                 dep,
                 "Dependencies",
                 Errno::EDEADLK,
@@ -236,16 +325,16 @@ impl Walk<'_> {
         // needs force (module_builtin_require_force); stat does not say so.
         if self.view.disabled_builtin(dep).is_some() {
             let why = format!("required builtin module `{dep}' is disabled; -f reinstates it");
-            return self.reinstate(dep, "Dependencies", why);
+            return self.reinstate(dep, "Dependencies", why).map(|()| None);
         }
         let Some((host, shown)) = self.view.module_file(dep) else {
             self.unchecked(dep);
-            return Ok(());
+            return Ok(None);
         };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
             Err(KmodError::Io(Errno::ENOENT)) => {
-                return self.fail(
+                return self.fail_dep(
                     dep,
                     "Dependencies",
                     Errno::ENOENT,
@@ -256,15 +345,15 @@ impl Walk<'_> {
             }
             Err(KmodError::Io(errno)) => {
                 let why = format!("required module `{dep}': cannot read {shown}: {errno}");
-                return self.fail(dep, "Dependencies", errno, why);
+                return self.fail_dep(dep, "Dependencies", errno, why);
             }
         };
         self.check_file(dep, &kmod)?;
         let Some(info) = kmod.modinfo().cloned() else {
-            return self.unreadable_descriptor(dep);
+            return self.unreadable_descriptor(dep).map(|()| None);
         };
         if info.name != dep {
-            return self.fail(
+            return self.fail_dep(
                 dep,
                 "Dependencies",
                 Errno::ENOENT,
@@ -276,11 +365,11 @@ impl Walk<'_> {
         let (plist, plist_shown) = plist_beside(&host, &shown);
         let dict = match read_plist(&plist, &plist_shown) {
             Ok(d) => d,
-            Err((errno, why)) => return self.fail(dep, "Properties", errno, why),
+            Err((errno, why)) => return self.fail_dep(dep, "Properties", errno, why),
         };
         if let Some(d) = dict {
             if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
-                return self.fail(
+                return self.fail_dep(
                     dep,
                     "Properties",
                     Errno::EPERM,
@@ -288,20 +377,13 @@ impl Walk<'_> {
                 );
             }
         }
-        self.pending.push(dep.into());
-        for r in &info.required {
-            self.dependency(r)?;
-        }
-        self.pending.pop();
-        let defined = kmod.defined_globals();
-        self.unchanged(dep, &kmod)?;
-        self.new_symbols.extend(defined);
-        self.report.order.push(Step {
+        Ok(Some(Pending {
             name: dep.into(),
-            action: "load",
-            file: Some(shown),
-        });
-        Ok(())
+            required: info.required,
+            next: 0,
+            kmod,
+            shown,
+        }))
     }
 
     fn run(&mut self, operand: &str, cmdline: &Dict) -> Result<(), ()> {
@@ -413,11 +495,9 @@ impl Walk<'_> {
             );
             return self.fail(operand, "Loaded", Errno::EEXIST, why);
         }
-        self.pending.push(info.name.clone());
-        for r in &info.required {
-            self.dependency(r)?;
-        }
-        self.pending.pop();
+        self.push_pending(info.name.clone());
+        self.dependencies(&info.required)?;
+        self.pop_pending();
         if let Some(syms) = kernel_symbols {
             let new = &self.new_symbols;
             let missing = validate::unresolved_symbols(&kmod, &|s| {
@@ -436,7 +516,7 @@ impl Walk<'_> {
                 );
             }
         }
-        self.report.order.push(Step {
+        self.push_step(Step {
             name: info.name.clone(),
             action: "load",
             file: Some(shown),
@@ -509,6 +589,8 @@ pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> R
             refused_by_tools: false,
         },
         pending: Vec::new(),
+        pending_names: HashSet::new(),
+        in_order: HashSet::new(),
         new_symbols: Vec::new(),
     };
     let _ = walk.run(&operand, cmdline);
