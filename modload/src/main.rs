@@ -10,6 +10,7 @@ use libmodctl::Errno;
 use modtools::explain::{diagnose, dryrun};
 use modtools::getopt::{self as cli, Getopt};
 use modtools::msg::{self, errx};
+use modtools::propfile;
 
 const OPTSTRING: &str = "Pb:d:fi:m:nps:";
 
@@ -96,10 +97,7 @@ fn main() -> ExitCode {
         // Operands are not looked at, and no kernel is needed.
         let out = match merge_file {
             Some(file) => {
-                let mut merged = match std::fs::read(&file)
-                    .ok()
-                    .and_then(|xml| Dict::internalize(&xml).ok())
-                {
+                let mut merged = match propfile::read_dictionary(file.as_ref()) {
                     Some(d) => d,
                     None => return errx(&prog, b"Failed to read existing property list"),
                 };

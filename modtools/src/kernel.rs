@@ -166,6 +166,17 @@ impl Kernel {
         }
     }
 
+    /// The emulator's count of state changes as of this process's last
+    /// call (`None` for kernels that keep none): two equal readings mean
+    /// nothing changed between the two calls.
+    pub fn last_call_serial(&self) -> Option<u64> {
+        match &self.kind {
+            #[cfg(with_emul)]
+            Kind::Emul(e) => e.last_call().map(|c| c.serial),
+            _ => None,
+        }
+    }
+
     /// Why the last call failed with EIO, when the kernel is one whose
     /// failures have a cause we can tell (the emulator's state files).
     pub fn failure_detail(&self) -> Option<String> {

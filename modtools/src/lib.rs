@@ -8,3 +8,4 @@ pub mod getopt;
 pub mod json;
 pub mod kernel;
 pub mod msg;
+pub mod propfile;

@@ -553,3 +553,131 @@ fn very_long_dependency_chains_do_not_overflow() {
         &dry.stdout[dry.stdout.len().saturating_sub(400)..]
     );
 }
+
+/// 18. A failure explained from a state read afterwards must not blame the
+///     module when the state changed meanwhile: `hello` never refuses to
+///     unload here (no `fail_fini`), so that reason would be untrue.
+#[test]
+fn a_lost_race_is_not_blamed_on_the_module() {
+    let k = Kernel::with_profile(Via::Emul, r#"{"auto_unload": false}"#);
+    assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
+    let dir = k.state_dir().to_path_buf();
+    let churn = std::thread::spawn(move || {
+        for _ in 0..150 {
+            for (tool, arg) in [("modload", "needy"), ("modunload", "needy")] {
+                let _ = Command::new(bin(tool))
+                    .arg(arg)
+                    .env("MODCTL_EMUL", &dir)
+                    .output();
+            }
+        }
+    });
+    let mut busy = 0;
+    while !churn.is_finished() {
+        let out = k.run("modunload", &["hello"]);
+        if out.first_err() == "modunload: hello: Device busy" {
+            busy += 1;
+            assert!(
+                !out.stderr.contains("refused to unload itself"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    churn.join().unwrap();
+    eprintln!("{busy} busy unloads");
+}
+
+/// Runs a command, failing the test if it has not ended within 20 s (a
+/// hang, not a speed limit), and returns (status, stderr).
+fn run_bounded(mut c: Command) -> (Option<i32>, String) {
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (st.code(), err);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{c:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// Unbounded reads and hangs: `/dev/zero` and FIFOs where a `.plist`, a
+/// `-m` property list, the state, the profile or the kernel symbols are
+/// read. Each is read within its size and never waited on.
+#[test]
+fn devices_and_fifos_are_read_bounded_and_never_waited_on() {
+    // modload -p -m
+    let fifo_dir = tempfile::tempdir().unwrap();
+    let fifo = fifo_dir.path().join("fifo");
+    mkfifo(&fifo);
+    for special in [Path::new("/dev/zero"), fifo.as_path()] {
+        let mut c = Command::new(bin("modload"));
+        c.args(["-p", "-m"]).arg(special);
+        let (code, err) = run_bounded(c);
+        assert_eq!(code, Some(1));
+        assert_eq!(err, "modload: Failed to read existing property list\n");
+    }
+    // A module's .plist.
+    let k = Kernel::new(Via::Emul);
+    let m = modules(&k);
+    std::os::unix::fs::symlink("/dev/zero", m.join("example/example.plist")).unwrap();
+    let mut c = k.command("modload");
+    c.arg("example");
+    let (code, err) = run_bounded(c);
+    assert_eq!(
+        (code, err.lines().next()),
+        (Some(1), Some("modload: Invalid argument"))
+    );
+    fs::remove_file(m.join("example/example.plist")).unwrap();
+    mkfifo(&m.join("example/example.plist"));
+    for args in [&["-n", "example"][..], &["example"][..]] {
+        let mut c = k.command("modload");
+        c.args(args);
+        let (code, _) = run_bounded(c);
+        assert_eq!(code, Some(1), "{args:?}");
+    }
+    // state.json, profile.json, ksyms.
+    for (file, profile) in [
+        ("state.json", None),
+        ("profile.json", None),
+        ("ksyms", Some(r#"{"ksyms": "ksyms"}"#)),
+    ] {
+        for special in ["zero", "fifo"] {
+            let k = match profile {
+                Some(p) => Kernel::with_profile(Via::Emul, p),
+                None => Kernel::new(Via::Emul),
+            };
+            if file != "profile.json" {
+                assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
+            }
+            let p = k.state_dir().join(file);
+            let _ = fs::remove_file(&p);
+            if special == "zero" {
+                std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+            } else {
+                mkfifo(&p);
+            }
+            let mut c = k.command("modload");
+            c.args(["-n", "example"]);
+            let (code, err) = run_bounded(c);
+            assert_eq!(code, Some(1), "{file} as {special}: {err}");
+        }
+    }
+}

@@ -135,7 +135,12 @@ pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
             name.len()
         ));
     }
+    let failed_at = k.last_call_serial();
     let view = KernelView::read(k);
+    // What is read now explains the failure only if nothing changed since.
+    if failed_at != k.last_call_serial() {
+        return None;
+    }
     match errno {
         Errno::EBUSY => {
             let users = dependants(&view, name);
