@@ -300,6 +300,24 @@ impl<'s, 'c> Kernel<'s, 'c> {
         Ok(())
     }
 
+    /// Whether a module of exactly this name (bytes) is active.
+    fn active_named(&self, name: &[u8]) -> bool {
+        std::str::from_utf8(name).is_ok_and(|n| self.st.active(n).is_some())
+    }
+
+    /// module_unload() of a name as the caller gave it: bytes that are not
+    /// UTF-8 name no module the emulator keeps.
+    pub fn unload_bytes(&mut self, name: &[u8]) -> Result<(), Errno> {
+        match std::str::from_utf8(name) {
+            Ok(n) => self.unload(n),
+            Err(_) => {
+                let shown = String::from_utf8_lossy(name);
+                self.error(format!("module `{shown}' not found"));
+                Err(Errno::ENOENT)
+            }
+        }
+    }
+
     /// module_enqueue(): at the head of the list, holding its requirements.
     fn enqueue(&mut self, m: ModRec) {
         for d in &m.deps {
@@ -317,9 +335,8 @@ impl<'s, 'c> Kernel<'s, 'c> {
         flags: i32,
         props: Option<&Props>,
     ) -> Result<(), Errno> {
-        let name = String::from_utf8_lossy(filename);
         // Checked before authorization, so that EEXIST can be returned.
-        if self.st.active(&name).is_some() {
+        if self.active_named(filename) {
             return Err(Errno::EEXIST);
         }
         if !kauth_module(self.cx.prof, false) {
@@ -356,8 +373,16 @@ impl<'s, 'c> Kernel<'s, 'c> {
     fn do_load_counted(&mut self, call: LoadCall<'_>) -> Result<(), Errno> {
         let name = String::from_utf8_lossy(call.filename).into_owned();
 
-        // A built-in that is not active: needs force once disabled.
-        if let Some(b) = self.st.builtins.iter().find(|m| m.name == name) {
+        // A built-in that is not active: needs force once disabled. Names
+        // compare as bytes, as strcmp does: one that is not UTF-8 is
+        // nobody's (every name the emulator keeps is).
+        let exact = std::str::from_utf8(call.filename).ok();
+        if let Some(b) = self
+            .st
+            .builtins
+            .iter()
+            .find(|m| Some(m.name.as_str()) == exact)
+        {
             if b.flags & MODFLG_MUST_FORCE != 0 && call.flags & MODCTL_LOAD_FORCE == 0 {
                 if !call.autoload {
                     self.error(format!("use -f to reinstate builtin module `{name}'"));
@@ -367,7 +392,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return self.do_builtin(&name, call.props);
         }
         // (Modules pushed by the boot loader are not emulated.)
-        if self.st.active(&name).is_some() {
+        if self.active_named(call.filename) {
             return Err(Errno::EEXIST);
         }
 

@@ -557,8 +557,7 @@ impl Emul {
 
     unsafe fn do_unload(&self, arg: *mut c_void) -> Result<(), Errno> {
         let name = copyinstr(arg as *const c_char, MAXMODNAME)?;
-        let name = String::from_utf8_lossy(&name).into_owned();
-        self.with_kernel(false, |k| k.unload(&name))?
+        self.with_kernel(false, |k| k.unload_bytes(&name))?
     }
 
     /// The records of a listing, from the state under the lock.

@@ -681,3 +681,38 @@ fn devices_and_fifos_are_read_bounded_and_never_waited_on() {
         }
     }
 }
+
+/// 14. Names are bytes: one that is not UTF-8 matches no module, and a
+///     dry run reads the file the load would.
+#[test]
+fn names_that_are_not_utf8_are_taken_as_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let k = Kernel::with_profile(
+        Via::Emul,
+        r#"{"builtins": [{"name": "\ufffd", "class": "misc"}, {"name": "tmpfs", "class": "vfs"}]}"#,
+    );
+    assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
+    let ff = OsStr::from_bytes(b"\xff");
+    let out = k.command("modunload").arg(ff).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
+    let listing = k.run("modstat", &[] as &[&str]).stdout;
+    assert!(
+        listing.contains("\n\u{fffd}   "),
+        "the builtin was disabled:\n{listing}"
+    );
+    // ./\xff.kmod: the dry run reads that file, as the load does.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(OsStr::from_bytes(b"\xff.kmod"));
+    fs::copy(e2e::fixtures().join("modules/example/example.kmod"), &file).unwrap();
+    let dry = k.command("modload").arg("-n").arg(&file).output().unwrap();
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stdout)
+    );
+    let out = k.command("modload").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

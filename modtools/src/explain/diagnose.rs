@@ -27,14 +27,13 @@ pub struct Refusal {
 /// Checks the module file before submission when the kernel would get as
 /// far as reading it; `Some` when the kernel would certainly refuse.
 pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
-    let operand = std::str::from_utf8(operand).ok()?;
     let view = KernelView::read(k);
     // The kernel answers these before it opens any file.
-    if view.unreadable.is_some()
-        || view.permission_reason().is_some()
-        || (!path::is_path(operand)
-            && (view.active(operand).is_some() || view.disabled_builtin(operand).is_some()))
-    {
+    let known = std::str::from_utf8(operand).is_ok_and(|name| {
+        !path::is_path(name)
+            && (view.active(name).is_some() || view.disabled_builtin(name).is_some())
+    });
+    if view.unreadable.is_some() || view.permission_reason().is_some() || known {
         return None;
     }
     let target = view.target.as_ref()?;

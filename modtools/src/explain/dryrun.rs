@@ -80,6 +80,8 @@ struct Pending {
 
 struct Walk<'a> {
     kernel: &'a Kernel,
+    /// The operand's bytes, for the file the kernel would open.
+    raw_operand: Vec<u8>,
     view: KernelView,
     flags: i32,
     report: Report,
@@ -327,7 +329,7 @@ impl Walk<'_> {
             let why = format!("required builtin module `{dep}' is disabled; -f reinstates it");
             return self.reinstate(dep, "Dependencies", why).map(|()| None);
         }
-        let Some((host, shown)) = self.view.module_file(dep) else {
+        let Some((host, shown)) = self.view.module_file(dep.as_bytes()) else {
             self.unchecked(dep);
             return Ok(None);
         };
@@ -403,7 +405,10 @@ impl Walk<'_> {
             );
         }
         let is_name = !path::is_path(operand);
-        if is_name {
+        // Names compare as bytes (strcmp): one that is not UTF-8 matches
+        // no module we can see.
+        let exact = std::str::from_utf8(&self.raw_operand).is_ok();
+        if is_name && exact {
             if let Some(m) = self.view.active(operand) {
                 let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
                 return self.fail(operand, "Loaded", Errno::EEXIST, why);
@@ -412,13 +417,13 @@ impl Walk<'_> {
         if let Some(why) = self.view.permission_reason() {
             return self.fail(operand, "Permission", Errno::EPERM, why);
         }
-        if is_name && self.view.disabled_builtin(operand).is_some() {
+        if is_name && exact && self.view.disabled_builtin(operand).is_some() {
             let why = format!(
                 "builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"
             );
             return self.reinstate(operand, "Builtin", why);
         }
-        let Some((host, shown)) = self.view.module_file(operand) else {
+        let Some((host, shown)) = self.view.module_file(&self.raw_operand) else {
             self.unchecked(operand);
             return Ok(());
         };
@@ -562,6 +567,7 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 /// Runs the dry run of loading `operand` with `flags` and the command
 /// line's properties.
 pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
+    let raw_operand = operand.to_vec();
     let operand = String::from_utf8_lossy(operand).into_owned();
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
@@ -575,6 +581,7 @@ pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> R
     };
     let mut walk = Walk {
         kernel,
+        raw_operand,
         view,
         flags,
         report: Report {

@@ -99,17 +99,28 @@ impl KernelView {
 
     /// The host file the kernel opens for an operand, and its name as the
     /// kernel sees it.
-    pub fn module_file(&self, operand: &str) -> Option<(PathBuf, String)> {
+    /// The operand is bytes, as the kernel has them: one that is not UTF-8
+    /// still names exactly the file the kernel would open.
+    pub fn module_file(&self, operand: &[u8]) -> Option<(PathBuf, String)> {
+        use std::os::unix::ffi::OsStrExt;
         if !self.files_visible {
             return None;
         }
-        if path::is_path(operand) {
-            return Some((PathBuf::from(operand), operand.to_string()));
+        let text = String::from_utf8_lossy(operand);
+        if operand.contains(&b'/') {
+            return Some((
+                PathBuf::from(std::ffi::OsStr::from_bytes(operand)),
+                text.into_owned(),
+            ));
         }
         let dir = self.module_dir.as_ref()?;
-        let host = dir.join(operand).join(format!("{operand}.kmod"));
+        let mut file = operand.to_vec();
+        file.extend_from_slice(b".kmod");
+        let host = dir
+            .join(std::ffi::OsStr::from_bytes(operand))
+            .join(std::ffi::OsStr::from_bytes(&file));
         let shown = match &self.module_path {
-            Some(p) => path::module_file(p, operand),
+            Some(p) => path::module_file(p, &text),
             None => host.display().to_string(),
         };
         Some((host, shown))
