@@ -535,126 +535,128 @@ impl<'a> Parser<'a> {
                 b'<' => {}
                 _ => return Self::fail(start, ExpectedTag),
             }
-            let mut p = start + 1;
-            match self.at(p) {
-                0 => return Self::fail(p, UnexpectedEof),
+            match self.at(start + 1) {
+                0 => return Self::fail(start + 1, UnexpectedEof),
                 b'!' => {
-                    if self.at(p + 1) != b'-' || self.at(p + 2) != b'-' {
-                        return Self::fail(start, MalformedTag);
-                    }
-                    if want == Want::End {
-                        return Self::fail(start, ExpectedEndTag);
-                    }
-                    let body = p + 3;
-                    match self
-                        .buf
-                        .get(body..)
-                        .and_then(|rest| rest.windows(3).position(|w| w == b"-->"))
-                    {
-                        Some(i) => self.pos = body + i + 3,
-                        None => return Self::fail(start, UnterminatedComment),
-                    }
+                    self.skip_comment(start, want)?;
                     continue;
                 }
-                _ => {}
+                _ => return self.tag_at(start, want),
             }
+        }
+    }
 
-            let end = self.at(p) == b'/';
+    /// Skips the comment at `start` (`<!--` ... `-->`).
+    fn skip_comment(&mut self, start: usize, want: Want) -> Result<(), PlistError> {
+        use PlistErrorKind::*;
+        if self.at(start + 2) != b'-' || self.at(start + 3) != b'-' {
+            return Self::fail(start, MalformedTag);
+        }
+        if want == Want::End {
+            return Self::fail(start, ExpectedEndTag);
+        }
+        let body = start + 4;
+        match self
+            .buf
+            .get(body..)
+            .and_then(|rest| rest.windows(3).position(|w| w == b"-->"))
+        {
+            Some(i) => {
+                self.pos = body + i + 3;
+                Ok(())
+            }
+            None => Self::fail(start, UnterminatedComment),
+        }
+    }
+
+    /// The start, end or empty tag at `start` (its `<` already seen).
+    fn tag_at(&mut self, start: usize, want: Want) -> Result<Tag<'a>, PlistError> {
+        use PlistErrorKind::*;
+        let mut p = start + 1;
+        let end = self.at(p) == b'/';
+        if end {
+            if want == Want::Start {
+                return Self::fail(start, UnexpectedEndTag);
+            }
+            p += 1;
+        } else if want == Want::End {
+            return Self::fail(start, ExpectedEndTag);
+        }
+        let name_start = p;
+        p = self.scan_until(p, |c| c == b'/' || c == b'>' || is_xml_space(c))?;
+        let name = &self.buf[name_start..p];
+        let mut empty = false;
+        if self.at(p) == b'/' {
             if end {
-                if want == Want::Start {
-                    return Self::fail(start, UnexpectedEndTag);
-                }
-                p += 1;
-            } else if want == Want::End {
-                return Self::fail(start, ExpectedEndTag);
+                return Self::fail(start, MalformedTag);
             }
-
-            let name_start = p;
-            loop {
-                match self.at(p) {
-                    0 => return Self::fail(p, UnexpectedEof),
-                    b'/' | b'>' => break,
-                    c if is_xml_space(c) => break,
-                    _ => p += 1,
-                }
-            }
-            let name = &self.buf[name_start..p];
-
-            let mut empty = false;
-            if self.at(p) == b'/' {
-                if end {
-                    return Self::fail(start, MalformedTag);
-                }
-                empty = true;
-                p += 1;
-                match self.at(p) {
-                    b'>' => {}
-                    0 => return Self::fail(p, UnexpectedEof),
-                    _ => return Self::fail(p, MalformedTag),
-                }
-            }
-            if self.at(p) == b'>' {
-                self.pos = p + 1;
-                return Ok(Tag {
-                    at: start,
-                    end,
-                    name,
-                    empty,
-                    attr: None,
-                });
-            }
-
-            // One attribute, `name="value"`. Like proplib, the byte after
-            // the attribute name is skipped whatever it is.
-            p += 1;
-            while is_xml_space(self.at(p)) {
-                p += 1;
-            }
-            let attr_start = p;
-            loop {
-                match self.at(p) {
-                    0 => return Self::fail(p, UnexpectedEof),
-                    b'=' => break,
-                    c if is_xml_space(c) => break,
-                    _ => p += 1,
-                }
-            }
-            let attr_name = &self.buf[attr_start..p];
-            p += 1;
-            match self.at(p) {
-                b'"' => {}
-                0 => return Self::fail(p, UnexpectedEof),
-                _ => return Self::fail(p, MalformedAttribute),
-            }
-            p += 1;
-            let value_at = p;
-            loop {
-                match self.at(p) {
-                    0 => return Self::fail(p, UnexpectedEof),
-                    b'"' => break,
-                    _ => p += 1,
-                }
-            }
-            let value = &self.buf[value_at..p];
+            empty = true;
             p += 1;
             match self.at(p) {
                 b'>' => {}
                 0 => return Self::fail(p, UnexpectedEof),
-                _ => return Self::fail(p, MalformedAttribute),
+                _ => return Self::fail(p, MalformedTag),
             }
+        }
+        let attr = if self.at(p) == b'>' {
             self.pos = p + 1;
-            let attr = Some(Attr {
-                name: attr_name,
-                value,
-                value_at,
-            });
-            return Ok(Tag {
-                at: start,
-                end,
-                name,
-                empty,
-                attr,
-            });
+            None
+        } else {
+            Some(self.attribute(p)?)
+        };
+        Ok(Tag {
+            at: start,
+            end,
+            name,
+            empty,
+            attr,
+        })
+    }
+
+    /// The one attribute a tag may have, `name="value"`, from `p` (the
+    /// byte after the tag name), through the closing `>`. Like proplib,
+    /// the byte after the tag name is skipped whatever it is.
+    fn attribute(&mut self, mut p: usize) -> Result<Attr<'a>, PlistError> {
+        use PlistErrorKind::*;
+        p += 1;
+        while is_xml_space(self.at(p)) {
+            p += 1;
+        }
+        let attr_start = p;
+        p = self.scan_until(p, |c| c == b'=' || is_xml_space(c))?;
+        let attr_name = &self.buf[attr_start..p];
+        p += 1;
+        match self.at(p) {
+            b'"' => {}
+            0 => return Self::fail(p, UnexpectedEof),
+            _ => return Self::fail(p, MalformedAttribute),
+        }
+        let value_at = p + 1;
+        p = self.scan_until(value_at, |c| c == b'"')?;
+        let value = &self.buf[value_at..p];
+        p += 1;
+        match self.at(p) {
+            b'>' => {}
+            0 => return Self::fail(p, UnexpectedEof),
+            _ => return Self::fail(p, MalformedAttribute),
+        }
+        self.pos = p + 1;
+        Ok(Attr {
+            name: attr_name,
+            value,
+            value_at,
+        })
+    }
+
+    /// The position of the first byte from `p` on for which `stop` holds;
+    /// the end of the text is an error.
+    fn scan_until(&self, mut p: usize, stop: impl Fn(u8) -> bool) -> Result<usize, PlistError> {
+        loop {
+            match self.at(p) {
+                0 => return Self::fail(p, PlistErrorKind::UnexpectedEof),
+                c if stop(c) => return Ok(p),
+                _ => p += 1,
+            }
         }
     }
 
