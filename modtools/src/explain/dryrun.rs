@@ -91,7 +91,7 @@ struct Walk<'a> {
     pending_names: HashSet<String>,
     in_order: HashSet<String>,
     /// Defined globals of modules this load brings in, for symbol checks.
-    new_symbols: Vec<String>,
+    new_symbols: HashSet<String>,
 }
 
 impl Walk<'_> {
@@ -389,58 +389,126 @@ impl Walk<'_> {
     }
 
     fn run(&mut self, operand: &str, cmdline: &Dict) -> Result<(), ()> {
+        if self.kernel_refuses(operand, cmdline)? == Flow::Done {
+            return Ok(());
+        }
+        let Some((kmod, host, shown)) = self.operand_file(operand)? else {
+            return Ok(());
+        };
+        // kobj_load refuses redefinitions before anything else is read.
+        let kernel_symbols = match self.kernel.kernel_symbols() {
+            Ok(syms) => syms,
+            Err(why) => return self.fail(operand, "Symbols", Errno::EIO, why),
+        };
+        if let Some(syms) = &kernel_symbols {
+            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
+            self.unchanged(operand, &kmod)?;
+            if !clash.is_empty() {
+                let why = format!(
+                    "defines global symbols the kernel already has: {}",
+                    clash.join(", ")
+                );
+                return self.fail(operand, "Symbols", Errno::ENOEXEC, why);
+            }
+        }
+        self.properties(operand, &host, &shown, cmdline)?;
+        let Some(info) = kmod.modinfo().cloned() else {
+            return self.unreadable_descriptor(operand);
+        };
+        if let Some(m) = self.view.active(&info.name) {
+            let why = format!(
+                "a module named `{}' is already loaded ({})",
+                m.name,
+                describe(m)
+            );
+            return self.fail(operand, "Loaded", Errno::EEXIST, why);
+        }
+        self.push_pending(info.name.clone());
+        self.dependencies(&info.required)?;
+        self.pop_pending();
+        if let Some(syms) = kernel_symbols {
+            let new = &self.new_symbols;
+            let missing =
+                validate::unresolved_symbols(&kmod, &|s| syms.contains(s) || new.contains(s));
+            self.unchanged(operand, &kmod)?;
+            if !missing.is_empty() {
+                let why = format!(
+                    "undefined symbols not in the kernel or the modules it requires: {}",
+                    missing.join(", ")
+                );
+                return self.fail(operand, "Symbols", Errno::ENOEXEC, why);
+            }
+        }
+        self.push_step(Step {
+            name: info.name.clone(),
+            action: "load",
+            file: Some(shown),
+        });
+        Ok(())
+    }
+
+    /// What the kernel answers before it opens a file: the properties'
+    /// size, a module of that name already loaded, permission, a disabled
+    /// builtin (which `-f` reinstates without a file).
+    fn kernel_refuses(&mut self, operand: &str, cmdline: &Dict) -> Result<Flow, ()> {
         if let Some((errno, why)) = self.view.unreadable.clone() {
-            return self.fail(operand, "Kernel", errno, why);
+            return self
+                .fail(operand, "Kernel", errno, why)
+                .map(|()| Flow::Done);
         }
         let props = cmdline.externalize();
         if props.len() > MAXPROPSLEN {
-            return self.fail(
-                operand,
-                "Properties",
-                Errno::ENOMEM,
-                format!(
-                    "the properties take {} bytes; the kernel accepts at most {MAXPROPSLEN}",
-                    props.len()
-                ),
+            let why = format!(
+                "the properties take {} bytes; the kernel accepts at most {MAXPROPSLEN}",
+                props.len()
             );
+            return self
+                .fail(operand, "Properties", Errno::ENOMEM, why)
+                .map(|()| Flow::Done);
         }
-        let is_name = !path::is_path(operand);
         // Names compare as bytes (strcmp): one that is not UTF-8 matches
         // no module we can see.
-        let exact = std::str::from_utf8(&self.raw_operand).is_ok();
-        if is_name && exact {
-            if let Some(m) = self.view.active(operand) {
-                let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
-                return self.fail(operand, "Loaded", Errno::EEXIST, why);
-            }
+        let name = !path::is_path(operand) && std::str::from_utf8(&self.raw_operand).is_ok();
+        if let Some(m) = self.view.active(operand).filter(|_| name) {
+            let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
+            return self
+                .fail(operand, "Loaded", Errno::EEXIST, why)
+                .map(|()| Flow::Done);
         }
         if let Some(why) = self.view.permission_reason() {
-            return self.fail(operand, "Permission", Errno::EPERM, why);
+            return self
+                .fail(operand, "Permission", Errno::EPERM, why)
+                .map(|()| Flow::Done);
         }
-        if is_name && exact && self.view.disabled_builtin(operand).is_some() {
+        if name && self.view.disabled_builtin(operand).is_some() {
             let why = format!(
                 "builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"
             );
-            return self.reinstate(operand, "Builtin", why);
+            return self.reinstate(operand, "Builtin", why).map(|()| Flow::Done);
         }
+        Ok(Flow::Continue)
+    }
+
+    /// The file the kernel would open, read and validated: `None` when it
+    /// cannot be looked at (the verdict then rests on the kernel's state).
+    fn operand_file(&mut self, operand: &str) -> Result<Option<(Kmod, PathBuf, String)>, ()> {
         let Some((host, shown)) = self.view.module_file(&self.raw_operand) else {
             self.unchecked(operand);
-            return Ok(());
+            return Ok(None);
         };
         self.report.file = Some(shown.clone());
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
             Err(KmodError::Io(errno)) => {
-                let why = match (errno, is_name) {
-                    (Errno::ENOENT, true) => format!("no module file at {shown}"),
-                    (Errno::ENOENT, false) => format!("no such file: {shown}"),
+                let why = match (errno, path::is_path(operand)) {
+                    (Errno::ENOENT, false) => format!("no module file at {shown}"),
+                    (Errno::ENOENT, true) => format!("no such file: {shown}"),
                     _ => format!("cannot read {shown}: {errno}"),
                 };
-                return self.fail(operand, "File", errno, why);
+                return self.fail(operand, "File", errno, why).map(|()| None);
             }
         };
-        let info = kmod.modinfo().cloned();
-        self.report.facts = info.as_ref().map(|i| Facts {
+        self.report.facts = kmod.modinfo().map(|i| Facts {
             name: i.name.clone(),
             class: i.class,
             version: i.version,
@@ -457,30 +525,20 @@ impl Walk<'_> {
             self.report.facts = None;
         }
         checked?;
-        // kobj_load refuses redefinitions before anything else is read.
-        let kernel_symbols = match self.kernel.kernel_symbols() {
-            Ok(syms) => syms,
-            Err(why) => return self.fail(operand, "Symbols", Errno::EIO, why),
-        };
-        if let Some(syms) = &kernel_symbols {
-            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
-            self.unchanged(operand, &kmod)?;
-            if !clash.is_empty() {
-                return self.fail(
-                    operand,
-                    "Symbols",
-                    Errno::ENOEXEC,
-                    format!(
-                        "defines global symbols the kernel already has: {}",
-                        clash.join(", ")
-                    ),
-                );
-            }
-        }
-        // The .plist beside the module, merged under the command line's.
+        Ok(Some((kmod, host, shown)))
+    }
+
+    /// The `.plist` beside the module, merged under the command line's.
+    fn properties(
+        &mut self,
+        operand: &str,
+        host: &Path,
+        shown: &str,
+        cmdline: &Dict,
+    ) -> Result<(), ()> {
         let mut merged = Dict::new();
         if self.flags & MODCTL_NO_PROP == 0 {
-            let (plist, plist_shown) = plist_beside(&host, &shown);
+            let (plist, plist_shown) = plist_beside(host, shown);
             match read_plist(&plist, &plist_shown) {
                 Ok(Some(d)) => merged = d,
                 Ok(None) => {}
@@ -489,45 +547,15 @@ impl Walk<'_> {
         }
         merged.merge(cmdline);
         self.report.properties = Some(merged);
-        let Some(info) = info else {
-            return self.unreadable_descriptor(operand);
-        };
-        if let Some(m) = self.view.active(&info.name) {
-            let why = format!(
-                "a module named `{}' is already loaded ({})",
-                m.name,
-                describe(m)
-            );
-            return self.fail(operand, "Loaded", Errno::EEXIST, why);
-        }
-        self.push_pending(info.name.clone());
-        self.dependencies(&info.required)?;
-        self.pop_pending();
-        if let Some(syms) = kernel_symbols {
-            let new = &self.new_symbols;
-            let missing = validate::unresolved_symbols(&kmod, &|s| {
-                syms.contains(s) || new.iter().any(|n| n == s)
-            });
-            self.unchanged(operand, &kmod)?;
-            if !missing.is_empty() {
-                return self.fail(
-                    operand,
-                    "Symbols",
-                    Errno::ENOEXEC,
-                    format!(
-                        "undefined symbols not in the kernel or the modules it requires: {}",
-                        missing.join(", ")
-                    ),
-                );
-            }
-        }
-        self.push_step(Step {
-            name: info.name.clone(),
-            action: "load",
-            file: Some(shown),
-        });
         Ok(())
     }
+}
+
+/// Whether a step of the walk settled the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Done,
 }
 
 /// Reads a module's `.plist` as the kernel does (absent is fine).
@@ -598,7 +626,7 @@ pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> R
         pending: Vec::new(),
         pending_names: HashSet::new(),
         in_order: HashSet::new(),
-        new_symbols: Vec::new(),
+        new_symbols: HashSet::new(),
     };
     let _ = walk.run(&operand, cmdline);
     walk.report
