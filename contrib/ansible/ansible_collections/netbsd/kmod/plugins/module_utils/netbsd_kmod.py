@@ -347,13 +347,13 @@ def read_name_args(text):
     start = k
     while k < len(chars) and not is_ws(k):
         k += 1
-    name = ''.join(c for c, _ in chars[start:k])
+    name = ''.join(ch[0] for ch in chars[start:k])
     while k < len(chars) and is_ws(k):
         k += 1
     end = len(chars)
     while end > k and is_ws(end - 1):
         end -= 1
-    args = ''.join(c for c, _ in chars[k:end])
+    args = ''.join(ch[0] for ch in chars[k:end])
     return name, args
 
 
@@ -594,7 +594,7 @@ def _inline_comment(line):
         return None
     rest = fields[1]
     try:
-        _, at = shell_words(rest)
+        at = shell_words(rest)[1]
     except KmodError:
         return None
     return rest[at:] if at is not None else None

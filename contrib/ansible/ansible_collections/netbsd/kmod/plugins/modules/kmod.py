@@ -28,18 +28,18 @@ description:
     succeed, and fails when the real run would fail. For O(state=absent) it
     predicts the outcome of C(modunload) from C(modstat --json) and
     C(modstat -e).
-  - On failure, C(msg) holds the error line that NetBSD's tool prints
+  - "On failure, C(msg) holds the error line that NetBSD's tool prints
     (the first line of its standard error, such as
     C(modload: Operation not permitted)) and, on the next line, the reason
     line these tools add (such as
     C(modload: example: kern.securelevel is 1; modules can be loaded and
-    unloaded only at securelevel 0 or below)).
+    unloaded only at securelevel 0 or below))."
   - The tools are those of the modctl-rs project or NetBSD's own; the dry run
     and the JSON documents need the modctl-rs tools. The environment of the
     task is passed to them, so C(MODCTL_EMUL) set with the C(environment)
     keyword selects an emulated kernel.
 author:
-  - modctl-rs contributors
+  - modctl-rs contributors (!UNKNOWN)
 options:
   name:
     description:

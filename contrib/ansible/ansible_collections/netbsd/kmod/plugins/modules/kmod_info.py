@@ -19,7 +19,7 @@ description:
     C(MODCTL_EMUL) set with the C(environment) keyword selects an emulated
     kernel.
 author:
-  - modctl-rs contributors
+  - modctl-rs contributors (!UNKNOWN)
 options:
   name:
     description:

@@ -422,7 +422,7 @@ def test_edit_append_keeps_everything_else():
 
 
 def test_edit_append_to_file_without_final_newline():
-    text, _ = k.edit_modules_conf('ffs\n# end', 'hello', 'present')
+    text = k.edit_modules_conf('ffs\n# end', 'hello', 'present')[0]
     assert text == 'ffs\n# end\nhello\n'
 
 
@@ -440,10 +440,10 @@ def test_edit_rewrites_line_keeping_comment():
 
 
 def test_edit_idempotent():
-    once, _ = k.edit_modules_conf(CONF, 'example', 'present', ['-s', 'g=a b', '-f'])
-    twice, _ = k.edit_modules_conf(once, 'example', 'present', ['-s', 'g=a b', '-f'])
+    once = k.edit_modules_conf(CONF, 'example', 'present', ['-s', 'g=a b', '-f'])[0]
+    twice = k.edit_modules_conf(once, 'example', 'present', ['-s', 'g=a b', '-f'])[0]
     assert once == twice
-    gone, _ = k.edit_modules_conf(once, 'example', 'absent')
+    gone = k.edit_modules_conf(once, 'example', 'absent')[0]
     assert k.edit_modules_conf(gone, 'example', 'absent') == (gone, None)
 
 
@@ -456,7 +456,7 @@ def test_edit_absent_removes_every_line_but_not_comments():
 
 
 def test_edit_unchanged_file_is_byte_identical():
-    text, _ = k.edit_modules_conf(CONF, 'nfs', 'present', ['-P'])
+    text = k.edit_modules_conf(CONF, 'nfs', 'present', ['-P'])[0]
     assert text == CONF.replace('example -b verbose=false\n', '', 0)
     assert k.edit_modules_conf('nfs -P', 'nfs', 'present', ['-P']) == ('nfs -P', 'nfs -P')
 
@@ -496,10 +496,10 @@ def test_modules_conf_entries():
 
 RC_LOOP = r'''
 while read name args; do
-	case $name in
-	''|"#"*) ;;
-	*) ( set -o noglob; eval set -- $args; printf '%s\0' "$@" "$name"; printf '\n' ) ;;
-	esac
+    case $name in
+    ''|"#"*) ;;
+    *) ( set -o noglob; eval set -- $args; printf '%s\0' "$@" "$name"; printf '\n' ) ;;
+    esac
 done < "$1"
 '''
 
@@ -528,7 +528,7 @@ def _sh_argvs(tmp_path, text):
 ])
 def test_written_lines_are_what_rc_d_passes(tmp_path, params):
     opts = k.modload_options(params, force=True, no_plist=bool(params))
-    text, _ = k.edit_modules_conf(CONF, 'mine', 'present', opts)
+    text = k.edit_modules_conf(CONF, 'mine', 'present', opts)[0]
     got = _sh_argvs(tmp_path, text)
     assert ('mine', opts) in got
     # What this module reads is what the shell reads, for every line.
