@@ -9,9 +9,10 @@
 # TOOLS_DIR holds the built modload, modunload and modstat; without it they
 # are built with `cargo build --release` into the cargo target directory.
 #
-# 1. A venv with the pinned ansible-core and pytest from PyPI, in
-#    $KMOD_ANSIBLE_CI_DIR (default target/ansible-ci), kept for the next run
-#    while the pins and the Python version stay the same.
+# 1. A venv with the pinned ansible-core and pytest from PyPI (the pins are
+#    in tests/venv.sh), in $KMOD_ANSIBLE_CI_DIR (default target/ansible-ci),
+#    kept for the next run while the pins and the Python version stay the
+#    same.
 # 2. `ansible-test sanity --local --requirements` for the collection, on this
 #    Python only.  No sanity test is skipped: none of those that apply to
 #    the collection needs docker or a network other than the package index
@@ -27,9 +28,6 @@
 # The last line is `ansible: N passed, M failed' (sanity tests, unit tests
 # and fleet checks); the exit status is non-zero when anything failed.
 set -euo pipefail
-
-ANSIBLE_CORE_VERSION=2.17.14 # supports controller Python 3.10 to 3.12
-PYTEST_VERSION=8.3.5
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -61,35 +59,9 @@ work=$(cd "$work" && pwd)
 
 # --- 1. the venv -----------------------------------------------------------
 
-python=
-for p in ${PYTHON:-} python3.11 python3.12 python3.10 python3; do
-	if command -v "$p" >/dev/null 2>&1 &&
-		"$p" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null; then
-		python=$(command -v "$p")
-		break
-	fi
-done
-if [ -z "$python" ]; then
-	echo "ansible: ansible-core $ANSIBLE_CORE_VERSION needs Python 3.10, 3.11 or 3.12" >&2
-	exit 1
-fi
-pyver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-venv=$work/venv
-stamp="ansible-core==$ANSIBLE_CORE_VERSION pytest==$PYTEST_VERSION python$pyver"
-if [ "$(cat "$venv/.kmod-ci-stamp" 2>/dev/null)" != "$stamp" ]; then
-	echo "ansible: creating $venv ($stamp)"
-	rm -rf "$venv"
-	if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
-		# Debian without python3-venv: virtualenv from PyPI does it.
-		rm -rf "$venv" "$work/virtualenv"
-		"$python" -m pip install -q --target "$work/virtualenv" virtualenv
-		PYTHONPATH=$work/virtualenv "$python" -m virtualenv -q "$venv"
-	fi
-	"$venv/bin/python" -m pip install -q --disable-pip-version-check \
-		"ansible-core==$ANSIBLE_CORE_VERSION" "pytest==$PYTEST_VERSION"
-	echo "$stamp" >"$venv/.kmod-ci-stamp"
-fi
+venv=$(bash "$here/tests/venv.sh" "$work")
 export PATH="$venv/bin:$PATH"
+pyver=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 echo "ansible: $(ansible --version | head -n 1), $(python --version), pytest $(python -m pytest --version 2>&1 | awk '{print $NF}')"
 
 # --- 2. sanity, in the background -------------------------------------------

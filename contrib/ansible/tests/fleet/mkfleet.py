@@ -53,7 +53,7 @@ MODULES_CONF = """\
 # `name [modload options]'.
 
 #nfs -P
-ffs
+if_wg
 """
 
 
