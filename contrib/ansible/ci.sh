@@ -1,5 +1,4 @@
 #!/bin/bash
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # Tests of the netbsd.kmod Ansible collection (contrib/ansible).

@@ -1,5 +1,4 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 """A stand-in for the pip bootstrap script that ansible-test downloads.
 

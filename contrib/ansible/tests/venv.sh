@@ -1,5 +1,4 @@
 #!/bin/bash
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # usage: tests/venv.sh WORK_DIR

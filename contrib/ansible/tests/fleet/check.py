@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 """Checks of the fleet run (run.sh).
 

@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 """Lay out a simulated fleet of NetBSD hosts for the Ansible tests.
 

@@ -1,5 +1,4 @@
 #!/bin/sh
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # The netbsd.kmod collection against a simulated fleet of NetBSD hosts.

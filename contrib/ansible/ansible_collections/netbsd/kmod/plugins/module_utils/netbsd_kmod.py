@@ -1,5 +1,4 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 """Shared logic of netbsd.kmod.kmod and netbsd.kmod.kmod_info.
 

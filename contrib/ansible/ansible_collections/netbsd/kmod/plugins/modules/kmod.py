@@ -1,6 +1,5 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 
 from __future__ import absolute_import, division, print_function
@@ -34,12 +33,14 @@ description:
     line these tools add (such as
     C(modload: example: kern.securelevel is 1; modules can be loaded and
     unloaded only at securelevel 0 or below))."
-  - The tools are those of the modctl-rs project or NetBSD's own; the dry run
-    and the JSON documents need the modctl-rs tools. The environment of the
-    task is passed to them, so C(MODCTL_EMUL) set with the C(environment)
-    keyword selects an emulated kernel.
+  - It needs the Rust C(modload), C(modunload) and C(modstat) that this
+    collection ships with, drop-in replacements for NetBSD's that add the
+    JSON documents and the dry run it relies on (C(modstat --json),
+    C(modload -n --json)). The environment of the task is passed to them, so
+    C(MODCTL_EMUL) set with the C(environment) keyword selects an emulated
+    kernel.
 author:
-  - modctl-rs contributors (!UNKNOWN)
+  - The authors of this modload, modunload and modstat (!UNKNOWN)
 options:
   name:
     description:

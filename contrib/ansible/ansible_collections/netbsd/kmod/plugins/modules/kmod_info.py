@@ -1,6 +1,5 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +18,7 @@ description:
     C(MODCTL_EMUL) set with the C(environment) keyword selects an emulated
     kernel.
 author:
-  - modctl-rs contributors (!UNKNOWN)
+  - The authors of this modload, modunload and modstat (!UNKNOWN)
 options:
   name:
     description:
@@ -49,7 +48,9 @@ attributes:
     support: full
     platforms: netbsd
 notes:
-  - Needs the C(modstat) of the modctl-rs project, which has C(--json).
+  - Needs the Rust C(modstat) that this collection ships with (a drop-in
+    replacement for NetBSD's), for its C(--json) document; NetBSD's own
+    C(modstat) has no C(--json).
 seealso:
   - module: netbsd.kmod.kmod
   - name: modstat(8)

@@ -1,5 +1,4 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 """Lets plain pytest import ansible_collections.netbsd.kmod from this tree."""
 

@@ -1,5 +1,4 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 
 from __future__ import absolute_import, division, print_function

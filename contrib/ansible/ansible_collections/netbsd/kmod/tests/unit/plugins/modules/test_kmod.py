@@ -1,5 +1,4 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) the modctl-rs contributors
 # SPDX-License-Identifier: BSD-2-Clause
 """The modules' decisions, against stand-ins for modload, modunload and modstat."""
 
