@@ -4,7 +4,8 @@
 //!
 //! Modules depend on each other one way: `checks`, `rules` and
 //! `machine` (which reads `rules`) know nothing of the rest; `kmod`, the
-//! reader, uses those; `validate` uses everything.
+//! reader, uses those; `validate` uses everything. A test
+//! (`tests/module_layers.rs`) keeps it so.
 //!
 //! Never prints; every failure is a typed error or a finding.
 
