@@ -62,11 +62,11 @@ pub fn check_kmod(bytes: &[u8]) {
         let findings = validate::validate(&k, &t);
         for f in &findings {
             // The reason is printed as one line after `modload: <path>: `.
-            assert!(!f.reason.is_empty(), "{:?} without a reason", f.check);
+            assert!(!f.reason.is_empty(), "{} without a reason", f.check.name());
             assert!(
                 !f.reason.contains(['\n', '\r']),
-                "{:?} reason spans lines: {:?}",
-                f.check,
+                "{} reason spans lines: {:?}",
+                f.check.name(),
                 f.reason
             );
         }

@@ -25,12 +25,11 @@ use object::pod;
 use object::read::elf::FileHeader;
 use object::Endianness;
 
+use crate::checks::Check;
+use crate::machine::{pointer_reloc, reloc_name, PointerReloc, EM_486};
 use crate::mapping::Mapping;
-use crate::validate::Check;
 use libmodctl::errno::Errno;
 
-/// `EM_486`, an old alias for i386 that NetBSD's i386 kernel accepts.
-pub(crate) const EM_486: u16 = 6;
 pub(crate) const EI_NIDENT: usize = 16;
 pub(crate) const EI_CLASS: usize = 4;
 pub(crate) const EI_DATA: usize = 5;
@@ -1006,58 +1005,6 @@ impl RelIter<'_> {
     }
 }
 
-// ---------------------------------------------------------------------
-// Relocations that store a pointer, per machine.
-
-/// How a relocation computes the pointer it stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PointerReloc {
-    /// S + A: symbol value plus addend.
-    Absolute,
-    /// B + A: the base of the section being relocated plus addend.
-    Relative,
-    /// S: the symbol value alone (GLOB_DAT, JUMP_SLOT).
-    Symbol,
-}
-
-/// The pointer-sized data relocations of each machine. Anything else
-/// cannot fill a pointer in `link_set_modules` or `modinfo_t`.
-fn pointer_reloc(em: u16, class: ElfClass, r_type: u32) -> Option<PointerReloc> {
-    use PointerReloc::{Absolute, Relative, Symbol};
-    let wide = class == ElfClass::Elf64;
-    match (em, wide, r_type) {
-        (elf::EM_X86_64, true, elf::R_X86_64_64) => Some(Absolute),
-        (elf::EM_X86_64, true, elf::R_X86_64_RELATIVE) => Some(Relative),
-        (elf::EM_X86_64, true, elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT) => Some(Symbol),
-        (elf::EM_386 | EM_486, false, elf::R_386_GLOB_DAT | elf::R_386_JMP_SLOT) => Some(Symbol),
-        (elf::EM_X86_64, false, elf::R_X86_64_32) => Some(Absolute),
-        (elf::EM_386 | EM_486, false, elf::R_386_32) => Some(Absolute),
-        (elf::EM_386 | EM_486, false, elf::R_386_RELATIVE) => Some(Relative),
-        (elf::EM_AARCH64, true, elf::R_AARCH64_ABS64) => Some(Absolute),
-        (elf::EM_AARCH64, true, elf::R_AARCH64_RELATIVE) => Some(Relative),
-        (elf::EM_ARM, false, elf::R_ARM_ABS32 | elf::R_ARM_TARGET1) => Some(Absolute),
-        (elf::EM_ARM, false, elf::R_ARM_RELATIVE) => Some(Relative),
-        (elf::EM_PPC, false, elf::R_PPC_ADDR32 | elf::R_PPC_UADDR32) => Some(Absolute),
-        (elf::EM_PPC, false, elf::R_PPC_RELATIVE) => Some(Relative),
-        (elf::EM_PPC64, true, elf::R_PPC64_ADDR64 | elf::R_PPC64_UADDR64) => Some(Absolute),
-        (elf::EM_PPC64, true, elf::R_PPC64_RELATIVE) => Some(Relative),
-        (elf::EM_SPARC | elf::EM_SPARC32PLUS, false, elf::R_SPARC_32 | elf::R_SPARC_UA32) => {
-            Some(Absolute)
-        }
-        (elf::EM_SPARCV9, true, elf::R_SPARC_64 | elf::R_SPARC_UA64) => Some(Absolute),
-        (elf::EM_SPARC | elf::EM_SPARC32PLUS | elf::EM_SPARCV9, _, elf::R_SPARC_RELATIVE) => {
-            Some(Relative)
-        }
-        (elf::EM_MIPS, false, elf::R_MIPS_32) => Some(Absolute),
-        (elf::EM_MIPS, true, elf::R_MIPS_64) => Some(Absolute),
-        (elf::EM_MIPS, _, elf::R_MIPS_REL32) => Some(Relative),
-        (elf::EM_RISCV, false, elf::R_RISCV_32) => Some(Absolute),
-        (elf::EM_RISCV, true, elf::R_RISCV_64) => Some(Absolute),
-        (elf::EM_RISCV, _, elf::R_RISCV_RELATIVE) => Some(Relative),
-        _ => None,
-    }
-}
-
 /// Where a decoded pointer points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ptr {
@@ -1309,7 +1256,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             .symbol_name(&symtab, &sym)
             .map(printable_bytes)
             .unwrap_or_default();
-        let Some(kind) = pointer_reloc(elf.l.e_machine, elf.l.class, r.r_type) else {
+        let Some(kind) = pointer_reloc(elf.l.e_machine, ptr, r.r_type) else {
             self.note(
                 Check::UndecodablePointer,
                 field,
@@ -1573,122 +1520,6 @@ pub(crate) fn section_type_name(t: u32) -> String {
         elf::SHT_SYMTAB_SHNDX => "SYMTAB_SHNDX".into(),
         other => format!("{other:#x}"),
     }
-}
-
-/// The name of a relocation type, for the machines NetBSD modules are
-/// commonly built for.
-pub fn reloc_name(em: u16, r_type: u32) -> Option<&'static str> {
-    let table: &[(u32, &'static str)] = match em {
-        elf::EM_X86_64 => &[
-            (0, "R_X86_64_NONE"),
-            (1, "R_X86_64_64"),
-            (2, "R_X86_64_PC32"),
-            (3, "R_X86_64_GOT32"),
-            (4, "R_X86_64_PLT32"),
-            (5, "R_X86_64_COPY"),
-            (6, "R_X86_64_GLOB_DAT"),
-            (7, "R_X86_64_JUMP_SLOT"),
-            (8, "R_X86_64_RELATIVE"),
-            (9, "R_X86_64_GOTPCREL"),
-            (10, "R_X86_64_32"),
-            (11, "R_X86_64_32S"),
-            (12, "R_X86_64_16"),
-            (13, "R_X86_64_PC16"),
-            (14, "R_X86_64_8"),
-            (15, "R_X86_64_PC8"),
-            (24, "R_X86_64_PC64"),
-            (25, "R_X86_64_GOTOFF64"),
-            (26, "R_X86_64_GOTPC32"),
-            (41, "R_X86_64_GOTPCRELX"),
-            (42, "R_X86_64_REX_GOTPCRELX"),
-        ],
-        elf::EM_386 | EM_486 => &[
-            (0, "R_386_NONE"),
-            (1, "R_386_32"),
-            (2, "R_386_PC32"),
-            (3, "R_386_GOT32"),
-            (4, "R_386_PLT32"),
-            (5, "R_386_COPY"),
-            (6, "R_386_GLOB_DAT"),
-            (7, "R_386_JMP_SLOT"),
-            (8, "R_386_RELATIVE"),
-            (9, "R_386_GOTOFF"),
-            (10, "R_386_GOTPC"),
-            (43, "R_386_GOT32X"),
-        ],
-        elf::EM_AARCH64 => &[
-            (0, "R_AARCH64_NONE"),
-            (257, "R_AARCH64_ABS64"),
-            (258, "R_AARCH64_ABS32"),
-            (260, "R_AARCH64_PREL64"),
-            (261, "R_AARCH64_PREL32"),
-            (275, "R_AARCH64_ADR_PREL_PG_HI21"),
-            (277, "R_AARCH64_ADD_ABS_LO12_NC"),
-            (278, "R_AARCH64_LDST8_ABS_LO12_NC"),
-            (282, "R_AARCH64_JUMP26"),
-            (283, "R_AARCH64_CALL26"),
-            (284, "R_AARCH64_LDST16_ABS_LO12_NC"),
-            (285, "R_AARCH64_LDST32_ABS_LO12_NC"),
-            (286, "R_AARCH64_LDST64_ABS_LO12_NC"),
-            (299, "R_AARCH64_LDST128_ABS_LO12_NC"),
-            (1027, "R_AARCH64_RELATIVE"),
-        ],
-        elf::EM_ARM => &[
-            (0, "R_ARM_NONE"),
-            (2, "R_ARM_ABS32"),
-            (3, "R_ARM_REL32"),
-            (23, "R_ARM_RELATIVE"),
-            (28, "R_ARM_CALL"),
-            (29, "R_ARM_JUMP24"),
-            (38, "R_ARM_TARGET1"),
-            (40, "R_ARM_V4BX"),
-            (42, "R_ARM_PREL31"),
-            (43, "R_ARM_MOVW_ABS_NC"),
-            (44, "R_ARM_MOVT_ABS"),
-        ],
-        elf::EM_PPC => &[
-            (0, "R_PPC_NONE"),
-            (1, "R_PPC_ADDR32"),
-            (4, "R_PPC_ADDR16_LO"),
-            (5, "R_PPC_ADDR16_HI"),
-            (6, "R_PPC_ADDR16_HA"),
-            (10, "R_PPC_REL24"),
-            (18, "R_PPC_PLTREL24"),
-            (22, "R_PPC_RELATIVE"),
-            (24, "R_PPC_UADDR32"),
-            (26, "R_PPC_REL32"),
-            (29, "R_PPC_PLT16_LO"),
-            (30, "R_PPC_PLT16_HI"),
-            (31, "R_PPC_PLT16_HA"),
-            (119, "R_PPC_PLTSEQ"),
-            (120, "R_PPC_PLTCALL"),
-        ],
-        elf::EM_SPARC | elf::EM_SPARC32PLUS | elf::EM_SPARCV9 => &[
-            (0, "R_SPARC_NONE"),
-            (3, "R_SPARC_32"),
-            (7, "R_SPARC_WDISP30"),
-            (9, "R_SPARC_HI22"),
-            (12, "R_SPARC_LO10"),
-            (22, "R_SPARC_RELATIVE"),
-            (23, "R_SPARC_UA32"),
-            (32, "R_SPARC_64"),
-            (44, "R_SPARC_H44"),
-            (45, "R_SPARC_M44"),
-            (46, "R_SPARC_L44"),
-            (54, "R_SPARC_UA64"),
-        ],
-        elf::EM_MIPS => &[
-            (0, "R_MIPS_NONE"),
-            (2, "R_MIPS_32"),
-            (3, "R_MIPS_REL32"),
-            (4, "R_MIPS_26"),
-            (5, "R_MIPS_HI16"),
-            (6, "R_MIPS_LO16"),
-            (18, "R_MIPS_64"),
-        ],
-        _ => &[],
-    };
-    table.iter().find(|(t, _)| *t == r_type).map(|(_, n)| *n)
 }
 
 #[cfg(test)]

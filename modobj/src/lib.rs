@@ -2,9 +2,16 @@
 //! them the way the kernel does, the kernel's rules and limits by release,
 //! and the kernel's checks as findings with reasons.
 //!
+//! Modules depend on each other one way: `checks`, `rules` and
+//! `machine` (which reads `rules`) know nothing of the rest; `kmod`, the
+//! reader, uses those; `validate` uses everything. A test
+//! (`tests/module_layers.rs`) keeps it so.
+//!
 //! Never prints; every failure is a typed error or a finding.
 
+pub mod checks;
 pub mod kmod;
+pub mod machine;
 mod mapping;
 pub mod path;
 pub mod plistfile;

@@ -4,10 +4,9 @@
 //!
 //! Where the release at which behaviour changed is not confirmed, it is a
 //! named constant below marked UNVERIFIED.
-
-use object::elf;
-
-use crate::kmod::EM_486;
+//!
+//! Depends on nothing else in the crate; the port tables in `machine`
+//! read the relocation gates from here.
 
 /// The kernel a module is judged for.
 #[derive(Debug, Clone)]
@@ -103,10 +102,10 @@ pub struct KernelRules {
     pub class_checked: bool,
     /// One past the highest valid class (`MODULE_CLASS_MAX`).
     pub class_max: i32,
-    /// amd64: `R_X86_64_PLT32` accepted.
-    pub amd64_plt32: bool,
-    /// i386: `R_386_PLT32` accepted.
-    pub i386_plt32: bool,
+    /// `kern.osrevision`, for the relocation types a port's linker
+    /// implements from some release on (the `*_PLT32_SINCE` constants,
+    /// used by the port tables in `machine`).
+    pub osrevision: u32,
     /// Which empty load regions the kernel refuses.
     pub regions: RegionRule,
     /// Longest chain of `module_do_load` calls in one load, if limited.
@@ -134,8 +133,7 @@ impl KernelRules {
             current: t.is_current(),
             class_checked: v >= CLASS_CHECK_SINCE,
             class_max: if v >= BUFQ_CLASS_SINCE { 7 } else { 6 },
-            amd64_plt32: v >= AMD64_PLT32_SINCE,
-            i386_plt32: I386_PLT32_SINCE.is_some_and(|s| v >= s),
+            osrevision: v,
             regions: if v >= EMPTY_REGIONS_ALLOWED_SINCE {
                 RegionRule::TextRequired
             } else if v >= SPLIT_REGIONS_SINCE {
@@ -148,24 +146,8 @@ impl KernelRules {
         }
     }
 
-    /// Whether the kernel's linker implements a relocation type; `None`
-    /// for machines whose linker is not modelled here.
-    pub fn accepts_relocation(&self, e_machine: u16, r_type: u32) -> Option<bool> {
-        match e_machine {
-            // kobj_machdep.c 1.6: NONE, 64, PC32, GLOB_DAT, JUMP_SLOT,
-            // RELATIVE, 32, 32S; PLT32 on newer kernels.
-            elf::EM_X86_64 => Some(
-                matches!(r_type, 0 | 1 | 2 | 6 | 7 | 8 | 10 | 11)
-                    || (r_type == elf::R_X86_64_PLT32 && self.amd64_plt32),
-            ),
-            // kobj_machdep.c 1.5.8.1: NONE, 32, PC32, GLOB_DAT, RELATIVE.
-            elf::EM_386 | EM_486 => Some(
-                matches!(r_type, 0 | 1 | 2 | 6 | 8)
-                    || (r_type == elf::R_386_PLT32 && self.i386_plt32),
-            ),
-            _ => None,
-        }
-    }
+    // `accepts_relocation` is in `machine`, beside the port tables it
+    // reads.
 }
 
 /// Whether a module built for `module` (its `mi_version`) may load into a

@@ -15,7 +15,7 @@ use modobj::path;
 use modobj::plistfile::{self, PlistFileError};
 use modobj::rules::MAX_PLIST_FILE;
 use modobj::validate;
-use modobj::validate::blocking_finding;
+use modobj::validate::{blocking_finding, Check};
 
 /// Version of the `modload -n --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
@@ -124,7 +124,7 @@ impl Walk<'_> {
     fn unchanged(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
         if kmod.changed_while_read() {
             let why = FILE_CHANGED_REASON.to_string();
-            return self.fail(module, "FileChanged", FILE_CHANGED_ERRNO, why);
+            return self.fail(module, Check::FileChanged.name(), FILE_CHANGED_ERRNO, why);
         }
         Ok(())
     }
@@ -198,7 +198,7 @@ impl Walk<'_> {
             let forced = f.forceable && self.flags & MODCTL_LOAD_FORCE != 0;
             self.report.items.push(Item {
                 module: module.into(),
-                check: format!("{:?}", f.check),
+                check: f.check.name().to_string(),
                 errno: fatal.then_some(f.errno),
                 reason: if forced {
                     format!("{} (overridden by -f)", f.reason)

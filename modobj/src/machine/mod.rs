@@ -1,0 +1,403 @@
+//! What the tools know about each NetBSD port, one file per port, each
+//! holding one [`Port`] table: the objects its kernels accept (the
+//! `ELF{32,64}_MACHDEP_ID_CASES` of `elf_machdep.h`, class and byte
+//! order), the relocation types by name and width, which of them the
+//! kernel's linker (`kobj_machdep.c`) implements, and which store a whole
+//! pointer (for following the module descriptor's pointers).
+//!
+//! The reader and the validator ask the registry below rather than match
+//! on `e_machine` or relocation numbers themselves. (`kmod::Machine`,
+//! which names an object's machine in listings, still has its own list; a
+//! test keeps it in step with the ports.)
+//!
+//! # Adding a port
+//!
+//! 1. Write `machine/<port>.rs` with `pub(super) const PORT: Port`
+//!    (`riscv.rs` is a short example). Take relocation numbers from
+//!    `object::elf` through `names!`, so that each name is its
+//!    constant's; define a constant in the port's file only where
+//!    `object` lacks one.
+//! 2. Register it below: its `mod` line and its entry in [`PORTS`].
+//!
+//! Leave `linker: None` and `widths: None` until the port's
+//! `kobj_machdep.c` is modelled: the validator then does not judge
+//! relocation types and counts each relocation as writing one byte, so
+//! that only a place starting outside its section is flagged. A type the
+//! linker accepts only from some release gets a named `*_SINCE` constant
+//! in `rules.rs` (every release-dependent rule lives there) and a
+//! [`Since::Version`] row here.
+//!
+//! Depends on `object` and `rules` only: the reader (`kmod`) and the
+//! validator import it, never the reverse.
+
+use object::elf;
+
+use crate::rules::KernelRules;
+
+/// Relocation names from `object::elf` constants:
+/// `names![R_X86_64_NONE, R_X86_64_64]` is
+/// `&[(elf::R_X86_64_NONE, "R_X86_64_NONE"), (elf::R_X86_64_64, "R_X86_64_64")]`.
+/// Types `object` lacks follow a `;`, as constants of the port's file.
+macro_rules! names {
+    ($($name:ident),* $(,)? $(; $($own:ident),* $(,)?)?) => {
+        &[
+            $((object::elf::$name, stringify!($name)),)*
+            $($(($own, stringify!($own)),)*)?
+        ]
+    };
+}
+
+// The registry: a port's module and its entry in `PORTS`. (A macro could
+// make this one line per port, but rustfmt does not see modules that a
+// macro declares.)
+mod aarch64;
+mod amd64;
+mod arm;
+mod i386;
+mod mips;
+mod powerpc;
+mod powerpc64;
+mod riscv;
+mod sparc;
+mod sparc64;
+
+/// Every port, in lookup order.
+pub const PORTS: &[&Port] = &[
+    &amd64::PORT,
+    &i386::PORT,
+    &aarch64::PORT,
+    &arm::PORT,
+    &powerpc::PORT,
+    &powerpc64::PORT,
+    &sparc::PORT,
+    &sparc64::PORT,
+    &mips::PORT,
+    &riscv::PORT,
+];
+
+pub use i386::EM_486;
+
+/// One port's table.
+#[derive(Debug)]
+pub struct Port {
+    /// NetBSD's name for the architecture (`MACHINE_ARCH` family).
+    pub name: &'static str,
+    /// The `e_machine` values of objects built for it: the relocation
+    /// tables below describe those objects.
+    pub e_machines: &'static [u16],
+    /// Its kernels, by the names they report.
+    pub kernels: &'static [Kernel],
+    /// The relocation sections its kernel's linker applies; `None` where
+    /// not modelled. No check uses it yet.
+    pub sections: Option<RelocSections>,
+    /// Relocation types by name, for messages and listings.
+    pub names: &'static [(u32, &'static str)],
+    /// How many bytes each relocation type writes at its place; `None`
+    /// where not modelled.
+    pub widths: Option<Widths>,
+    /// The types the kernel's linker implements, every other one failing
+    /// the load with ENOEXEC; `None` where not modelled.
+    pub linker: Option<&'static [Accepted]>,
+    /// The types that store a whole pointer.
+    pub pointers: &'static [Pointer],
+}
+
+/// The kernels of a port that report some `hw.machine` or
+/// `hw.machine_arch` names, and what objects they accept.
+#[derive(Debug)]
+pub struct Kernel {
+    /// Whether a kernel reporting this name is one of them.
+    pub reports: fn(&str) -> bool,
+    /// `e_machine` values accepted (`ELF*_MACHDEP_ID_CASES` of the
+    /// kernel's class).
+    pub e_machines: &'static [u16],
+    /// Those values as a message names them, e.g. "EM_X86_64 (62)".
+    pub label: &'static str,
+    /// `EI_CLASS` of the kernel; `None` where the name covers both.
+    pub class: Option<u8>,
+    /// `EI_DATA` of the kernel; `None` where the name covers both.
+    pub data: Option<u8>,
+}
+
+/// Which relocation sections a kernel's linker applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocSections {
+    /// `SHT_REL` and `SHT_RELA`.
+    Both,
+    /// `SHT_RELA` only; a REL section fails the load.
+    RelaOnly,
+}
+
+/// Bytes written at a relocation's place.
+#[derive(Debug)]
+pub struct Widths {
+    /// The pointer size (4 or 8) of the objects these hold for, where
+    /// pointer-sized types make them differ; `None`: any.
+    pub pointer_size: Option<u64>,
+    /// Types whose width is not `other`.
+    pub listed: &'static [(u32, u64)],
+    /// The width of every other type.
+    pub other: u64,
+}
+
+/// A relocation type the kernel's linker implements.
+#[derive(Debug)]
+pub struct Accepted {
+    pub r_type: u32,
+    pub since: Since,
+}
+
+/// From which kernel on the linker implements a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Every kernel modelled.
+    Always,
+    /// Kernels from this `kern.osrevision` on; `why` says why modules
+    /// contain the type anyway, for the message to older kernels.
+    Version { osrevision: u32, why: &'static str },
+    /// No kernel known.
+    Never,
+}
+
+impl Pointer {
+    pub const fn new(r_type: u32, kind: PointerReloc, size: Option<u64>) -> Pointer {
+        Pointer { r_type, kind, size }
+    }
+}
+
+impl Accepted {
+    pub const fn always(r_type: u32) -> Accepted {
+        Accepted {
+            r_type,
+            since: Since::Always,
+        }
+    }
+
+    /// From `osrevision` on, if a release is known (`rules.rs` keeps the
+    /// version, `None` when none is).
+    pub const fn since(r_type: u32, osrevision: Option<u32>, why: &'static str) -> Accepted {
+        let since = match osrevision {
+            Some(osrevision) => Since::Version { osrevision, why },
+            None => Since::Never,
+        };
+        Accepted { r_type, since }
+    }
+
+    fn by(&self, osrevision: u32) -> bool {
+        match self.since {
+            Since::Always => true,
+            Since::Version { osrevision: v, .. } => osrevision >= v,
+            Since::Never => false,
+        }
+    }
+}
+
+/// How a relocation computes the pointer it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointerReloc {
+    /// S + A: symbol value plus addend.
+    Absolute,
+    /// B + A: the base of the section being relocated plus addend.
+    Relative,
+    /// S: the symbol value alone (GLOB_DAT, JUMP_SLOT).
+    Symbol,
+}
+
+/// A relocation type that stores a whole pointer.
+#[derive(Debug)]
+pub struct Pointer {
+    pub r_type: u32,
+    pub kind: PointerReloc,
+    /// The pointer size (4 or 8) of the objects it does so in; `None`:
+    /// both.
+    pub size: Option<u64>,
+}
+
+/// The port whose objects have this `e_machine`.
+pub fn port(e_machine: u16) -> Option<&'static Port> {
+    PORTS
+        .iter()
+        .copied()
+        .find(|p| p.e_machines.contains(&e_machine))
+}
+
+/// What a kernel reporting `machine` (`hw.machine` or `hw.machine_arch`)
+/// accepts; `None` for machines not in the registry.
+pub fn kernel(machine: &str) -> Option<&'static Kernel> {
+    PORTS
+        .iter()
+        .flat_map(|p| p.kernels)
+        .find(|k| (k.reports)(machine))
+}
+
+/// The name of a relocation type.
+pub fn reloc_name(e_machine: u16, r_type: u32) -> Option<&'static str> {
+    let names = port(e_machine)?.names;
+    names.iter().find(|(t, _)| *t == r_type).map(|(_, n)| *n)
+}
+
+/// Bytes a relocation type writes at its place, in an object with
+/// pointers of `pointer_size` bytes: exact where the port's widths are
+/// modelled, else one byte, so that only a place starting outside its
+/// section is flagged.
+pub fn reloc_width(e_machine: u16, pointer_size: u64, r_type: u32) -> u64 {
+    let widths = port(e_machine)
+        .and_then(|p| p.widths.as_ref())
+        .filter(|w| w.pointer_size.is_none_or(|s| s == pointer_size));
+    match widths {
+        Some(w) => w
+            .listed
+            .iter()
+            .find(|(t, _)| *t == r_type)
+            .map_or(w.other, |(_, width)| *width),
+        None => 1,
+    }
+}
+
+/// How a relocation type fills a pointer in an object with pointers of
+/// `pointer_size` bytes; `None` when it does not store one.
+pub fn pointer_reloc(e_machine: u16, pointer_size: u64, r_type: u32) -> Option<PointerReloc> {
+    port(e_machine)?
+        .pointers
+        .iter()
+        .find(|p| p.r_type == r_type && p.size.is_none_or(|s| s == pointer_size))
+        .map(|p| p.kind)
+}
+
+/// The release from which the port's linker implements `r_type`, when
+/// that is later than every kernel, with why modules contain it.
+pub fn accepted_since(e_machine: u16, r_type: u32) -> Option<(u32, &'static str)> {
+    let linker = port(e_machine)?.linker?;
+    linker
+        .iter()
+        .find(|a| a.r_type == r_type)
+        .and_then(|a| match a.since {
+            Since::Version { osrevision, why } => Some((osrevision, why)),
+            _ => None,
+        })
+}
+
+// Here rather than in `rules.rs`, which depends on nothing in the crate:
+// the version gates are rules, the lists are the ports'.
+impl KernelRules {
+    /// Whether the kernel's linker implements a relocation type; `None`
+    /// for machines whose linker is not modelled here.
+    pub fn accepts_relocation(&self, e_machine: u16, r_type: u32) -> Option<bool> {
+        let linker = port(e_machine)?.linker?;
+        Some(
+            linker
+                .iter()
+                .any(|a| a.r_type == r_type && a.by(self.osrevision)),
+        )
+    }
+}
+
+/// `ELFCLASS32`/`ELFCLASS64` and `ELFDATA2LSB`/`ELFDATA2MSB`, short, for
+/// the port files.
+const ELF32: Option<u8> = Some(elf::ELFCLASS32);
+const ELF64: Option<u8> = Some(elf::ELFCLASS64);
+const LSB: Option<u8> = Some(elf::ELFDATA2LSB);
+const MSB: Option<u8> = Some(elf::ELFDATA2MSB);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_e_machine_belongs_to_one_port() {
+        let mut seen = Vec::new();
+        for p in PORTS {
+            for em in p.e_machines {
+                assert!(!seen.contains(em), "{} repeats e_machine {em}", p.name);
+                seen.push(*em);
+            }
+        }
+    }
+
+    #[test]
+    fn each_name_is_one_kernels() {
+        let names = [
+            "amd64",
+            "x86_64",
+            "i386",
+            "i686",
+            "aarch64",
+            "aarch64eb",
+            "evbarm",
+            "earmv7hf",
+            "earmv7hfeb",
+            "armeb",
+            "powerpc",
+            "macppc",
+            "powerpc64",
+            "sparc",
+            "sparc64",
+            "riscv64",
+            "mips64el",
+            "evbmips",
+            "pmax",
+        ];
+        for name in names {
+            let n = PORTS
+                .iter()
+                .flat_map(|p| p.kernels)
+                .filter(|k| (k.reports)(name))
+                .count();
+            assert_eq!(n, 1, "{name}");
+        }
+        assert!(kernel("vax").is_none());
+    }
+
+    #[test]
+    fn relocation_names_are_unique_per_port() {
+        for p in PORTS {
+            for (i, (t, n)) in p.names.iter().enumerate() {
+                assert!(
+                    p.names[..i].iter().all(|(u, m)| u != t && m != n),
+                    "{}: {n}",
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_readers_machine_names_are_the_ports() {
+        // `kmod::Machine` names an object's machine for listings; until it
+        // reads this registry, the two must agree.
+        for p in PORTS {
+            for &em in p.e_machines {
+                assert_eq!(crate::kmod::Machine::from_e_machine(em).name(), p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(reloc_name(elf::EM_X86_64, 4), Some("R_X86_64_PLT32"));
+        assert_eq!(reloc_name(EM_486, 7), Some("R_386_JMP_SLOT"));
+        assert_eq!(reloc_name(elf::EM_SPARCV9, 50), Some("R_SPARC_H44"));
+        assert_eq!(reloc_name(elf::EM_RISCV, 2), None);
+        assert_eq!(reloc_width(elf::EM_X86_64, 8, elf::R_X86_64_64), 8);
+        assert_eq!(reloc_width(elf::EM_X86_64, 8, elf::R_X86_64_PC32), 4);
+        assert_eq!(reloc_width(elf::EM_X86_64, 4, elf::R_X86_64_PC32), 1);
+        assert_eq!(reloc_width(elf::EM_386, 4, elf::R_386_NONE), 0);
+        assert_eq!(reloc_width(elf::EM_AARCH64, 8, elf::R_AARCH64_ABS64), 1);
+        assert_eq!(
+            pointer_reloc(elf::EM_X86_64, 4, elf::R_X86_64_32),
+            Some(PointerReloc::Absolute)
+        );
+        assert_eq!(pointer_reloc(elf::EM_X86_64, 8, elf::R_X86_64_32), None);
+        assert_eq!(
+            pointer_reloc(elf::EM_MIPS, 8, elf::R_MIPS_REL32),
+            Some(PointerReloc::Relative)
+        );
+        assert_eq!(
+            accepted_since(elf::EM_X86_64, elf::R_X86_64_PLT32).map(|s| s.0),
+            Some(crate::rules::AMD64_PLT32_SINCE)
+        );
+        assert_eq!(accepted_since(elf::EM_386, elf::R_386_PLT32), None);
+        let k = kernel("earmv7hfeb").unwrap();
+        assert_eq!((k.class, k.data), (ELF32, MSB));
+    }
+}
