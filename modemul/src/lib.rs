@@ -297,6 +297,7 @@ impl Emul {
                         &emul.module_root(),
                         &emul.profile.module_path,
                         &emul.profile.machine,
+                        emul.profile.osrevision,
                     )?;
                 }
                 let st = kernel::boot(&emul.profile);

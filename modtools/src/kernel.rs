@@ -62,11 +62,16 @@ impl fmt::Display for ConnectError {
             ConnectError::Rump(e) => write!(f, "{e}"),
             #[cfg(with_emul)]
             ConnectError::Emul(e) => write!(f, "{e}"),
-            ConnectError::NoBackend => write!(
+            ConnectError::NoBackend if cfg!(with_emul) => write!(
                 f,
                 "no kernel module interface on this host: set {EMUL_ENV} to a directory \
                  for an emulated NetBSD kernel, run as rump.<tool> with RUMP_SERVER set, \
                  or run on NetBSD"
+            ),
+            ConnectError::NoBackend => write!(
+                f,
+                "no kernel module interface on this host: run as rump.<tool> with \
+                 RUMP_SERVER set, or run on NetBSD (this build has no emulated kernel)"
             ),
         }
     }

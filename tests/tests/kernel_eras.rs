@@ -174,3 +174,22 @@ fn dependency_chains_have_no_depth_limit_on_10_1() {
         assert!(loaded(&k, &format!("depth{i}")));
     }
 }
+
+/// The bundled examples a new state directory gets are built for the
+/// release its profile names, so they load on every era's kernel.
+#[test]
+fn the_bundled_examples_load_on_every_release() {
+    for profile in [
+        r#"{"osrelease": "10.1"}"#,
+        r#"{"osrelease": "9.3"}"#,
+        r#"{"osrelease": "7.99.34", "stat_abi": "v1"}"#,
+        r#"{"osrelease": "10.1", "machine": "i386"}"#,
+    ] {
+        let k = Kernel::with_profile(Via::Emul, profile);
+        for m in ["example", "needy"] {
+            let out = k.run("modload", &[m]);
+            assert_eq!((out.status, out.stderr.as_str()), (0, ""), "{profile} {m}");
+        }
+        assert!(loaded(&k, "hello"), "{profile}");
+    }
+}
