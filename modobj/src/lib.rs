@@ -4,7 +4,9 @@
 //!
 //! Never prints; every failure is a typed error or a finding.
 
+pub mod boot;
 pub mod kmod;
+pub mod kobj;
 mod mapping;
 pub mod path;
 pub mod plistfile;
