@@ -358,6 +358,8 @@ pub enum Fate {
         why: String,
         pass: ModClass,
         dependency_of: Option<String>,
+        /// The requirement that could not be had, and why.
+        failed_dependency: Option<(String, Errno)>,
     },
     /// Still on the boot list after every pass (should not happen).
     Left,
@@ -384,6 +386,23 @@ pub struct Outcome {
     pub fates: Vec<Fate>,
     /// The kernel's console lines (module_error and linker errors).
     pub messages: Vec<String>,
+}
+
+/// Why a boot module was refused, as `module_error` said it.
+struct Refused {
+    errno: Errno,
+    why: String,
+    dependency: Option<(String, Errno)>,
+}
+
+impl Refused {
+    fn new(errno: Errno, why: String) -> Refused {
+        Refused {
+            errno,
+            why,
+            dependency: None,
+        }
+    }
 }
 
 /// Guard against built-ins that require each other (the kernel would
@@ -738,27 +757,23 @@ impl<'a> Boot<'a> {
                     dependency_of,
                 }
             }
-            Err((errno, ref why)) => Fate::Failed {
-                errno,
-                why: why.clone(),
+            Err(ref r) => Fate::Failed {
+                errno: r.errno,
+                why: r.why.clone(),
                 pass,
                 dependency_of,
+                failed_dependency: r.dependency.clone(),
             },
         };
-        r.map_err(|(e, _)| e)
+        r.map_err(|r| r.errno)
     }
 
     /// From the compatibility checks on, for boot list entry `i`.
-    fn load_boot_module(
-        &mut self,
-        i: usize,
-        class: i32,
-        autoload: bool,
-    ) -> Result<(), (Errno, String)> {
+    fn load_boot_module(&mut self, i: usize, class: i32, autoload: bool) -> Result<(), Refused> {
         let mi = self.info(i).clone();
         let fail = |b: &mut Self, e: Errno, why: String| {
             b.error(why.clone());
-            Err((e, why))
+            Err(Refused::new(e, why))
         };
         if mi.name.len() >= MAXMODNAME {
             return fail(
@@ -826,7 +841,7 @@ impl<'a> Boot<'a> {
     }
 
     /// The requirements, each through the autoload path.
-    fn load_required(&mut self, mi: &Info) -> Result<Vec<String>, (Errno, String)> {
+    fn load_required(&mut self, mi: &Info) -> Result<Vec<String>, Refused> {
         let mut deps = Vec::new();
         let required = mi.required.as_deref().unwrap_or("");
         for (n, comp) in required_components(required.as_bytes(), LongRequired::Refuse).enumerate()
@@ -834,17 +849,17 @@ impl<'a> Boot<'a> {
             if self.rules.max_required.is_some_and(|max| n >= max) {
                 let why = format!("too many required modules for `{}'", mi.name);
                 self.error(why.clone());
-                return Err((Errno::EINVAL, why));
+                return Err(Refused::new(Errno::EINVAL, why));
             }
             let Ok(comp) = comp else {
                 let why = format!("required module name `{required}' longer than {MAXMODNAME}");
                 self.error(why.clone());
-                return Err((Errno::EINVAL, why));
+                return Err(Refused::new(Errno::EINVAL, why));
             };
             if comp == mi.name {
                 let why = format!("self-dependency detected for `{}'", mi.name);
                 self.error(why.clone());
-                return Err((Errno::EDEADLK, why));
+                return Err(Refused::new(Errno::EDEADLK, why));
             }
             match self.do_load(&comp, true, ModClass::Any as i32, true, Some(&mi.name)) {
                 Ok(()) | Err(Errno::EEXIST) => {}
@@ -854,11 +869,16 @@ impl<'a> Boot<'a> {
                         mi.name, e.0
                     );
                     self.error(why.clone());
-                    return Err((e, why));
+                    return Err(Refused {
+                        errno: e,
+                        why,
+                        dependency: Some((comp, e)),
+                    });
                 }
             }
             if !self.active.iter().any(|m| m.name == comp) {
-                return Err((Errno::ENOENT, format!("`{comp}' did not become active")));
+                let why = format!("`{comp}' did not become active");
+                return Err(Refused::new(Errno::ENOENT, why));
             }
             deps.push(comp);
         }
@@ -867,7 +887,7 @@ impl<'a> Boot<'a> {
 
     /// kobj_affix(): resolve against the kernel and the boot modules
     /// linked so far.
-    fn affix(&mut self, mi: &Info, i: usize) -> Result<(), (Errno, String)> {
+    fn affix(&mut self, mi: &Info, i: usize) -> Result<(), Refused> {
         let o = self.object(i);
         if let Some(ksyms) = self.inp.ksyms {
             let linked: BTreeSet<&str> = self
@@ -894,13 +914,13 @@ impl<'a> Boot<'a> {
                     Errno::ENOEXEC.0
                 );
                 self.error(why.clone());
-                return Err((Errno::ENOEXEC, why));
+                return Err(Refused::new(Errno::ENOEXEC, why));
             }
         }
         if let Some(e) = o.link_errno {
             let why = format!("unable to affix module `{}', error {}", mi.name, e.0);
             self.error(why.clone());
-            return Err((e, why));
+            return Err(Refused::new(e, why));
         }
         Ok(())
     }
