@@ -188,6 +188,25 @@ pub fn on_boot_disk(loader_path: &str) -> String {
     }
 }
 
+/// The host file standing for a path on the boot disk, `root` standing
+/// for its `/`: `.` components go and `..` climbs, never above `root`
+/// (the root's parent is the root), so the loader reads only below it.
+pub fn on_host(root: &Path, disk_path: &str) -> PathBuf {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in disk_path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut p = root.to_path_buf();
+    p.extend(parts);
+    p
+}
+
 /// The name `module_prime` is called with: the entry as the loader
 /// recorded it, cut to [`BI_PATH_MAX`] bytes.
 pub fn prime_name(entry: &str) -> String {
@@ -232,7 +251,7 @@ pub fn run_loader(entries: &[String], module_base: &str, root: &Path) -> (Vec<Fo
                 tried.push(paths.raw.clone());
             }
             let file = tried.iter().find_map(|p| {
-                let host = crate::path::below_root(root, on_boot_disk(p).as_bytes());
+                let host = on_host(root, &on_boot_disk(p));
                 std::fs::metadata(&host)
                     .ok()
                     .filter(|m| m.is_file())
@@ -1006,6 +1025,10 @@ mod tests {
         assert_eq!(on_boot_disk("hd0a:/m.kmod"), "/m.kmod");
         assert_eq!(on_boot_disk("hello"), "/hello");
         assert_eq!(on_boot_disk("/a:b"), "/a:b");
+        let root = Path::new("/r");
+        assert_eq!(on_host(root, "/stand/./x//y"), Path::new("/r/stand/x/y"));
+        assert_eq!(on_host(root, "/../../etc/passwd"), Path::new("/r/etc/passwd"));
+        assert_eq!(on_host(root, "/a/../b"), Path::new("/r/b"));
         assert_eq!(prime_name(&"x".repeat(100)).len(), 79);
     }
 
