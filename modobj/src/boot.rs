@@ -44,6 +44,10 @@
 //!   behaviour (the copy loop `continue`s without advancing); it is taken
 //!   as skipped ([`MENU_EMPTY_COMMAND_SKIPPED`]). A command of 80 bytes or
 //!   more overflows the loader's buffer; the check only warns.
+//! * Checked against the running kernel (`modload -n --boot-cfg` without
+//!   the emulator), the order of its built-ins in `link_set_modules` is
+//!   not known: the order in which its module list says they were
+//!   initialised is used instead.
 //! * The root file system's module the loader adds for an unusual root
 //!   (`fsmod`), and a file the loader cannot read fully (" FAILED"), are
 //!   not modelled; a file that is not a regular file counts as not found.
@@ -1027,7 +1031,10 @@ mod tests {
         assert_eq!(on_boot_disk("/a:b"), "/a:b");
         let root = Path::new("/r");
         assert_eq!(on_host(root, "/stand/./x//y"), Path::new("/r/stand/x/y"));
-        assert_eq!(on_host(root, "/../../etc/passwd"), Path::new("/r/etc/passwd"));
+        assert_eq!(
+            on_host(root, "/../../etc/passwd"),
+            Path::new("/r/etc/passwd")
+        );
         assert_eq!(on_host(root, "/a/../b"), Path::new("/r/b"));
         assert_eq!(prime_name(&"x".repeat(100)).len(), 79);
     }

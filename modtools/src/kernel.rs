@@ -297,8 +297,9 @@ pub fn connect(progname: &str) -> Result<Kernel, ConnectError> {
 }
 
 /// [`connect`] for programs that never load a module (modstat, modunload):
-/// an emulated kernel is opened without the module reader, which keeps
-/// it out of these programs.
+/// an emulated kernel is opened with loads refused. (Its boot loader
+/// still reads the boot modules of a kernel that boots, so the emulated
+/// builds of these programs contain the module reader.)
 pub fn connect_without_loader(progname: &str) -> Result<Kernel, ConnectError> {
     connect_with(progname, false)
 }

@@ -395,8 +395,18 @@ fn the_check_agrees_with_the_boot() {
         "hello", "needy", "bootfs", "bootsec", "example", "old93", "chain_a",
     ]);
     put(root.path(), "hello", "ffs");
+    // hello comes by path first, so its name is then refused when primed.
     let list = [
-        "chain_a", "needy", "old93", "ffs", "bootfs", "nosuch", "hello", "bootsec", "example",
+        "chain_a",
+        "needy",
+        "old93",
+        "ffs",
+        "bootfs",
+        "nosuch",
+        "/stand/amd64/10.1/modules/hello/hello.kmod",
+        "hello",
+        "bootsec",
+        "example",
     ];
     let cfg: String = list.iter().map(|m| format!("load={m}\n")).collect();
     let extra = r#", "fail_init": {"example": "EIO"}"#;
@@ -410,6 +420,21 @@ fn the_check_agrees_with_the_boot() {
     let entry = &doc["entries"][0];
     assert_eq!(entry["entry"], Value::Null);
     assert_eq!(entry["default"], true);
+    let hello = &entry["modules"][7];
+    assert_eq!(hello["status"], "not primed");
+    assert_eq!(
+        hello["console"][0],
+        "WARNING: module error: duplicate bootlist entry for module `hello'"
+    );
+    let needs = &entry["modules"][0];
+    assert_eq!(needs["error"]["name"], "EOPNOTSUPP");
+    assert!(
+        needs["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("it requires `chain_b', which is neither built into the kernel"),
+        "{needs}"
+    );
     let loaded: Vec<String> = entry["load_order"]
         .as_array()
         .unwrap()
