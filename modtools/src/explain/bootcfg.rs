@@ -189,8 +189,8 @@ pub struct Plan {
 
 /// Commands of the x86 boot prompt that do not touch kernel modules.
 const OTHER_COMMANDS: &[&str] = &[
-    "help", "?", "ls", "quit", "dev", "consdev", "vesa", "splash", "rndseed", "fs", "userconf",
-    "root", "text", "gop", "mem", "version", "memmap", "devpath", "efivar",
+    "help", "?", "ls", "dev", "consdev", "vesa", "splash", "rndseed", "fs", "userconf", "root",
+    "text", "gop", "mem", "version", "memmap", "devpath", "efivar",
 ];
 
 struct Run<'a> {
@@ -267,6 +267,7 @@ impl Run<'_> {
             "boot" | "pkboot" => return self.boot(arg),
             "multiboot" => return Some(Ends::Multiboot(arg.to_string())),
             "menu" => return Some(Ends::Stays("it shows the menu again".into())),
+            "quit" => return Some(Ends::Stays("`quit' restarts the machine".into())),
             c if OTHER_COMMANDS.contains(&c) => {}
             "" => self.notes.push(format!(
                 "`{line}' starts with a blank, which the boot loader does not skip there: \
@@ -1062,7 +1063,8 @@ mod tests {
             p(7).notes,
             [
                 "` load z' starts with a blank, which the boot loader does not skip there: \
-              an unknown command"
+                 an unknown command",
+                "`boot' without a kernel or flags first runs the default entry (1) (bootdefault)"
             ]
         );
         assert_eq!(plan(&cfg, None).modules, ["hello"]);
