@@ -229,7 +229,7 @@ impl Run<'_> {
             };
             first = false;
             let piece = piece.trim_end_matches(' ');
-            if piece.is_empty() {
+            if piece.is_empty() && boot::MENU_EMPTY_COMMAND_SKIPPED {
                 continue;
             }
             if piece.len() >= MENU_COMMAND_MAX {
