@@ -6,8 +6,8 @@ use std::path::Path;
 
 use libmodctl::errno::Errno;
 use libmodctl::plist::{Dict, Value};
-use modobj::kmod::{self, Kmod, KmodError};
-use modobj::validate::{self, Check, KernelRules, Stage};
+use modobj::kmod;
+use modobj::validate::{self, KernelRules};
 
 /// The `modinfo_t` of a module object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,9 @@ pub trait ObjectLoader {
     fn load(&self, path: &Path, target: &Target) -> Result<Box<dyn ModuleObject>, Errno>;
     /// The global symbols of the ELF file that stands for the kernel.
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String>;
+    /// The loader the boot loader reads modules with: this one, unless it
+    /// is one that reads none.
+    fn boot_loader(&self) -> &dyn ObjectLoader;
 }
 
 /// The kernel an object is checked against.
@@ -53,12 +56,6 @@ pub use modobj::validate::Target;
 /// old fixed-size dependency array), shared with the validator.
 pub fn rules(osrevision: u32, machine: &str) -> KernelRules {
     KernelRules::for_target(&Target::new(osrevision, machine))
-}
-
-/// The checks `module_fetch_info` makes (the rest of the validator's
-/// Load stage is `kobj_load`'s, which comes before the `.plist` is read).
-fn is_fetch_info(check: Check) -> bool {
-    matches!(check, Check::LinkSetMissing | Check::LinkSetSize)
 }
 
 /// A module object read by [`modobj::kmod`], with the validator's verdicts.
@@ -99,60 +96,33 @@ pub struct FileLoader;
 
 impl ObjectLoader for FileLoader {
     fn load(&self, path: &Path, target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
-        let kmod = Kmod::open(path).map_err(|KmodError::Io(e)| e)?;
-        let findings = validate::validate(&kmod, target);
-        let certain = || findings.iter().filter(|f| f.certain);
-        // kobj_load's rejections (symbol clashes are the emulator's to
-        // judge, against what is loaded at the time).
-        if let Some(f) = certain().find(|f| {
-            f.stage == Stage::Load && !is_fetch_info(f.check) && f.check != Check::SymbolClash
-        }) {
-            return Err(f.errno);
-        }
-        let fetch = certain()
-            .find(|f| f.stage == Stage::Load && is_fetch_info(f.check))
-            .map(|f| f.errno);
-        let info = match (fetch, kmod.modinfo()) {
-            (Some(e), _) => Err(e),
-            (None, Some(mi)) => Ok(ModInfoLite {
-                name: mi.name.clone(),
-                version: mi.version,
-                class: mi.class,
-                required: mi.required_raw.clone(),
-            }),
-            // A descriptor the reader could not decode: the kernel would
-            // read garbage; report what the validator expects it to say.
-            (None, None) => Err(certain()
-                .find(|f| f.stage == Stage::Info)
-                .map_or(Errno::ENOEXEC, |f| f.errno)),
-        };
-        let link_errno = certain()
-            .find(|f| f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
-            .map(|f| f.errno);
-        let defined = kmod.defined_globals();
-        let undefined = kmod.undefined_globals();
-        // The validator said so if the file shrank before it finished;
-        // this covers the symbol tables read since.
-        if kmod.changed_while_read() {
-            return Err(kmod::FILE_CHANGED_ERRNO);
-        }
+        let o = modobj::kobj::load(path, target).map_err(|r| r.errno)?;
         Ok(Box::new(KmodObject {
-            text_size: kmod.text_size(),
-            defined,
-            undefined,
-            info,
-            link_errno,
+            text_size: o.text_size,
+            defined: o.defined,
+            undefined: o.undefined,
+            info: o.info.map_err(|r| r.errno).map(|i| ModInfoLite {
+                name: i.name,
+                version: i.version,
+                class: i.class,
+                required: i.required,
+            }),
+            link_errno: o.link.map(|r| r.errno),
         }))
     }
 
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {
         kmod::read_symbol_table(path).map_err(|e| e.to_string())
     }
+
+    fn boot_loader(&self) -> &dyn ObjectLoader {
+        self
+    }
 }
 
 /// The loader of tools that never load a module (modstat, modunload):
-/// using it instead of [`FileLoader`] keeps the module reader and the
-/// validator out of those programs.
+/// loads fail with ENOSYS. A kernel booting with boot modules still reads
+/// them, with [`FileLoader`].
 pub struct NoLoader;
 
 impl ObjectLoader for NoLoader {
@@ -162,6 +132,10 @@ impl ObjectLoader for NoLoader {
 
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {
         Err(format!("{}: not read by this program", path.display()))
+    }
+
+    fn boot_loader(&self) -> &dyn ObjectLoader {
+        &FileLoader
     }
 }
 

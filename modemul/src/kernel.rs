@@ -15,6 +15,7 @@ use libmodctl::abi::{
     MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE,
 };
 use libmodctl::errno::Errno;
+use modobj::boot;
 use modobj::plistfile;
 use modobj::rules::{required_components, LongRequired};
 
@@ -23,9 +24,6 @@ const NAME_MAX: usize = 255;
 /// Guard against built-ins that require each other (the kernel would
 /// recurse until it crashed).
 const BUILTIN_DEPTH_LIMIT: u32 = 64;
-/// The classes module_init_class() is called with during boot, in order
-/// (init_main.c: secmodels, then file systems in vfsinit(), then the rest).
-const BOOT_CLASSES: [ModClass; 3] = [ModClass::Secmodel, ModClass::Vfs, ModClass::Any];
 /// Page size used to lay out module text.
 const PAGE: u64 = 4096;
 
@@ -96,28 +94,124 @@ pub fn stat_records(st: &State, show_addr: bool) -> Vec<StatRec> {
     active.chain(builtins).collect()
 }
 
-/// The state of a freshly booted kernel: every built-in added to
-/// `module_builtins`, initialized class by class as the kernel's main()
-/// does, and the ones left over marked `MODFLG_MUST_FORCE`.
-pub fn boot(p: &Profile) -> State {
-    let mut st = State::empty();
-    for b in &p.builtins {
-        // module_builtin_add refuses a second module of the same name.
-        if st.builtins.iter().any(|m| m.name == b.name) {
-            continue;
+/// The state of a freshly booted kernel ([`modobj::boot`]): the boot
+/// loader finds the profile's `boot_modules` below `root`, the kernel
+/// primes them, adds its built-ins, initializes both class by class as
+/// its main() does, and marks the built-ins left over as needing force.
+/// Boot modules get text addresses in the order they became active, and
+/// what the loader and the kernel printed is kept in the state.
+/// `ksyms` are the kernel's symbols (checked only when known); `now` is
+/// the boot time, from which auto-unload deadlines count.
+pub fn boot(
+    p: &Profile,
+    loader: &dyn ObjectLoader,
+    root: &Path,
+    ksyms: Option<&BTreeSet<String>>,
+    now: u64,
+) -> State {
+    let target = Target::new(p.osrevision, &p.machine);
+    let mut list = boot::LoadList::new();
+    for m in &p.boot_modules {
+        list.add(m);
+    }
+    let base = boot::loader_module_base(p.osrevision, &p.machine);
+    let (found, mut messages) = boot::run_loader(list.entries(), &base, root);
+    // What the loader passed: its entry, the host file, and the object.
+    let mut passed = Vec::new();
+    for f in found {
+        if let Some((_, host)) = f.file {
+            let obj = loader.load(&host, &target);
+            passed.push((f.entry, host, obj));
         }
-        st.builtins
-            .push(ModRec::builtin(&b.name, b.class, b.requires.clone()));
     }
-    // Booting initialises builtins only; no file is read.
-    let cx = Ctx::new(p, &glue::NoLoader, Path::new("/"));
-    let mut k = Kernel::new(&mut st, &cx);
-    for class in BOOT_CLASSES {
-        k.init_class(class as i32);
+    let preloaded: Vec<boot::Preloaded> = passed
+        .iter()
+        .map(|(entry, _, obj)| boot::Preloaded {
+            name: boot::prime_name(entry),
+            object: match obj {
+                Ok(o) => Ok(boot::Object {
+                    defined: o.defined_globals(),
+                    undefined: o.unresolved(&|_| false),
+                    info: o.modinfo().map(|mi| boot::Info {
+                        name: mi.name.clone(),
+                        class: mi.class,
+                        version: mi.version,
+                        required: mi.required.clone(),
+                    }),
+                    link_errno: o.link_errno(),
+                }),
+                Err(e) => Err(*e),
+            },
+        })
+        .collect();
+    let builtins: Vec<boot::Builtin> = p
+        .builtins
+        .iter()
+        .map(|b| boot::Builtin {
+            name: b.name.clone(),
+            class: b.class,
+            requires: b.requires.clone(),
+        })
+        .collect();
+    let fail_init = |n: &str| p.fail_init.get(n).copied();
+    let out = boot::boot(&boot::Input {
+        target,
+        builtins: &builtins,
+        preloaded: &preloaded,
+        ksyms,
+        fail_init: &fail_init,
+        autotime: p.autotime,
+    });
+
+    let mut st = State::empty();
+    // Oldest first, so that addresses follow the order of loading.
+    for a in out.active.iter().rev() {
+        let mut rec = match a.source {
+            boot::Source::Builtin(_) => ModRec::builtin(&a.name, a.class, a.required.clone()),
+            boot::Source::Boot(i) => {
+                let (_, host, obj) = &passed[i];
+                let (size, version, globals) = match obj {
+                    Ok(o) => (
+                        o.text_size(),
+                        o.modinfo().map_or(0, |mi| mi.version),
+                        o.defined_globals(),
+                    ),
+                    Err(_) => (0, 0, Vec::new()),
+                };
+                ModRec {
+                    name: a.name.clone(),
+                    class: a.class,
+                    source: ModSource::Boot as i32,
+                    flags: 0,
+                    refcnt: 0,
+                    required: a.required.clone(),
+                    deps: Vec::new(),
+                    addr: allocate(&st.active, &p.machine, size),
+                    size,
+                    version,
+                    path: Some(host.to_string_lossy().into_owned()),
+                    globals,
+                    autotime: 0,
+                    props: None,
+                }
+            }
+        };
+        rec.flags = a.flags;
+        rec.refcnt = a.refcnt;
+        rec.deps = a.deps.clone();
+        if rec.flags & MODFLG_AUTO_LOADED != 0 {
+            rec.autotime = now + u64::from(p.autotime);
+        }
+        st.active.insert(0, rec);
     }
-    for m in &mut st.builtins {
-        m.flags |= MODFLG_MUST_FORCE;
+    for &i in &out.inactive {
+        let b = &builtins[i];
+        let mut rec = ModRec::builtin(&b.name, b.class, b.requires.clone());
+        rec.flags = MODFLG_MUST_FORCE;
+        st.builtins.push(rec);
     }
+    messages.extend(out.messages);
+    st.boot_messages = messages;
     st
 }
 
@@ -222,28 +316,6 @@ impl<'s, 'c> Kernel<'s, 'c> {
 
     fn fail_fini(&self, name: &str) -> Option<Errno> {
         self.cx.prof.fail_fini.get(name).copied()
-    }
-
-    /// module_init_class(): initialize every matching built-in that does not
-    /// need forcing, one at a time from the head of the list; failures are
-    /// set aside and put back at the tail afterwards.
-    fn init_class(&mut self, class: i32) {
-        let mut failed = Vec::new();
-        while let Some(i) = self
-            .st
-            .builtins
-            .iter()
-            .position(|m| class == ModClass::Any as i32 || m.class == class)
-        {
-            let m = &self.st.builtins[i];
-            let name = m.name.clone();
-            if m.flags & MODFLG_MUST_FORCE != 0 || self.do_builtin(&name, None).is_err() {
-                if let Some(j) = self.st.builtins.iter().position(|m| m.name == name) {
-                    failed.push(self.st.builtins.remove(j));
-                }
-            }
-        }
-        self.st.builtins.extend(failed);
     }
 
     /// module_do_builtin(): make a built-in active, initializing what it
@@ -391,7 +463,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             }
             return self.do_builtin(&name, call.props);
         }
-        // (Modules pushed by the boot loader are not emulated.)
+        // The boot list is empty once the kernel has booted.
         if self.active_named(call.filename) {
             return Err(Errno::EEXIST);
         }
@@ -688,29 +760,9 @@ impl<'s, 'c> Kernel<'s, 'c> {
         Ok(modobj::path::below_root(&self.cx.root, &p))
     }
 
-    /// The lowest page-aligned address where `size` bytes of text fit
-    /// between the modules already loaded.
+    /// Where `size` bytes of text go ([`allocate`]).
     fn allocate(&self, size: u64) -> u64 {
-        let len = size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
-        let mut used: Vec<(u64, u64)> = self
-            .st
-            .active
-            .iter()
-            .filter(|m| !m.is_builtin() && m.addr != 0)
-            .map(|m| {
-                let len = m.size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
-                (m.addr, m.addr.saturating_add(len))
-            })
-            .collect();
-        used.sort_unstable();
-        let mut at = text_base(&self.cx.prof.machine);
-        for (start, end) in used {
-            if at.saturating_add(len) <= start {
-                break;
-            }
-            at = at.max(end);
-        }
-        at
+        allocate(&self.st.active, &self.cx.prof.machine, size)
     }
 
     /// module_unload(): a `MODCTL_UNLOAD`.
@@ -785,6 +837,29 @@ impl<'s, 'c> Kernel<'s, 'c> {
     }
 }
 
+/// The lowest page-aligned address where `size` bytes of text fit
+/// between the modules of `active`.
+fn allocate(active: &[ModRec], machine: &str, size: u64) -> u64 {
+    let len = size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
+    let mut used: Vec<(u64, u64)> = active
+        .iter()
+        .filter(|m| !m.is_builtin() && m.addr != 0)
+        .map(|m| {
+            let len = m.size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
+            (m.addr, m.addr.saturating_add(len))
+        })
+        .collect();
+    used.sort_unstable();
+    let mut at = text_base(machine);
+    for (start, end) in used {
+        if at.saturating_add(len) <= start {
+            break;
+        }
+        at = at.max(end);
+    }
+    at
+}
+
 /// namei's component limit.
 fn check_components(path: &[u8]) -> Result<(), Errno> {
     if path.split(|&c| c == b'/').any(|c| c.len() > NAME_MAX) {
@@ -821,7 +896,7 @@ mod tests {
     #[test]
     fn boot_order_and_refcounts() {
         let p = Profile::default();
-        let st = boot(&p);
+        let st = boot(&p, &glue::NoLoader, Path::new("/"), None, 0);
         assert!(st.builtins.is_empty());
         assert_eq!(st.active.len(), 20);
         let names: Vec<&str> = st.active.iter().map(|m| m.name.as_str()).collect();
@@ -851,7 +926,7 @@ mod tests {
                "fail_init": {"b": "EIO"}}"#,
         )
         .unwrap();
-        let st = boot(&p);
+        let st = boot(&p, &glue::NoLoader, Path::new("/"), None, 0);
         let active: Vec<&str> = st.active.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(active, ["c"]);
         let left: Vec<(&str, u32)> = st

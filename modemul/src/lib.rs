@@ -15,10 +15,11 @@
 //!
 //! * `profile.json` — the kernel profile (below). Write it before the first
 //!   call to choose a kernel; it is created with the defaults when absent.
-//! * `state.json` — the kernel's module lists (written by the emulator).
-//!   Remove it to "reboot": the next call boots a fresh kernel from the
-//!   profile. A corrupt or unreadable file is an error naming it, never
-//!   silently replaced.
+//! * `state.json` — the kernel's module lists (written by the emulator),
+//!   and `boot_messages`, what the boot loader and the kernel printed at
+//!   boot. Remove it to "reboot": the next call boots a fresh kernel from
+//!   the profile. A corrupt or unreadable file is an error naming it,
+//!   never silently replaced.
 //! * `lock` — every call holds an exclusive `flock(2)` on it while it reads,
 //!   changes and atomically replaces `state.json`.
 //! * `root/` — the default `module_root`, holding the project's example
@@ -48,9 +49,24 @@
 //! | `ksyms` | none | ELF file whose symbol table stands for the kernel's; when set, loads check unresolved and duplicate global symbols |
 //! | `fail_init` | `{}` | module name → errno (`"EBUSY"` or 16) its `MODULE_CMD_INIT` returns |
 //! | `fail_fini` | `{}` | module name → errno its `MODULE_CMD_FINI` returns (e.g. `EBUSY` for a mounted file system) |
+//! | `boot_modules` | `[]` | what the boot loader passes, as `boot.cfg` `load=` lines give it (a path, or a module name found in the loader's `/stand/<machine>/<release>/modules`), below `module_root` |
 //!
-//! Changes to `builtins` take effect at the next boot (after `state.json` is
-//! removed); the other keys are read when the emulator is opened.
+//! Changes to `builtins` and `boot_modules` take effect at the next boot
+//! (after `state.json` is removed); the other keys are read when the
+//! emulator is opened.
+//!
+//! # Booting
+//!
+//! A new kernel boots as NetBSD's does ([`modobj::boot`]): the boot loader
+//! finds each of `boot_modules`, the kernel primes what it read
+//! (`module_prime`: `kobj_load_mem`, refusing a name equal to a built-in
+//! or to a module already on the boot list with `EEXIST`), adds its
+//! built-ins, and initialises both class by class (`module_init_class`),
+//! a boot module's requirements coming from the built-ins and the boot
+//! list (the file system is not mounted yet: anything else fails with
+//! `EOPNOTSUPP`). A boot module that fails is dropped; the console lines
+//! say why. Survivors are listed with source `boot`; unloaded, they are
+//! gone, and loading one again reads it from the file system.
 //!
 //! # Not emulated
 //!
@@ -58,8 +74,7 @@
 //! profile says otherwise, `MODULE_CMD_AUTOUNLOAD` always agrees, modules
 //! publish no sysctl nodes, and a module's INIT never loads other modules
 //! (so no nested pending lists and no "recursive load causes duplicate").
-//! Modules pushed by the boot loader, kernel-initiated autoloads (mount,
-//! exec), the memory-pressure branch of auto-unload, non-`MODULAR` kernels
+//! Kernel-initiated autoloads (mount, exec), the memory-pressure branch of auto-unload, non-`MODULAR` kernels
 //! (`ENOSYS`), `EOPNOTSUPP` before the root file system, and the NetBSD ≤ 7
 //! differences (recursion depth `EMLINK`, authorization before the `EEXIST`
 //! pre-check) are not emulated. Version-dependent rules shared with the
@@ -249,7 +264,8 @@ impl Emul {
 
     /// [`Emul::open`] for a program that never loads modules (modstat,
     /// modunload): loads are refused with `ENOSYS` and kernel symbols are
-    /// not read, so the module reader is not linked into it.
+    /// not read. Booting a kernel whose profile names boot modules still
+    /// reads them (so the module reader is linked into these programs).
     pub fn open_without_loader(dir: &Path) -> Result<Emul, EmulError> {
         Emul::open_with(dir, Box::new(glue::NoLoader))
     }
@@ -300,11 +316,53 @@ impl Emul {
                         emul.profile.osrevision,
                     )?;
                 }
-                let st = kernel::boot(&emul.profile);
+                let st = emul.boot()?;
                 emul.write_state(&st)?;
+                if let Ok(mut g) = emul.last_messages.lock() {
+                    g.clone_from(&st.boot_messages);
+                }
             }
         }
         Ok(emul)
+    }
+
+    /// A freshly booted kernel for the profile, with its boot modules.
+    /// The boot loader is the emulator's own: it reads module objects
+    /// whatever loader this process was opened with.
+    fn boot(&self) -> Result<State, EmulError> {
+        let loader = self.loader.boot_loader();
+        let ksyms = if self.profile.boot_modules.is_empty() {
+            None
+        } else {
+            self.ksyms_with(loader)?
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(kernel::boot(
+            &self.profile,
+            loader,
+            &self.module_root(),
+            ksyms.as_ref(),
+            now,
+        ))
+    }
+
+    /// What the boot loader and the kernel printed when this kernel booted
+    /// (kept in `state.json`).
+    pub fn boot_messages(&self) -> Result<Vec<String>, EmulError> {
+        Ok(self.state()?.boot_messages)
+    }
+
+    /// The host directory standing for `/` (the profile's `module_root`).
+    pub fn root_dir(&self) -> PathBuf {
+        self.module_root()
+    }
+
+    /// The kernel's own global symbols (the profile's `ksyms`), without
+    /// those of loaded modules; `None` when the profile names none.
+    pub fn boot_symbols(&self) -> Result<Option<BTreeSet<String>>, EmulError> {
+        self.ksyms_with(self.loader.boot_loader())
     }
 
     /// The kernel profile in use.
@@ -430,6 +488,11 @@ impl Emul {
     }
 
     fn ksyms(&self) -> Result<Option<BTreeSet<String>>, EmulError> {
+        self.ksyms_with(self.loader.as_ref())
+    }
+
+    /// The profile's ksyms, read with `loader`.
+    fn ksyms_with(&self, loader: &dyn ObjectLoader) -> Result<Option<BTreeSet<String>>, EmulError> {
         let Some(k) = &self.profile.ksyms else {
             return Ok(None);
         };
@@ -448,7 +511,7 @@ impl Emul {
                 ),
             });
         }
-        self.loader
+        loader
             .ksyms(&path)
             .map(Some)
             .map_err(|reason| EmulError::Ksyms { path, reason })

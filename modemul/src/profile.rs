@@ -82,6 +82,10 @@ pub struct Profile {
     pub fail_init: BTreeMap<String, Errno>,
     /// Modules whose `MODULE_CMD_FINI` fails, with the errno it returns.
     pub fail_fini: BTreeMap<String, Errno>,
+    /// Modules the boot loader passes at boot, as `boot.cfg`'s `load=`
+    /// lines give them: a path or a bare module name, found as the boot
+    /// loader finds them ([`modobj::boot`]) below `module_root`.
+    pub boot_modules: Vec<String>,
 }
 
 pub const DEFAULT_OSRELEASE: &str = "10.1";
@@ -118,7 +122,8 @@ impl Profile {
     }
 
     /// The JSON written for a profile (every key spelled out but `ksyms`
-    /// when unset), in the order of the struct's fields.
+    /// when unset and `boot_modules` when empty), in the order of the
+    /// struct's fields.
     pub fn to_json(&self) -> String {
         let builtins = self.builtins.iter().map(BuiltinModule::to_json);
         let mut members = vec![
@@ -141,6 +146,9 @@ impl Profile {
         }
         members.push(("fail_init", errno_map_json(&self.fail_init)));
         members.push(("fail_fini", errno_map_json(&self.fail_fini)));
+        if !self.boot_modules.is_empty() {
+            members.push(("boot_modules", jsontext::strings(&self.boot_modules)));
+        }
         let mut s = object(members).to_pretty();
         s.push('\n');
         s
@@ -192,6 +200,12 @@ impl Profile {
         for (i, b) in self.builtins.iter().enumerate() {
             if b.name.is_empty() {
                 return Err(format!("builtins[{i}] has an empty name"));
+            }
+        }
+        for (i, m) in self.boot_modules.iter().enumerate() {
+            // The boot loader's strings end at a NUL.
+            if m.contains('\0') {
+                return Err(format!("boot_modules[{i}] contains a NUL"));
             }
         }
         Ok(())
@@ -273,6 +287,7 @@ struct ProfileFile {
     ksyms: Option<String>,
     fail_init: Option<BTreeMap<String, Errno>>,
     fail_fini: Option<BTreeMap<String, Errno>>,
+    boot_modules: Option<Vec<String>>,
 }
 
 impl ProfileFile {
@@ -318,6 +333,7 @@ impl ProfileFile {
             ksyms: self.ksyms,
             fail_init: self.fail_init.unwrap_or_default(),
             fail_fini: self.fail_fini.unwrap_or_default(),
+            boot_modules: self.boot_modules.unwrap_or_default(),
         }
     }
 }
@@ -339,6 +355,7 @@ const PROFILE_FIELDS: &[&str] = &[
     "ksyms",
     "fail_init",
     "fail_fini",
+    "boot_modules",
 ];
 
 const U32_MAX: u64 = u32::MAX as u64;
@@ -390,6 +407,10 @@ impl ProfileFile {
             ksyms: f.opt_string("ksyms")?,
             fail_init: errno_map(&f, "fail_init")?,
             fail_fini: errno_map(&f, "fail_fini")?,
+            boot_modules: match f.opt_value("boot_modules") {
+                None => None,
+                Some(_) => f.strings("boot_modules")?,
+            },
         })
     }
 }
@@ -704,6 +725,29 @@ mod tests {
         assert_eq!(
             err("[]"),
             "the document: expected an object, found an array"
+        );
+    }
+
+    #[test]
+    fn boot_modules_are_kept_as_given() {
+        let p =
+            Profile::from_json(r#"{"boot_modules": ["needy", " /x/y.kmod", "hd0a:z"]}"#).unwrap();
+        assert_eq!(p.boot_modules, ["needy", " /x/y.kmod", "hd0a:z"]);
+        assert!(p.to_json().contains("\"boot_modules\": ["));
+        assert_eq!(Profile::from_json(&p.to_json()).unwrap(), p);
+        assert!(Profile::default().boot_modules.is_empty());
+        assert!(!Profile::default().to_json().contains("boot_modules"));
+        assert_eq!(
+            Profile::from_json(r#"{"boot_modules": null}"#).unwrap(),
+            Profile::default()
+        );
+        assert_eq!(
+            Profile::from_json(r#"{"boot_modules": ["a\u0000b"]}"#).unwrap_err(),
+            "boot_modules[0] contains a NUL"
+        );
+        assert_eq!(
+            Profile::from_json(r#"{"boot_modules": [1]}"#).unwrap_err(),
+            "boot_modules[0]: expected a string, found an integer"
         );
     }
 

@@ -153,6 +153,11 @@ pub struct State {
     pub active: Vec<ModRec>,
     /// `module_builtins`: built-ins that are not active, in list order.
     pub builtins: Vec<ModRec>,
+    /// What the boot loader and the kernel printed while booting (the
+    /// boot loader's warnings, `module_prime` and `module_init_class`
+    /// errors), as `dmesg` would show them. Left out of the file when
+    /// empty.
+    pub boot_messages: Vec<String>,
 }
 
 impl State {
@@ -162,6 +167,7 @@ impl State {
             serial: 0,
             active: Vec::new(),
             builtins: Vec::new(),
+            boot_messages: Vec::new(),
         }
     }
 
@@ -183,7 +189,12 @@ impl State {
 
     /// Reads the document; every field is required, unknown ones are errors.
     fn from_json(v: &Value) -> Result<State, String> {
-        let f = Fields::new(v, "", &["format", "serial", "active", "builtins"], true)?;
+        let f = Fields::new(
+            v,
+            "",
+            &["format", "serial", "active", "builtins", "boot_messages"],
+            true,
+        )?;
         let list = |name| -> Result<Vec<ModRec>, String> {
             let items = f.array(name)?.ok_or_else(|| f.missing(name))?;
             let rec = |(i, m)| ModRec::from_json(m, Place::Item(name, i));
@@ -198,18 +209,23 @@ impl State {
                 .ok_or_else(|| f.missing("serial"))?,
             active: list("active")?,
             builtins: list("builtins")?,
+            boot_messages: f.strings("boot_messages")?.unwrap_or_default(),
         })
     }
 
     /// The file's contents.
     pub fn encode(&self) -> Vec<u8> {
         let recs = |l: &[ModRec]| Value::Array(l.iter().map(ModRec::to_json).collect());
-        let doc = object(vec![
+        let mut members = vec![
             ("format", self.format.into()),
             ("serial", self.serial.into()),
             ("active", recs(&self.active)),
             ("builtins", recs(&self.builtins)),
-        ]);
+        ];
+        if !self.boot_messages.is_empty() {
+            members.push(("boot_messages", strings(&self.boot_messages)));
+        }
+        let doc = object(members);
         let mut v = doc.to_pretty().into_bytes();
         v.push(b'\n');
         v

@@ -171,6 +171,10 @@ impl ObjectLoader for FakeLoader {
         let syms = text.strip_prefix(FAKE_KSYMS).ok_or("not a symbol table")?;
         Ok(syms.lines().map(str::to_string).collect())
     }
+
+    fn boot_loader(&self) -> &dyn ObjectLoader {
+        self
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -2095,4 +2099,180 @@ fn killed_writer_leaves_the_old_state() {
     env.load("needy").unwrap();
     assert_eq!(env.active_names()[..3], ["needy", "hello", "example"]);
     assert!(!tmp.exists());
+}
+
+// ---------------------------------------------------------------------
+// Boot-loader modules
+
+/// SMALL with these `boot_modules` and extra profile keys.
+fn boot_profile(modules: &[&str], extra: &str) -> String {
+    let list: Vec<String> = modules.iter().map(|m| format!("{m:?}")).collect();
+    SMALL.replace(
+        "\"auto_unload\": false}",
+        &format!(
+            "\"auto_unload\": false, \"boot_modules\": [{}]{extra}}}",
+            list.join(", ")
+        ),
+    )
+}
+
+#[test]
+fn boots_with_boot_modules_initialised_in_the_any_pass() {
+    let env = env_with(
+        "bootmods",
+        &boot_profile(&["needy", "hello", "example"], ""),
+        &std_modules(),
+    );
+    let st = env.state();
+    let boot: Vec<(&str, i32, u32, u32)> = st
+        .active
+        .iter()
+        .filter(|m| !m.is_builtin())
+        .map(|m| (m.name.as_str(), m.source, m.flags, m.refcnt))
+        .collect();
+    // needy is taken first and pulls hello off the boot list, as a
+    // dependency (autoload path, flagged `a`); example comes last.
+    assert_eq!(
+        boot,
+        [
+            ("example", 1, 0, 0),
+            ("needy", 1, 0, 0),
+            ("hello", 1, MODFLG_AUTO_LOADED, 1)
+        ]
+    );
+    let hello = st.active("hello").unwrap();
+    assert!(hello.autotime > 0);
+    assert_eq!(hello.addr, 0xffff_ffff_8200_0000);
+    assert_eq!(st.active("needy").unwrap().addr, 0xffff_ffff_8200_1000);
+    assert_eq!(st.active("needy").unwrap().deps, ["hello"]);
+    assert!(st.boot_messages.is_empty(), "{:?}", st.boot_messages);
+    // Built-ins first (they were initialised before the boot modules).
+    assert_eq!(st.active.last().unwrap().name, "suser");
+    let row = env.row("needy").unwrap();
+    assert_eq!((row.source, row.size), (1, 84));
+}
+
+#[test]
+fn boot_modules_unload_for_good_and_reload_from_the_file_system() {
+    let env = env_with(
+        "bootunload",
+        &boot_profile(&["needy", "hello"], ""),
+        &std_modules(),
+    );
+    assert_eq!(env.unload("hello"), Err(Errno::EBUSY));
+    env.unload("needy").unwrap();
+    env.unload("hello").unwrap();
+    assert!(env.row("hello").is_none());
+    // Nothing is left on the boot list: the file is read now.
+    env.load("hello").unwrap();
+    let row = env.row("hello").unwrap();
+    assert_eq!((row.source, row.flags), (2, 0));
+}
+
+#[test]
+fn boot_modules_that_fail_are_dropped_with_the_kernel_message() {
+    let mut modules = std_modules();
+    modules.push(("ffs", r#"{"name": "ffs"}"#));
+    modules.push(("old", r#"{"name": "old", "version": 903000000}"#));
+    modules.push(("bad", r#"{"name": "bad"}"#));
+    modules.push(("broken", r#"{"name": "broken", "load_errno": 8}"#));
+    modules.push(("lonely", r#"{"name": "lonely", "required": "needy"}"#));
+    let env = env_with(
+        "bootfail",
+        &boot_profile(
+            &["ffs", "old", "bad", "nosuch", "broken", "hello", "lonely"],
+            r#", "fail_init": {"bad": "ENXIO"}"#,
+        ),
+        &modules,
+    );
+    let booted: Vec<String> = env
+        .state()
+        .active
+        .iter()
+        .filter(|m| !m.is_builtin())
+        .map(|m| m.name.clone())
+        .collect();
+    assert_eq!(booted, ["hello"]);
+    let log = env.emul().boot_messages().unwrap();
+    let expect = [
+        "WARNING: couldn't open nosuch (/stand/amd64/10.1/modules/nosuch/nosuch.kmod)",
+        "WARNING: 1 module failed to load",
+        "WARNING: module error: module `ffs' pushed by boot loader already exists",
+        "WARNING: module error: unable to load `broken' pushed by boot loader, error 8",
+        "WARNING: module error: module `old' built for `903000000', system `1001000000'",
+        "WARNING: module error: modcmd(CMD_INIT) failed for `bad', error 6",
+        "WARNING: module error: recursive load failed for `lonely' (`needy' required), error 45",
+    ];
+    assert_eq!(log, expect);
+    // The call that booted reports them as its messages.
+    assert_eq!(env.emul().last_messages(), expect);
+    // Opened again, nothing boots twice.
+    let again = Emul::open_with(env.dir.path(), Box::new(FakeLoader)).unwrap();
+    assert!(again.last_messages().is_empty());
+    assert_eq!(again.boot_messages().unwrap(), expect);
+}
+
+#[test]
+fn boot_module_symbols_are_checked_against_the_kernel_when_known() {
+    let dir = TempDir::new("bootksyms");
+    let profile = boot_profile(&["example", "user"], r#", "ksyms": "ksyms.txt""#);
+    fs::write(dir.path().join(PROFILE_FILE), &profile).unwrap();
+    fs::write(
+        dir.path().join("ksyms.txt"),
+        format!("{FAKE_KSYMS}printf\n"),
+    )
+    .unwrap();
+    let p = Profile::from_json(&profile).unwrap();
+    put_module(
+        dir.path(),
+        &p,
+        "example",
+        r#"{"name": "example", "globals": ["printf"]}"#,
+    );
+    put_module(
+        dir.path(),
+        &p,
+        "user",
+        r#"{"name": "user", "undefined": ["printf", "example_hook"]}"#,
+    );
+    let e = Emul::open_with(dir.path(), Box::new(FakeLoader)).unwrap();
+    let log = e.boot_messages().unwrap();
+    assert!(
+        log[0].contains("global symbol `printf' redefined"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("symbol `example_hook' not found")),
+        "{log:?}"
+    );
+    assert!(e.state().unwrap().active.iter().all(|m| m.is_builtin()));
+}
+
+#[test]
+fn programs_without_a_loader_still_boot_with_boot_modules() {
+    let dir = TempDir::new("bootnoloader");
+    fs::write(
+        dir.path().join(PROFILE_FILE),
+        r#"{"boot_modules": ["needy", "hello"], "auto_unload": false}"#,
+    )
+    .unwrap();
+    // The bundled examples are installed before the boot loader looks.
+    let e = Emul::open_without_loader(dir.path()).unwrap();
+    let mc = Modctl::new(e);
+    let rows: Vec<(String, i32, u32)> = mc
+        .stat()
+        .unwrap()
+        .modules
+        .into_iter()
+        .filter(|m| m.source == 1)
+        .map(|m| (m.name, m.source, m.flags))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("needy".to_string(), 1, 0),
+            ("hello".to_string(), 1, MODFLG_AUTO_LOADED)
+        ]
+    );
 }

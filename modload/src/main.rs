@@ -1,5 +1,6 @@
-//! modload(8): load a kernel module, as NetBSD's r1.15, plus `-n` (dry run)
-//! and `--json` for the dry run's report.
+//! modload(8): load a kernel module, as NetBSD's r1.15, plus `-n` (dry run),
+//! `--json` for the dry run's report, and `-n --boot-cfg FILE` (what the
+//! next boot would do with the modules a boot.cfg names).
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 use libmodctl::abi::{MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use libmodctl::plist::{Dict, Value};
 use libmodctl::Errno;
-use modtools::explain::{diagnose, dryrun};
+use modtools::explain::{bootcfg, diagnose, dryrun};
 use modtools::getopt::{self as cli, Getopt};
 use modtools::msg::{self, errx};
 use modtools::propfile;
@@ -54,8 +55,18 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), Vec<u8>
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
-    let (rest, json) =
-        cli::remove_long_flag(args.get(1..).unwrap_or_default(), OPTSTRING, "--json");
+    let (rest, boot_cfg) =
+        match cli::remove_long_option(args.get(1..).unwrap_or_default(), OPTSTRING, "--boot-cfg") {
+            Ok(v) => v,
+            Err(name) => {
+                msg::warnx(
+                    &prog,
+                    format!("option requires an argument -- {name}").as_bytes(),
+                );
+                return usage(&prog);
+            }
+        };
+    let (rest, json) = cli::remove_long_flag(&rest, OPTSTRING, "--json");
 
     let mut dict = Dict::new();
     let mut flags = 0;
@@ -111,6 +122,34 @@ fn main() -> ExitCode {
         };
         msg::stdout(&out);
         return ExitCode::SUCCESS;
+    }
+
+    if let Some(file) = boot_cfg {
+        if !dry_run || !opts.operands().is_empty() {
+            return errx(
+                &prog,
+                b"--boot-cfg FILE checks a boot configuration: use it with -n and no module",
+            );
+        }
+        let kernel = match msg::connect(&prog, "prog init failed") {
+            Ok(k) => k,
+            Err(code) => return code,
+        };
+        let report = match bootcfg::check(&kernel, std::path::Path::new(&file)) {
+            Ok(r) => r,
+            Err(why) => return errx(&prog, why.as_bytes()),
+        };
+        let out = if json {
+            report.to_json()
+        } else {
+            report.to_text()
+        };
+        msg::stdout(out.as_bytes());
+        return if report.would_load() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
 
     let [module] = opts.operands() else {

@@ -9,8 +9,10 @@
 //!
 //! Never prints; every failure is a typed error or a finding.
 
+pub mod boot;
 pub mod checks;
 pub mod kmod;
+pub mod kobj;
 pub mod machine;
 mod mapping;
 pub mod path;

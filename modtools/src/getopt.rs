@@ -364,6 +364,63 @@ pub fn remove_long_flag(args: &[OsString], optstring: &str, flag: &str) -> (Vec<
     (kept, found)
 }
 
+/// [`remove_long_flag`] for a long option that takes a value: `--name
+/// VALUE` or `--name=VALUE`, wherever getopt would meet it as an option
+/// word. Returns the remaining words and the value (the last one given),
+/// or the name of the option whose value is missing.
+pub fn remove_long_option(
+    args: &[OsString],
+    optstring: &str,
+    name: &str,
+) -> Result<(Vec<OsString>, Option<OsString>), String> {
+    let opts = optstring.as_bytes();
+    let mut kept = Vec::with_capacity(args.len());
+    let mut value = None;
+    let mut i = 0;
+    while let Some(word_os) = args.get(i) {
+        let word = os_bytes(word_os);
+        if word.as_ref() == name.as_bytes() {
+            let Some(v) = args.get(i + 1) else {
+                return Err(name.to_string());
+            };
+            value = Some(v.clone());
+            i += 2;
+            continue;
+        }
+        if let Some(v) = word
+            .strip_prefix(name.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"="))
+        {
+            value = Some(os_from_bytes(v));
+            i += 1;
+            continue;
+        }
+        let in_options = word.len() >= 2 && word[0] == b'-';
+        if !in_options || word.as_ref() == b"--" {
+            break;
+        }
+        kept.push(word_os.clone());
+        i += 1;
+        for (at, &c) in word.iter().enumerate().skip(1) {
+            match lookup(opts, c) {
+                Some(ArgSpec::Required) => {
+                    if at + 1 == word.len() {
+                        if let Some(next) = args.get(i) {
+                            kept.push(next.clone());
+                            i += 1;
+                        }
+                    }
+                    break;
+                }
+                Some(ArgSpec::Optional) => break,
+                _ => {}
+            }
+        }
+    }
+    kept.extend(args.get(i..).unwrap_or(&[]).iter().cloned());
+    Ok((kept, value))
+}
+
 /// Whether NetBSD's libc `dehumanize_number` r1.8 (2020-08-18) is followed
 /// for malformed numbers. r1.7 (2014, the version the reference verified)
 /// leaves errno as strtoll left it, normally 0, so modload prints
@@ -733,6 +790,37 @@ mod tests {
         let (rest, found) = remove_long_flag(&argv(&["-sx=1", "--json"]), MODLOAD, "--json");
         assert!(found);
         assert_eq!(rest, argv(&["-sx=1"]));
+    }
+
+    #[test]
+    fn remove_long_option_with_its_value() {
+        let take = |words: &[&str]| remove_long_option(&argv(words), MODLOAD, "--boot-cfg");
+        assert_eq!(
+            take(&["-n", "--boot-cfg", "/boot.cfg", "--json"]),
+            Ok((argv(&["-n", "--json"]), Some("/boot.cfg".into())))
+        );
+        assert_eq!(
+            take(&["--boot-cfg=b.cfg", "-n"]),
+            Ok((argv(&["-n"]), Some("b.cfg".into())))
+        );
+        // The last one counts; an option's argument and operands stay.
+        assert_eq!(
+            take(&[
+                "--boot-cfg",
+                "a",
+                "-s",
+                "--boot-cfg",
+                "--boot-cfg=b",
+                "m",
+                "--boot-cfg"
+            ]),
+            Ok((
+                argv(&["-s", "--boot-cfg", "m", "--boot-cfg"]),
+                Some("b".into())
+            ))
+        );
+        assert_eq!(take(&["-n", "--boot-cfg"]), Err("--boot-cfg".to_string()));
+        assert_eq!(take(&["-n"]), Ok((argv(&["-n"]), None)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! files it reads, whom it sees as the caller, its symbol table). Nothing
 //! here prints; the tools print the lines this returns.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -206,14 +206,116 @@ impl Kernel {
     }
 }
 
+/// The kernel the next boot starts, as far as the tools can know it.
+#[derive(Debug, Clone)]
+pub struct NextKernel {
+    pub target: modobj::rules::Target,
+    /// Its built-in modules, in link-set order as far as known.
+    pub builtins: Vec<modobj::boot::Builtin>,
+    /// The host directory standing for the boot disk's `/`.
+    pub root: PathBuf,
+    /// Its global symbols, when known.
+    pub ksyms: Option<BTreeSet<String>>,
+    /// Modules whose `MODULE_CMD_INIT` fails (the emulator's `fail_init`).
+    pub fail_init: BTreeMap<String, Errno>,
+    /// `kern.module.autotime`.
+    pub autotime: u32,
+    /// Where the description comes from, in words.
+    pub described_by: String,
+}
+
+impl Kernel {
+    /// The kernel the next boot starts: an emulated kernel's profile (its
+    /// built-ins, release, files and `fail_init`), or the running NetBSD
+    /// kernel as it is now. A rump kernel is not booted by a boot loader.
+    pub fn next_boot(&self) -> Result<NextKernel, String> {
+        match &self.kind {
+            #[cfg(with_emul)]
+            Kind::Emul(e) => {
+                let p = e.profile();
+                Ok(NextKernel {
+                    target: modobj::rules::Target::new(p.osrevision, &p.machine),
+                    builtins: p
+                        .builtins
+                        .iter()
+                        .map(|b| modobj::boot::Builtin {
+                            name: b.name.clone(),
+                            class: b.class,
+                            requires: b.requires.clone(),
+                        })
+                        .collect(),
+                    root: e.root_dir(),
+                    ksyms: e.boot_symbols().map_err(|e| e.to_string())?,
+                    fail_init: p.fail_init.clone(),
+                    autotime: p.autotime,
+                    described_by: format!(
+                        "the emulated kernel's profile, {}",
+                        e.dir().join(modemul::PROFILE_FILE).display()
+                    ),
+                })
+            }
+            Kind::Rump => Err("a rump kernel is not started by a boot loader".into()),
+            Kind::Native => self.running_kernel(),
+        }
+    }
+
+    /// The running kernel as the next one: its built-ins from the module
+    /// list (the order of initialisation, then the inactive ones), its
+    /// release and machine from sysctl, its files under `/`. Its symbol
+    /// table is not used: it holds the symbols of modules loaded now.
+    fn running_kernel(&self) -> Result<NextKernel, String> {
+        let mc = self.modctl();
+        let list = mc
+            .stat()
+            .map_err(|e| format!("the kernel's module list cannot be read: {}", e.errno()))?;
+        let int = |n| mc.sysctl(n).ok().and_then(|v| v.as_int());
+        let machine = mc
+            .sysctl(Sysctl::Machine)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .ok_or("hw.machine cannot be read")?;
+        let osrevision = int(Sysctl::OsRevision)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or("kern.osrevision cannot be read")?;
+        let builtin =
+            |m: &&libmodctl::stat::ModStat| m.source == libmodctl::abi::ModSource::Builtin as i32;
+        let to_builtin = |m: &libmodctl::stat::ModStat| modobj::boot::Builtin {
+            name: m.name.clone(),
+            class: m.class,
+            requires: Some(m.required.clone()).filter(|r| !r.is_empty()),
+        };
+        let (inactive, active): (Vec<_>, Vec<_>) = list
+            .modules
+            .iter()
+            .filter(builtin)
+            .partition(|m| m.refcnt == u32::MAX);
+        let builtins = active
+            .iter()
+            .rev()
+            .chain(inactive.iter())
+            .map(|m| to_builtin(m))
+            .collect();
+        Ok(NextKernel {
+            target: modobj::rules::Target::new(osrevision, &machine),
+            builtins,
+            root: PathBuf::from("/"),
+            ksyms: None,
+            fail_init: BTreeMap::new(),
+            autotime: 10,
+            described_by: "the running kernel".into(),
+        })
+    }
+}
+
 /// Opens the chosen kernel.
 pub fn connect(progname: &str) -> Result<Kernel, ConnectError> {
     connect_with(progname, true)
 }
 
 /// [`connect`] for programs that never load a module (modstat, modunload):
-/// an emulated kernel is opened without the module reader, which keeps
-/// it out of these programs.
+/// an emulated kernel is opened with loads refused. (Its boot loader
+/// still reads the boot modules of a kernel that boots, so the emulated
+/// builds of these programs contain the module reader.)
 pub fn connect_without_loader(progname: &str) -> Result<Kernel, ConnectError> {
     connect_with(progname, false)
 }

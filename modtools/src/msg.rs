@@ -57,7 +57,7 @@ pub fn connect(prog: &str, init_label: &str) -> Result<Kernel, ExitCode> {
 }
 
 /// [`connect`] for modstat and modunload, which never load a module: an
-/// emulated kernel is opened without the module reader.
+/// emulated kernel is opened with loads refused.
 pub fn connect_without_loader(prog: &str, init_label: &str) -> Result<Kernel, ExitCode> {
     complain(prog, init_label, kernel::connect_without_loader(prog))
 }

@@ -1,0 +1,126 @@
+//! What the kernel's linker makes of a module file: `kobj_load` (or
+//! `kobj_load_mem` for an object the boot loader read into memory, whose
+//! reads are bounded by its size just as a file's are by its length) and
+//! `module_fetch_info`, told apart from what `kobj_affix` refuses later.
+//!
+//! The verdicts are the validator's certain findings, split by where the
+//! kernel makes them; the emulator and the boot check both use this split.
+
+use std::path::Path;
+
+use libmodctl::errno::Errno;
+
+use crate::kmod::{self, Kmod, KmodError};
+use crate::validate::{self, Check, Finding, Stage, Target};
+
+/// The `modinfo_t` the kernel found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Info {
+    pub name: String,
+    pub version: u32,
+    pub class: i32,
+    /// `mi_required` as the object holds it (NULL = `None`).
+    pub required: Option<String>,
+}
+
+/// Why the kernel refuses the object, in its errno and in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub errno: Errno,
+    pub reason: String,
+}
+
+impl Refusal {
+    fn of(f: &Finding) -> Refusal {
+        Refusal {
+            errno: f.errno,
+            reason: f.reason.clone(),
+        }
+    }
+}
+
+/// An object `kobj_load` accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// Total size of the executable sections (what `kobj_stat` reports).
+    pub text_size: u64,
+    /// Defined `STB_GLOBAL` symbols.
+    pub defined: Vec<String>,
+    /// Undefined `STB_GLOBAL` symbols.
+    pub undefined: Vec<String>,
+    /// `module_fetch_info`: the descriptor, or why it cannot be had.
+    pub info: Result<Info, Refusal>,
+    /// A certain refusal of `kobj_affix` other than symbol resolution
+    /// (an unsupported relocation, say).
+    pub link: Option<Refusal>,
+    /// Every finding of the validator, for explanations.
+    pub findings: Vec<Finding>,
+}
+
+/// The checks `module_fetch_info` makes (the rest of the validator's Load
+/// stage is `kobj_load`'s).
+fn is_fetch_info(check: Check) -> bool {
+    matches!(check, Check::LinkSetMissing | Check::LinkSetSize)
+}
+
+/// Reads `path` and judges it as `kobj_load` and `module_fetch_info` do
+/// for `target`. Symbol clashes are left to the caller, who knows which
+/// symbols exist at the time.
+pub fn load(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
+    let k = Kmod::open(path).map_err(|KmodError::Io(e)| Refusal {
+        errno: e,
+        reason: format!("cannot read {}: {e}", path.display()),
+    })?;
+    judge(&k, target)
+}
+
+/// [`load`] of an object already open.
+pub fn judge(k: &Kmod, target: &Target) -> Result<Loaded, Refusal> {
+    let findings = validate::validate(k, target);
+    let certain = || findings.iter().filter(|f| f.certain);
+    if let Some(f) = certain().find(|f| {
+        f.stage == Stage::Load && !is_fetch_info(f.check) && f.check != Check::SymbolClash
+    }) {
+        return Err(Refusal::of(f));
+    }
+    let fetch = certain().find(|f| f.stage == Stage::Load && is_fetch_info(f.check));
+    let info = match (fetch, k.modinfo()) {
+        (Some(f), _) => Err(Refusal::of(f)),
+        (None, Some(mi)) => Ok(Info {
+            name: mi.name.clone(),
+            version: mi.version,
+            class: mi.class,
+            required: mi.required_raw.clone(),
+        }),
+        // A descriptor the reader could not decode: the kernel would read
+        // garbage; report what the validator expects it to say.
+        (None, None) => Err(certain().find(|f| f.stage == Stage::Info).map_or_else(
+            || Refusal {
+                errno: Errno::ENOEXEC,
+                reason: "the module descriptor cannot be read".into(),
+            },
+            Refusal::of,
+        )),
+    };
+    let link = certain()
+        .find(|f| f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
+        .map(Refusal::of);
+    let defined = k.defined_globals();
+    let undefined = k.undefined_globals();
+    // The validator said so if the file shrank before it finished; this
+    // covers the symbol tables read since.
+    if k.changed_while_read() {
+        return Err(Refusal {
+            errno: kmod::FILE_CHANGED_ERRNO,
+            reason: kmod::FILE_CHANGED_REASON.into(),
+        });
+    }
+    Ok(Loaded {
+        text_size: k.text_size(),
+        defined,
+        undefined,
+        info,
+        link,
+        findings,
+    })
+}

@@ -1,0 +1,1079 @@
+//! `modload -n --boot-cfg FILE`: what the next boot would do with the
+//! modules a `boot.cfg` names. The file is read as NetBSD's boot loader
+//! reads it (`perform_bootcfg` in libsa's bootcfg.c, the x86 boot menu's
+//! `docommandchoice` and commands), each menu entry's list of modules is
+//! put together as the loader would put it, and the boot is run as the
+//! kernel would run it ([`modobj::boot`]) against the kernel that will
+//! boot ([`Kernel::next_boot`]). The facts and what is UNVERIFIED about
+//! them are [`modobj::boot`]'s.
+
+use std::path::Path;
+
+use jsontext::{object, strings, Value};
+use libmodctl::abi::{class_name, ModClass, MODFLG_AUTO_LOADED};
+use libmodctl::errno::Errno;
+use modobj::boot::{self, Fate, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
+use modobj::kmod::version_text;
+use modobj::kobj;
+use modobj::validate::Check;
+
+use crate::kernel::{Kernel, NextKernel};
+
+/// Version of the `modload -n --boot-cfg FILE --json` document.
+pub const REPORT_SCHEMA: u64 = 1;
+
+/// One `menu=` line: its text and its commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuEntry {
+    pub desc: String,
+    pub command: String,
+}
+
+/// A `boot.cfg` as the boot loader reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BootCfg {
+    /// The `load=` values, in order (added to the loader's list as the
+    /// file is read, so they apply to every entry).
+    pub loads: Vec<String>,
+    /// The menu entries the loader offers.
+    pub menu: Vec<MenuEntry>,
+    /// The entry chosen on Return or at the timeout (an index into
+    /// `menu`), when there is a menu.
+    pub default: Option<usize>,
+    /// `timeout=`: seconds, or -1 for none.
+    pub timeout: i64,
+    /// Why the loader ignores the whole file, when it does.
+    pub ignored: Option<String>,
+    /// Lines the loader drops, in words.
+    pub notes: Vec<String>,
+}
+
+/// C's `atoi`: blanks, a sign, digits; what follows is ignored.
+fn atoi(s: &[u8]) -> i64 {
+    let s = {
+        let start = s
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+            .unwrap_or(s.len());
+        &s[start..]
+    };
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut v: i64 = 0;
+    for &c in digits.iter().take_while(|c| c.is_ascii_digit()) {
+        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Reads `boot.cfg` as `perform_bootcfg` does: lines end at `\n`; a `#`
+/// anywhere ends the line; a line without `=` is ignored; keys are
+/// matched by their first letters (`strncmp`), so `loadx=` is a `load=`;
+/// nothing is trimmed (a `\r` stays in the value). A file larger than
+/// [`BOOTCFG_MAX_SIZE`] is not read at all.
+pub fn parse(bytes: &[u8]) -> BootCfg {
+    let mut cfg = BootCfg {
+        timeout: 10,
+        ..BootCfg::default()
+    };
+    if bytes.len() as u64 > BOOTCFG_MAX_SIZE {
+        cfg.ignored = Some(format!(
+            "the file has {} bytes; the boot loader ignores a boot.cfg of more than \
+             {BOOTCFG_MAX_SIZE} bytes",
+            bytes.len()
+        ));
+        return cfg;
+    }
+    // The loader reads up to a NUL byte.
+    let bytes = &bytes[..bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len())];
+    let mut format = b'a';
+    let mut def: i64 = 0;
+    for (n, raw) in bytes.split(|&c| c == b'\n').enumerate() {
+        let line = &raw[..raw.iter().position(|&c| c == b'#').unwrap_or(raw.len())];
+        let Some(eq) = line.iter().position(|&c| c == b'=') else {
+            continue;
+        };
+        let (key, value) = (&line[..eq], &line[eq + 1..]);
+        if key.starts_with(b"menu") {
+            if cfg.menu.len() >= BOOTCFG_MAXMENU {
+                cfg.notes.push(format!(
+                    "line {}: the boot loader keeps only {BOOTCFG_MAXMENU} menu entries",
+                    n + 1
+                ));
+                continue;
+            }
+            match value.iter().position(|&c| c == b':') {
+                Some(colon) => {
+                    let command = text(&value[colon + 1..]);
+                    let desc = if colon == 0 {
+                        command.clone()
+                    } else {
+                        text(&value[..colon])
+                    };
+                    cfg.menu.push(MenuEntry { desc, command });
+                }
+                None => cfg.notes.push(format!(
+                    "line {}: a menu line without `:' is not a menu entry",
+                    n + 1
+                )),
+            }
+        } else if key.starts_with(b"banner") {
+        } else if key.starts_with(b"timeout") {
+            cfg.timeout = if value.first().is_some_and(u8::is_ascii_digit) {
+                atoi(value)
+            } else {
+                -1
+            };
+        } else if key.starts_with(b"default") {
+            def = atoi(value).saturating_sub(1);
+        } else if key.starts_with(b"consdev") {
+        } else if key.starts_with(b"load") {
+            cfg.loads.push(text(value));
+        } else if key.starts_with(b"format") {
+            if let Some(&c) = value.first() {
+                if b"aAnNdDlL".contains(&c) {
+                    format = c.to_ascii_lowercase();
+                }
+            }
+        }
+    }
+    // With the format forced to numbers and a countdown, only the first
+    // nine entries can be chosen.
+    if matches!(format, b'n' | b'd') && cfg.menu.len() > 9 && cfg.timeout > 0 {
+        cfg.notes.push(format!(
+            "with format=n and a timeout only the first 9 of {} menu entries can be chosen",
+            cfg.menu.len()
+        ));
+        cfg.menu.truncate(9);
+    }
+    if !cfg.menu.is_empty() {
+        let last = cfg.menu.len() as i64 - 1;
+        cfg.default = Some(def.clamp(0, last) as usize);
+    }
+    cfg
+}
+
+/// How an entry ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ends {
+    /// `boot` (or `pkboot`): a NetBSD kernel starts with the modules;
+    /// the file it names, if any.
+    Boots(Option<String>),
+    /// `multiboot`: the modules go to another kernel (Xen, say).
+    Multiboot(String),
+    /// The entry does not boot by itself; why.
+    Stays(String),
+}
+
+/// What the boot loader does for one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The loader's list of kernel modules when the kernel starts.
+    pub modules: Vec<String>,
+    /// Whether the loader passes them (`modules off` stops it).
+    pub enabled: bool,
+    pub ends: Ends,
+    pub notes: Vec<String>,
+}
+
+/// Commands of the x86 boot prompt that do not touch kernel modules.
+const OTHER_COMMANDS: &[&str] = &[
+    "help", "?", "ls", "dev", "consdev", "vesa", "splash", "rndseed", "fs", "userconf", "root",
+    "text", "gop", "mem", "version", "memmap", "devpath", "efivar",
+];
+
+struct Run<'a> {
+    cfg: &'a BootCfg,
+    list: LoadList,
+    enabled: bool,
+    entered: bool,
+    /// The entry whose commands are running.
+    current: Option<usize>,
+    notes: Vec<String>,
+}
+
+impl Run<'_> {
+    /// `docommandchoice`: the entry's commands, split at `;`, each run as
+    /// if typed. `Some` when one of them started a kernel.
+    fn entry(&mut self, choice: usize) -> Option<Ends> {
+        let outer = self.current.replace(choice);
+        let ends = self.entry_commands(choice);
+        self.current = outer;
+        ends
+    }
+
+    fn entry_commands(&mut self, choice: usize) -> Option<Ends> {
+        let command = self.cfg.menu[choice].command.clone();
+        if command == "prompt" {
+            return Some(Ends::Stays("it drops to the boot prompt".into()));
+        }
+        let mut first = true;
+        for piece in command.split(';') {
+            // Blanks after a `;` are skipped, trailing blanks dropped; the
+            // first command keeps its leading blanks.
+            let piece = if first {
+                piece
+            } else {
+                piece.trim_start_matches(' ')
+            };
+            first = false;
+            let piece = piece.trim_end_matches(' ');
+            if piece.is_empty() && boot::MENU_EMPTY_COMMAND_SKIPPED {
+                continue;
+            }
+            if piece.len() >= MENU_COMMAND_MAX {
+                self.notes.push(format!(
+                    "the command `{piece}' has {} bytes; the boot loader's buffer holds {}",
+                    piece.len(),
+                    MENU_COMMAND_MAX - 1
+                ));
+            }
+            if let Some(ends) = self.command(piece) {
+                return Some(ends);
+            }
+        }
+        None
+    }
+
+    /// `docommand`: the word up to the first blank or tab names the
+    /// command; the rest, blanks skipped, is its argument.
+    fn command(&mut self, line: &str) -> Option<Ends> {
+        let (cmd, arg) = match line.find([' ', '\t']) {
+            Some(at) => (&line[..at], line[at + 1..].trim_start_matches([' ', '\t'])),
+            None => (line, ""),
+        };
+        match cmd {
+            "load" => {
+                self.list.add(arg);
+            }
+            "modules" => match arg {
+                "enabled" | "on" => self.enabled = true,
+                "disabled" | "off" => self.enabled = false,
+                _ => self.notes.push(format!(
+                    "`modules {arg}': the flag must be `enabled' or `disabled'"
+                )),
+            },
+            "boot" | "pkboot" => return self.boot(arg),
+            "multiboot" => return Some(Ends::Multiboot(arg.to_string())),
+            "menu" => return Some(Ends::Stays("it shows the menu again".into())),
+            "quit" => return Some(Ends::Stays("`quit' restarts the machine".into())),
+            c if OTHER_COMMANDS.contains(&c) => {}
+            "" => self.notes.push(format!(
+                "`{line}' starts with a blank, which the boot loader does not skip there: \
+                 an unknown command"
+            )),
+            c => self
+                .notes
+                .push(format!("`{c}' is not a boot loader command")),
+        }
+        None
+    }
+
+    /// `command_boot`: `boot [file] [-flags]`. Without a file or flags
+    /// the default entry's commands run first, once (`bootdefault`).
+    fn boot(&mut self, arg: &str) -> Option<Ends> {
+        let (file, opts) = if arg.is_empty() || arg.starts_with('-') {
+            (None, arg)
+        } else {
+            let (f, rest) = match arg.find([' ', '\t']) {
+                Some(at) => (&arg[..at], arg[at + 1..].trim_start_matches([' ', '\t'])),
+                None => (arg, ""),
+            };
+            (Some(f.to_string()), rest)
+        };
+        if !opts.is_empty() && !opts.starts_with('-') {
+            self.notes.push(format!(
+                "`boot {arg}': invalid arguments, so it does not boot"
+            ));
+            return None;
+        }
+        if file.is_none() && opts.is_empty() {
+            if let Some(def) = self.cfg.default.filter(|_| !self.entered) {
+                self.entered = true;
+                self.notes.push(if self.current == Some(def) {
+                    "`boot' without a kernel or flags runs this, the default entry, once more \
+                     (bootdefault)"
+                        .to_string()
+                } else {
+                    format!(
+                        "`boot' without a kernel or flags first runs the default entry ({}) \
+                         (bootdefault)",
+                        def + 1
+                    )
+                });
+                if let Some(ends) = self.entry(def) {
+                    return Some(ends);
+                }
+            }
+        }
+        Some(Ends::Boots(file))
+    }
+}
+
+/// What the loader does for menu entry `choice` (`None`: no menu, the
+/// `load=` lines and the default kernel).
+pub fn plan(cfg: &BootCfg, choice: Option<usize>) -> Plan {
+    let mut run = Run {
+        cfg,
+        list: LoadList::new(),
+        enabled: true,
+        entered: false,
+        current: None,
+        notes: Vec::new(),
+    };
+    for l in &cfg.loads {
+        run.list.add(l);
+    }
+    let ends = match choice {
+        None => Ends::Boots(None),
+        Some(c) => run.entry(c).unwrap_or_else(|| {
+            Ends::Stays("its commands end without booting, so the menu comes back".into())
+        }),
+    };
+    Plan {
+        modules: run.list.entries().to_vec(),
+        enabled: run.enabled,
+        ends,
+        notes: run.notes,
+    }
+}
+
+/// What becomes of one module of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Initialised by the kernel.
+    Loaded,
+    /// The boot loader finds no file.
+    NotFound,
+    /// `module_prime` refuses it.
+    NotPrimed,
+    /// Refused when initialised.
+    Failed,
+    /// Not passed to the kernel (`modules off`), or not checked
+    /// (`multiboot`).
+    NotPassed,
+}
+
+impl Status {
+    fn name(&self) -> &'static str {
+        match self {
+            Status::Loaded => "loaded",
+            Status::NotFound => "not found",
+            Status::NotPrimed => "not primed",
+            Status::Failed => "failed",
+            Status::NotPassed => "not passed",
+        }
+    }
+}
+
+/// One module of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleResult {
+    /// The loader's entry, as `boot.cfg` gave it.
+    pub operand: String,
+    /// The loader paths tried, in order.
+    pub tried: Vec<String>,
+    /// The loader path it read.
+    pub file: Option<String>,
+    /// `mi_name`, when the object could be read.
+    pub name: Option<String>,
+    pub class: Option<i32>,
+    pub status: Status,
+    /// The pass it was initialised (or refused) in.
+    pub pass: Option<ModClass>,
+    /// Its place among the boot modules initialised (from 0).
+    pub nth: Option<usize>,
+    pub dependency_of: Option<String>,
+    /// Listed with flag `a` (loaded as a dependency).
+    pub auto_loaded: bool,
+    pub errno: Option<Errno>,
+    pub reason: Option<String>,
+    /// The boot loader's or the kernel's console line about it.
+    pub console: Vec<String>,
+}
+
+/// One entry of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryReport {
+    /// The menu entry (from 1), or `None` for the boot without a menu.
+    pub number: Option<usize>,
+    pub desc: Option<String>,
+    pub command: Option<String>,
+    pub default: bool,
+    pub plan: Plan,
+    pub modules: Vec<ModuleResult>,
+    /// The boot modules initialised, in order, by module name.
+    pub load_order: Vec<String>,
+    /// Whether the modules were checked (not for `multiboot`).
+    pub checked: bool,
+}
+
+impl EntryReport {
+    /// Every module it passes would be initialised.
+    pub fn would_load(&self) -> bool {
+        self.checked
+            && self
+                .modules
+                .iter()
+                .all(|m| matches!(m.status, Status::Loaded | Status::NotPassed))
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub boot_cfg: String,
+    pub kernel: String,
+    pub described_by: String,
+    pub loader_path: String,
+    pub notes: Vec<String>,
+    pub entries: Vec<EntryReport>,
+}
+
+impl Report {
+    /// The entry that boots unattended.
+    pub fn default_entry(&self) -> Option<&EntryReport> {
+        self.entries.iter().find(|e| e.default)
+    }
+
+    /// Every module of the default entry would be initialised.
+    pub fn would_load(&self) -> bool {
+        self.default_entry().is_some_and(EntryReport::would_load)
+    }
+}
+
+/// Runs the check of the `boot.cfg` at `path` against the kernel that
+/// will boot. `Err` is the line saying why it cannot be done (the file
+/// cannot be read, no kernel to boot).
+pub fn check(kernel: &Kernel, path: &Path) -> Result<Report, String> {
+    let next = kernel.next_boot()?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), Errno::from_io(&e)))?;
+    let cfg = parse(&bytes);
+    Ok(report(&cfg, &next, &path.display().to_string()))
+}
+
+/// The report for a parsed `boot.cfg` against `next`.
+pub fn report(cfg: &BootCfg, next: &NextKernel, shown: &str) -> Report {
+    let t = &next.target;
+    let loader_path = boot::loader_module_base(t.osrevision, &t.machine);
+    let mut notes: Vec<String> = cfg.ignored.iter().cloned().collect();
+    notes.extend(cfg.notes.iter().cloned());
+    let mut entries = Vec::new();
+    if cfg.menu.is_empty() {
+        entries.push(check_entry(cfg, None, next, &loader_path));
+    } else {
+        for i in 0..cfg.menu.len() {
+            entries.push(check_entry(cfg, Some(i), next, &loader_path));
+        }
+    }
+    Report {
+        boot_cfg: shown.to_string(),
+        kernel: format!(
+            "NetBSD {} ({}) {}",
+            version_text(t.osrevision),
+            t.osrevision,
+            t.machine
+        ),
+        described_by: next.described_by.clone(),
+        loader_path,
+        notes,
+        entries,
+    }
+}
+
+fn check_entry(
+    cfg: &BootCfg,
+    choice: Option<usize>,
+    next: &NextKernel,
+    loader_path: &str,
+) -> EntryReport {
+    let plan = plan(cfg, choice);
+    let mut e = EntryReport {
+        number: choice.map(|c| c + 1),
+        desc: choice.map(|c| cfg.menu[c].desc.clone()),
+        command: choice.map(|c| cfg.menu[c].command.clone()),
+        default: choice == cfg.default,
+        modules: Vec::new(),
+        load_order: Vec::new(),
+        checked: true,
+        plan,
+    };
+    let unchecked = |op: &str, why: &str| ModuleResult {
+        operand: op.to_string(),
+        tried: Vec::new(),
+        file: None,
+        name: None,
+        class: None,
+        status: Status::NotPassed,
+        pass: None,
+        nth: None,
+        dependency_of: None,
+        auto_loaded: false,
+        errno: None,
+        reason: Some(why.to_string()),
+        console: Vec::new(),
+    };
+    if let Ends::Multiboot(kernel) = &e.plan.ends {
+        let why =
+            format!("multiboot hands the modules to {kernel}, not to NetBSD's kernel: not checked");
+        e.modules = e.plan.modules.iter().map(|m| unchecked(m, &why)).collect();
+        e.checked = false;
+        return e;
+    }
+    if !e.plan.enabled {
+        let why = "modules are disabled (`modules off'): the boot loader passes none";
+        e.modules = e.plan.modules.iter().map(|m| unchecked(m, why)).collect();
+        return e;
+    }
+    let (found, console) = boot::run_loader(&e.plan.modules, loader_path, &next.root);
+    // What the loader passed, with what the linker made of each.
+    let mut passed = Vec::new();
+    for (k, f) in found.iter().enumerate() {
+        if let Some((_, host)) = &f.file {
+            passed.push((k, kobj::load(host, &next.target)));
+        }
+    }
+    let preloaded: Vec<boot::Preloaded> = passed
+        .iter()
+        .map(|(k, loaded)| boot::Preloaded {
+            name: boot::prime_name(&found[*k].entry),
+            object: match loaded {
+                Ok(o) => Ok(boot::Object {
+                    defined: o.defined.clone(),
+                    undefined: o.undefined.clone(),
+                    info: o.info.clone().map_err(|r| r.errno).map(|i| boot::Info {
+                        name: i.name,
+                        class: i.class,
+                        version: i.version,
+                        required: i.required,
+                    }),
+                    link_errno: o.link.as_ref().map(|r| r.errno),
+                }),
+                Err(r) => Err(r.errno),
+            },
+        })
+        .collect();
+    let fail_init = |n: &str| next.fail_init.get(n).copied();
+    let out = boot::boot(&boot::Input {
+        target: next.target.clone(),
+        builtins: &next.builtins,
+        preloaded: &preloaded,
+        ksyms: next.ksyms.as_ref(),
+        fail_init: &fail_init,
+        autotime: next.autotime,
+    });
+
+    let mut order: Vec<(usize, String)> = Vec::new();
+    for (k, f) in found.iter().enumerate() {
+        let mut r = ModuleResult {
+            operand: f.entry.clone(),
+            tried: f.tried.clone(),
+            file: f.file.as_ref().map(|(p, _)| p.clone()),
+            name: None,
+            class: None,
+            status: Status::NotFound,
+            pass: None,
+            nth: None,
+            dependency_of: None,
+            auto_loaded: false,
+            errno: None,
+            reason: None,
+            console: Vec::new(),
+        };
+        let Some(i) = passed.iter().position(|(j, _)| *j == k) else {
+            r.errno = Some(Errno::ENOENT);
+            r.reason = Some(not_found_reason(f));
+            r.console = console
+                .iter()
+                .filter(|l| {
+                    l.starts_with(&format!("WARNING: couldn't open {} ", f.entry))
+                        || **l == format!("WARNING: couldn't open {}", f.entry)
+                })
+                .cloned()
+                .collect();
+            e.modules.push(r);
+            continue;
+        };
+        let loaded = &passed[i].1;
+        if let Ok(Some(info)) = loaded.as_ref().map(|o| o.info.as_ref().ok()) {
+            r.name = Some(info.name.clone());
+            r.class = Some(info.class);
+        }
+        match &out.fates[i] {
+            Fate::Loaded {
+                nth,
+                pass,
+                dependency_of,
+            } => {
+                r.status = Status::Loaded;
+                r.pass = Some(*pass);
+                r.nth = Some(*nth);
+                r.dependency_of.clone_from(dependency_of);
+                let name = r.name.clone().unwrap_or_default();
+                r.auto_loaded = out
+                    .active
+                    .iter()
+                    .any(|a| a.name == name && a.flags & MODFLG_AUTO_LOADED != 0);
+                order.push((*nth, name));
+            }
+            Fate::NotPrimed { errno, why } => {
+                r.status = Status::NotPrimed;
+                r.errno = Some(*errno);
+                r.reason = Some(prime_reason(*errno, why, &preloaded[i].name, loaded, next));
+                r.console = vec![format!("WARNING: module error: {why}")];
+            }
+            Fate::Failed {
+                errno,
+                why,
+                pass,
+                dependency_of,
+                failed_dependency,
+            } => {
+                r.status = Status::Failed;
+                r.errno = Some(*errno);
+                r.pass = Some(*pass);
+                r.dependency_of.clone_from(dependency_of);
+                r.reason = Some(init_reason(
+                    *errno,
+                    why,
+                    failed_dependency.as_ref(),
+                    loaded,
+                    r.name.as_deref().unwrap_or(""),
+                    next,
+                ));
+                r.console = vec![format!("WARNING: module error: {why}")];
+            }
+            Fate::Left => {
+                r.status = Status::Failed;
+                r.errno = Some(Errno::EDEADLK);
+                r.reason =
+                    Some("it is still on the boot list after every pass (not initialised)".into());
+            }
+        }
+        e.modules.push(r);
+    }
+    order.sort();
+    e.load_order = order.into_iter().map(|(_, n)| n).collect();
+    e
+}
+
+/// Why the loader finds no file.
+fn not_found_reason(f: &boot::Found) -> String {
+    let on_disk: Vec<String> = f.tried.iter().map(|p| boot::on_boot_disk(p)).collect();
+    let mut why = match on_disk.as_slice() {
+        [one] => format!("the boot loader finds no file {one}"),
+        [a, b, ..] if a == b => format!("the boot loader finds no file {a}"),
+        [a, b, ..] => format!("the boot loader finds neither {a} nor {b}"),
+        [] => "the boot loader finds no file".to_string(),
+    };
+    if f.entry.ends_with('\r') {
+        why += " (the name ends in a carriage return: boot.cfg has DOS line ends)";
+    }
+    why
+}
+
+/// The validator's reason for a finding of this kind, if it has one.
+fn finding_reason(
+    loaded: &Result<kobj::Loaded, kobj::Refusal>,
+    checks: &[Check],
+) -> Option<String> {
+    let o = loaded.as_ref().ok()?;
+    o.findings
+        .iter()
+        .find(|f| checks.contains(&f.check))
+        .map(|f| f.reason.clone())
+}
+
+/// Why `module_prime` refuses it, in plain words.
+fn prime_reason(
+    errno: Errno,
+    why: &str,
+    prime_name: &str,
+    loaded: &Result<kobj::Loaded, kobj::Refusal>,
+    next: &NextKernel,
+) -> String {
+    match loaded {
+        Err(r) => return format!("the kernel's linker refuses it: {}", r.reason),
+        Ok(o) => {
+            if let Err(r) = &o.info {
+                if why.starts_with("unable to fetch_info") {
+                    return format!("the kernel finds no module in it: {}", r.reason);
+                }
+            }
+        }
+    }
+    if errno == Errno::EEXIST && why.contains("already exists") {
+        return format!(
+            "`{prime_name}' is the name of a module built into the kernel, and the kernel \
+             refuses a boot module of that name"
+        );
+    }
+    if errno == Errno::EEXIST {
+        return format!(
+            "an earlier boot module is named `{prime_name}', and the kernel refuses a second \
+             entry of that name"
+        );
+    }
+    if let (Some(ksyms), Ok(o)) = (&next.ksyms, loaded) {
+        let clash = modobj::validate::clashing_names(&o.defined, &|s| ksyms.contains(s));
+        if !clash.is_empty() {
+            return format!(
+                "defines global symbols the kernel already has: {}",
+                clash.join(", ")
+            );
+        }
+    }
+    why.to_string()
+}
+
+/// Why the kernel refuses it when initialising it, in plain words.
+fn init_reason(
+    errno: Errno,
+    why: &str,
+    dep: Option<&(String, Errno)>,
+    loaded: &Result<kobj::Loaded, kobj::Refusal>,
+    name: &str,
+    next: &NextKernel,
+) -> String {
+    if let Some((dep, e)) = dep {
+        return if *e == Errno::EOPNOTSUPP {
+            format!(
+                "it requires `{dep}', which is neither built into the kernel nor loaded by the \
+                 boot loader; modules are read from the file system only once the root file \
+                 system is mounted, after the boot modules are initialised"
+            )
+        } else {
+            format!("it requires `{dep}', which the kernel does not initialise ({e})")
+        };
+    }
+    let checks: &[Check] = match errno {
+        Errno::EPROGMISMATCH => &[Check::Version],
+        Errno::EINVAL => &[Check::NameLength, Check::Class, Check::RequiredLength],
+        _ => &[],
+    };
+    if let Some(r) = finding_reason(loaded, checks) {
+        // Nothing forces a boot module.
+        return match r.find(" (modload -f") {
+            Some(at) => format!("{}; a boot module cannot be forced", &r[..at]),
+            None => r,
+        };
+    }
+    if next.fail_init.get(name) == Some(&errno) {
+        return format!(
+            "its MODULE_CMD_INIT fails with {} (the profile's fail_init)",
+            errno.name().unwrap_or("an error")
+        );
+    }
+    if errno == Errno::EEXIST {
+        return format!(
+            "a module named `{name}' is already active (an earlier boot module or a built-in): \
+             this one is initialised, finalised and dropped"
+        );
+    }
+    why.to_string()
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// A pass of `module_init_class`, by its class.
+fn pass_name(c: ModClass) -> &'static str {
+    c.name()
+}
+
+impl ModuleResult {
+    /// The result in a few words, for the text report.
+    fn summary(&self) -> String {
+        let called = match &self.name {
+            Some(n) if *n != self.operand => format!(" as `{n}'"),
+            _ => String::new(),
+        };
+        match self.status {
+            Status::Loaded => {
+                let mut how = format!(
+                    "{}, pass {}",
+                    ordinal(self.nth.unwrap_or(0) + 1),
+                    pass_name(self.pass.unwrap_or(ModClass::Any))
+                );
+                if let Some(d) = &self.dependency_of {
+                    how += &format!(", as a dependency of {d}");
+                }
+                if self.auto_loaded {
+                    how += "; flag a";
+                }
+                format!(
+                    "loaded{called} ({how}) from {}",
+                    self.file.as_deref().unwrap_or("?")
+                )
+            }
+            Status::NotPassed => format!(
+                "not passed: {}",
+                self.reason.as_deref().unwrap_or("not passed")
+            ),
+            _ => {
+                let errno = self
+                    .errno
+                    .and_then(|e| e.name())
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default();
+                format!(
+                    "error{errno}{called}: {}",
+                    self.reason.as_deref().unwrap_or("")
+                )
+            }
+        }
+    }
+}
+
+impl Report {
+    /// The human report.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out += &format!("boot.cfg:    {}\n", self.boot_cfg);
+        out += &format!("kernel:      {} ({})\n", self.kernel, self.described_by);
+        out += &format!("loader path: {}\n", self.loader_path);
+        for n in &self.notes {
+            out += &format!("note:        {n}\n");
+        }
+        for e in &self.entries {
+            out += "\n";
+            let default = if e.default { " (default)" } else { "" };
+            match (e.number, &e.desc) {
+                (Some(n), Some(d)) => out += &format!("entry {n}{default}: {d}\n"),
+                _ => out += &format!("no menu{default}: the load= lines, then boot\n"),
+            }
+            if let Some(c) = &e.command {
+                out += &format!("  commands:   {c}\n");
+            }
+            match &e.plan.ends {
+                Ends::Boots(Some(f)) => out += &format!("  boots:      {f}\n"),
+                Ends::Boots(None) => {}
+                Ends::Multiboot(k) => out += &format!("  multiboot:  {k}\n"),
+                Ends::Stays(why) => out += &format!("  note:       does not boot: {why}\n"),
+            }
+            for n in &e.plan.notes {
+                out += &format!("  note:       {n}\n");
+            }
+            if e.modules.is_empty() {
+                out += "  modules:    none\n";
+            }
+            let width = e
+                .modules
+                .iter()
+                .map(|m| m.operand.chars().count())
+                .max()
+                .unwrap_or(0);
+            for m in &e.modules {
+                let pad = width - m.operand.chars().count();
+                out += &format!(
+                    "  {}:{} {}\n",
+                    m.operand.escape_debug(),
+                    " ".repeat(pad),
+                    m.summary()
+                );
+            }
+            if e.checked && !e.modules.is_empty() {
+                let order = if e.load_order.is_empty() {
+                    "-".to_string()
+                } else {
+                    e.load_order.join(" -> ")
+                };
+                out += &format!("  load order: {order}\n");
+            }
+            let bad = e
+                .modules
+                .iter()
+                .filter(|m| !matches!(m.status, Status::Loaded | Status::NotPassed))
+                .count();
+            let verdict = if !e.checked {
+                "not checked".to_string()
+            } else if bad == 0 {
+                "every module would load".to_string()
+            } else {
+                format!("{bad} of {} modules would not load", e.modules.len())
+            };
+            out += &format!("  verdict:    {verdict}\n");
+        }
+        out
+    }
+
+    /// The `--json` report (members in byte order of their names).
+    pub fn to_json(&self) -> String {
+        let errno_json = |e: Errno| {
+            object(vec![
+                ("errno", e.0.into()),
+                ("message", e.strerror().into()),
+                ("name", e.name().into()),
+            ])
+        };
+        let module = |m: &ModuleResult| {
+            object(vec![
+                ("auto_loaded", m.auto_loaded.into()),
+                ("class", m.class.map(class_name).into()),
+                ("console", strings(&m.console)),
+                ("dependency_of", m.dependency_of.as_deref().into()),
+                ("error", m.errno.map(errno_json).into()),
+                ("file", m.file.as_deref().into()),
+                ("name", m.name.as_deref().into()),
+                ("operand", m.operand.as_str().into()),
+                ("order", m.nth.map(|n| n as u64 + 1).into()),
+                ("pass", m.pass.map(pass_name).into()),
+                ("reason", m.reason.as_deref().into()),
+                ("status", m.status.name().into()),
+                ("tried", strings(&m.tried)),
+            ])
+        };
+        let entry = |e: &EntryReport| {
+            let (ends, target) = match &e.plan.ends {
+                Ends::Boots(f) => ("boot", f.as_deref().map(Value::from)),
+                Ends::Multiboot(k) => ("multiboot", Some(Value::from(k.as_str()))),
+                Ends::Stays(why) => ("none", Some(Value::from(why.as_str()))),
+            };
+            object(vec![
+                ("checked", e.checked.into()),
+                ("commands", e.command.as_deref().into()),
+                ("default", e.default.into()),
+                ("description", e.desc.as_deref().into()),
+                ("ends", ends.into()),
+                ("ends_detail", target.into()),
+                ("entry", e.number.map(|n| n as u64).into()),
+                ("load_order", strings(&e.load_order)),
+                (
+                    "modules",
+                    e.modules.iter().map(module).collect::<Vec<_>>().into(),
+                ),
+                ("modules_enabled", e.plan.enabled.into()),
+                ("notes", strings(&e.plan.notes)),
+                ("would_load", e.would_load().into()),
+            ])
+        };
+        let doc = object(vec![
+            ("boot_cfg", self.boot_cfg.as_str().into()),
+            (
+                "default_entry",
+                self.default_entry()
+                    .and_then(|e| e.number)
+                    .map(|n| n as u64)
+                    .into(),
+            ),
+            ("described_by", self.described_by.as_str().into()),
+            (
+                "entries",
+                self.entries.iter().map(entry).collect::<Vec<_>>().into(),
+            ),
+            ("kernel", self.kernel.as_str().into()),
+            ("loader_path", self.loader_path.as_str().into()),
+            ("notes", strings(&self.notes)),
+            ("schema", REPORT_SCHEMA.into()),
+            ("would_load", self.would_load().into()),
+        ]);
+        let mut out = doc.to_pretty();
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_as_the_boot_loader_does() {
+        let cfg = parse(
+            b"banner=Welcome\nmenu=Boot normally:boot\nmenu=:load /foo.kmod;boot\n\
+              menu=no colon\nload=hello # a comment\n# load=commented\nloadx=chain_a\n\
+              load=dos\r\ndefault=2\ntimeout=-1\nnokey\n",
+        );
+        assert_eq!(cfg.loads, ["hello ", "chain_a", "dos\r"]);
+        assert_eq!(
+            cfg.menu,
+            [
+                MenuEntry {
+                    desc: "Boot normally".into(),
+                    command: "boot".into()
+                },
+                MenuEntry {
+                    desc: "load /foo.kmod;boot".into(),
+                    command: "load /foo.kmod;boot".into()
+                }
+            ]
+        );
+        assert_eq!(cfg.default, Some(1));
+        assert_eq!(cfg.timeout, -1);
+        assert_eq!(
+            cfg.notes,
+            ["line 4: a menu line without `:' is not a menu entry"]
+        );
+        // The default is clamped to the menu.
+        assert_eq!(parse(b"menu=a:boot\ndefault=7\n").default, Some(0));
+        assert_eq!(parse(b"menu=a:boot\ndefault=x\n").default, Some(0));
+        assert_eq!(parse(b"load=x\n").default, None);
+        let big = vec![b'#'; BOOTCFG_MAX_SIZE as usize + 1];
+        assert!(parse(&big).ignored.is_some());
+        let many: String = (0..12).map(|i| format!("menu={i}:boot\n")).collect();
+        assert_eq!(parse(many.as_bytes()).menu.len(), 12);
+        let numbered = format!("{many}format=n\ntimeout=5\n");
+        assert_eq!(parse(numbered.as_bytes()).menu.len(), 9);
+    }
+
+    #[test]
+    fn entries_collect_their_modules() {
+        let cfg = parse(
+            b"load=hello\nmenu=Plain:boot\nmenu=Extra:load needy; load hello ;boot netbsd.old -s\n\
+              menu=Off:modules off;boot\nmenu=Xen:load /netbsd-XEN3_DOM0;multiboot /xen.gz\n\
+              menu=Prompt:prompt\nmenu=Nothing:load x\nmenu=Via default:load y;boot\n\
+              menu=Odd: load z;boot\n",
+        );
+        let p = |i| plan(&cfg, Some(i));
+        assert_eq!(p(0).modules, ["hello"]);
+        assert_eq!(p(0).ends, Ends::Boots(None));
+        assert_eq!(p(1).modules, ["hello", "needy"]);
+        assert_eq!(p(1).ends, Ends::Boots(Some("netbsd.old".into())));
+        assert!(!p(2).enabled);
+        assert_eq!(p(3).ends, Ends::Multiboot("/xen.gz".into()));
+        assert!(matches!(p(4).ends, Ends::Stays(_)));
+        assert!(matches!(p(5).ends, Ends::Stays(_)));
+        assert_eq!(p(5).modules, ["hello", "x"]);
+        // `boot' alone runs the default entry first (here it just boots).
+        assert_eq!(p(6).modules, ["hello", "y"]);
+        assert_eq!(p(6).ends, Ends::Boots(None));
+        // The first command keeps its leading blank: ` load' is unknown.
+        assert_eq!(p(7).modules, ["hello"]);
+        assert_eq!(
+            p(7).notes,
+            [
+                "` load z' starts with a blank, which the boot loader does not skip there: \
+                 an unknown command",
+                "`boot' without a kernel or flags first runs the default entry (1) (bootdefault)"
+            ]
+        );
+        assert_eq!(plan(&cfg, None).modules, ["hello"]);
+    }
+
+    #[test]
+    fn boot_alone_runs_the_default_entry_once() {
+        let cfg = parse(b"menu=Default:load d;boot\nmenu=Other:load o;boot\n");
+        assert_eq!(plan(&cfg, Some(1)).modules, ["o", "d"]);
+        assert_eq!(plan(&cfg, Some(0)).modules, ["d"]);
+    }
+}
