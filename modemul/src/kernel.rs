@@ -248,15 +248,36 @@ impl<'a> Ctx<'a> {
 type VfsObject = (Box<dyn ModuleObject>, PathBuf, Option<Props>);
 
 /// One module_do_load() call's arguments.
-#[derive(Clone, Copy)]
-struct LoadCall<'p> {
-    filename: &'p [u8],
+struct LoadCall {
+    filename: Vec<u8>,
     /// Loaded because another module requires it.
     isdep: bool,
     flags: i32,
-    props: Option<&'p Props>,
+    props: Option<Props>,
     /// Through the autoload path (as every dependency is).
     autoload: bool,
+}
+
+/// A module_do_load() call waiting for the modules it requires: the
+/// kernel recurses here; the emulator keeps a stack of these instead, so
+/// that a chain of any length needs no more than memory.
+struct LoadFrame {
+    call: LoadCall,
+    fetched: Fetched,
+    pending_id: u64,
+    /// `mi_required` as the kernel walks it, and how far.
+    comps: Vec<Result<String, Errno>>,
+    next: usize,
+    /// The requirements loaded so far (it will hold a reference on each).
+    deps: Vec<String>,
+}
+
+/// What starting a module_do_load() call came to.
+enum Started {
+    /// Settled without loading anything from a file.
+    Done(Result<(), Errno>),
+    /// Its requirements are to be loaded first.
+    Descend(Box<LoadFrame>),
 }
 
 /// An object module_load_vfs() read, with its modinfo.
@@ -416,39 +437,78 @@ impl<'s, 'c> Kernel<'s, 'c> {
         }
         self.pending.clear();
         self.do_load(LoadCall {
-            filename,
+            filename: filename.to_vec(),
             isdep: false,
             flags,
-            props,
+            props: props.cloned(),
             autoload: false,
         })
     }
 
-    /// module_do_load(); older kernels first count the call and refuse
-    /// one past `MODULE_MAX_DEPTH`, before looking at the name at all.
-    fn do_load(&mut self, call: LoadCall<'_>) -> Result<(), Errno> {
-        let max_depth = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine).max_depth;
-        self.load_depth += 1;
-        let r = match max_depth {
-            Some(max) if self.load_depth > max => {
-                let name = String::from_utf8_lossy(call.filename);
-                let depth = self.load_depth;
-                self.error(format!("recursion too deep for `{name}' {depth} > {max}"));
-                Err(Errno::EMLINK)
+    /// module_do_load() of `top` and, depth first, of everything it
+    /// requires. Each call's result goes to the call that required it,
+    /// which logs and passes on a failure as the kernel's recursion does.
+    fn do_load(&mut self, top: LoadCall) -> Result<(), Errno> {
+        let mut stack: Vec<Box<LoadFrame>> = Vec::new();
+        let mut finished = match self.start(top) {
+            Started::Done(r) => return r,
+            Started::Descend(f) => {
+                stack.push(f);
+                None
             }
-            _ => self.do_load_counted(call),
         };
-        self.load_depth -= 1;
-        r
+        while let Some(f) = stack.last_mut() {
+            let step = match finished.take() {
+                Some(r) => self.required_loaded(f, r),
+                None => Ok(()),
+            };
+            let step = step.and_then(|()| self.next_required(f));
+            match step {
+                Ok(Some(child)) => match self.start(child) {
+                    Started::Done(r) => finished = Some(r),
+                    Started::Descend(c) => stack.push(c),
+                },
+                Ok(None) => {
+                    let f = stack.pop().expect("a frame");
+                    finished = Some(self.complete(*f));
+                }
+                Err(e) => {
+                    let f = stack.pop().expect("a frame");
+                    self.leave(&f);
+                    finished = Some(Err(e));
+                }
+            }
+        }
+        finished.expect("the first call's result")
     }
 
-    fn do_load_counted(&mut self, call: LoadCall<'_>) -> Result<(), Errno> {
-        let name = String::from_utf8_lossy(call.filename).into_owned();
+    /// The start of module_do_load(): older kernels first count the call
+    /// and refuse one past `MODULE_MAX_DEPTH`, before looking at the name
+    /// at all; then built-ins, the file and its modinfo checks.
+    fn start(&mut self, call: LoadCall) -> Started {
+        let max_depth = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine).max_depth;
+        self.load_depth += 1;
+        if let Some(max) = max_depth.filter(|&max| self.load_depth > max) {
+            let name = String::from_utf8_lossy(&call.filename);
+            let depth = self.load_depth;
+            self.error(format!("recursion too deep for `{name}' {depth} > {max}"));
+            self.load_depth -= 1;
+            return Started::Done(Err(Errno::EMLINK));
+        }
+        let started = self.start_counted(call);
+        if matches!(started, Started::Done(_)) {
+            self.load_depth -= 1;
+        }
+        started
+    }
+
+    fn start_counted(&mut self, call: LoadCall) -> Started {
+        let name = String::from_utf8_lossy(&call.filename).into_owned();
 
         // A built-in that is not active: needs force once disabled. Names
         // compare as bytes, as strcmp does: one that is not UTF-8 is
         // nobody's (every name the emulator keeps is).
-        let exact = std::str::from_utf8(call.filename).ok();
+        let exact = std::str::from_utf8(&call.filename).ok();
         if let Some(b) = self
             .st
             .builtins
@@ -459,61 +519,141 @@ impl<'s, 'c> Kernel<'s, 'c> {
                 if !call.autoload {
                     self.error(format!("use -f to reinstate builtin module `{name}'"));
                 }
-                return Err(Errno::EPERM);
+                return Started::Done(Err(Errno::EPERM));
             }
-            return self.do_builtin(&name, call.props);
+            return Started::Done(self.do_builtin(&name, call.props.as_ref()));
         }
         // The boot list is empty once the kernel has booted.
-        if self.active_named(call.filename) {
-            return Err(Errno::EEXIST);
+        if self.active_named(&call.filename) {
+            return Started::Done(Err(Errno::EEXIST));
         }
 
-        let (obj, path, filedict) = match self.load_vfs(call.filename, call.flags, call.autoload) {
+        let (obj, path, filedict) = match self.load_vfs(&call.filename, call.flags, call.autoload) {
             Ok(v) => v,
             Err(e) => {
                 if !call.autoload {
                     self.error(format!("Cannot load kernel object `{name}' error={}", e.0));
                 }
-                return Err(e);
+                return Started::Done(Err(e));
             }
         };
         let mi = match obj.modinfo() {
             Ok(mi) => mi.clone(),
             Err(e) => {
                 self.error(format!("cannot fetch info for `{name}', error {}", e.0));
-                return Err(e);
+                return Started::Done(Err(e));
             }
         };
-        let id = self.next_pending;
+        let pending_id = self.next_pending;
         self.next_pending += 1;
-        self.pending.push((id, mi.name.clone()));
-        let fetched = Fetched {
-            mi,
-            obj,
-            path,
-            filedict,
-        };
-        let r = self.finish_load(call, &name, fetched);
-        self.pending.retain(|(i, _)| *i != id);
-        r
+        self.pending.push((pending_id, mi.name.clone()));
+        if let Err(e) = self.check_info(&call, &name, &mi) {
+            self.pending.retain(|(i, _)| *i != pending_id);
+            return Started::Done(Err(e));
+        }
+        let required = mi.required.clone().unwrap_or_default();
+        let comps = required_components(required.as_bytes(), LongRequired::Refuse).collect();
+        Started::Descend(Box::new(LoadFrame {
+            call,
+            fetched: Fetched {
+                mi,
+                obj,
+                path,
+                filedict,
+            },
+            pending_id,
+            comps,
+            next: 0,
+            deps: Vec::new(),
+        }))
     }
 
-    /// module_do_load() from the compatibility checks on.
-    fn finish_load(&mut self, call: LoadCall<'_>, name: &str, f: Fetched) -> Result<(), Errno> {
-        self.check_info(call, name, &f.mi)?;
-        let deps = self.load_required(call, &f.mi)?;
-        self.affix(&f.mi, f.obj.as_ref())?;
+    /// The next requirement to load, through the autoload path; `None`
+    /// when all are loaded. Those loaded stay loaded whatever happens to
+    /// this module afterwards.
+    fn next_required(&mut self, f: &mut LoadFrame) -> Result<Option<LoadCall>, Errno> {
+        let Some(comp) = f.comps.get(f.next).cloned() else {
+            return Ok(None);
+        };
+        let n = f.next;
+        f.next += 1;
+        let mi = &f.fetched.mi;
+        let rules = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine);
+        if rules.max_required.is_some_and(|max| n >= max) {
+            // NetBSD ≤ 8 kept requirements in a fixed array.
+            self.error(format!("too many required modules for `{}'", mi.name));
+            return Err(Errno::EINVAL);
+        }
+        let Ok(comp) = comp else {
+            let required = mi.required.as_deref().unwrap_or("");
+            self.error(format!(
+                "required module name `{required}' longer than {MAXMODNAME}"
+            ));
+            return Err(Errno::EINVAL);
+        };
+        if comp == mi.name {
+            self.error(format!("self-dependency detected for `{}'", mi.name));
+            return Err(Errno::EDEADLK);
+        }
+        Ok(Some(LoadCall {
+            filename: comp.into_bytes(),
+            isdep: true,
+            flags: f.call.flags,
+            props: None,
+            autoload: true,
+        }))
+    }
+
+    /// What loading the requirement asked for last came to.
+    fn required_loaded(&mut self, f: &mut LoadFrame, r: Result<(), Errno>) -> Result<(), Errno> {
+        let Some(Ok(comp)) = f.comps.get(f.next - 1).cloned() else {
+            return Ok(());
+        };
+        match r {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => {
+                self.error(format!(
+                    "recursive load failed for `{}' (`{comp}' required), error {}",
+                    f.fetched.mi.name, e.0
+                ));
+                return Err(e);
+            }
+        }
+        if self.st.active(&comp).is_none() {
+            return Err(Errno::ENOENT);
+        }
+        f.deps.push(comp);
+        Ok(())
+    }
+
+    /// A call that is over: off the pending list, one level up.
+    fn leave(&mut self, f: &LoadFrame) {
+        self.pending.retain(|(i, _)| *i != f.pending_id);
+        self.load_depth -= 1;
+    }
+
+    /// module_do_load() once the requirements are loaded: link, INIT,
+    /// enqueue.
+    fn complete(&mut self, f: LoadFrame) -> Result<(), Errno> {
+        self.leave(&f);
+        let LoadFrame {
+            call,
+            fetched,
+            deps,
+            ..
+        } = f;
+        self.affix(&fetched.mi, fetched.obj.as_ref())?;
 
         // The file's dictionary, with the caller's keys winning.
-        let init_props = match (f.filedict, call.props) {
+        let init_props = match (fetched.filedict, call.props) {
             (Some(mut file), Some(p)) => {
-                file.merge(p);
+                file.merge(&p);
                 Some(file)
             }
             (Some(file), None) => Some(file),
-            (None, p) => p.cloned(),
+            (None, p) => p,
         };
-        let mi = &f.mi;
+        let mi = &fetched.mi;
         if let Some(e) = self.fail_init(&mi.name) {
             self.error(format!(
                 "modcmd(CMD_INIT) failed for `{}', error {}",
@@ -522,7 +662,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return Err(e);
         }
 
-        let size = f.obj.text_size();
+        let size = fetched.obj.text_size();
         let mut rec = ModRec {
             name: mi.name.clone(),
             class: mi.class,
@@ -534,8 +674,8 @@ impl<'s, 'c> Kernel<'s, 'c> {
             addr: self.allocate(size),
             size,
             version: mi.version,
-            path: Some(f.path.to_string_lossy().into_owned()),
-            globals: f.obj.defined_globals(),
+            path: Some(fetched.path.to_string_lossy().into_owned()),
+            globals: fetched.obj.defined_globals(),
             autotime: 0,
             props: init_props.as_ref().map(Props::externalize),
         };
@@ -550,12 +690,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
 
     /// The modinfo checks: name length, class, version, the name a
     /// dependency was looked up by, already loaded, circular dependency.
-    fn check_info(
-        &mut self,
-        call: LoadCall<'_>,
-        name: &str,
-        mi: &ModInfoLite,
-    ) -> Result<(), Errno> {
+    fn check_info(&mut self, call: &LoadCall, name: &str, mi: &ModInfoLite) -> Result<(), Errno> {
         let prof = self.cx.prof;
         if mi.name.len() >= MAXMODNAME {
             self.error(format!(
@@ -604,58 +739,6 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return Err(Errno::EDEADLK);
         }
         Ok(())
-    }
-
-    /// Requirements, through the autoload path. Those loaded stay loaded
-    /// whatever happens to this module afterwards.
-    fn load_required(
-        &mut self,
-        call: LoadCall<'_>,
-        mi: &ModInfoLite,
-    ) -> Result<Vec<String>, Errno> {
-        let rules = glue::rules(self.cx.prof.osrevision, &self.cx.prof.machine);
-        let mut deps = Vec::new();
-        let required = mi.required.as_deref().unwrap_or("");
-        for (n, comp) in required_components(required.as_bytes(), LongRequired::Refuse).enumerate()
-        {
-            if rules.max_required.is_some_and(|max| n >= max) {
-                // NetBSD ≤ 8 kept requirements in a fixed array.
-                self.error(format!("too many required modules for `{}'", mi.name));
-                return Err(Errno::EINVAL);
-            }
-            let Ok(comp) = comp else {
-                self.error(format!(
-                    "required module name `{required}' longer than {MAXMODNAME}"
-                ));
-                return Err(Errno::EINVAL);
-            };
-            if comp == mi.name {
-                self.error(format!("self-dependency detected for `{}'", mi.name));
-                return Err(Errno::EDEADLK);
-            }
-            let dep = LoadCall {
-                filename: comp.as_bytes(),
-                isdep: true,
-                flags: call.flags,
-                props: None,
-                autoload: true,
-            };
-            match self.do_load(dep) {
-                Ok(()) | Err(Errno::EEXIST) => {}
-                Err(e) => {
-                    self.error(format!(
-                        "recursive load failed for `{}' (`{comp}' required), error {}",
-                        mi.name, e.0
-                    ));
-                    return Err(e);
-                }
-            }
-            if self.st.active(&comp).is_none() {
-                return Err(Errno::ENOENT);
-            }
-            deps.push(comp);
-        }
-        Ok(deps)
     }
 
     /// kobj_affix(): resolve against the kernel and loaded modules.

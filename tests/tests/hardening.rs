@@ -552,6 +552,11 @@ fn very_long_dependency_chains_do_not_overflow() {
         "{}",
         &dry.stdout[dry.stdout.len().saturating_sub(400)..]
     );
+    // The emulated kernel walks the same chain to its missing end.
+    let out = k.run("modload", &["z00000"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert_eq!(out.first_err(), "modload: No such file or directory");
+    assert!(!k.run("modstat", &["z14999"]).stdout.contains("z14999"));
 }
 
 /// 18. A failure explained from a state read afterwards must not blame the
