@@ -321,7 +321,7 @@ mod tests {
 
     #[test]
     fn texts_of_the_reference_table() {
-        // netbsd-userland.md §1.1, verbatim.
+        // NetBSD's strerror texts, verbatim.
         let table: &[(Errno, i32, &str)] = &[
             (Errno(0), 0, "Undefined error: 0"),
             (Errno::EPERM, 1, "Operation not permitted"),

@@ -1104,7 +1104,7 @@ mod tests {
 
     #[test]
     fn observed_rump_modload_output() {
-        // rump.modload -p -b a=yes -i n=4k -s s=hello (netbsd-userland.md §7.3)
+        // rump.modload -p -b a=yes -i n=4k -s s=hello, as NetBSD printed it
         let mut d = Dict::new();
         d.set("s", Value::String(b"hello".to_vec()));
         d.set("n", Value::Int(4096));

@@ -1479,7 +1479,7 @@ fn stat_v1_byte_exact_and_truncation() {
 }
 
 // ---------------------------------------------------------------------
-// The NetBSD 7.99.34 transcript (netbsd-userland.md §7) at the API level
+// What a real NetBSD 7.99.34 kernel did, at the API level
 
 const NB799: &str = r#"{"osrelease": "7.99.34", "autoload": false, "auto_unload": false,
   "builtins": [

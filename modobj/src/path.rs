@@ -1,5 +1,4 @@
-//! Where the kernel looks for a module (kern_module_vfs.c, kern_module.c;
-//! netbsd-kernel-abi.md §6).
+//! Where the kernel looks for a module (kern_module_vfs.c, kern_module.c).
 //!
 //! An operand containing `/` is a path, opened as given. Anything else is
 //! a module name, looked up only as `<module_path>/<name>/<name>.kmod` —

@@ -1,5 +1,5 @@
 //! A module's property list file, found and read as the kernel's
-//! `module_load_plist_vfs` does (kern_module_vfs.c; netbsd-kernel-abi.md):
+//! `module_load_plist_vfs` does (kern_module_vfs.c):
 //! beside the module, at most `MAX_PLIST_FILE - 1` bytes, exactly as many
 //! as the file's size says, text ending at the first NUL, a dictionary at
 //! the top. Every reader of `.plist` files (the dry run, the emulator)

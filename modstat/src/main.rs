@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn worked_example_of_the_reference() {
-        // netbsd-userland.md §3.4, byte for byte.
+        // NetBSD's r1.24 listing of these modules, byte for byte.
         let want = "NAME             CLASS    SOURCE   FLAG  REFS    SIZE REQUIRES \n\
 accf_dataready   misc     builtin  -       -1       - -\n\
 compat_netbsd32  misc     filesys  a        0   21436 compat_util,ksem,compat_80\n\

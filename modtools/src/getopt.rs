@@ -422,7 +422,7 @@ pub fn remove_long_option(
 }
 
 /// Whether NetBSD's libc `dehumanize_number` r1.8 (2020-08-18) is followed
-/// for malformed numbers. r1.7 (2014, the version the reference verified)
+/// for malformed numbers. r1.7 (2014, the version whose behaviour was verified)
 /// leaves errno as strtoll left it, normally 0, so modload prints
 /// `Undefined error: 0`; r1.8 sets EINVAL. Dated after the netbsd-9
 /// branch, so likely in NetBSD 10 and later: UNVERIFIED which release

@@ -10,8 +10,8 @@ MANIFEST has one line per object, tab separated:
 
     file  errno  reason-words  setup
 
-* errno: what NetBSD 10.1's kernel returns for it (netbsd-kernel-abi.md §8,
-  §12, §13). Where the kernel has no defined answer because it would read or
+* errno: what NetBSD 10.1's kernel returns for it (subr_kobj.c,
+  kern_module.c). Where the kernel has no defined answer because it would read or
   write outside the module or call through a NULL pointer, the tools refuse
   the object before the kernel sees it with ENOEXEC, the kernel's errno for
   a malformed object (§8.1).

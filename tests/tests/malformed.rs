@@ -3,8 +3,8 @@
 //! the kernel would return, one reason line naming what is wrong, no panic,
 //! and the emulated kernel exactly as it was.
 //!
-//! The expected errno of each object is in tests/malformed/MANIFEST, taken
-//! from netbsd-kernel-abi.md §8, §12 and §13 (see make.py for the rule used
+//! The expected errno of each object is in tests/malformed/MANIFEST, as
+//! subr_kobj.c and kern_module.c return it (see make.py for the rule used
 //! where the kernel would misbehave instead of refusing).
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
-//! The "Observed on a real NetBSD 7.99.34 kernel" transcripts
-//! (netbsd-userland.md §7), replayed against an emulated 7.99.34 kernel
-//! with the same builtins, in the r1.24 listing format (§7.4). The first
+//! What NetBSD's own tools printed on a real NetBSD 7.99.34 kernel,
+//! replayed against an emulated 7.99.34 kernel with the same builtins, in
+//! the r1.24 listing format. The first
 //! stderr line, stdout and exit status are NetBSD's; our extra reason
 //! lines are asserted too.
 

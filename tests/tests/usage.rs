@@ -1,6 +1,6 @@
 //! Usage texts, getopt errors, property parsing and `modload -p`: the
-//! parts of the tools that run before any kernel call (netbsd-userland.md
-//! §2–§4, §5.1, §7.3). Every case runs both as the plain tools against the
+//! parts of the tools that run before any kernel call, as NetBSD's
+//! modload r1.15, modunload r1.6 and modstat print them. Every case runs both as the plain tools against the
 //! emulator and as rump.* against the stand-in librumpclient.
 
 use e2e::{Kernel, Via};
@@ -345,7 +345,7 @@ fn rump_without_a_server() {
 }
 
 /// The stand-in exports the `rump*` symbols a real `librumpclient.so`
-/// exports (`nm -D`: netbsd-userland.md 1.2), and no others: a name a
+/// exports (`nm -D` on one built from the 7.99.34 sources), and no others: a name a
 /// real library lacks would let the tools pass here and fail on NetBSD.
 #[test]
 fn rump_stand_in_exports_what_the_real_library_does() {

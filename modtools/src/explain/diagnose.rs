@@ -90,7 +90,8 @@ pub fn load(k: &Kernel, operand: &[u8], flags: i32, props: &Dict, errno: Errno) 
     })
 }
 
-/// The errnos the kernel's load path produces by itself (reference §12).
+/// The errnos the kernel's load path produces by itself (kern_module.c,
+/// kern_module_vfs.c, subr_kobj.c).
 const LOADER_ERRNOS: &[Errno] = &[
     Errno::EPERM,
     Errno::ENOENT,
