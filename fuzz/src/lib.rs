@@ -349,6 +349,18 @@ pub fn json(data: &[u8]) {
         assert_eq!(State::parse(&text).as_ref(), Ok(&st), "state round trip");
     }
     if let Ok(Ok(p)) = std::str::from_utf8(data).map(Profile::from_json) {
+        // What goes into host paths cannot climb out of them.
+        for token in [&p.machine, &p.osrelease] {
+            assert!(
+                !token.contains('/') && !token.contains('\0') && token != ".." && token != ".",
+                "profile accepted a path-like {token:?}"
+            );
+        }
+        assert!(
+            !p.module_path.contains('\0') && !p.module_path.split('/').any(|c| c == ".."),
+            "profile accepted module_path {:?}",
+            p.module_path
+        );
         let text = p.to_json();
         assert_eq!(
             Profile::from_json(&text).as_ref(),
