@@ -146,7 +146,7 @@ fn each_port_accepts_its_module_and_refuses_a_relocation_its_linker_lacks() {
             let line = out
                 .stdout
                 .lines()
-                .find(|l| l.contains(&format!("relocation {name} (type ")))
+                .find(|l| l.contains(&format!("({name}) at section ")))
                 .unwrap_or_else(|| panic!("{what}: {name} not named:\n{}", out.stdout));
             assert!(line.starts_with("  error ENOEXEC: "), "{what}: {line}");
             assert!(
@@ -167,7 +167,7 @@ fn each_port_accepts_its_module_and_refuses_a_relocation_its_linker_lacks() {
                 .find(|f| {
                     f["reason"]
                         .as_str()
-                        .is_some_and(|r| r.contains(&format!("relocation {name} (type ")))
+                        .is_some_and(|r| r.contains(&format!("({name}) at section ")))
                 })
                 .unwrap_or_else(|| panic!("{what}: {name}: {}", out.stdout));
             assert_eq!(f["check"], "UnsupportedRelocation", "{what}");

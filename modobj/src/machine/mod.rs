@@ -563,5 +563,91 @@ mod tests {
         assert_eq!(accepted_since(elf::EM_386, elf::R_386_PLT32), None);
         let k = kernel("earmv7hfeb").unwrap();
         assert_eq!((k.class, k.data), (ELF32, MSB));
+        assert_eq!(
+            branch(elf::EM_AARCH64, elf::R_AARCH64_CALL26).map(|b| (b.reach, b.checked)),
+            Some(("±128 MiB", true))
+        );
+        assert!(branch(elf::EM_AARCH64, elf::R_AARCH64_ABS64).is_none());
+        assert_eq!(
+            reloc_sections(elf::EM_RISCV),
+            Some(RelocSections::RelaOnly(RelFailure::Panics))
+        );
+        assert!(reloc_note(elf::EM_RISCV, elf::R_RISCV_32).is_some());
+    }
+
+    fn rules(osrevision: u32) -> KernelRules {
+        KernelRules::for_target(&crate::rules::Target::new(osrevision, "any"))
+    }
+
+    #[test]
+    fn what_the_linkers_apply() {
+        let r = rules(1_001_000_000);
+        // 64-bit types of ports with both classes: 64-bit kernels only.
+        assert_eq!(r.applies(elf::EM_RISCV, 8, false, 2), Some(Applied::Yes));
+        assert_eq!(r.applies(elf::EM_RISCV, 4, false, 2), Some(Applied::No));
+        assert_eq!(
+            r.applies(elf::EM_MIPS, 8, true, elf::R_MIPS_HIGHEST),
+            Some(Applied::Yes)
+        );
+        assert_eq!(
+            r.applies(elf::EM_MIPS, 4, true, elf::R_MIPS_HIGHEST),
+            Some(Applied::No)
+        );
+        // Little-endian n64 objects are not judged.
+        assert_eq!(r.applies(elf::EM_MIPS, 8, false, elf::R_MIPS_26), None);
+        // sparc64's OLO10 carries data in its type bits.
+        let olo10 = (5 << 8) | elf::R_SPARC_OLO10;
+        assert_eq!(
+            r.applies(elf::EM_SPARCV9, 8, true, olo10),
+            Some(Applied::Yes)
+        );
+        assert_eq!(
+            r.applies(elf::EM_SPARCV9, 8, true, (5 << 8) | elf::R_SPARC_32),
+            Some(Applied::No)
+        );
+        // Accepted but applied wrongly, as written.
+        assert!(matches!(
+            r.applies(elf::EM_SH, 4, false, elf::R_SH_REL32),
+            Some(Applied::Wrongly(_))
+        ));
+        // vax: not even NONE.
+        assert_eq!(r.applies(elf::EM_VAX, 4, false, 0), Some(Applied::No));
+        // Release gates: riscv's rewrite, arm's 2014 types.
+        assert_eq!(
+            r.applies(elf::EM_RISCV, 8, false, elf::R_RISCV_RELAX),
+            Some(Applied::No)
+        );
+        assert_eq!(
+            rules(1_100_000_000).applies(elf::EM_RISCV, 8, false, elf::R_RISCV_RELAX),
+            Some(Applied::Yes)
+        );
+        assert_eq!(
+            rules(603_000_000).applies(elf::EM_ARM, 4, false, elf::R_ARM_CALL),
+            Some(Applied::No)
+        );
+        assert_eq!(
+            r.applies(elf::EM_ARM, 4, false, elf::R_ARM_CALL),
+            Some(Applied::Yes)
+        );
+    }
+
+    #[test]
+    fn every_port_is_modelled_and_names_what_it_applies() {
+        for p in PORTS {
+            assert!(p.sections.is_some() && p.widths.is_some(), "{}", p.name);
+            assert!(!p.source.is_empty(), "{}", p.name);
+            let linker = p.linker.unwrap_or_else(|| panic!("{}", p.name));
+            for a in linker {
+                assert!(
+                    p.names.iter().any(|(t, _)| *t == a.r_type),
+                    "{}: type {} has no name",
+                    p.name,
+                    a.r_type
+                );
+            }
+            for b in p.branches {
+                assert!(linker.iter().any(|a| a.r_type == b.r_type), "{}", p.name);
+            }
+        }
     }
 }

@@ -272,13 +272,11 @@ fn problem(applied: Option<Applied>, sym: &SymEnt, index: u32) -> Option<Check> 
     }
 }
 
-/// "relocation R_X86_64_PC64 (type 24)", or "relocation type 200" for a
-/// type the port's table does not name.
+/// "relocation type 24 (R_X86_64_PC64)", or "relocation type 200
+/// (unknown)" for a type the port's table does not name.
 fn reloc_label(e_machine: u16, r_type: u32) -> String {
-    match machine::reloc_name(e_machine, r_type) {
-        Some(name) => format!("relocation {name} (type {r_type})"),
-        None => format!("relocation type {r_type}"),
-    }
+    let name = machine::reloc_name(e_machine, r_type).unwrap_or("unknown");
+    format!("relocation type {r_type} ({name})")
 }
 
 /// "amd64 kobj_machdep.c 1.6": the port whose table judged the object,
