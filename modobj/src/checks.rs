@@ -164,6 +164,15 @@ checks! {
     FileName,
     /// The `.plist` beside the module is too large.
     PlistTooLarge,
+    /// A REL section on a port whose kernel linker applies only RELA
+    /// ones (where it panics instead, the call site says so).
+    RelNotApplied,
+    /// A relocation type the kernel's linker accepts but, as written,
+    /// applies wrongly.
+    MisappliedRelocation,
+    /// A branch to a symbol outside the module, whose reach depends on
+    /// where the kernel places the module.
+    BranchRange,
 }
 
 /// A check's metadata: what a finding of it is unless its call site says
@@ -258,6 +267,9 @@ impl Check {
             K::IgnoredRelocations    => row("IgnoredRelocations",    S::Advisory, Errno::ENOEXEC,        C::Advisory, false),
             K::FileName              => row("FileName",              S::Advisory, Errno::ENOENT,         C::Advisory, false),
             K::PlistTooLarge         => row("PlistTooLarge",         S::Load,     Errno::EFBIG,          C::Refused,  false),
+            K::RelNotApplied         => row("RelNotApplied",         S::Load,     Errno::ENOEXEC,        C::Refused,  false),
+            K::MisappliedRelocation  => row("MisappliedRelocation",  S::Load,     Errno::ENOEXEC,        C::Harmful,  false),
+            K::BranchRange           => row("BranchRange",           S::Advisory, Errno::ENOEXEC,        C::Advisory, false),
         }
     }
 
@@ -325,6 +337,9 @@ mod tests {
         (Check::IgnoredRelocations, "IgnoredRelocations"),
         (Check::FileName, "FileName"),
         (Check::PlistTooLarge, "PlistTooLarge"),
+        (Check::RelNotApplied, "RelNotApplied"),
+        (Check::MisappliedRelocation, "MisappliedRelocation"),
+        (Check::BranchRange, "BranchRange"),
     ];
 
     #[test]

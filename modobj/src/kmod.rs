@@ -26,7 +26,7 @@ use object::read::elf::FileHeader;
 use object::Endianness;
 
 use crate::checks::Check;
-use crate::machine::{pointer_reloc, reloc_name, PointerReloc, EM_486};
+use crate::machine::{pointer_reloc, reloc_name, PointerReloc, EM_486, EM_ALPHA, EM_ALPHA_EXP};
 use crate::mapping::Mapping;
 use libmodctl::errno::Errno;
 
@@ -79,6 +79,11 @@ pub enum Machine {
     Sparc64,
     Mips,
     RiscV,
+    Alpha,
+    M68k,
+    Hppa,
+    Sh3,
+    Vax,
     Other(u16),
 }
 
@@ -95,6 +100,11 @@ impl Machine {
             elf::EM_SPARCV9 => Machine::Sparc64,
             elf::EM_MIPS => Machine::Mips,
             elf::EM_RISCV => Machine::RiscV,
+            EM_ALPHA | EM_ALPHA_EXP => Machine::Alpha,
+            elf::EM_68K => Machine::M68k,
+            elf::EM_PARISC => Machine::Hppa,
+            elf::EM_SH => Machine::Sh3,
+            elf::EM_VAX => Machine::Vax,
             other => Machine::Other(other),
         }
     }
@@ -112,6 +122,11 @@ impl Machine {
             Machine::Sparc64 => "sparc64".into(),
             Machine::Mips => "mips".into(),
             Machine::RiscV => "riscv".into(),
+            Machine::Alpha => "alpha".into(),
+            Machine::M68k => "m68k".into(),
+            Machine::Hppa => "hppa".into(),
+            Machine::Sh3 => "sh3".into(),
+            Machine::Vax => "vax".into(),
             Machine::Other(em) => format!("machine {em}"),
         }
     }
@@ -1289,12 +1304,19 @@ impl<'e, 'a> Decoder<'e, 'a> {
         let wrap = |v: u64| if ptr == 4 { v & 0xffff_ffff } else { v };
         let addend = if kind == PointerReloc::Symbol {
             0
+        } else if kind == PointerReloc::AbsolutePlusPlace && r.addend.is_some() {
+            // sh3's and m68k's linkers add the place's contents too.
+            addend.wrapping_add(match ptr {
+                4 => i64::from(raw as u32 as i32),
+                _ => raw as i64,
+            })
         } else {
             addend
         };
         let (section, target) = match kind {
             PointerReloc::Relative => (sec.index, wrap(addend as u64)),
-            PointerReloc::Absolute | PointerReloc::Symbol => match sym.shndx {
+            // Absolute (with or without the place), Symbol.
+            _ => match sym.shndx {
                 elf::SHN_UNDEF if r.sym == 0 => {
                     let value = wrap(addend as u64);
                     if value == 0 {

@@ -53,6 +53,30 @@ pub const AMD64_PLT32_SINCE: u32 = 900_000_000;
 /// read, so no version is assumed to accept it.
 pub const I386_PLT32_SINCE: Option<u32> = None;
 
+/// arm kernels from this version on apply R_ARM_CALL, R_ARM_JUMP24,
+/// R_ARM_PC24, R_ARM_REL32, R_ARM_V4BX, R_ARM_MOVW_ABS_NC and
+/// R_ARM_MOVT_ABS; kobj_machdep.c 1.1.2.2 (2008) applied only NONE,
+/// ABS32, JUMP_SLOT and RELATIVE. UNVERIFIED: they are in 1.9.4.1
+/// (2014/11/14, a netbsd-7 pull-up); taken as NetBSD 7.0.
+pub const ARM_BRANCHES_SINCE: Option<u32> = Some(700_000_000);
+
+/// powerpc kernels from this version on apply R_PPC_REL32, R_PPC_REL16
+/// and its _LO/_HI/_HA forms, R_PPC_ADDR16 and R_PPC_ADDR16_HI;
+/// kobj_machdep.c 1.1 (2008) applied only ADDR32, ADDR16_LO, ADDR16_HA
+/// and RELATIVE. UNVERIFIED: they are in 1.4.2.1 (2011/06/23, a branch
+/// copy of HEAD); taken as NetBSD 6.0, the first release after.
+pub const POWERPC_REL16_SINCE: Option<u32> = Some(600_000_000);
+
+/// riscv kernels from this version on have the rewritten linker
+/// (kobj_machdep.c 1.5, 2023/05/07): R_RISCV_RELAX, PCREL_LO12_S, HI20,
+/// the ADD/SUB/SET types, RVC_BRANCH, RVC_JUMP and 32_PCREL; 1.3 (2020)
+/// applied only NONE, 64, BRANCH, JAL, CALL, CALL_PLT, PCREL_HI20,
+/// PCREL_LO12_I, LO12_I and LO12_S. UNVERIFIED: the -current version of
+/// May 2023 is taken as 10.99.4 (netbsd-10 branched before, so 10.x
+/// kernels keep the old set), and no revision between 1.3 and 1.5 was
+/// read.
+pub const RISCV_REWRITE_SINCE: Option<u32> = Some(1_099_000_400);
+
 /// Kernels from this version on size text, read-only data and data as
 /// three regions (`subr_kobj.c` r1.57, the 7.99.34 kernel, already does);
 /// older ones used one region and refused only an entirely empty module

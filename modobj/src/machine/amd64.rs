@@ -1,9 +1,14 @@
-//! amd64 (x86_64): kobj_machdep.c 1.6, ELF64 little-endian.
+//! amd64 (x86_64): kobj_machdep.c 1.6, ELF64 little-endian, REL and
+//! RELA. No reach advisory for R_X86_64_PC32: amd64 modules are built
+//! with `-mcmodel=kernel`, for a kernel that places them within reach.
 
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative, Symbol};
 use super::{Accepted, Kernel, Pointer, Port, RelocSections, Widths, ELF64, LSB};
+
+const PIC: &str =
+    "it comes from position-independent code (-fpic); modules are built with -fno-pic";
 use crate::rules::AMD64_PLT32_SINCE;
 
 pub(super) const PORT: Port = Port {
@@ -16,6 +21,7 @@ pub(super) const PORT: Port = Port {
         class: ELF64,
         data: LSB,
     }],
+    source: "kobj_machdep.c 1.6 (2017/11/03), elf_machdep.h 1.7 (2025/11/29)",
     sections: Some(RelocSections::Both),
     names: names![
         R_X86_64_NONE,
@@ -69,6 +75,18 @@ pub(super) const PORT: Port = Port {
             "newer binutils emit it for calls",
         ),
     ]),
+    unjudged: &[],
+    notes: &[
+        (elf::R_X86_64_GOTPCREL, PIC),
+        (elf::R_X86_64_GOTPCRELX, PIC),
+        (elf::R_X86_64_REX_GOTPCRELX, PIC),
+        (elf::R_X86_64_GOT32, PIC),
+        (
+            elf::R_X86_64_COPY,
+            "a dynamic-linking type; modules are linked with ld -r",
+        ),
+    ],
+    branches: &[],
     pointers: &[
         Pointer::new(elf::R_X86_64_64, Absolute, Some(8)),
         Pointer::new(elf::R_X86_64_RELATIVE, Relative, Some(8)),

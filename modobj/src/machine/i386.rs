@@ -1,9 +1,14 @@
-//! i386: kobj_machdep.c 1.5.8.1, ELF32 little-endian.
+//! i386: kobj_machdep.c 1.5.8.1 and the ~2018 copy, ELF32 little-endian,
+//! REL and RELA. PC32 wraps around the 32-bit address space: no reach
+//! limit.
 
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative, Symbol};
 use super::{Accepted, Kernel, Pointer, Port, RelocSections, Widths, ELF32, LSB};
+
+const PIC: &str =
+    "it comes from position-independent code (-fpic); modules are built with -fno-pic";
 use crate::rules::I386_PLT32_SINCE;
 
 /// `EM_486`, an old alias for i386 that NetBSD's i386 kernel accepts
@@ -20,6 +25,7 @@ pub(super) const PORT: Port = Port {
         class: ELF32,
         data: LSB,
     }],
+    source: "kobj_machdep.c 1.5.8.1 (2009/01/19) and a copy of about 2018, elf_machdep.h 1.10.22.1 (2017/12/03)",
     sections: Some(RelocSections::Both),
     names: names![
         R_386_NONE,
@@ -52,6 +58,19 @@ pub(super) const PORT: Port = Port {
             "newer binutils emit it for calls",
         ),
     ]),
+    unjudged: &[],
+    notes: &[
+        (
+            elf::R_386_PLT32,
+            "newer binutils emit it for calls; no i386 kobj_machdep.c read applies it (HEAD UNVERIFIED)",
+        ),
+        (elf::R_386_GOT32, PIC),
+        (elf::R_386_GOT32X, PIC),
+        (elf::R_386_GOTOFF, PIC),
+        (elf::R_386_GOTPC, PIC),
+        (elf::R_386_COPY, "a dynamic-linking type; modules are linked with ld -r"),
+    ],
+    branches: &[],
     pointers: &[
         Pointer::new(elf::R_386_GLOB_DAT, Symbol, Some(4)),
         Pointer::new(elf::R_386_JMP_SLOT, Symbol, Some(4)),

@@ -1,9 +1,14 @@
 //! What the tools know about each NetBSD port, one file per port, each
 //! holding one [`Port`] table: the objects its kernels accept (the
 //! `ELF{32,64}_MACHDEP_ID_CASES` of `elf_machdep.h`, class and byte
-//! order), the relocation types by name and width, which of them the
-//! kernel's linker (`kobj_machdep.c`) implements, and which store a whole
-//! pointer (for following the module descriptor's pointers).
+//! order), the relocation sections (REL, RELA) its kernel's linker
+//! applies, the relocation types by name and width, which of them the
+//! linker (`kobj_machdep.c`) implements and from which release, which it
+//! applies wrongly, which are branches whose reach depends on where the
+//! kernel places the module, and which store a whole pointer (for
+//! following the module descriptor's pointers). Each table names the
+//! source revisions it was written from (`source`); the facts are those of
+//! `shared/reference/netbsd-kobj-ports.md`.
 //!
 //! The reader and the validator ask the registry below rather than match
 //! on `e_machine` or relocation numbers themselves. (`kmod::Machine`,
@@ -19,13 +24,17 @@
 //!    `object` lacks one.
 //! 2. Register it below: its `mod` line and its entry in [`PORTS`].
 //!
-//! Leave `linker: None` and `widths: None` until the port's
-//! `kobj_machdep.c` is modelled: the validator then does not judge
-//! relocation types and counts each relocation as writing one byte, so
-//! that only a place starting outside its section is flagged. A type the
-//! linker accepts only from some release gets a named `*_SINCE` constant
-//! in `rules.rs` (every release-dependent rule lives there) and a
-//! [`Since::Version`] row here.
+//! 3. Add the port to the table in README.md's "Ports checked" section
+//!    (a test compares the two) and to the list in man/modload.8.
+//!
+//! Every port is modelled today. A port whose `kobj_machdep.c` is not
+//! known would leave `linker: None`, `sections: None` and `widths: None`:
+//! the validator then does not judge relocation types or sections and
+//! counts each relocation as writing one byte, so that only a place
+//! starting outside its section is flagged. A type the linker accepts
+//! only from some release gets a named `*_SINCE` constant in `rules.rs`
+//! (every release-dependent rule lives there) and an [`Accepted::since`]
+//! row here.
 //!
 //! Depends on `object` and `rules` only: the reader (`kmod`) and the
 //! validator import it, never the reverse.
@@ -51,15 +60,20 @@ macro_rules! names {
 // make this one line per port, but rustfmt does not see modules that a
 // macro declares.)
 mod aarch64;
+mod alpha;
 mod amd64;
 mod arm;
+mod hppa;
 mod i386;
+mod m68k;
 mod mips;
 mod powerpc;
 mod powerpc64;
 mod riscv;
+mod sh3;
 mod sparc;
 mod sparc64;
+mod vax;
 
 /// Every port, in lookup order.
 pub const PORTS: &[&Port] = &[
@@ -73,8 +87,14 @@ pub const PORTS: &[&Port] = &[
     &sparc64::PORT,
     &mips::PORT,
     &riscv::PORT,
+    &alpha::PORT,
+    &m68k::PORT,
+    &hppa::PORT,
+    &sh3::PORT,
+    &vax::PORT,
 ];
 
+pub use alpha::{EM_ALPHA, EM_ALPHA_EXP};
 pub use i386::EM_486;
 
 /// One port's table.
@@ -87,8 +107,11 @@ pub struct Port {
     pub e_machines: &'static [u16],
     /// Its kernels, by the names they report.
     pub kernels: &'static [Kernel],
+    /// The source revisions the table was written from, e.g.
+    /// "kobj_machdep.c 1.6 (2017/11/03)".
+    pub source: &'static str,
     /// The relocation sections its kernel's linker applies; `None` where
-    /// not modelled. No check uses it yet.
+    /// not modelled.
     pub sections: Option<RelocSections>,
     /// Relocation types by name, for messages and listings.
     pub names: &'static [(u32, &'static str)],
@@ -98,8 +121,29 @@ pub struct Port {
     /// The types the kernel's linker implements, every other one failing
     /// the load with ENOEXEC; `None` where not modelled.
     pub linker: Option<&'static [Accepted]>,
+    /// Objects whose relocation types are not judged although the linker
+    /// is modelled, by (pointer size, big-endian): where the kernel's
+    /// reading of `r_info` is not known.
+    pub unjudged: &'static [(u64, bool)],
+    /// Why modules contain some types the linker refuses, or why it
+    /// refuses them, for the message.
+    pub notes: &'static [(u32, &'static str)],
+    /// Accepted branch types whose reach depends on where the kernel
+    /// places the module.
+    pub branches: &'static [Branch],
     /// The types that store a whole pointer.
     pub pointers: &'static [Pointer],
+}
+
+/// A branch (or PC-relative) type of limited reach.
+#[derive(Debug)]
+pub struct Branch {
+    pub r_type: u32,
+    /// The reach, as a message says it ("±128 MiB").
+    pub reach: &'static str,
+    /// The kernel checks the reach and refuses the load beyond it;
+    /// otherwise it truncates the displacement silently.
+    pub checked: bool,
 }
 
 /// The kernels of a port that report some `hw.machine` or
@@ -124,8 +168,20 @@ pub struct Kernel {
 pub enum RelocSections {
     /// `SHT_REL` and `SHT_RELA`.
     Both,
-    /// `SHT_RELA` only; a REL section fails the load.
-    RelaOnly,
+    /// `SHT_RELA` only: an entry of a REL section (whose target is
+    /// PROGBITS) fails the load, as the variant says.
+    RelaOnly(RelFailure),
+}
+
+/// How a RELA-only linker meets a REL entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelFailure {
+    /// It returns an error: the load fails with ENOEXEC.
+    Refused,
+    /// The same, but only after it has let the NONE type through (sparc).
+    RefusedAfterNone,
+    /// It panics (`panic("kobj_reloc: REL relocations not supported")`).
+    Panics,
 }
 
 /// Bytes written at a relocation's place.
@@ -145,6 +201,22 @@ pub struct Widths {
 pub struct Accepted {
     pub r_type: u32,
     pub since: Since,
+    /// Only 64-bit kernels (`_LP64`) implement it.
+    pub lp64: bool,
+    /// The linker accepts it but, as written, computes or stores it
+    /// wrongly: why.
+    pub misapplied: Option<&'static str>,
+}
+
+/// What a kernel's linker does with a relocation type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applies it.
+    Yes,
+    /// Refuses it: the load fails with ENOEXEC.
+    No,
+    /// Accepts it but applies it wrongly, for this reason.
+    Wrongly(&'static str),
 }
 
 /// From which kernel on the linker implements a type.
@@ -170,6 +242,21 @@ impl Accepted {
         Accepted {
             r_type,
             since: Since::Always,
+            lp64: false,
+            misapplied: None,
+        }
+    }
+
+    /// Implemented by 64-bit kernels only.
+    pub const fn lp64(self) -> Accepted {
+        Accepted { lp64: true, ..self }
+    }
+
+    /// Accepted, but applied wrongly as written, for this reason.
+    pub const fn misapplied(self, why: &'static str) -> Accepted {
+        Accepted {
+            misapplied: Some(why),
+            ..self
         }
     }
 
@@ -180,7 +267,12 @@ impl Accepted {
             Some(osrevision) => Since::Version { osrevision, why },
             None => Since::Never,
         };
-        Accepted { r_type, since }
+        Accepted {
+            r_type,
+            since,
+            lp64: false,
+            misapplied: None,
+        }
     }
 
     fn by(&self, osrevision: u32) -> bool {
@@ -197,6 +289,10 @@ impl Accepted {
 pub enum PointerReloc {
     /// S + A: symbol value plus addend.
     Absolute,
+    /// S + *where + A: the place's old contents added too, as sh3's and
+    /// m68k's linkers do (the GNU toolchain's sh objects keep an addend
+    /// in the place as well as in `r_addend`).
+    AbsolutePlusPlace,
     /// B + A: the base of the section being relocated plus addend.
     Relative,
     /// S: the symbol value alone (GLOB_DAT, JUMP_SLOT).
@@ -264,6 +360,26 @@ pub fn pointer_reloc(e_machine: u16, pointer_size: u64, r_type: u32) -> Option<P
         .map(|p| p.kind)
 }
 
+/// Why modules contain `r_type` although the port's linker refuses it, or
+/// why the linker refuses it, when the table says.
+pub fn reloc_note(e_machine: u16, r_type: u32) -> Option<&'static str> {
+    let notes = port(e_machine)?.notes;
+    notes.iter().find(|(t, _)| *t == r_type).map(|(_, n)| *n)
+}
+
+/// The reach of a branch type, when it depends on the module's place.
+pub fn branch(e_machine: u16, r_type: u32) -> Option<&'static Branch> {
+    port(e_machine)?
+        .branches
+        .iter()
+        .find(|b| b.r_type == r_type)
+}
+
+/// How the port's linker meets REL sections; `None` where not modelled.
+pub fn reloc_sections(e_machine: u16) -> Option<RelocSections> {
+    port(e_machine)?.sections
+}
+
 /// The release from which the port's linker implements `r_type`, when
 /// that is later than every kernel, with why modules contain it.
 pub fn accepted_since(e_machine: u16, r_type: u32) -> Option<(u32, &'static str)> {
@@ -289,6 +405,40 @@ impl KernelRules {
                 .iter()
                 .any(|a| a.r_type == r_type && a.by(self.osrevision)),
         )
+    }
+
+    /// What the kernel's linker does with a relocation type in an object
+    /// with pointers of `pointer_size` bytes and the given byte order;
+    /// `None` where that is not modelled.
+    pub fn applies(
+        &self,
+        e_machine: u16,
+        pointer_size: u64,
+        big_endian: bool,
+        r_type: u32,
+    ) -> Option<Applied> {
+        let port = port(e_machine)?;
+        if port.unjudged.contains(&(pointer_size, big_endian)) {
+            return None;
+        }
+        // sparc64 keeps data in the type bits of R_SPARC_OLO10, and its
+        // linker looks at the low byte for that type alone.
+        let r_type = if e_machine == elf::EM_SPARCV9 && r_type & 0xff == elf::R_SPARC_OLO10 {
+            elf::R_SPARC_OLO10
+        } else {
+            r_type
+        };
+        let found = port.linker?.iter().find(|a| {
+            a.r_type == r_type && a.by(self.osrevision) && (!a.lp64 || pointer_size == 8)
+        });
+        Some(match found {
+            None => Applied::No,
+            Some(Accepted {
+                misapplied: Some(why),
+                ..
+            }) => Applied::Wrongly(why),
+            Some(_) => Applied::Yes,
+        })
     }
 }
 
@@ -334,8 +484,19 @@ mod tests {
             "sparc64",
             "riscv64",
             "mips64el",
+            "mips64eb",
+            "mipsel",
             "evbmips",
             "pmax",
+            "riscv32",
+            "alpha",
+            "m68k",
+            "mac68k",
+            "hppa",
+            "sh3eb",
+            "sh3el",
+            "landisk",
+            "vax",
         ];
         for name in names {
             let n = PORTS
@@ -345,7 +506,7 @@ mod tests {
                 .count();
             assert_eq!(n, 1, "{name}");
         }
-        assert!(kernel("vax").is_none());
+        assert!(kernel("pdp11").is_none());
     }
 
     #[test]
@@ -377,12 +538,15 @@ mod tests {
         assert_eq!(reloc_name(elf::EM_X86_64, 4), Some("R_X86_64_PLT32"));
         assert_eq!(reloc_name(EM_486, 7), Some("R_386_JMP_SLOT"));
         assert_eq!(reloc_name(elf::EM_SPARCV9, 50), Some("R_SPARC_H44"));
-        assert_eq!(reloc_name(elf::EM_RISCV, 2), None);
+        assert_eq!(reloc_name(elf::EM_RISCV, 2), Some("R_RISCV_64"));
+        assert_eq!(reloc_name(elf::EM_VAX, 0), Some("R_VAX_NONE"));
+        assert_eq!(reloc_name(elf::EM_RISCV, 1000), None);
         assert_eq!(reloc_width(elf::EM_X86_64, 8, elf::R_X86_64_64), 8);
         assert_eq!(reloc_width(elf::EM_X86_64, 8, elf::R_X86_64_PC32), 4);
         assert_eq!(reloc_width(elf::EM_X86_64, 4, elf::R_X86_64_PC32), 1);
         assert_eq!(reloc_width(elf::EM_386, 4, elf::R_386_NONE), 0);
-        assert_eq!(reloc_width(elf::EM_AARCH64, 8, elf::R_AARCH64_ABS64), 1);
+        assert_eq!(reloc_width(elf::EM_AARCH64, 8, elf::R_AARCH64_ABS64), 8);
+        assert_eq!(reloc_width(elf::EM_PPC, 4, elf::R_PPC_ADDR16_HA), 2);
         assert_eq!(
             pointer_reloc(elf::EM_X86_64, 4, elf::R_X86_64_32),
             Some(PointerReloc::Absolute)
@@ -399,5 +563,91 @@ mod tests {
         assert_eq!(accepted_since(elf::EM_386, elf::R_386_PLT32), None);
         let k = kernel("earmv7hfeb").unwrap();
         assert_eq!((k.class, k.data), (ELF32, MSB));
+        assert_eq!(
+            branch(elf::EM_AARCH64, elf::R_AARCH64_CALL26).map(|b| (b.reach, b.checked)),
+            Some(("±128 MiB", true))
+        );
+        assert!(branch(elf::EM_AARCH64, elf::R_AARCH64_ABS64).is_none());
+        assert_eq!(
+            reloc_sections(elf::EM_RISCV),
+            Some(RelocSections::RelaOnly(RelFailure::Panics))
+        );
+        assert!(reloc_note(elf::EM_RISCV, elf::R_RISCV_32).is_some());
+    }
+
+    fn rules(osrevision: u32) -> KernelRules {
+        KernelRules::for_target(&crate::rules::Target::new(osrevision, "any"))
+    }
+
+    #[test]
+    fn what_the_linkers_apply() {
+        let r = rules(1_001_000_000);
+        // 64-bit types of ports with both classes: 64-bit kernels only.
+        assert_eq!(r.applies(elf::EM_RISCV, 8, false, 2), Some(Applied::Yes));
+        assert_eq!(r.applies(elf::EM_RISCV, 4, false, 2), Some(Applied::No));
+        assert_eq!(
+            r.applies(elf::EM_MIPS, 8, true, elf::R_MIPS_HIGHEST),
+            Some(Applied::Yes)
+        );
+        assert_eq!(
+            r.applies(elf::EM_MIPS, 4, true, elf::R_MIPS_HIGHEST),
+            Some(Applied::No)
+        );
+        // Little-endian n64 objects are not judged.
+        assert_eq!(r.applies(elf::EM_MIPS, 8, false, elf::R_MIPS_26), None);
+        // sparc64's OLO10 carries data in its type bits.
+        let olo10 = (5 << 8) | elf::R_SPARC_OLO10;
+        assert_eq!(
+            r.applies(elf::EM_SPARCV9, 8, true, olo10),
+            Some(Applied::Yes)
+        );
+        assert_eq!(
+            r.applies(elf::EM_SPARCV9, 8, true, (5 << 8) | elf::R_SPARC_32),
+            Some(Applied::No)
+        );
+        // Accepted but applied wrongly, as written.
+        assert!(matches!(
+            r.applies(elf::EM_SH, 4, false, elf::R_SH_REL32),
+            Some(Applied::Wrongly(_))
+        ));
+        // vax: not even NONE.
+        assert_eq!(r.applies(elf::EM_VAX, 4, false, 0), Some(Applied::No));
+        // Release gates: riscv's rewrite, arm's 2014 types.
+        assert_eq!(
+            r.applies(elf::EM_RISCV, 8, false, elf::R_RISCV_RELAX),
+            Some(Applied::No)
+        );
+        assert_eq!(
+            rules(1_100_000_000).applies(elf::EM_RISCV, 8, false, elf::R_RISCV_RELAX),
+            Some(Applied::Yes)
+        );
+        assert_eq!(
+            rules(603_000_000).applies(elf::EM_ARM, 4, false, elf::R_ARM_CALL),
+            Some(Applied::No)
+        );
+        assert_eq!(
+            r.applies(elf::EM_ARM, 4, false, elf::R_ARM_CALL),
+            Some(Applied::Yes)
+        );
+    }
+
+    #[test]
+    fn every_port_is_modelled_and_names_what_it_applies() {
+        for p in PORTS {
+            assert!(p.sections.is_some() && p.widths.is_some(), "{}", p.name);
+            assert!(!p.source.is_empty(), "{}", p.name);
+            let linker = p.linker.unwrap_or_else(|| panic!("{}", p.name));
+            for a in linker {
+                assert!(
+                    p.names.iter().any(|(t, _)| *t == a.r_type),
+                    "{}: type {} has no name",
+                    p.name,
+                    a.r_type
+                );
+            }
+            for b in p.branches {
+                assert!(linker.iter().any(|a| a.r_type == b.r_type), "{}", p.name);
+            }
+        }
     }
 }

@@ -4,12 +4,18 @@
 //! tables tallies the problems of both by kind; the local pass's are
 //! reported in place, the global pass's returned to be reported after
 //! the descriptor, where the kernel meets them.
+//!
+//! What each port's linker applies is in its table in `machine`: the
+//! relocation sections (a RELA-only port refuses, or panics on, a REL
+//! entry), the types (every other one is refused), the types it applies
+//! wrongly as written, and the branches whose reach depends on where the
+//! kernel places the module (advisories, never refusals).
 
 use object::elf;
 
-use super::{also, section_label, Check, Finding, Stage, Validator};
-use crate::kmod::{printable_bytes, version_text, Elf, RelEnt, Shdr, SymEnt};
-use crate::machine;
+use super::{also, section_label, Certainty, Check, Finding, Stage, Validator};
+use crate::kmod::{printable_bytes, version_text, Elf, Endian, RelEnt, Shdr, SymEnt};
+use crate::machine::{self, Applied, RelFailure, RelocSections};
 use crate::rules::KernelRules;
 
 /// First place and count of one kind of relocation problem.
@@ -36,8 +42,8 @@ impl RelocTally {
 /// Distinct relocation problems reported per pass.
 const MAX_RELOC_KINDS: usize = 16;
 
-/// A kind of relocation problem: the check, and for an unsupported type
-/// the type (0 otherwise).
+/// A kind of relocation problem: the check, and for a type the linker
+/// refuses or misapplies the type (0 otherwise).
 type Kind = (Check, u32);
 
 /// What the walk found, each list in order of first occurrence (the
@@ -52,6 +58,8 @@ struct Tallies {
     out_of_range: Option<RelocTally>,
     /// Writing past the end of their section, and how many bytes.
     outside: Option<(RelocTally, u64)>,
+    /// Branches to symbols outside the module, by type.
+    branches: Vec<(u32, RelocTally)>,
 }
 
 /// One walk over the relocation tables the kernel applies.
@@ -63,7 +71,9 @@ struct Scan<'e, 'a> {
     /// Relocations mostly name a few symbols (section symbols) and use a
     /// few types: each run's is looked up once.
     last_sym: Option<(u32, SymEnt)>,
-    last_type: Option<(u32, u64, Option<bool>)>,
+    last_type: Option<(u32, u64, Option<Applied>)>,
+    /// How the port's linker meets REL entries, where it is RELA-only.
+    rel_failure: Option<RelFailure>,
     found: Tallies,
 }
 
@@ -76,6 +86,10 @@ impl<'e, 'a> Scan<'e, 'a> {
             rules,
             last_sym: None,
             last_type: None,
+            rel_failure: match machine::reloc_sections(elf.l.e_machine) {
+                Some(RelocSections::RelaOnly(f)) => Some(f),
+                _ => None,
+            },
             found: Tallies::default(),
         }
     }
@@ -93,25 +107,38 @@ impl<'e, 'a> Scan<'e, 'a> {
                 let Some(target) = target else {
                     continue;
                 };
+                let rela = want == elf::SHT_RELA;
                 for r in elf.relocs(&rs) {
-                    self.one(rs.info, target.size, &r);
+                    self.one(rs.info, target.size, rela, &r);
                 }
             }
         }
         self.found
     }
 
-    /// Width and acceptance of a relocation type.
-    fn type_info(&mut self, r_type: u32) -> (u64, Option<bool>) {
+    /// Width of a relocation type, and what the linker does with it.
+    fn type_info(&mut self, r_type: u32) -> (u64, Option<Applied>) {
         match self.last_type {
             Some((t, w, a)) if t == r_type => (w, a),
             _ => {
-                let em = self.elf.l.e_machine;
-                let w = machine::reloc_width(em, self.elf.l.class.pointer_size(), r_type);
-                let a = self.rules.accepts_relocation(em, r_type);
+                let l = &self.elf.l;
+                let pointer = l.class.pointer_size();
+                let w = machine::reloc_width(l.e_machine, pointer, r_type);
+                let big = l.endian == Endian::Big;
+                let a = self.rules.applies(l.e_machine, pointer, big, r_type);
                 self.last_type = Some((r_type, w, a));
                 (w, a)
             }
+        }
+    }
+
+    /// Whether the linker refuses (or panics on) this entry of a REL
+    /// section.
+    fn rel_refused(&self, r_type: u32) -> bool {
+        match self.rel_failure {
+            Some(RelFailure::RefusedAfterNone) => r_type != 0,
+            Some(_) => true,
+            None => false,
         }
     }
 
@@ -126,9 +153,10 @@ impl<'e, 'a> Scan<'e, 'a> {
         }
     }
 
-    /// One relocation of section `section`, `size` bytes long.
-    fn one(&mut self, section: u32, size: u64, r: &RelEnt) {
-        let (width, accepted) = self.type_info(r.r_type);
+    /// One relocation (of a RELA section if `rela`) of section `section`,
+    /// `size` bytes long.
+    fn one(&mut self, section: u32, size: u64, rela: bool, r: &RelEnt) {
+        let (width, applied) = self.type_info(r.r_type);
         let fits = r.offset.checked_add(width).is_some_and(|end| end <= size);
         let in_table = u64::from(r.sym) < self.symcount;
         if !fits && in_table {
@@ -149,13 +177,20 @@ impl<'e, 'a> Scan<'e, 'a> {
         let Some(sym) = self.symbol(r.sym) else {
             return;
         };
-        let Some(check) = problem(accepted, &sym, r.sym) else {
+        if applied == Some(Applied::Yes) && is_external(&sym, r.sym) {
+            self.branch(section, r, &sym);
+        }
+        let check = if !rela && self.rel_refused(r.r_type) {
+            Some(Check::RelNotApplied)
+        } else {
+            problem(applied, &sym, r.sym)
+        };
+        let Some(check) = check else {
             return;
         };
-        let key = if check == Check::UnsupportedRelocation {
-            r.r_type
-        } else {
-            0
+        let key = match check {
+            Check::UnsupportedRelocation | Check::MisappliedRelocation => r.r_type,
+            _ => 0,
         };
         let (elf, symtab) = (self.elf, self.symtab);
         let table = if sym.bind == elf::STB_LOCAL {
@@ -182,10 +217,43 @@ impl<'e, 'a> Scan<'e, 'a> {
     }
 }
 
-/// Why the kernel cannot apply a relocation against `sym` (index
-/// `index`) of a type it does (`Some(true)`) or does not accept.
-fn problem(accepted: Option<bool>, sym: &SymEnt, index: u32) -> Option<Check> {
-    if accepted == Some(false) {
+impl Scan<'_, '_> {
+    /// Tallies a relocation against a symbol outside the module when it is
+    /// a branch of limited reach.
+    fn branch(&mut self, section: u32, r: &RelEnt, sym: &SymEnt) {
+        if machine::branch(self.elf.l.e_machine, r.r_type).is_none() {
+            return;
+        }
+        let branches = &mut self.found.branches;
+        let full = branches.len() >= MAX_RELOC_KINDS;
+        match branches.iter_mut().find(|(t, _)| *t == r.r_type) {
+            Some((_, t)) => t.count += 1,
+            None if !full => {
+                let name = self
+                    .elf
+                    .symbol_name(self.symtab, sym)
+                    .map(printable_bytes)
+                    .unwrap_or_default();
+                let mut t = RelocTally::first(section, r, name);
+                t.count = 1;
+                branches.push((r.r_type, t));
+            }
+            None => {}
+        }
+    }
+}
+
+/// A symbol the module does not define: the kernel or another module
+/// does, at a place the module's placement decides the distance to.
+fn is_external(sym: &SymEnt, index: u32) -> bool {
+    sym.shndx == elf::SHN_UNDEF && index != 0 && sym.bind != elf::STB_LOCAL
+}
+
+/// Why the kernel cannot apply, or applies wrongly, a relocation against
+/// `sym` (index `index`) of a type it does (`Some(Applied::Yes)`) or does
+/// not accept.
+fn problem(applied: Option<Applied>, sym: &SymEnt, index: u32) -> Option<Check> {
+    if applied == Some(Applied::No) {
         Some(Check::UnsupportedRelocation)
     } else if sym.shndx == elf::SHN_UNDEF && index != 0 {
         if sym.bind == elf::STB_LOCAL {
@@ -197,8 +265,33 @@ fn problem(accepted: Option<bool>, sym: &SymEnt, index: u32) -> Option<Check> {
         } else {
             None
         }
+    } else if let Some(Applied::Wrongly(_)) = applied {
+        Some(Check::MisappliedRelocation)
     } else {
         None
+    }
+}
+
+/// "relocation type 24 (R_X86_64_PC64)", or "relocation type 200
+/// (unknown)" for a type the port's table does not name.
+fn reloc_label(e_machine: u16, r_type: u32) -> String {
+    let name = machine::reloc_name(e_machine, r_type).unwrap_or("unknown");
+    format!("relocation type {r_type} ({name})")
+}
+
+/// "amd64 kobj_machdep.c 1.6": the port whose table judged the object,
+/// and the revision its table was first written from.
+fn linker_label(e_machine: u16) -> String {
+    match machine::port(e_machine) {
+        Some(p) => {
+            let end = p.source.find([' ', ',']).map_or(p.source.len(), |i| {
+                // After "kobj_machdep.c 1.6": the file and its revision.
+                let rest = &p.source[i + 1..];
+                i + 1 + rest.find([' ', ',']).unwrap_or(rest.len())
+            });
+            format!("{} {}", p.name, &p.source[..end])
+        }
+        None => format!("machine {e_machine}"),
     }
 }
 
@@ -218,7 +311,7 @@ impl Validator<'_, '_> {
         let symcount = elf.symbol_count(symtab);
         let found = Scan::new(elf, symtab, &self.rules).run();
         for (kind, t) in &found.local {
-            let f = Finding::new(kind.0, self.reloc_reason(elf, *kind, t));
+            let f = self.reloc_finding(elf, *kind, t);
             self.add(f.with_stage(Stage::Load));
         }
         if let Some(t) = found.out_of_range {
@@ -248,13 +341,57 @@ impl Validator<'_, '_> {
             );
         }
         self.common_symbols(elf, symtab);
+        for (r_type, t) in &found.branches {
+            self.branch_advisory(elf, *r_type, t);
+        }
         found
             .global
             .iter()
-            .map(|(kind, t)| {
-                Finding::new(kind.0, self.reloc_reason(elf, *kind, t)).with_stage(Stage::Link)
-            })
+            .map(|(kind, t)| self.reloc_finding(elf, *kind, t).with_stage(Stage::Link))
             .collect()
+    }
+
+    /// The finding for one kind of relocation problem; a REL entry on a
+    /// port whose linker panics on one is harmful rather than refused.
+    fn reloc_finding(&self, elf: &Elf<'_>, kind: Kind, t: &RelocTally) -> Finding {
+        let f = Finding::new(kind.0, self.reloc_reason(elf, kind, t));
+        let panics = matches!(
+            machine::reloc_sections(elf.l.e_machine),
+            Some(RelocSections::RelaOnly(RelFailure::Panics))
+        );
+        if kind.0 == Check::RelNotApplied && panics {
+            f.with_certainty(Certainty::Harmful)
+        } else {
+            f
+        }
+    }
+
+    /// The advisory for branches of one type to symbols outside the
+    /// module: whether they reach depends on where the kernel puts it.
+    fn branch_advisory(&mut self, elf: &Elf<'_>, r_type: u32, t: &RelocTally) {
+        let em = elf.l.e_machine;
+        let Some(b) = machine::branch(em, r_type) else {
+            return;
+        };
+        let what = reloc_label(em, r_type);
+        let at = format!("{}+{:#x}", place(elf, t.first_section), t.first_offset);
+        let consequence = if b.checked {
+            "the kernel's linker refuses the load (ENOEXEC) if it places the module farther than \
+             that from the target"
+        } else {
+            "the kernel's linker does not check it and would silently truncate the displacement \
+             if it placed the module farther than that from the target"
+        };
+        let note = machine::reloc_note(em, r_type).map_or_else(String::new, |n| format!("; {n}"));
+        self.push(
+            Check::BranchRange,
+            format!(
+                "{what} at {at} against `{}`, outside the module, reaches {}: {consequence}{note}{}",
+                t.symbol,
+                b.reach,
+                also(t.count, "relocations")
+            ),
+        );
     }
 
     fn reloc_reason(&self, elf: &Elf<'_>, (check, key): Kind, t: &RelocTally) -> String {
@@ -265,10 +402,13 @@ impl Validator<'_, '_> {
         } else {
             format!(" against `{}`", t.symbol)
         };
+        let em = elf.l.e_machine;
+        let linker = linker_label(em);
         match check {
             Check::UnsupportedRelocation => {
-                let em = elf.l.e_machine;
-                let name = machine::reloc_name(em, key).unwrap_or("unknown");
+                let what = reloc_label(em, key);
+                let note =
+                    machine::reloc_note(em, key).map_or_else(String::new, |n| format!("; {n}"));
                 // A type only later kernels implement: say so.
                 let hint = machine::accepted_since(em, key).map_or_else(String::new, |(v, why)| {
                     format!(
@@ -277,9 +417,43 @@ impl Validator<'_, '_> {
                     )
                 });
                 format!(
-                    "relocation type {key} ({name}) at {at}{against} is not supported by the \
-                     {} kernel's linker{hint}{more}",
-                    self.t.machine
+                    "{what} at {at}{against}: this port's kernel linker does not apply it \
+                     ({linker}){note}{hint}{more}"
+                )
+            }
+            Check::MisappliedRelocation => {
+                let what = reloc_label(em, key);
+                let why = self
+                    .rules
+                    .applies(
+                        em,
+                        elf.l.class.pointer_size(),
+                        elf.l.endian == Endian::Big,
+                        key,
+                    )
+                    .and_then(|a| match a {
+                        Applied::Wrongly(why) => Some(why),
+                        _ => None,
+                    })
+                    .unwrap_or("as written it is applied wrongly");
+                format!(
+                    "{what} at {at}{against}: this port's kernel linker accepts it but applies it \
+                     wrongly ({linker}): {why}; the module would run with a wrong value there{more}"
+                )
+            }
+            Check::RelNotApplied => {
+                let panics = matches!(
+                    machine::reloc_sections(em),
+                    Some(RelocSections::RelaOnly(RelFailure::Panics))
+                );
+                let outcome = if panics {
+                    "and panics on a REL entry (\"kobj_reloc: REL relocations not supported\")"
+                } else {
+                    "and fails the load on a REL entry"
+                };
+                format!(
+                    "relocation at {at}{against} is in a REL section (SHT_REL): this port's kernel \
+                     linker applies only RELA sections ({linker}) {outcome}{more}"
                 )
             }
             Check::LocalUndefined => format!(

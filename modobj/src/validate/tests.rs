@@ -151,7 +151,8 @@ fn rules_follow_the_kernel_version() {
         r10.accepts_relocation(elf::EM_386, elf::R_386_PC32),
         Some(true)
     );
-    assert_eq!(r10.accepts_relocation(elf::EM_AARCH64, 283), None);
+    assert_eq!(r10.accepts_relocation(elf::EM_AARCH64, 283), Some(true));
+    assert_eq!(r10.accepts_relocation(0x1234, 1), None);
     let r799 = KernelRules::for_target(&Target::new(799003400, "amd64"));
     assert_eq!(r10.regions, RegionRule::TextRequired);
     assert_eq!(r8.regions, RegionRule::TextRequired);
