@@ -99,7 +99,9 @@ pub struct FileLoader;
 
 impl ObjectLoader for FileLoader {
     fn load(&self, path: &Path, target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
-        let kmod = Kmod::open(path).map_err(|KmodError::Io(e)| e)?;
+        // A FIFO, which the kernel would wait on, ends the load as an
+        // interrupted wait would (EINTR); nothing here waits.
+        let kmod = Kmod::open(path).map_err(|e: KmodError| e.errno())?;
         let findings = validate::validate(&kmod, target);
         let certain = || findings.iter().filter(|f| f.certain);
         // kobj_load's rejections (symbol clashes are the emulator's to

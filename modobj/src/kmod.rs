@@ -11,21 +11,26 @@
 //!
 //! Nothing here fails on content: [`Kmod::from_bytes`] accepts any bytes,
 //! and what it could not decode is recorded for [`crate::validate`] to
-//! explain. The only error is failing to read the file. The object is kept
-//! as one buffer of the file's size; everything else is either a small
-//! summary or computed on demand, so memory stays at the file size plus a
+//! explain. The only error is failing to read the file. A file is read as
+//! `kobj_load` reads it (§8.1): the ELF header, the section header table,
+//! then the ranges those name that the checks need (symbol and string
+//! tables, section names, relocation tables), each bounded by the claim
+//! and by the file's size, and the descriptor and its strings as they are
+//! found ([`crate::image`]). Everything else is either a small summary or
+//! computed on demand, so memory stays at most at the file size plus a
 //! small constant whatever the file claims about itself.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::Path;
+
+use std::borrow::Cow;
 
 use object::elf;
 use object::pod;
 use object::read::elf::FileHeader;
 use object::Endianness;
 
-use crate::mapping::Mapping;
+use crate::image::Image;
 use crate::validate::Check;
 use libmodctl::errno::Errno;
 
@@ -54,12 +59,45 @@ pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it
 #[derive(Debug, Clone, PartialEq)]
 pub enum KmodError {
     Io(Errno),
+    /// The kernel would wait instead of reading the file; it is not read,
+    /// and nothing here waits.
+    WouldWait(Waits),
+}
+
+/// What the kernel would wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waits {
+    /// A FIFO or a pipe: its open waits for a writer, and it can only be
+    /// read as a stream, not at the offsets the ELF headers name.
+    Fifo,
+    /// A device with nothing to read yet (a terminal): its read waits for
+    /// input.
+    Device,
+}
+
+impl KmodError {
+    /// The errno the load would end with. A wait ends only when the
+    /// process is interrupted: EINTR.
+    pub fn errno(&self) -> Errno {
+        match self {
+            KmodError::Io(e) => *e,
+            KmodError::WouldWait(_) => Errno::EINTR,
+        }
+    }
 }
 
 impl std::fmt::Display for KmodError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KmodError::Io(e) => write!(f, "{e}"),
+            KmodError::WouldWait(Waits::Fifo) => write!(
+                f,
+                "a FIFO or pipe: the kernel would wait for a writer (not done here)"
+            ),
+            KmodError::WouldWait(Waits::Device) => write!(
+                f,
+                "a device with nothing to read yet: the kernel would wait for input (not done here)"
+            ),
         }
     }
 }
@@ -262,7 +300,7 @@ pub(crate) struct Note {
 /// A parsed module object.
 #[derive(Clone)]
 pub struct Kmod {
-    data: Bytes,
+    data: Image,
     layout: Option<Layout>,
     modinfo: Option<ModInfo>,
     notes: Vec<Note>,
@@ -280,19 +318,37 @@ impl std::fmt::Debug for Kmod {
 }
 
 impl Kmod {
-    /// Reads a module file. Only a failure to read it is an error.
+    /// Reads a module file as the kernel does (see [`crate::image`]).
+    /// Only a failure to read it is an error; a file that shrinks while
+    /// it is read is not, [`Kmod::changed_while_read`] says so.
     pub fn open(path: &Path) -> Result<Kmod, KmodError> {
-        read_file(path).map(Kmod::from_data)
+        Kmod::open_with(path, &mut |_| {})
+    }
+
+    /// [`Kmod::open`], calling `between` after each stage of reading (the
+    /// tests shrink the file there).
+    pub(crate) fn open_with(
+        path: &Path,
+        between: &mut dyn FnMut(ReadStage),
+    ) -> Result<Kmod, KmodError> {
+        let image = read_file(path, &[elf::SHT_SYMTAB], between)?;
+        let mut k = Kmod::from_data(image);
+        if let Some(e) = k.data.failure() {
+            return Err(KmodError::Io(e));
+        }
+        // The descriptor was read with the rest: no reads after this.
+        k.data.release();
+        Ok(k)
     }
 
     /// Parses a module object held in memory. Never fails: whatever could
     /// not be decoded is explained by [`crate::validate::validate`].
     pub fn from_bytes(bytes: Vec<u8>) -> Kmod {
-        Kmod::from_data(Bytes::Owned(bytes))
+        Kmod::from_data(Image::from_bytes(bytes))
     }
 
-    fn from_data(bytes: Bytes) -> Kmod {
-        let layout = parse_layout(&bytes);
+    fn from_data(bytes: Image) -> Kmod {
+        let layout = parse_layout(bytes.available(0, EHDR_MAX));
         let mut k = Kmod {
             data: bytes,
             layout,
@@ -312,9 +368,9 @@ impl Kmod {
         k
     }
 
-    /// The object's size in bytes.
+    /// The object's size in bytes (for a file, its size when opened).
     pub fn file_size(&self) -> u64 {
-        self.data.len() as u64
+        self.data.len()
     }
 
     /// `e_machine`, when the file has an ELF header.
@@ -439,14 +495,16 @@ impl Kmod {
         &self.notes
     }
 
+    /// The ELF header as read: the file's first bytes, at most as many as
+    /// the largest header (ELF64) has.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.data
+        self.data.available(0, EHDR_MAX)
     }
 
-    /// Whether the file was truncated while it was being read (from
-    /// opening it until now). Everything read from it since it was opened
-    /// (descriptor, sections, symbols, findings) is then unreliable: the
-    /// part past the new end read as zeros. [`crate::validate::validate`]
+    /// Whether the file was truncated while it was being read: a read of
+    /// a range inside the size it had when opened came up short, as the
+    /// kernel's would now. Everything read from it (descriptor, sections,
+    /// symbols, findings) is then unreliable. [`crate::validate::validate`]
     /// reports it as a single [`Check::FileChanged`] finding.
     pub fn changed_while_read(&self) -> bool {
         self.data.changed()
@@ -489,17 +547,24 @@ pub use crate::rules::split_required;
 /// or `nm` output, whose undefined `U` entries are skipped). Any machine
 /// or class; every symbol table in the file is read.
 pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
-    let data = read_file(path)?;
-    let names = symbol_table(&data);
+    let mut data = read_file(path, &[elf::SHT_SYMTAB, elf::SHT_DYNSYM], &mut |_| {})?;
+    let names = if parse_layout(data.available(0, EHDR_MAX)).is_some() {
+        symbol_table(&data)
+    } else {
+        // Not ELF: a list of names, read whole.
+        data.read(&[(0, u64::MAX)])?;
+        let all = data.get(0, data.len()).unwrap_or_default();
+        text_symbol_list(all).ok_or(KmodError::Io(Errno::EFTYPE))
+    };
     if data.changed() {
         return Err(KmodError::Io(FILE_CHANGED_ERRNO));
     }
     names
 }
 
-fn symbol_table(data: &[u8]) -> Result<BTreeSet<String>, KmodError> {
-    let Some(layout) = parse_layout(data) else {
-        return text_symbol_list(data).ok_or(KmodError::Io(Errno::EFTYPE));
+fn symbol_table(data: &Image) -> Result<BTreeSet<String>, KmodError> {
+    let Some(layout) = parse_layout(data.available(0, EHDR_MAX)) else {
+        return Err(KmodError::Io(Errno::EFTYPE));
     };
     let elf = Elf { data, l: layout };
     let mut names = BTreeSet::new();
@@ -548,66 +613,85 @@ fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
     Some(names)
 }
 
-/// Files at least this large are mapped rather than read: no copy, and
-/// only the pages the checks touch are brought in.
-const MAP_THRESHOLD: u64 = 1 << 20;
+/// The largest ELF header (ELF64). The kernel reads `sizeof(Elf_Ehdr)`
+/// of its own class; the validator judges the header in that class.
+const EHDR_MAX: u64 = 64;
 
-/// A module file's bytes: read into memory, or mapped read-only.
-///
-/// A mapped file may be truncated by someone else while it is read; the
-/// pages past its new end then read as zeros (see [`crate::mapping`]) and
-/// [`Bytes::changed`] says so, so that nothing computed from them is
-/// trusted. Module files are normally installed and replaced, not
-/// rewritten in place, so this is rare, but it must not kill the tools.
-#[derive(Clone)]
-enum Bytes {
-    Owned(Vec<u8>),
-    Mapped(std::sync::Arc<Mapping>),
+/// The stages of reading a file, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadStage {
+    /// The ELF header was read.
+    Header,
+    /// The section header table was read.
+    Table,
 }
 
-impl Bytes {
-    /// The file shrank while mapped: some bytes read were not its contents.
-    fn changed(&self) -> bool {
-        match self {
-            Bytes::Owned(_) => false,
-            Bytes::Mapped(m) => m.damaged(),
+/// Reads a file the way `kobj_load` does: the ELF header; when it is one
+/// the kernel would go on with, the section header table; when that lies
+/// inside the file, the contents of the sections of the types in
+/// `symbol_types` and of the string tables they link to, of the
+/// section-name table and of every REL and RELA section (whole entries
+/// inside the file only, as the kernel rounds sizes down; the validator
+/// and the reader look at all of them). Each range is cut to the file's
+/// size; one that lies partly outside it is then not
+/// [`Elf::contents`] (the kernel's read would come up short: EINVAL) but
+/// its entries inside the file can be looked at. The module's other
+/// sections are not read here: the descriptor and its strings are read
+/// as they are found ([`Image::fetch`]), the rest never (the kernel copies
+/// them into memory; nothing checks their bytes). A device has no size:
+/// it is read from its start, as far as the last section it is asked
+/// about, the descriptor's included ([`crate::image::DEVICE_LIMIT`]).
+fn read_file(
+    path: &Path,
+    symbol_types: &[u32],
+    between: &mut dyn FnMut(ReadStage),
+) -> Result<Image, KmodError> {
+    let mut image = Image::open(path)?;
+    image.read(&[(0, EHDR_MAX)])?;
+    between(ReadStage::Header);
+    let Some(l) = parse_layout(image.available(0, EHDR_MAX)) else {
+        return Ok(image);
+    };
+    let table_len = {
+        let elf = Elf { data: &image, l };
+        let plausible =
+            l.e_shnum != 0 && l.e_shoff != 0 && u64::from(l.e_shentsize) == elf.shdr_size();
+        if !plausible {
+            return Ok(image);
+        }
+        u64::from(l.e_shnum) * elf.shdr_size()
+    };
+    image.read(&[(l.e_shoff, table_len)])?;
+    between(ReadStage::Table);
+    let mut ranges = Vec::new();
+    {
+        let elf = Elf { data: &image, l };
+        if !elf.table_ok() {
+            return Ok(image);
+        }
+        let device = image.is_device();
+        let mut want = |s: &Shdr| {
+            if s.sh_type != elf::SHT_NOBITS {
+                ranges.push((s.offset, s.size));
+            }
+        };
+        for i in 0..u32::from(l.e_shnum) {
+            let Some(s) = elf.shdr(i) else { continue };
+            if symbol_types.contains(&s.sh_type) {
+                want(&s);
+                if let Some(link) = elf.shdr(s.link) {
+                    want(&link);
+                }
+            } else if s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA || device {
+                want(&s);
+            }
+        }
+        if let Some(names) = elf.shstrtab() {
+            want(&names);
         }
     }
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Owned(v) => v,
-            Bytes::Mapped(m) => m.bytes(),
-        }
-    }
-}
-
-/// Reads a whole file into one buffer of exactly its size, or maps it
-/// when it is a large regular file.
-fn read_file(path: &Path) -> Result<Bytes, KmodError> {
-    let io = |e: std::io::Error| KmodError::Io(Errno::from_io(&e));
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().ok();
-    let hint = meta.as_ref().map_or(0, |m| m.len());
-    if meta.is_some_and(|m| m.is_file()) && hint >= MAP_THRESHOLD {
-        if let Some(m) = usize::try_from(hint)
-            .ok()
-            .and_then(|n| Mapping::new(&file, n))
-        {
-            return Ok(Bytes::Mapped(std::sync::Arc::new(m)));
-        }
-    }
-    let mut data = Vec::new();
-    if let Ok(hint) = usize::try_from(hint) {
-        data.try_reserve_exact(hint)
-            .map_err(|_| KmodError::Io(Errno::ENOMEM))?;
-    }
-    file.read_to_end(&mut data).map_err(io)?;
-    Ok(Bytes::Owned(data))
+    image.read(&ranges)?;
+    Ok(image)
 }
 
 // ---------------------------------------------------------------------
@@ -626,9 +710,9 @@ pub(crate) struct Layout {
     pub e_shstrndx: u16,
 }
 
-/// Parses the ELF header in the file's own class and byte order; `None`
-/// when the file is too short, not ELF, or its class or byte order is not
-/// one ELF defines.
+/// Parses the ELF header (the file's first bytes) in the file's own class
+/// and byte order; `None` when the file is too short, not ELF, or its
+/// class or byte order is not one ELF defines.
 fn parse_layout(data: &[u8]) -> Option<Layout> {
     let ident = data.get(..EI_NIDENT)?;
     if ident[..4] != elf::ELFMAG {
@@ -646,11 +730,11 @@ fn parse_layout(data: &[u8]) -> Option<Layout> {
     };
     match class {
         ElfClass::Elf64 => {
-            let h: &elf::FileHeader64<Endianness> = read_pod(data, 0)?;
+            let h: &elf::FileHeader64<Endianness> = header_pod(data)?;
             Some(layout_of(h, class, endian))
         }
         ElfClass::Elf32 => {
-            let h: &elf::FileHeader32<Endianness> = read_pod(data, 0)?;
+            let h: &elf::FileHeader32<Endianness> = header_pod(data)?;
             Some(layout_of(h, class, endian))
         }
     }
@@ -670,10 +754,15 @@ fn layout_of<H: FileHeader<Endian = Endianness>>(h: &H, class: ElfClass, endian:
     }
 }
 
-fn read_pod<T: pod::Pod>(data: &[u8], offset: u64) -> Option<&T> {
-    let start = usize::try_from(offset).ok()?;
-    let end = start.checked_add(std::mem::size_of::<T>())?;
-    pod::from_bytes::<T>(data.get(start..end)?)
+fn header_pod<T: pod::Pod>(data: &[u8]) -> Option<&T> {
+    pod::from_bytes::<T>(data.get(..std::mem::size_of::<T>())?)
+        .ok()
+        .map(|(t, _)| t)
+}
+
+/// A `T` at `offset`, when its bytes were read.
+fn read_pod<T: pod::Pod>(data: &Image, offset: u64) -> Option<&T> {
+    pod::from_bytes::<T>(data.get(offset, std::mem::size_of::<T>() as u64)?)
         .ok()
         .map(|(t, _)| t)
 }
@@ -716,9 +805,12 @@ pub(crate) struct RelEnt {
     pub addend: Option<i64>,
 }
 
+/// An ELF object over what was read of it: every accessor answers from
+/// the ranges read ([`read_file`]) and treats anything else as outside
+/// the file.
 #[derive(Clone, Copy)]
 pub(crate) struct Elf<'a> {
-    pub data: &'a [u8],
+    pub data: &'a Image,
     pub l: Layout,
 }
 
@@ -762,7 +854,7 @@ impl<'a> Elf<'a> {
     pub fn within_file(&self, offset: u64, len: u64) -> bool {
         offset
             .checked_add(len)
-            .is_some_and(|end| end <= self.data.len() as u64)
+            .is_some_and(|end| end <= self.data.len())
     }
 
     pub fn shdr(&self, index: u32) -> Option<Shdr> {
@@ -788,15 +880,25 @@ impl<'a> Elf<'a> {
         Some(s)
     }
 
-    /// The bytes of a section that has file contents; `None` for NOBITS
-    /// or when the section lies (partly) outside the file.
+    /// The bytes of a section that has file contents; `None` for NOBITS,
+    /// when the section lies (partly) outside the file, or when its
+    /// contents were not read ([`read_file`] says which are).
     pub fn contents(&self, s: &Shdr) -> Option<&'a [u8]> {
         if s.sh_type == elf::SHT_NOBITS {
             return None;
         }
-        let start = usize::try_from(s.offset).ok()?;
-        let end = start.checked_add(usize::try_from(s.size).ok()?)?;
-        self.data.get(start..end)
+        self.data.get(s.offset, s.size)
+    }
+
+    /// `len` bytes at `offset` in a section that lies inside the file,
+    /// read now when they were not read with the file (the descriptor and
+    /// its strings).
+    fn section_bytes(&self, s: &Shdr, offset: u64, len: u64) -> Option<Cow<'a, [u8]>> {
+        let end = offset.checked_add(len)?;
+        if s.sh_type == elf::SHT_NOBITS || end > s.size || !self.within_file(s.offset, s.size) {
+            return None;
+        }
+        self.data.fetch(s.offset + offset, len)
     }
 
     /// The section-name table as the kernel accepts it: `e_shstrndx`
@@ -881,13 +983,8 @@ impl<'a> Elf<'a> {
     pub fn relocs(&self, s: &Shdr) -> RelIter<'a> {
         let rela = s.sh_type == elf::SHT_RELA;
         let entsize = self.rel_size(rela) as usize;
-        let table = usize::try_from(s.offset)
-            .ok()
-            .and_then(|start| self.data.get(start..))
-            .unwrap_or(&[]);
-        let len = usize::try_from(s.size)
-            .unwrap_or(usize::MAX)
-            .min(table.len());
+        let table = self.data.available(s.offset, s.size);
+        let len = table.len();
         RelIter {
             entries: table[..len - len % entsize].chunks_exact(entsize),
             class: self.l.class,
@@ -1440,7 +1537,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
         if s.sh_type == elf::SHT_NOBITS {
             return Some(vec![0; len as usize]);
         }
-        let Some(contents) = self.elf.contents(s) else {
+        if !self.elf.within_file(s.offset, s.size) {
             let label = self.section_label(s);
             self.note(
                 Check::ContentOutsideFile,
@@ -1448,10 +1545,10 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 format!("{label} extends past the end of the file"),
             );
             return None;
-        };
-        contents
-            .get(offset as usize..(offset + len) as usize)
-            .map(<[u8]>::to_vec)
+        }
+        self.elf
+            .section_bytes(s, offset, len)
+            .map(std::borrow::Cow::into_owned)
     }
 
     fn word_at(&mut self, s: &Shdr, offset: u64, size: u64) -> Option<u64> {
@@ -1481,7 +1578,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
         if s.sh_type == elf::SHT_NOBITS {
             return Some(String::new());
         }
-        let Some(contents) = self.elf.contents(&s) else {
+        if !self.elf.within_file(s.offset, s.size) {
             let label = self.section_label(&s);
             self.note(
                 Check::ContentOutsideFile,
@@ -1489,15 +1586,18 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 format!("{label} extends past the end of the file"),
             );
             return None;
-        };
-        let rest = &contents[offset as usize..];
-        let window = &rest[..rest.len().min(MAX_STRING)];
+        }
+        // The rest of the section, at most MAX_STRING bytes of it.
+        let rest = s.size - offset;
+        let window = self
+            .elf
+            .section_bytes(&s, offset, rest.min(MAX_STRING as u64))?;
         match window.iter().position(|&b| b == 0) {
             Some(end) => Some(String::from_utf8_lossy(&window[..end]).into_owned()),
             None => {
                 let label = self.section_label(&s);
                 let shown = printable_bytes(&window[..window.len().min(40)]);
-                let reason = if window.len() < rest.len() {
+                let reason = if (window.len() as u64) < rest {
                     format!("{what} is longer than {MAX_STRING} bytes without a NUL")
                 } else {
                     format!(
@@ -1695,14 +1795,28 @@ pub fn reloc_name(em: u16, r_type: u32) -> Option<&'static str> {
 pub(crate) mod tests {
     use super::*;
 
-    /// A module file past the mapping threshold whose section header table
-    /// sits at its end (the example module, then zeros, then a copy of its
+    fn fixtures() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    /// A temporary file named after `tag` holding `bytes`.
+    pub(crate) fn temp_file(tag: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "kmod-{tag}-{}-{:?}.kmod",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// A module file whose section header table sits 1 MiB past its
+    /// sections (the example module, then zeros, then a copy of its
     /// section headers), written to a temporary file named after `tag`.
-    /// Truncating it to a few pages cuts off the section table, which every
+    /// Cutting it to a few pages cuts off the section table, which every
     /// check reads.
     pub(crate) fn big_module_file(tag: &str) -> std::path::PathBuf {
-        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut bytes = std::fs::read(fx.join("modules/example/example.kmod")).unwrap();
+        let mut bytes = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
         let field = |at: usize, n: usize| -> usize {
             let mut v = [0u8; 8];
             v[..n].copy_from_slice(&bytes[at..at + n]);
@@ -1710,17 +1824,11 @@ pub(crate) mod tests {
         };
         let (shoff, shentsize, shnum) = (field(0x28, 8), field(0x3a, 2), field(0x3c, 2));
         let table = bytes[shoff..shoff + shentsize * shnum].to_vec();
-        let new_shoff = MAP_THRESHOLD as usize + 4096;
+        let new_shoff = (1 << 20) + 4096;
         bytes.resize(new_shoff, 0);
         bytes.extend_from_slice(&table);
         bytes[0x28..0x30].copy_from_slice(&(new_shoff as u64).to_le_bytes());
-        let path = std::env::temp_dir().join(format!(
-            "kmod-{tag}-{}-{:?}.kmod",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::write(&path, &bytes).unwrap();
-        path
+        temp_file(tag, &bytes)
     }
 
     /// Truncates the file at `path` (as someone else would) to `len`.
@@ -1729,62 +1837,274 @@ pub(crate) mod tests {
         f.set_len(len).unwrap();
     }
 
-    #[test]
-    fn a_file_truncated_while_mapped_reads_as_zeros_and_says_so() {
-        let path = big_module_file("shrunk");
-        let k = Kmod::open(&path).unwrap();
-        assert!(matches!(k.data, Bytes::Mapped(_)));
-        assert_eq!(k.modinfo().unwrap().name, "example");
-        let sections = k.sections();
-        assert!(sections.len() > 3);
-        assert!(!k.changed_while_read());
-        truncate(&path, 4096);
-        // The section table is now past the end of the file: reading it
-        // would raise SIGBUS; it reads as zeros instead.
-        let after = k.sections();
-        std::fs::remove_file(&path).unwrap();
-        assert!(k.changed_while_read());
-        assert_ne!(after, sections);
-        assert!(after.iter().all(|s| s.sh_type == 0 && s.size == 0));
-        // Bytes before the new end are still the file's.
-        assert_eq!(&k.bytes()[..4], b"\x7fELF");
-        // A clone shares the mapping, and knows too.
-        assert!(k.clone().changed_while_read());
-        // Reading it again is harmless.
-        let _ = (k.defined_globals(), k.relocation_types());
-        // Small files are read, and never change under the reader.
-        let small = Kmod::open(
-            &Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/modules/example/example.kmod"),
-        )
-        .unwrap();
-        assert!(!small.changed_while_read());
+    /// Opens `path`, cutting the file to `len` bytes (as someone else
+    /// would) right after reading stage `at`.
+    pub(crate) fn open_cut_after(path: &Path, at: ReadStage, len: u64) -> Kmod {
+        Kmod::open_with(path, &mut |stage| {
+            if stage == at {
+                truncate(path, len);
+            }
+        })
+        .unwrap()
     }
 
     #[test]
-    fn large_files_are_mapped_and_read_the_same() {
-        // The example module padded past the mapping threshold: trailing
-        // bytes after the section table change nothing.
-        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut bytes = std::fs::read(fx.join("modules/example/example.kmod")).unwrap();
-        bytes.resize(MAP_THRESHOLD as usize + 4096, 0);
-        let path = std::env::temp_dir().join(format!("kmod-map-{}.kmod", std::process::id()));
-        std::fs::write(&path, &bytes).unwrap();
-        let mapped = Kmod::open(&path).unwrap();
+    fn a_file_cut_between_the_header_and_the_section_table_changed_while_read() {
+        let path = big_module_file("cut-table");
+        let size = std::fs::metadata(&path).unwrap().len();
+        let k = open_cut_after(&path, ReadStage::Header, 8192);
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(mapped.data, Bytes::Mapped(_)));
-        let read = Kmod::from_bytes(bytes);
-        assert_eq!(mapped.modinfo(), read.modinfo());
-        assert_eq!(mapped.modinfo().unwrap().name, "example");
-        assert_eq!(mapped.sections(), read.sections());
+        // The table lay inside the size fstat gave: its read came up short.
+        assert!(k.changed_while_read());
+        assert_eq!(k.file_size(), size);
+        assert_eq!(&k.bytes()[..4], b"\x7fELF");
+        // Nothing decoded from what was not there, and no panic.
+        assert_eq!(k.modinfo(), None);
+        let _ = (k.sections(), k.defined_globals(), k.relocation_types());
+        // A clone knows too.
+        assert!(k.clone().changed_while_read());
+    }
+
+    #[test]
+    fn a_file_cut_between_the_section_table_and_the_sections_changed_while_read() {
+        let bytes = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
+        let whole = Kmod::from_bytes(bytes.clone());
+        let symtab = whole
+            .sections()
+            .into_iter()
+            .find(|s| s.sh_type == elf::SHT_SYMTAB)
+            .unwrap();
+        let path = temp_file("cut-symtab", &bytes);
+        // Cut inside the symbol table, after the headers were read.
+        let k = open_cut_after(&path, ReadStage::Table, symtab.offset + 8);
+        std::fs::remove_file(&path).unwrap();
+        assert!(k.changed_while_read());
+        // The section headers were read whole before the cut (the names,
+        // in .shstrtab, not: the reads stopped at the short one).
+        let placed = |k: &Kmod| -> Vec<(u32, u64, u64)> {
+            k.sections()
+                .iter()
+                .map(|s| (s.sh_type, s.offset, s.size))
+                .collect()
+        };
+        assert_eq!(placed(&k), placed(&whole));
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let findings = crate::validate::validate(&k, &t);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].check, Check::FileChanged);
+        assert_eq!(findings[0].errno, FILE_CHANGED_ERRNO);
+        assert_eq!(findings[0].reason, FILE_CHANGED_REASON);
+        // Cut after everything was read: nothing is read later, nothing
+        // changed while it was read.
+        let path = temp_file("cut-late", &bytes);
+        let k = Kmod::open(&path).unwrap();
+        truncate(&path, 100);
+        std::fs::remove_file(&path).unwrap();
+        assert!(!k.changed_while_read());
+        assert_eq!(k.modinfo().unwrap().name, "example");
+    }
+
+    /// Every fixture and malformed module, from its file and from memory.
+    fn module_files() -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "kmod" || x == "o") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&fixtures(), &mut out);
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/malformed"),
+            &mut out,
+        );
+        out.sort();
+        assert!(out.len() > 100, "{} module files", out.len());
+        out
+    }
+
+    #[test]
+    fn a_file_read_in_ranges_reads_as_the_whole_file_does() {
+        use crate::validate::{file_findings, validate, Target};
+        let targets = [
+            Target::new(1001000000, "amd64"),
+            Target::new(799003400, "amd64"),
+            Target::new(1001000000, "i386"),
+            Target::new(1001000000, "aarch64"),
+            Target::new(1001000000, "sparc64"),
+        ];
+        for path in module_files() {
+            let bytes = std::fs::read(&path).unwrap();
+            let size = bytes.len() as u64;
+            let read = Kmod::open(&path).unwrap();
+            let whole = Kmod::from_bytes(bytes);
+            let p = path.display();
+            assert!(!read.changed_while_read(), "{p}");
+            assert_eq!(read.file_size(), size, "{p}");
+            // Never more than the file holds.
+            assert!(
+                read.data.held() <= size,
+                "{p}: {} bytes read",
+                read.data.held()
+            );
+            assert_eq!(
+                read.bytes(),
+                &whole.bytes()[..whole.bytes().len().min(64)],
+                "{p}"
+            );
+            assert_eq!(read.modinfo(), whole.modinfo(), "{p}");
+            assert_eq!(read.notes(), whole.notes(), "{p}");
+            assert_eq!(read.regions(), whole.regions(), "{p}");
+            assert_eq!(read.sections(), whole.sections(), "{p}");
+            assert_eq!(read.relocation_types(), whole.relocation_types(), "{p}");
+            assert_eq!(read.defined_globals(), whole.defined_globals(), "{p}");
+            assert_eq!(read.undefined_globals(), whole.undefined_globals(), "{p}");
+            assert_eq!(read.undefined_weak(), whole.undefined_weak(), "{p}");
+            for t in &targets {
+                assert_eq!(validate(&read, t), validate(&whole, t), "{p} for {t:?}");
+            }
+            let name = path.to_str().unwrap();
+            assert_eq!(
+                file_findings(name, &read),
+                file_findings(name, &whole),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_ranges_the_checks_need_are_read() {
+        let path = fixtures().join("modules/example/example.kmod");
+        let bytes = std::fs::read(&path).unwrap();
+        let whole = Kmod::from_bytes(bytes.clone());
+        let k = Kmod::open(&path).unwrap();
+        // .text is never read: nothing checks its bytes.
+        let text = whole
+            .sections()
+            .into_iter()
+            .find(|s| s.name == ".text")
+            .unwrap();
+        assert!(text.size > 0);
+        assert_eq!(k.elf().unwrap().contents(&shdr_of_info(&text)), None);
+        // The symbol table is.
+        let symtab = whole
+            .sections()
+            .into_iter()
+            .find(|s| s.sh_type == elf::SHT_SYMTAB)
+            .unwrap();
+        let got = k.elf().unwrap().contents(&shdr_of_info(&symtab)).unwrap();
+        let at = symtab.offset as usize;
+        assert_eq!(got, &bytes[at..at + symtab.size as usize]);
+        assert!(k.data.held() < bytes.len() as u64);
+    }
+
+    fn shdr_of_info(s: &SectionInfo) -> Shdr {
+        Shdr {
+            index: s.index,
+            name: 0,
+            sh_type: s.sh_type,
+            flags: s.flags,
+            offset: s.offset,
+            size: s.size,
+            link: s.link,
+            info: s.info,
+            addralign: s.addralign,
+        }
+    }
+
+    #[test]
+    fn claimed_sizes_are_never_allocated_or_read_past_the_file() {
+        // Every section of the example module claims 1 TiB.
+        let mut d = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
+        let shoff = u64::from_le_bytes(d[0x28..0x30].try_into().unwrap()) as usize;
+        let shnum = u16::from_le_bytes(d[0x3c..0x3e].try_into().unwrap()) as usize;
+        for i in 1..shnum {
+            let at = shoff + i * 64 + 0x20;
+            d[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        }
+        let path = temp_file("lying", &d);
+        let k = Kmod::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(k.data.held() <= d.len() as u64);
+        assert!(!k.changed_while_read());
         let t = crate::validate::Target::new(1001000000, "amd64");
         assert_eq!(
-            crate::validate::validate(&mapped, &t),
-            crate::validate::validate(&read, &t)
+            crate::validate::validate(&k, &t),
+            crate::validate::validate(&Kmod::from_bytes(d), &t)
         );
-        // Small files are read.
-        let small = Kmod::open(&fx.join("modules/example/example.kmod")).unwrap();
-        assert!(matches!(small.data, Bytes::Owned(_)));
+    }
+
+    #[test]
+    fn a_module_at_the_start_of_a_huge_sparse_file_reads_as_the_module() {
+        let small = fixtures().join("modules/example/example.kmod");
+        let bytes = std::fs::read(&small).unwrap();
+        let path = temp_file("sparse", &bytes);
+        let huge = 100u64 << 30;
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(huge)
+            .is_err()
+        {
+            // A file system without files this large: nothing to show.
+            std::fs::remove_file(&path).unwrap();
+            return;
+        }
+        let k = Kmod::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(k.file_size(), huge);
+        assert!(k.data.held() <= bytes.len() as u64);
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let one = Kmod::open(&small).unwrap();
+        assert_eq!(
+            crate::validate::validate(&k, &t),
+            crate::validate::validate(&one, &t)
+        );
+        assert_eq!(k.modinfo(), one.modinfo());
+    }
+
+    #[test]
+    fn devices_fifos_sockets_and_directories_read_as_the_kernel_would() {
+        // /dev/zero: a character device of size 0 whose reads give zeros;
+        // only its header is read, which is not ELF.
+        let k = Kmod::open(Path::new("/dev/zero")).unwrap();
+        assert_eq!(k.file_size(), EHDR_MAX);
+        assert_eq!(k.data.held(), EHDR_MAX);
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let f = crate::validate::validate(&k, &t);
+        assert_eq!(f[0].check, Check::NotElf, "{f:#?}");
+        assert_eq!(f[0].errno, Errno::ENOEXEC);
+        // /dev/null gives nothing: shorter than a header.
+        let k = Kmod::open(Path::new("/dev/null")).unwrap();
+        assert_eq!(k.file_size(), 0);
+        assert_eq!(crate::validate::validate(&k, &t)[0].errno, Errno::EINVAL);
+        let dir = std::env::temp_dir().join(format!("kmod-kinds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo.kmod");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = Kmod::open(&fifo).unwrap_err();
+        assert_eq!(e, KmodError::WouldWait(Waits::Fifo));
+        assert_eq!(e.errno(), Errno::EINTR);
+        assert!(e.to_string().contains("would wait for a writer"), "{e}");
+        assert_eq!(
+            read_symbol_table(&fifo).unwrap_err(),
+            KmodError::WouldWait(Waits::Fifo)
+        );
+        let sock = dir.join("sock.kmod");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert_eq!(
+            Kmod::open(&sock).unwrap_err(),
+            KmodError::Io(Errno::EOPNOTSUPP)
+        );
+        assert_eq!(Kmod::open(&dir).unwrap_err(), KmodError::Io(Errno::EISDIR));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

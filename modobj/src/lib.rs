@@ -4,8 +4,8 @@
 //!
 //! Never prints; every failure is a typed error or a finding.
 
+mod image;
 pub mod kmod;
-mod mapping;
 pub mod path;
 pub mod plistfile;
 pub mod rules;

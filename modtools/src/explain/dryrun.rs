@@ -238,6 +238,10 @@ impl Walk<'_> {
         };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
+            Err(e @ KmodError::WouldWait(_)) => {
+                let why = format!("the module file of `{dep}', {shown}, is {e}");
+                return self.fail(dep, "Dependencies", e.errno(), why);
+            }
             Err(_) => {
                 return self.fail(
                     dep,
@@ -329,9 +333,16 @@ impl Walk<'_> {
                 let why = match (errno, is_name) {
                     (Errno::ENOENT, true) => format!("no module file at {shown}"),
                     (Errno::ENOENT, false) => format!("no such file: {shown}"),
+                    (Errno::EISDIR, _) => format!("{shown} is a directory: {errno}"),
+                    (Errno::EOPNOTSUPP, _) => {
+                        format!("{shown} is a socket, which the kernel cannot open: {errno}")
+                    }
                     _ => format!("cannot read {shown}: {errno}"),
                 };
                 return self.fail(operand, "File", errno, why);
+            }
+            Err(e @ KmodError::WouldWait(_)) => {
+                return self.fail(operand, "File", e.errno(), format!("{shown} is {e}"));
             }
         };
         let info = kmod.modinfo().cloned();
@@ -578,6 +589,11 @@ impl Report {
             Some(e) if self.refused_by_tools => format!(
                 "verdict:    modload refuses it, the kernel would load it and misbehave: {e}\n"
             ),
+            // A FIFO (the module's or its .plist): the load would not end
+            // until a writer came, or with EINTR when interrupted.
+            Some(e) if e == Errno::EINTR => {
+                format!("verdict:    the kernel would wait, and end only when interrupted: {e}\n")
+            }
             Some(e) => format!("verdict:    the kernel would refuse it: {e}\n"),
         };
         out
