@@ -22,7 +22,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use libmodctl::errno::Errno;
@@ -76,10 +76,11 @@ pub(crate) struct Image {
     changed: AtomicBool,
     /// The errno of a read that failed in [`Image::fetch`] (0: none).
     failed: AtomicI32,
+    /// The piece the last lookup found (a hint).
+    last: AtomicUsize,
     /// A device gave fewer bytes than asked for: it has no more.
     ended: bool,
-    /// The open file, while ranges may still be read
-    /// ([`Image::release`] closes it).
+    /// The open file (none for bytes in memory).
     file: Option<Arc<File>>,
 }
 
@@ -91,6 +92,7 @@ impl Clone for Image {
             pieces: self.pieces.clone(),
             changed: AtomicBool::new(self.changed()),
             failed: AtomicI32::new(self.failed.load(Ordering::Acquire)),
+            last: AtomicUsize::new(0),
             ended: self.ended,
             file: self.file.clone(),
         }
@@ -117,6 +119,7 @@ impl Image {
             pieces: vec![Piece { offset: 0, bytes }],
             changed: AtomicBool::new(false),
             failed: AtomicI32::new(0),
+            last: AtomicUsize::new(0),
             ended: true,
             file: None,
         }
@@ -168,6 +171,7 @@ impl Image {
             pieces: Vec::new(),
             changed: AtomicBool::new(false),
             failed: AtomicI32::new(0),
+            last: AtomicUsize::new(0),
             ended: false,
             file: Some(Arc::new(file)),
         })
@@ -205,15 +209,51 @@ impl Image {
         }
     }
 
-    /// Closes the file: no more reads. What was read stays.
-    pub(crate) fn release(&mut self) {
-        self.file = None;
+    /// Whether more can be read: a regular file that has not come up
+    /// short ([`Image::read_at`], [`Image::fetch`]).
+    pub(crate) fn can_read(&self) -> bool {
+        self.kind == Kind::Regular && self.file.is_some() && !self.changed()
+    }
+
+    /// Reads the file's bytes at `offset` into `buf` (not kept), for what
+    /// is looked at a part at a time (large relocation tables). Returns
+    /// how many were read: fewer than asked when the file ends first
+    /// (then [`Image::changed`]: the caller asks only for bytes inside
+    /// the size the file had) or a read fails (likewise: what it holds
+    /// can no longer be read whole).
+    pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
+        use std::os::unix::fs::FileExt;
+        let Some(file) = self.file.as_ref().filter(|_| self.can_read()) else {
+            return 0;
+        };
+        let mut got = 0;
+        while got < buf.len() {
+            match file.read_at(&mut buf[got..], offset + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if got < buf.len() {
+            self.changed.store(true, Ordering::Release);
+        }
+        got
     }
 
     /// The piece holding `offset`, if any.
     fn piece_at(&self, offset: u64) -> Option<&Piece> {
+        // Most lookups are in the piece of the one before (a table looked
+        // at entry by entry).
+        let hint = self.last.load(Ordering::Relaxed);
+        if let Some(p) = self.pieces.get(hint) {
+            if p.offset <= offset && offset < p.end() {
+                return Some(p);
+            }
+        }
         let i = self.pieces.partition_point(|p| p.offset <= offset);
         let p = self.pieces.get(i.checked_sub(1)?)?;
+        self.last.store(i - 1, Ordering::Relaxed);
         (offset < p.end()).then_some(p)
     }
 
@@ -487,9 +527,14 @@ mod tests {
         assert_eq!(im.get(6000, 10), None);
         assert_eq!(im.fetch(6000, 10).as_deref(), Some(&data[6000..6010]));
         assert_eq!(im.fetch(9999, 2), None);
-        im.release();
-        assert_eq!(im.fetch(6000, 10), None);
-        assert_eq!(im.fetch(0, 10).as_deref(), Some(&data[..10]));
+        let mut buf = [0u8; 100];
+        assert_eq!(im.read_at(7000, &mut buf), 100);
+        assert_eq!(&buf[..], &data[7000..7100]);
+        assert!(!im.changed());
+        // Past the end: short, so the file changed.
+        assert_eq!(im.read_at(9950, &mut buf), 50);
+        assert!(im.changed());
+        assert!(!im.can_read());
     }
 
     #[test]

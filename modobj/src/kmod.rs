@@ -332,12 +332,10 @@ impl Kmod {
         between: &mut dyn FnMut(ReadStage),
     ) -> Result<Kmod, KmodError> {
         let image = read_file(path, &[elf::SHT_SYMTAB], between)?;
-        let mut k = Kmod::from_data(image);
+        let k = Kmod::from_data(image);
         if let Some(e) = k.data.failure() {
             return Err(KmodError::Io(e));
         }
-        // The descriptor was read with the rest: no reads after this.
-        k.data.release();
         Ok(k)
     }
 
@@ -485,10 +483,7 @@ impl Kmod {
     }
 
     pub(crate) fn elf(&self) -> Option<Elf<'_>> {
-        self.layout.map(|l| Elf {
-            data: &self.data,
-            l,
-        })
+        self.layout.map(|l| Elf::new(&self.data, l))
     }
 
     pub(crate) fn notes(&self) -> &[Note] {
@@ -566,7 +561,7 @@ fn symbol_table(data: &Image) -> Result<BTreeSet<String>, KmodError> {
     let Some(layout) = parse_layout(data.available(0, EHDR_MAX)) else {
         return Err(KmodError::Io(Errno::EFTYPE));
     };
-    let elf = Elf { data, l: layout };
+    let elf = Elf::new(data, layout);
     let mut names = BTreeSet::new();
     if !elf.table_ok() {
         return Err(KmodError::Io(Errno::EFTYPE));
@@ -617,6 +612,13 @@ fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
 /// of its own class; the validator judges the header in that class.
 const EHDR_MAX: u64 = 64;
 
+/// Relocation tables at least this large are not read with the file but
+/// in chunks as they are looked at ([`Elf::relocs`]): they are most of a
+/// large module, and a chunk at a time through one buffer costs a copy
+/// from the file's cache where holding them all would cost fresh memory
+/// for every page (about 2.5x the time).
+const STREAMED_TABLE: u64 = 1 << 20;
+
 /// The stages of reading a file, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReadStage {
@@ -653,7 +655,7 @@ fn read_file(
         return Ok(image);
     };
     let table_len = {
-        let elf = Elf { data: &image, l };
+        let elf = Elf::new(&image, l);
         let plausible =
             l.e_shnum != 0 && l.e_shoff != 0 && u64::from(l.e_shentsize) == elf.shdr_size();
         if !plausible {
@@ -665,7 +667,7 @@ fn read_file(
     between(ReadStage::Table);
     let mut ranges = Vec::new();
     {
-        let elf = Elf { data: &image, l };
+        let elf = Elf::new(&image, l);
         if !elf.table_ok() {
             return Ok(image);
         }
@@ -682,7 +684,12 @@ fn read_file(
                 if let Some(link) = elf.shdr(s.link) {
                     want(&link);
                 }
-            } else if s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA || device {
+            } else if s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA {
+                // A large table is read in chunks as it is looked at.
+                if s.size < STREAMED_TABLE || !image.can_read() {
+                    want(&s);
+                }
+            } else if device {
                 want(&s);
             }
         }
@@ -760,9 +767,10 @@ fn header_pod<T: pod::Pod>(data: &[u8]) -> Option<&T> {
         .map(|(t, _)| t)
 }
 
-/// A `T` at `offset`, when its bytes were read.
-fn read_pod<T: pod::Pod>(data: &Image, offset: u64) -> Option<&T> {
-    pod::from_bytes::<T>(data.get(offset, std::mem::size_of::<T>() as u64)?)
+/// A `T` at `at` in `bytes`.
+fn pod_in<T: pod::Pod>(bytes: &[u8], at: usize) -> Option<&T> {
+    let end = at.checked_add(std::mem::size_of::<T>())?;
+    pod::from_bytes::<T>(bytes.get(at..end)?)
         .ok()
         .map(|(t, _)| t)
 }
@@ -812,9 +820,22 @@ pub(crate) struct RelEnt {
 pub(crate) struct Elf<'a> {
     pub data: &'a Image,
     pub l: Layout,
+    /// The section header table, as far as it was read.
+    table: &'a [u8],
 }
 
 impl<'a> Elf<'a> {
+    pub fn new(data: &'a Image, l: Layout) -> Elf<'a> {
+        let mut elf = Elf {
+            data,
+            l,
+            table: &[],
+        };
+        let len = u64::from(l.e_shnum) * elf.shdr_size();
+        elf.table = data.available(l.e_shoff, len);
+        elf
+    }
+
     fn e(&self) -> Endianness {
         self.l.endian.object()
     }
@@ -861,18 +882,15 @@ impl<'a> Elf<'a> {
         if index >= u32::from(self.l.e_shnum) {
             return None;
         }
-        let at = self
-            .l
-            .e_shoff
-            .checked_add(u64::from(index) * self.shdr_size())?;
+        let at = index as usize * self.shdr_size() as usize;
         let e = self.e();
         let mut s = match self.l.class {
             ElfClass::Elf64 => shdr_of(
-                read_pod::<elf::SectionHeader64<Endianness>>(self.data, at)?,
+                pod_in::<elf::SectionHeader64<Endianness>>(self.table, at)?,
                 e,
             ),
             ElfClass::Elf32 => shdr_of(
-                read_pod::<elf::SectionHeader32<Endianness>>(self.data, at)?,
+                pod_in::<elf::SectionHeader32<Endianness>>(self.table, at)?,
                 e,
             ),
         };
@@ -949,10 +967,15 @@ impl<'a> Elf<'a> {
         let at = symtab
             .offset
             .checked_add(u64::from(index) * self.sym_size())?;
+        self.sym_in(self.data.get(at, self.sym_size())?, 0)
+    }
+
+    /// The symbol at `at` in `bytes` (a symbol table's).
+    fn sym_in(&self, bytes: &[u8], at: usize) -> Option<SymEnt> {
         let e = self.e();
         Some(match self.l.class {
-            ElfClass::Elf64 => sym_of(read_pod::<elf::Sym64<Endianness>>(self.data, at)?, e),
-            ElfClass::Elf32 => sym_of(read_pod::<elf::Sym32<Endianness>>(self.data, at)?, e),
+            ElfClass::Elf64 => sym_of(pod_in::<elf::Sym64<Endianness>>(bytes, at)?, e),
+            ElfClass::Elf32 => sym_of(pod_in::<elf::Sym32<Endianness>>(bytes, at)?, e),
         })
     }
 
@@ -965,31 +988,52 @@ impl<'a> Elf<'a> {
     /// null entry. Names that cannot be read are passed as empty.
     pub fn for_each_symbol(&self, symtab: &Shdr, mut f: impl FnMut(u32, &SymEnt, &[u8])) {
         let count = self.symbol_count(symtab).min(u64::from(u32::MAX));
-        let strtab = self.shdr(symtab.link);
+        // The table and its names looked up once, not for each symbol.
+        let size = self.sym_size();
+        let table = self.data.available(symtab.offset, count * size);
+        let names = self.shdr(symtab.link).and_then(|t| self.contents(&t));
         for i in 1..count as u32 {
-            let Some(sym) = self.symbol(symtab, i) else {
+            let Some(sym) = self.sym_in(table, i as usize * size as usize) else {
                 break;
             };
-            let name = strtab
-                .as_ref()
-                .and_then(|t| self.string_at(t, u64::from(sym.name)))
+            let name = names
+                .and_then(|n| {
+                    let rest = n.get(usize::try_from(sym.name).ok()?..)?;
+                    Some(&rest[..rest.iter().position(|&b| b == 0)?])
+                })
                 .unwrap_or(&[]);
             f(i, &sym, name);
         }
     }
 
     /// The entries of a REL or RELA section that lie inside the file
-    /// (whole entries only, as the kernel rounds the size down).
+    /// (whole entries only, as the kernel rounds the size down): from
+    /// what was read, or for a large table read from the file in chunks as
+    /// they are needed ([`STREAMED_TABLE`]).
     pub fn relocs(&self, s: &Shdr) -> RelIter<'a> {
         let rela = s.sh_type == elf::SHT_RELA;
-        let entsize = self.rel_size(rela) as usize;
-        let table = self.data.available(s.offset, s.size);
-        let len = table.len();
-        RelIter {
-            entries: table[..len - len % entsize].chunks_exact(entsize),
+        let entsize = self.rel_size(rela);
+        let fmt = RelFormat {
             class: self.l.class,
             endian: self.l.endian,
             rela,
+        };
+        let inside = s.size.min(self.data.len().saturating_sub(s.offset));
+        let len = inside - inside % entsize;
+        let table = match self.data.get(s.offset, len) {
+            Some(t) => t,
+            None if self.data.can_read() => {
+                return RelIter::streamed(self.data, s.offset, s.offset + len, entsize, fmt)
+            }
+            // Cut short by a read that was: whole entries of what is there.
+            None => {
+                let t = self.data.available(s.offset, len);
+                &t[..t.len() - t.len() % entsize as usize]
+            }
+        };
+        RelIter {
+            entries: Entries::Read(table.chunks_exact(entsize as usize), table),
+            fmt,
         }
     }
 
@@ -1054,31 +1098,26 @@ fn sym_of<S: object::read::elf::Sym<Endian = Endianness>>(s: &S, e: Endianness) 
     }
 }
 
-/// The entries of one REL or RELA table, decoded straight from the
-/// table's bytes (already cut to whole entries inside the file).
-pub(crate) struct RelIter<'a> {
-    entries: std::slice::ChunksExact<'a, u8>,
+/// How the entries of one REL or RELA table are laid out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RelFormat {
     class: ElfClass,
     endian: Endian,
     rela: bool,
 }
 
-impl Iterator for RelIter<'_> {
-    type Item = RelEnt;
-
-    fn next(&mut self) -> Option<RelEnt> {
-        let r = self.entries.next()?;
-        Some(self.decode(r))
+impl RelFormat {
+    fn entsize(self) -> usize {
+        match (self.class, self.rela) {
+            (ElfClass::Elf32, false) => 8,
+            (ElfClass::Elf32, true) => 12,
+            (ElfClass::Elf64, false) => 16,
+            (ElfClass::Elf64, true) => 24,
+        }
     }
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
-    }
-}
-
-impl RelIter<'_> {
-    /// One entry of this table (`r` is exactly one entry long).
-    fn decode(&self, r: &[u8]) -> RelEnt {
+    /// One entry (`r` is exactly one entry long).
+    fn decode(self, r: &[u8]) -> RelEnt {
         let e = self.endian;
         match self.class {
             ElfClass::Elf64 => {
@@ -1100,6 +1139,136 @@ impl RelIter<'_> {
                 }
             }
         }
+    }
+}
+
+/// How much of a streamed relocation table is read at a time.
+const RELOC_CHUNK: usize = 256 << 10;
+
+/// The entries of one REL or RELA table, decoded straight from the
+/// table's bytes (cut to whole entries inside the file): all of them
+/// when they were read with the file, else a chunk at a time.
+pub(crate) struct RelIter<'a> {
+    entries: Entries<'a>,
+    fmt: RelFormat,
+}
+
+enum Entries<'a> {
+    /// The table as read with the file: its entries still to come, and
+    /// all of it.
+    Read(std::slice::ChunksExact<'a, u8>, &'a [u8]),
+    /// Read a chunk at a time.
+    Streamed(Stream<'a>),
+}
+
+/// A relocation table read a chunk at a time through one buffer (its
+/// memory touched once).
+struct Stream<'a> {
+    /// The chunk at hand, and where in it the next entry starts.
+    chunk: Vec<u8>,
+    pos: usize,
+    entsize: usize,
+    image: &'a Image,
+    /// The next offset to read, and the table's end.
+    next: u64,
+    end: u64,
+}
+
+impl Stream<'_> {
+    /// Reads the next chunk; false at the table's end, or when the read
+    /// came up short (the image says so).
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        if self.next >= self.end {
+            return false;
+        }
+        let step = (RELOC_CHUNK - RELOC_CHUNK % self.entsize) as u64;
+        let n = (self.end - self.next).min(step) as usize;
+        self.chunk.resize(n, 0);
+        let got = self.image.read_at(self.next, &mut self.chunk);
+        self.chunk.truncate(got - got % self.entsize);
+        self.pos = 0;
+        // After a short read, nothing more.
+        self.next = if got == n {
+            self.next + n as u64
+        } else {
+            self.end
+        };
+        !self.chunk.is_empty()
+    }
+
+    /// The rest of the chunk at hand, or the next chunk: whole entries.
+    fn next_chunk(&mut self) -> Option<&[u8]> {
+        if self.pos >= self.chunk.len() && !self.refill() {
+            return None;
+        }
+        let at = self.pos;
+        self.pos = self.chunk.len();
+        Some(&self.chunk[at..])
+    }
+}
+
+impl<'a> RelIter<'a> {
+    fn streamed(image: &'a Image, from: u64, to: u64, entsize: u64, fmt: RelFormat) -> Self {
+        RelIter {
+            entries: Entries::Streamed(Stream {
+                chunk: Vec::new(),
+                pos: 0,
+                entsize: entsize as usize,
+                image,
+                next: from,
+                end: to,
+            }),
+            fmt,
+        }
+    }
+
+    /// The raw bytes of the next run of entries (whole entries; the rest
+    /// of the table, or of the chunk read last).
+    fn next_chunk(&mut self) -> Option<&[u8]> {
+        match &mut self.entries {
+            Entries::Read(entries, table) => {
+                let entsize = self.fmt.entsize();
+                let rest = &table[table.len() - entries.len() * entsize..];
+                *entries = rest[rest.len()..].chunks_exact(entsize);
+                (!rest.is_empty()).then_some(rest)
+            }
+            Entries::Streamed(s) => s.next_chunk(),
+        }
+    }
+}
+
+impl Iterator for RelIter<'_> {
+    type Item = RelEnt;
+
+    #[inline]
+    fn next(&mut self) -> Option<RelEnt> {
+        let fmt = self.fmt;
+        match &mut self.entries {
+            Entries::Read(entries, _) => entries.next().map(|r| fmt.decode(r)),
+            Entries::Streamed(s) => {
+                let end = s.pos + s.entsize;
+                if end > s.chunk.len() {
+                    if !s.refill() {
+                        return None;
+                    }
+                    return self.next();
+                }
+                let r = &s.chunk[s.pos..end];
+                s.pos = end;
+                Some(fmt.decode(r))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = match &self.entries {
+            Entries::Read(entries, _) => entries.len(),
+            Entries::Streamed(s) => {
+                (s.chunk.len() - s.pos) / s.entsize + ((s.end - s.next) / s.entsize as u64) as usize
+            }
+        };
+        (n, Some(n))
     }
 }
 
@@ -1191,34 +1360,38 @@ fn relocs_at(elf: &Elf<'_>, sec: &Shdr, places: &[u64]) -> Vec<Option<RelEnt>> {
         // generic reader, inlined: a function pointer cost a call per
         // entry), and most fall outside the places' range.
         fn scan<const N: usize>(
-            table: &RelIter<'_>,
+            mut table: RelIter<'_>,
             places: &[u64],
             found: &mut [Option<RelEnt>],
             offset: impl Fn([u8; N]) -> u64,
         ) {
             let lo = places.iter().copied().min().unwrap_or(u64::MAX);
             let hi = places.iter().copied().max().unwrap_or(0);
-            for entry in table.entries.clone() {
-                let mut head = [0u8; N];
-                head.copy_from_slice(&entry[..N]);
-                let at = offset(head);
-                if at < lo || at > hi {
-                    continue;
-                }
-                if let Some(slot) = places.iter().position(|p| *p == at) {
-                    found[slot] = Some(table.decode(entry));
+            let fmt = table.fmt;
+            let entsize = fmt.entsize();
+            while let Some(run) = table.next_chunk() {
+                for entry in run.chunks_exact(entsize) {
+                    let mut head = [0u8; N];
+                    head.copy_from_slice(&entry[..N]);
+                    let at = offset(head);
+                    if at < lo || at > hi {
+                        continue;
+                    }
+                    if let Some(slot) = places.iter().position(|p| *p == at) {
+                        found[slot] = Some(fmt.decode(entry));
+                    }
                 }
             }
         }
-        match (table.class, table.endian) {
+        match (table.fmt.class, table.fmt.endian) {
             (ElfClass::Elf64, Endian::Little) => {
-                scan(&table, places, &mut found, u64::from_le_bytes)
+                scan(table, places, &mut found, u64::from_le_bytes)
             }
-            (ElfClass::Elf64, Endian::Big) => scan(&table, places, &mut found, u64::from_be_bytes),
-            (ElfClass::Elf32, Endian::Little) => scan(&table, places, &mut found, |b| {
+            (ElfClass::Elf64, Endian::Big) => scan(table, places, &mut found, u64::from_be_bytes),
+            (ElfClass::Elf32, Endian::Little) => scan(table, places, &mut found, |b| {
                 u64::from(u32::from_le_bytes(b))
             }),
-            (ElfClass::Elf32, Endian::Big) => scan(&table, places, &mut found, |b| {
+            (ElfClass::Elf32, Endian::Big) => scan(table, places, &mut found, |b| {
                 u64::from(u32::from_be_bytes(b))
             }),
         }
@@ -1974,6 +2147,68 @@ pub(crate) mod tests {
                 "{p}"
             );
         }
+    }
+
+    /// The example module with its relocation tables moved past its end
+    /// and each repeated to more than [`STREAMED_TABLE`] bytes (the same
+    /// entries again and again: the same relocations, applied again).
+    fn module_with_large_relocation_tables() -> Vec<u8> {
+        let mut d = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
+        let shoff = u64::from_le_bytes(d[0x28..0x30].try_into().unwrap()) as usize;
+        let shnum = u16::from_le_bytes(d[0x3c..0x3e].try_into().unwrap()) as usize;
+        for i in 1..shnum {
+            let h = shoff + i * 64;
+            let sh_type = u32::from_le_bytes(d[h + 4..h + 8].try_into().unwrap());
+            if sh_type != elf::SHT_RELA {
+                continue;
+            }
+            let off = u64::from_le_bytes(d[h + 0x18..h + 0x20].try_into().unwrap()) as usize;
+            let size = u64::from_le_bytes(d[h + 0x20..h + 0x28].try_into().unwrap()) as usize;
+            let table = d[off..off + size].to_vec();
+            let copies = (STREAMED_TABLE as usize * 3 / 2) / size + 1;
+            let at = d.len().next_multiple_of(8);
+            d.resize(at, 0);
+            for _ in 0..copies {
+                d.extend_from_slice(&table);
+            }
+            d[h + 0x18..h + 0x20].copy_from_slice(&(at as u64).to_le_bytes());
+            d[h + 0x20..h + 0x28].copy_from_slice(&((copies * size) as u64).to_le_bytes());
+        }
+        d
+    }
+
+    #[test]
+    fn large_relocation_tables_are_read_in_chunks_as_the_whole_file_reads() {
+        let d = module_with_large_relocation_tables();
+        let path = temp_file("streamed", &d);
+        let k = Kmod::open(&path).unwrap();
+        let whole = Kmod::from_bytes(d.clone());
+        // Not held: read a chunk at a time when looked at.
+        assert!(k.data.held() < 64 << 10, "{} bytes held", k.data.held());
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        assert_eq!(k.modinfo(), whole.modinfo());
+        assert_eq!(k.relocation_types(), whole.relocation_types());
+        let counted: u64 = k.relocation_types().iter().map(|r| r.count).sum();
+        assert!(counted * 24 > 3 * STREAMED_TABLE, "{counted} relocations");
+        for t in [
+            crate::validate::Target::new(1001000000, "amd64"),
+            crate::validate::Target::new(799003400, "amd64"),
+        ] {
+            assert_eq!(
+                crate::validate::validate(&k, &t),
+                crate::validate::validate(&whole, &t)
+            );
+        }
+        assert!(!k.changed_while_read());
+        // Cut inside the tables after the file was opened: the next look
+        // at them comes up short.
+        truncate(&path, d.len() as u64 - STREAMED_TABLE);
+        std::fs::remove_file(&path).unwrap();
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let findings = crate::validate::validate(&k, &t);
+        assert!(k.changed_while_read());
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].check, Check::FileChanged);
     }
 
     #[test]
