@@ -28,7 +28,7 @@ use std::borrow::Cow;
 use object::elf;
 use object::pod;
 use object::read::elf::FileHeader;
-use object::Endianness;
+use object::{BigEndian, Endianness, LittleEndian};
 
 use crate::image::Image;
 use crate::validate::Check;
@@ -836,10 +836,6 @@ impl<'a> Elf<'a> {
         elf
     }
 
-    fn e(&self) -> Endianness {
-        self.l.endian.object()
-    }
-
     pub fn shdr_size(&self) -> u64 {
         match self.l.class {
             ElfClass::Elf32 => 40,
@@ -883,16 +879,24 @@ impl<'a> Elf<'a> {
             return None;
         }
         let at = index as usize * self.shdr_size() as usize;
-        let e = self.e();
-        let mut s = match self.l.class {
-            ElfClass::Elf64 => shdr_of(
-                pod_in::<elf::SectionHeader64<Endianness>>(self.table, at)?,
-                e,
+        // Decoded with the byte order fixed at compile time: the
+        // checks look at every header many times.
+        let t = self.table;
+        let mut s = match (self.l.class, self.l.endian) {
+            (ElfClass::Elf64, Endian::Little) => shdr_of(
+                pod_in::<elf::SectionHeader64<LittleEndian>>(t, at)?,
+                LittleEndian,
             ),
-            ElfClass::Elf32 => shdr_of(
-                pod_in::<elf::SectionHeader32<Endianness>>(self.table, at)?,
-                e,
+            (ElfClass::Elf64, Endian::Big) => {
+                shdr_of(pod_in::<elf::SectionHeader64<BigEndian>>(t, at)?, BigEndian)
+            }
+            (ElfClass::Elf32, Endian::Little) => shdr_of(
+                pod_in::<elf::SectionHeader32<LittleEndian>>(t, at)?,
+                LittleEndian,
             ),
+            (ElfClass::Elf32, Endian::Big) => {
+                shdr_of(pod_in::<elf::SectionHeader32<BigEndian>>(t, at)?, BigEndian)
+            }
         };
         s.index = index;
         Some(s)
@@ -972,10 +976,20 @@ impl<'a> Elf<'a> {
 
     /// The symbol at `at` in `bytes` (a symbol table's).
     fn sym_in(&self, bytes: &[u8], at: usize) -> Option<SymEnt> {
-        let e = self.e();
-        Some(match self.l.class {
-            ElfClass::Elf64 => sym_of(pod_in::<elf::Sym64<Endianness>>(bytes, at)?, e),
-            ElfClass::Elf32 => sym_of(pod_in::<elf::Sym32<Endianness>>(bytes, at)?, e),
+        let b = bytes;
+        Some(match (self.l.class, self.l.endian) {
+            (ElfClass::Elf64, Endian::Little) => {
+                sym_of(pod_in::<elf::Sym64<LittleEndian>>(b, at)?, LittleEndian)
+            }
+            (ElfClass::Elf64, Endian::Big) => {
+                sym_of(pod_in::<elf::Sym64<BigEndian>>(b, at)?, BigEndian)
+            }
+            (ElfClass::Elf32, Endian::Little) => {
+                sym_of(pod_in::<elf::Sym32<LittleEndian>>(b, at)?, LittleEndian)
+            }
+            (ElfClass::Elf32, Endian::Big) => {
+                sym_of(pod_in::<elf::Sym32<BigEndian>>(b, at)?, BigEndian)
+            }
         })
     }
 
@@ -1075,7 +1089,7 @@ pub(crate) fn kernel_align_add(size: u64, addralign: u64, add: u64, wide: bool) 
     }
 }
 
-fn shdr_of<S: object::read::elf::SectionHeader<Endian = Endianness>>(s: &S, e: Endianness) -> Shdr {
+fn shdr_of<S: object::read::elf::SectionHeader>(s: &S, e: S::Endian) -> Shdr {
     Shdr {
         index: 0,
         name: s.sh_name(e),
@@ -1089,7 +1103,7 @@ fn shdr_of<S: object::read::elf::SectionHeader<Endian = Endianness>>(s: &S, e: E
     }
 }
 
-fn sym_of<S: object::read::elf::Sym<Endian = Endianness>>(s: &S, e: Endianness) -> SymEnt {
+fn sym_of<S: object::read::elf::Sym>(s: &S, e: S::Endian) -> SymEnt {
     SymEnt {
         name: s.st_name(e),
         bind: s.st_bind(),
@@ -1116,29 +1130,45 @@ impl RelFormat {
         }
     }
 
-    /// One entry (`r` is exactly one entry long).
+    /// One entry (`r` is exactly one entry long), decoded with the
+    /// layout fixed at compile time: there may be millions.
+    #[inline(always)]
     fn decode(self, r: &[u8]) -> RelEnt {
-        let e = self.endian;
-        match self.class {
-            ElfClass::Elf64 => {
-                let info = read_u64(&r[8..], e);
-                RelEnt {
-                    offset: read_u64(r, e),
-                    sym: (info >> 32) as u32,
-                    r_type: info as u32,
-                    addend: self.rela.then(|| read_u64(&r[16..], e) as i64),
-                }
-            }
-            ElfClass::Elf32 => {
-                let info = read_u32(&r[4..], e);
-                RelEnt {
-                    offset: u64::from(read_u32(r, e)),
-                    sym: info >> 8,
-                    r_type: info & 0xff,
-                    addend: self.rela.then(|| i64::from(read_u32(&r[8..], e) as i32)),
-                }
-            }
+        match (self.class, self.endian) {
+            (ElfClass::Elf64, Endian::Little) => decode64(r, self.rela, u64::from_le_bytes),
+            (ElfClass::Elf64, Endian::Big) => decode64(r, self.rela, u64::from_be_bytes),
+            (ElfClass::Elf32, Endian::Little) => decode32(r, self.rela, u32::from_le_bytes),
+            (ElfClass::Elf32, Endian::Big) => decode32(r, self.rela, u32::from_be_bytes),
         }
+    }
+}
+
+#[inline(always)]
+fn decode64(r: &[u8], rela: bool, word: impl Fn([u8; 8]) -> u64) -> RelEnt {
+    let head: [u8; 16] = r[..16].try_into().unwrap_or([0; 16]);
+    let at = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&head[i..i + 8]);
+        word(w)
+    };
+    let info = at(8);
+    RelEnt {
+        offset: at(0),
+        sym: (info >> 32) as u32,
+        r_type: info as u32,
+        addend: rela.then(|| word(r[16..24].try_into().unwrap_or([0; 8])) as i64),
+    }
+}
+
+#[inline(always)]
+fn decode32(r: &[u8], rela: bool, word: impl Fn([u8; 4]) -> u32) -> RelEnt {
+    let head: [u8; 8] = r[..8].try_into().unwrap_or([0; 8]);
+    let info = word([head[4], head[5], head[6], head[7]]);
+    RelEnt {
+        offset: u64::from(word([head[0], head[1], head[2], head[3]])),
+        sym: info >> 8,
+        r_type: info & 0xff,
+        addend: rela.then(|| i64::from(word(r[8..12].try_into().unwrap_or([0; 4])) as i32)),
     }
 }
 
