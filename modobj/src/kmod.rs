@@ -302,8 +302,11 @@ pub(crate) struct Note {
 pub struct Kmod {
     data: Image,
     layout: Option<Layout>,
-    modinfo: Option<ModInfo>,
-    notes: Vec<Note>,
+    /// The descriptor and the notes about it, decoded when first asked
+    /// for (after the validator's pass over the relocations, which then
+    /// found the descriptor's: see [`Watch`]).
+    decoded: std::sync::OnceLock<(Option<ModInfo>, Vec<Note>)>,
+    watch: Option<std::sync::Arc<Watch>>,
     regions: Regions,
 }
 
@@ -312,7 +315,7 @@ impl std::fmt::Debug for Kmod {
         f.debug_struct("Kmod")
             .field("len", &self.data.len())
             .field("machine", &self.machine())
-            .field("modinfo", &self.modinfo)
+            .field("modinfo", &self.modinfo())
             .finish()
     }
 }
@@ -350,20 +353,33 @@ impl Kmod {
         let mut k = Kmod {
             data: bytes,
             layout,
-            modinfo: None,
-            notes: Vec::new(),
+            decoded: std::sync::OnceLock::new(),
+            watch: None,
             regions: Regions::default(),
         };
         if let Some(elf) = k.elf() {
             if elf.table_ok() {
                 let regions = elf.regions();
-                let (modinfo, notes) = Decoder::new(&elf).decode();
+                // Where the descriptor is costs little to find; what fills
+                // its pointers may take a pass over a large table.
+                let ptr = elf.l.class.pointer_size();
+                let watch = Decoder::new(&elf)
+                    .descriptor_at()
+                    .map(|(sec, off)| Watch::new(sec, descriptor_places(off, ptr)));
                 k.regions = regions;
-                k.modinfo = modinfo;
-                k.notes = notes;
+                k.watch = watch.map(std::sync::Arc::new);
             }
         }
         k
+    }
+
+    /// The descriptor and the notes about it.
+    fn decoded(&self) -> &(Option<ModInfo>, Vec<Note>) {
+        self.decoded
+            .get_or_init(|| match self.elf().filter(Elf::table_ok) {
+                Some(elf) => Decoder::new(&elf).decode(),
+                None => (None, Vec::new()),
+            })
     }
 
     /// The object's size in bytes (for a file, its size when opened).
@@ -397,7 +413,7 @@ impl Kmod {
     /// The decoded `modinfo_t`; `None` when it could not be decoded (then
     /// [`crate::validate::validate`] says why).
     pub fn modinfo(&self) -> Option<&ModInfo> {
-        self.modinfo.as_ref()
+        self.decoded().0.as_ref()
     }
 
     /// Text size as the kernel computes it (what `modstat` shows as
@@ -483,11 +499,15 @@ impl Kmod {
     }
 
     pub(crate) fn elf(&self) -> Option<Elf<'_>> {
-        self.layout.map(|l| Elf::new(&self.data, l))
+        self.layout.map(|l| {
+            let mut elf = Elf::new(&self.data, l);
+            elf.watch = self.watch.as_deref();
+            elf
+        })
     }
 
     pub(crate) fn notes(&self) -> &[Note] {
-        &self.notes
+        &self.decoded().1
     }
 
     /// The ELF header as read: the file's first bytes, at most as many as
@@ -822,6 +842,8 @@ pub(crate) struct Elf<'a> {
     pub l: Layout,
     /// The section header table, as far as it was read.
     table: &'a [u8],
+    /// The descriptor's places, for passes over relocation tables.
+    watch: Option<&'a Watch>,
 }
 
 impl<'a> Elf<'a> {
@@ -830,6 +852,7 @@ impl<'a> Elf<'a> {
             data,
             l,
             table: &[],
+            watch: None,
         };
         let len = u64::from(l.e_shnum) * elf.shdr_size();
         elf.table = data.available(l.e_shoff, len);
@@ -1034,10 +1057,15 @@ impl<'a> Elf<'a> {
         };
         let inside = s.size.min(self.data.len().saturating_sub(s.offset));
         let len = inside - inside % entsize;
+        let tap = self.watch.filter(|w| w.section == s.info).map(|watch| Tap {
+            watch,
+            table: s.index,
+            found: [None; 3],
+        });
         let table = match self.data.get(s.offset, len) {
             Some(t) => t,
             None if self.data.can_read() => {
-                return RelIter::streamed(self.data, s.offset, s.offset + len, entsize, fmt)
+                return RelIter::streamed(self.data, s.offset, s.offset + len, entsize, fmt, tap)
             }
             // Cut short by a read that was: whole entries of what is there.
             None => {
@@ -1048,6 +1076,7 @@ impl<'a> Elf<'a> {
         RelIter {
             entries: Entries::Read(table.chunks_exact(entsize as usize), table),
             fmt,
+            tap,
         }
     }
 
@@ -1181,6 +1210,8 @@ const RELOC_CHUNK: usize = 256 << 10;
 pub(crate) struct RelIter<'a> {
     entries: Entries<'a>,
     fmt: RelFormat,
+    /// Notes the descriptor's relocations on the way (see [`Watch`]).
+    tap: Option<Tap<'a>>,
 }
 
 enum Entries<'a> {
@@ -1239,7 +1270,14 @@ impl Stream<'_> {
 }
 
 impl<'a> RelIter<'a> {
-    fn streamed(image: &'a Image, from: u64, to: u64, entsize: u64, fmt: RelFormat) -> Self {
+    fn streamed(
+        image: &'a Image,
+        from: u64,
+        to: u64,
+        entsize: u64,
+        fmt: RelFormat,
+        tap: Option<Tap<'a>>,
+    ) -> Self {
         RelIter {
             entries: Entries::Streamed(Stream {
                 chunk: Vec::new(),
@@ -1250,6 +1288,19 @@ impl<'a> RelIter<'a> {
                 end: to,
             }),
             fmt,
+            tap,
+        }
+    }
+
+    /// The whole table was passed over: the tap, if any, reports.
+    #[cold]
+    fn end_of_table(&mut self) {
+        let whole = match &self.entries {
+            Entries::Read(..) => true,
+            Entries::Streamed(s) => !s.image.changed(),
+        };
+        if let Some(tap) = self.tap.take().filter(|_| whole) {
+            tap.done();
         }
     }
 
@@ -1274,21 +1325,28 @@ impl Iterator for RelIter<'_> {
     #[inline]
     fn next(&mut self) -> Option<RelEnt> {
         let fmt = self.fmt;
-        match &mut self.entries {
+        let r = match &mut self.entries {
             Entries::Read(entries, _) => entries.next().map(|r| fmt.decode(r)),
             Entries::Streamed(s) => {
                 let end = s.pos + s.entsize;
                 if end > s.chunk.len() {
-                    if !s.refill() {
-                        return None;
+                    if s.refill() {
+                        return self.next();
                     }
-                    return self.next();
+                    None
+                } else {
+                    let r = &s.chunk[s.pos..end];
+                    s.pos = end;
+                    Some(fmt.decode(r))
                 }
-                let r = &s.chunk[s.pos..end];
-                s.pos = end;
-                Some(fmt.decode(r))
             }
+        };
+        match (&r, &mut self.tap) {
+            (Some(r), Some(tap)) => tap.note(r),
+            (None, Some(_)) => self.end_of_table(),
+            _ => {}
         }
+        r
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1370,6 +1428,79 @@ struct Decoder<'e, 'a> {
     prefetched: Vec<(u32, u64, Option<RelEnt>)>,
 }
 
+/// Where the descriptor's three pointers lie (`desc_off` is where it
+/// starts): after its `u_int` and `int`.
+fn descriptor_places(desc_off: u64, ptr: u64) -> [u64; 3] {
+    [8, 8 + ptr, 8 + 2 * ptr].map(|o| desc_off.wrapping_add(o))
+}
+
+/// The places of the descriptor's pointers, found when the file is
+/// opened, and the relocations at them that passes over whole relocation
+/// tables of their section have met. The validator makes such a pass over
+/// every table; decoding the descriptor after it then needs no pass of
+/// its own over what may be millions of entries, read from the file a
+/// chunk at a time. A table not passed over whole is scanned as before.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    section: u32,
+    places: [u64; 3],
+    lo: u64,
+    hi: u64,
+    /// Per table (its section index): the last entry at each place.
+    seen: std::sync::Mutex<Vec<(u32, [Option<RelEnt>; 3])>>,
+}
+
+impl Watch {
+    fn new(section: u32, places: [u64; 3]) -> Watch {
+        Watch {
+            section,
+            places,
+            lo: places.iter().copied().min().unwrap_or(0),
+            hi: places.iter().copied().max().unwrap_or(0),
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What a whole pass over `table` met at `places` of `section`.
+    fn seen(&self, section: u32, places: &[u64], table: u32) -> Option<[Option<RelEnt>; 3]> {
+        if section != self.section || places != self.places {
+            return None;
+        }
+        let seen = self.seen.lock().ok()?;
+        seen.iter().find(|(t, _)| *t == table).map(|(_, r)| *r)
+    }
+}
+
+/// A pass over one relocation table of the descriptor's section, noting
+/// the last entry at each of the watched places.
+struct Tap<'a> {
+    watch: &'a Watch,
+    table: u32,
+    found: [Option<RelEnt>; 3],
+}
+
+impl Tap<'_> {
+    #[inline(always)]
+    fn note(&mut self, r: &RelEnt) {
+        if r.offset >= self.watch.lo && r.offset <= self.watch.hi {
+            for (slot, p) in self.found.iter_mut().zip(self.watch.places) {
+                if r.offset == p {
+                    *slot = Some(*r);
+                }
+            }
+        }
+    }
+
+    /// The pass reached the table's end: what it met is now known.
+    fn done(self) {
+        if let Ok(mut seen) = self.watch.seen.lock() {
+            if !seen.iter().any(|(t, _)| *t == self.table) {
+                seen.push((self.table, self.found));
+            }
+        }
+    }
+}
+
 /// The relocation the kernel applies last at each of `places` in `sec`
 /// (it applies only relocation sections whose target is PROGBITS), in one
 /// pass over the section's relocations.
@@ -1382,6 +1513,16 @@ fn relocs_at(elf: &Elf<'_>, sec: &Shdr, places: &[u64]) -> Vec<Option<RelEnt>> {
         let Some(rs) = elf.shdr(i) else { continue };
         let is_rel = rs.sh_type == elf::SHT_REL || rs.sh_type == elf::SHT_RELA;
         if !is_rel || rs.info != sec.index {
+            continue;
+        }
+        // Found by a pass over the whole table made before (the
+        // validator's): no pass of its own.
+        if let Some(seen) = elf.watch.and_then(|w| w.seen(sec.index, places, rs.index)) {
+            for (slot, r) in found.iter_mut().zip(seen) {
+                if r.is_some() {
+                    *slot = r;
+                }
+            }
             continue;
         }
         // Only the offsets matter until one matches: compare them raw.
@@ -1453,7 +1594,9 @@ impl<'e, 'a> Decoder<'e, 'a> {
         (info, self.notes)
     }
 
-    fn decode_inner(&mut self) -> Option<ModInfo> {
+    /// Where the descriptor is: the section and offset the pointer in
+    /// `link_set_modules` leads to.
+    fn descriptor_at(&mut self) -> Option<(u32, u64)> {
         let elf = *self.elf;
         let ptr = elf.l.class.pointer_size();
         if elf.shstrtab().is_none() {
@@ -1510,10 +1653,17 @@ impl<'e, 'a> Decoder<'e, 'a> {
             }
             Ptr::Into { section, offset } => (section, offset),
         };
+        Some((desc_sec, desc_off))
+    }
+
+    fn decode_inner(&mut self) -> Option<ModInfo> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
+        let (desc_sec, desc_off) = self.descriptor_at()?;
         let desc_shdr = elf.shdr(desc_sec)?;
         // The three pointers of the descriptor, in one pass over the
         // section's relocations (there may be very many).
-        let places = [8, 8 + ptr, 8 + 2 * ptr].map(|o| desc_off.wrapping_add(o));
+        let places = descriptor_places(desc_off, ptr);
         for (place, r) in places.iter().zip(relocs_at(&elf, &desc_shdr, &places)) {
             self.prefetched.push((desc_sec, *place, r));
         }
@@ -2097,14 +2247,21 @@ pub(crate) mod tests {
         assert_eq!(findings[0].check, Check::FileChanged);
         assert_eq!(findings[0].errno, FILE_CHANGED_ERRNO);
         assert_eq!(findings[0].reason, FILE_CHANGED_REASON);
-        // Cut after everything was read: nothing is read later, nothing
-        // changed while it was read.
+        // Cut after the descriptor was decoded: it is not read again.
         let path = temp_file("cut-late", &bytes);
+        let k = Kmod::open(&path).unwrap();
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        truncate(&path, 100);
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        assert!(!k.changed_while_read());
+        // Cut after opening, before the descriptor was asked for: it is
+        // read then, and the read comes up short.
+        std::fs::write(&path, &bytes).unwrap();
         let k = Kmod::open(&path).unwrap();
         truncate(&path, 100);
         std::fs::remove_file(&path).unwrap();
-        assert!(!k.changed_while_read());
-        assert_eq!(k.modinfo().unwrap().name, "example");
+        assert_eq!(k.modinfo(), None);
+        assert!(k.changed_while_read());
     }
 
     /// Every fixture and malformed module, from its file and from memory.
@@ -2146,6 +2303,12 @@ pub(crate) mod tests {
             let read = Kmod::open(&path).unwrap();
             let whole = Kmod::from_bytes(bytes);
             let p = path.display();
+            // The descriptor decoded after the validator's pass over the
+            // relocations (which finds the descriptor's on the way) is the
+            // one decoded by a pass of its own.
+            let first = validate(&read, &targets[0]);
+            assert_eq!(whole.modinfo(), read.modinfo(), "{p}");
+            assert_eq!(first, validate(&whole, &targets[0]), "{p}");
             assert!(!read.changed_while_read(), "{p}");
             assert_eq!(read.file_size(), size, "{p}");
             // Never more than the file holds.
@@ -2203,6 +2366,28 @@ pub(crate) mod tests {
             }
             d[h + 0x18..h + 0x20].copy_from_slice(&(at as u64).to_le_bytes());
             d[h + 0x20..h + 0x28].copy_from_slice(&((copies * size) as u64).to_le_bytes());
+            // The last relocation at a place is the one applied: in the
+            // last copy, mi_name's (the second entry of .rela.rodata,
+            // at offset 16) points one byte further.
+            let last = d.len() - size;
+            let info = u32::from_le_bytes(d[h + 0x2c..h + 0x30].try_into().unwrap());
+            let target_type = u32::from_le_bytes(
+                d[shoff + info as usize * 64 + 4..shoff + info as usize * 64 + 8]
+                    .try_into()
+                    .unwrap(),
+            );
+            let flags = u64::from_le_bytes(
+                d[shoff + info as usize * 64 + 8..shoff + info as usize * 64 + 16]
+                    .try_into()
+                    .unwrap(),
+            );
+            let rodata = target_type == elf::SHT_PROGBITS && flags == u64::from(elf::SHF_ALLOC);
+            if rodata && size >= 48 {
+                let e = last + 24;
+                assert_eq!(u64::from_le_bytes(d[e..e + 8].try_into().unwrap()), 16);
+                let addend = i64::from_le_bytes(d[e + 16..e + 24].try_into().unwrap());
+                d[e + 16..e + 24].copy_from_slice(&(addend + 1).to_le_bytes());
+            }
         }
         d
     }
@@ -2215,8 +2400,19 @@ pub(crate) mod tests {
         let whole = Kmod::from_bytes(d.clone());
         // Not held: read a chunk at a time when looked at.
         assert!(k.data.held() < 64 << 10, "{} bytes held", k.data.held());
-        assert_eq!(k.modinfo().unwrap().name, "example");
+        // The last of the relocations at mi_name is the one applied, by a
+        // pass of the decoder's own and one of the validator's alike.
+        assert_eq!(whole.modinfo().unwrap().name, "xample");
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let first = crate::validate::validate(&k, &t);
+        // The validator's pass noted what the descriptor needs (and the
+        // validator's look at the descriptor came after it).
+        let watch = k.watch.as_ref().unwrap();
+        assert!(!watch.seen.lock().unwrap().is_empty());
         assert_eq!(k.modinfo(), whole.modinfo());
+        assert_eq!(first, crate::validate::validate(&whole, &t));
+        let again = Kmod::open(&path).unwrap();
+        assert_eq!(again.modinfo(), whole.modinfo());
         assert_eq!(k.relocation_types(), whole.relocation_types());
         let counted: u64 = k.relocation_types().iter().map(|r| r.count).sum();
         assert!(counted * 24 > 3 * STREAMED_TABLE, "{counted} relocations");

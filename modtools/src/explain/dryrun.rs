@@ -345,6 +345,9 @@ impl Walk<'_> {
                 return self.fail(operand, "File", e.errno(), format!("{shown} is {e}"));
             }
         };
+        // The file is checked first: the checks' pass over its relocations
+        // also finds the descriptor's, which reading the facts then needs.
+        let checked = self.check_file(operand, &kmod);
         let info = kmod.modinfo().cloned();
         self.report.facts = info.as_ref().map(|i| Facts {
             name: i.name.clone(),
@@ -357,7 +360,6 @@ impl Walk<'_> {
             text_size: kmod.text_size(),
             required: i.required.clone(),
         });
-        let checked = self.check_file(operand, &kmod);
         if kmod.changed_while_read() {
             // Read from the file while, or after, it shrank.
             self.report.facts = None;
