@@ -306,6 +306,8 @@ pub struct Kmod {
     /// for (after the validator's pass over the relocations, which then
     /// found the descriptor's: see [`Watch`]).
     decoded: std::sync::OnceLock<(Option<ModInfo>, Vec<Note>)>,
+    /// Where the descriptor is, found when the file was opened.
+    located: Option<Located>,
     watch: Option<std::sync::Arc<Watch>>,
     regions: Regions,
 }
@@ -354,6 +356,7 @@ impl Kmod {
             data: bytes,
             layout,
             decoded: std::sync::OnceLock::new(),
+            located: None,
             watch: None,
             regions: Regions::default(),
         };
@@ -363,10 +366,12 @@ impl Kmod {
                 // Where the descriptor is costs little to find; what fills
                 // its pointers may take a pass over a large table.
                 let ptr = elf.l.class.pointer_size();
-                let watch = Decoder::new(&elf)
-                    .descriptor_at()
+                let located = Decoder::new(&elf).locate();
+                let watch = located
+                    .0
                     .map(|(sec, off)| Watch::new(sec, descriptor_places(off, ptr)));
                 k.regions = regions;
+                k.located = Some(located);
                 k.watch = watch.map(std::sync::Arc::new);
             }
         }
@@ -377,7 +382,7 @@ impl Kmod {
     fn decoded(&self) -> &(Option<ModInfo>, Vec<Note>) {
         self.decoded
             .get_or_init(|| match self.elf().filter(Elf::table_ok) {
-                Some(elf) => Decoder::new(&elf).decode(),
+                Some(elf) => Decoder::new(&elf).decode(self.located.clone()),
                 None => (None, Vec::new()),
             })
     }
@@ -1428,6 +1433,10 @@ struct Decoder<'e, 'a> {
     prefetched: Vec<(u32, u64, Option<RelEnt>)>,
 }
 
+/// Where the descriptor is (its section and offset), if it was found, and
+/// the notes made finding it.
+type Located = (Option<(u32, u64)>, Vec<Note>);
+
 /// Where the descriptor's three pointers lie (`desc_off` is where it
 /// starts): after its `u_int` and `int`.
 fn descriptor_places(desc_off: u64, ptr: u64) -> [u64; 3] {
@@ -1589,9 +1598,24 @@ impl<'e, 'a> Decoder<'e, 'a> {
         });
     }
 
-    fn decode(mut self) -> (Option<ModInfo>, Vec<Note>) {
-        let info = self.decode_inner();
+    /// Decodes the descriptor; `located` is what [`Decoder::locate`]
+    /// found before, if it was asked.
+    fn decode(mut self, located: Option<Located>) -> (Option<ModInfo>, Vec<Note>) {
+        let at = match located {
+            Some((at, notes)) => {
+                self.notes = notes;
+                at
+            }
+            None => self.descriptor_at(),
+        };
+        let info = at.and_then(|at| self.decode_inner(at));
         (info, self.notes)
+    }
+
+    /// Where the descriptor is, with what was noted on the way.
+    fn locate(mut self) -> Located {
+        let at = self.descriptor_at();
+        (at, self.notes)
     }
 
     /// Where the descriptor is: the section and offset the pointer in
@@ -1656,10 +1680,9 @@ impl<'e, 'a> Decoder<'e, 'a> {
         Some((desc_sec, desc_off))
     }
 
-    fn decode_inner(&mut self) -> Option<ModInfo> {
+    fn decode_inner(&mut self, (desc_sec, desc_off): (u32, u64)) -> Option<ModInfo> {
         let elf = *self.elf;
         let ptr = elf.l.class.pointer_size();
-        let (desc_sec, desc_off) = self.descriptor_at()?;
         let desc_shdr = elf.shdr(desc_sec)?;
         // The three pointers of the descriptor, in one pass over the
         // section's relocations (there may be very many).
