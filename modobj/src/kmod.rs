@@ -308,6 +308,8 @@ pub struct Kmod {
     decoded: std::sync::OnceLock<(Option<ModInfo>, Vec<Note>)>,
     /// Where the descriptor is, found when the file was opened.
     located: Option<Located>,
+    /// The section headers, decoded once when the table is usable.
+    shdrs: Option<Vec<Shdr>>,
     watch: Option<std::sync::Arc<Watch>>,
     regions: Regions,
 }
@@ -357,9 +359,16 @@ impl Kmod {
             layout,
             decoded: std::sync::OnceLock::new(),
             located: None,
+            shdrs: None,
             watch: None,
             regions: Regions::default(),
         };
+        if let Some(elf) = k.elf().filter(Elf::table_ok) {
+            let shdrs: Vec<Shdr> = (0..u32::from(elf.l.e_shnum))
+                .map_while(|i| elf.decode_shdr(i))
+                .collect();
+            k.shdrs = Some(shdrs);
+        }
         if let Some(elf) = k.elf() {
             if elf.table_ok() {
                 let regions = elf.regions();
@@ -507,6 +516,7 @@ impl Kmod {
         self.layout.map(|l| {
             let mut elf = Elf::new(&self.data, l);
             elf.watch = self.watch.as_deref();
+            elf.shdrs = self.shdrs.as_deref();
             elf
         })
     }
@@ -849,6 +859,9 @@ pub(crate) struct Elf<'a> {
     table: &'a [u8],
     /// The descriptor's places, for passes over relocation tables.
     watch: Option<&'a Watch>,
+    /// The section headers decoded once (the checks look at each many
+    /// times): those read, in order.
+    shdrs: Option<&'a [Shdr]>,
 }
 
 impl<'a> Elf<'a> {
@@ -858,6 +871,7 @@ impl<'a> Elf<'a> {
             l,
             table: &[],
             watch: None,
+            shdrs: None,
         };
         let len = u64::from(l.e_shnum) * elf.shdr_size();
         elf.table = data.available(l.e_shoff, len);
@@ -903,6 +917,14 @@ impl<'a> Elf<'a> {
     }
 
     pub fn shdr(&self, index: u32) -> Option<Shdr> {
+        if let Some(all) = self.shdrs {
+            return all.get(index as usize).copied();
+        }
+        self.decode_shdr(index)
+    }
+
+    /// Section header `index`, decoded from the table as read.
+    fn decode_shdr(&self, index: u32) -> Option<Shdr> {
         if index >= u32::from(self.l.e_shnum) {
             return None;
         }
