@@ -11,6 +11,8 @@
 //! would see it and does the reads, each bounded by what was asked for and
 //! by the file's size (`fstat` after opening), so a file that claims
 //! enormous sections or is mostly a hole costs only what it really holds.
+//! What is looked at only a part at a time (a large relocation table) is
+//! read into the caller's buffer instead, not kept ([`Image::read_at`]).
 //!
 //! A read that comes up short on a regular file means it shrank after the
 //! `fstat`: the reads stop and [`Image::changed`] says so, so that nothing
@@ -34,6 +36,9 @@ use crate::kmod::{KmodError, Waits};
 /// one like `/dev/zero` never ends; the kernel has no such limit, but no
 /// module comes near it.
 pub(crate) const DEVICE_LIMIT: u64 = 64 << 20;
+
+/// How much [`Image::scan`] reads at a time.
+const SCAN_CHUNK: usize = 128 << 10;
 
 /// What kind of file the bytes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +218,29 @@ impl Image {
     /// short ([`Image::read_at`], [`Image::fetch`]).
     pub(crate) fn can_read(&self) -> bool {
         self.kind == Kind::Regular && self.file.is_some() && !self.changed()
+    }
+
+    /// Passes the `len` bytes at `offset` to `f` a chunk at a time, each
+    /// a whole number of `unit`s, through one buffer (not kept): for what
+    /// is decoded as it is read (a section header table). A read that
+    /// comes up short ends it, as [`Image::read_at`] says.
+    pub(crate) fn scan(&self, offset: u64, len: u64, unit: usize, mut f: impl FnMut(&[u8])) {
+        if let Some(b) = self.get(offset, len) {
+            return f(b);
+        }
+        let step = (SCAN_CHUNK - SCAN_CHUNK % unit.max(1)) as u64;
+        let mut buf = vec![0u8; len.min(step) as usize];
+        let end = offset.saturating_add(len);
+        let mut at = offset;
+        while at < end {
+            let n = (end - at).min(step) as usize;
+            let got = self.read_at(at, &mut buf[..n]);
+            f(&buf[..got - got % unit.max(1)]);
+            if got < n {
+                return;
+            }
+            at += n as u64;
+        }
     }
 
     /// Reads the file's bytes at `offset` into `buf` (not kept), for what

@@ -15,10 +15,13 @@
 //! `kobj_load` reads it (§8.1): the ELF header, the section header table,
 //! then the ranges those name that the checks need (symbol and string
 //! tables, section names, relocation tables), each bounded by the claim
-//! and by the file's size, and the descriptor and its strings as they are
-//! found ([`crate::image`]). Everything else is either a small summary or
-//! computed on demand, so memory stays at most at the file size plus a
-//! small constant whatever the file claims about itself.
+//! and by the file's size ([`read_file`], [`crate::image`]); large
+//! relocation tables a chunk at a time as they are looked at, and the
+//! descriptor and its strings when it is first asked for. Everything else
+//! is either a small summary or computed on demand, so memory stays at
+//! most at the file size plus a small constant whatever the file claims
+//! about itself. The file stays open with the [`Kmod`]; a read that comes
+//! up short at any time is reported by [`Kmod::changed_while_read`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -310,6 +313,8 @@ pub struct Kmod {
     located: Option<Located>,
     /// The section headers, decoded once when the table is usable.
     shdrs: Option<Vec<Shdr>>,
+    /// The first symbol table and its string table (section indexes).
+    hot: [Option<u32>; 2],
     watch: Option<std::sync::Arc<Watch>>,
     regions: Regions,
 }
@@ -325,9 +330,11 @@ impl std::fmt::Debug for Kmod {
 }
 
 impl Kmod {
-    /// Reads a module file as the kernel does (see [`crate::image`]).
-    /// Only a failure to read it is an error; a file that shrinks while
-    /// it is read is not, [`Kmod::changed_while_read`] says so.
+    /// Reads a module file as the kernel does ([`read_file`]). Only a
+    /// failure to open or read it is an error; a file that shrinks while
+    /// it is read is not, [`Kmod::changed_while_read`] says so. The file
+    /// stays open: what is read later (large relocation tables, the
+    /// descriptor) is read from it.
     pub fn open(path: &Path) -> Result<Kmod, KmodError> {
         Kmod::open_with(path, &mut |_| {})
     }
@@ -338,8 +345,8 @@ impl Kmod {
         path: &Path,
         between: &mut dyn FnMut(ReadStage),
     ) -> Result<Kmod, KmodError> {
-        let image = read_file(path, &[elf::SHT_SYMTAB], between)?;
-        let k = Kmod::from_data(image);
+        let (image, shdrs) = read_file(path, &[elf::SHT_SYMTAB], between)?;
+        let k = Kmod::from_data(image, shdrs);
         if let Some(e) = k.data.failure() {
             return Err(KmodError::Io(e));
         }
@@ -349,10 +356,12 @@ impl Kmod {
     /// Parses a module object held in memory. Never fails: whatever could
     /// not be decoded is explained by [`crate::validate::validate`].
     pub fn from_bytes(bytes: Vec<u8>) -> Kmod {
-        Kmod::from_data(Image::from_bytes(bytes))
+        Kmod::from_data(Image::from_bytes(bytes), None)
     }
 
-    fn from_data(bytes: Image) -> Kmod {
+    /// A module over what was read of it; `shdrs`, its section headers
+    /// when they were decoded as they were read.
+    fn from_data(bytes: Image, shdrs: Option<Vec<Shdr>>) -> Kmod {
         let layout = parse_layout(bytes.available(0, EHDR_MAX));
         let mut k = Kmod {
             data: bytes,
@@ -360,14 +369,21 @@ impl Kmod {
             decoded: std::sync::OnceLock::new(),
             located: None,
             shdrs: None,
+            hot: [None; 2],
             watch: None,
             regions: Regions::default(),
         };
         if let Some(elf) = k.elf().filter(Elf::table_ok) {
-            let shdrs: Vec<Shdr> = (0..u32::from(elf.l.e_shnum))
-                .map_while(|i| elf.decode_shdr(i))
-                .collect();
+            let shdrs = shdrs.unwrap_or_else(|| {
+                (0..u32::from(elf.l.e_shnum))
+                    .map_while(|i| elf.decode_shdr(i))
+                    .collect()
+            });
             k.shdrs = Some(shdrs);
+        }
+        if let Some(elf) = k.elf().filter(Elf::table_ok) {
+            let symtab = elf.first_of_type(elf::SHT_SYMTAB);
+            k.hot = [symtab.map(|s| s.index), symtab.map(|s| s.link)];
         }
         if let Some(elf) = k.elf() {
             if elf.table_ok() {
@@ -517,6 +533,11 @@ impl Kmod {
             let mut elf = Elf::new(&self.data, l);
             elf.watch = self.watch.as_deref();
             elf.shdrs = self.shdrs.as_deref();
+            let base = elf;
+            elf.hot = self.hot.map(|i| {
+                let s = base.shdr(i?)?;
+                Some((s.index, base.contents(&s)?))
+            });
             elf
         })
     }
@@ -577,9 +598,9 @@ pub use crate::rules::split_required;
 /// or `nm` output, whose undefined `U` entries are skipped). Any machine
 /// or class; every symbol table in the file is read.
 pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
-    let mut data = read_file(path, &[elf::SHT_SYMTAB, elf::SHT_DYNSYM], &mut |_| {})?;
+    let (mut data, shdrs) = read_file(path, &[elf::SHT_SYMTAB, elf::SHT_DYNSYM], &mut |_| {})?;
     let names = if parse_layout(data.available(0, EHDR_MAX)).is_some() {
-        symbol_table(&data)
+        symbol_table(&data, shdrs.as_deref())
     } else {
         // Not ELF: a list of names, read whole.
         data.read(&[(0, u64::MAX)])?;
@@ -592,11 +613,12 @@ pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
     names
 }
 
-fn symbol_table(data: &Image) -> Result<BTreeSet<String>, KmodError> {
+fn symbol_table(data: &Image, shdrs: Option<&[Shdr]>) -> Result<BTreeSet<String>, KmodError> {
     let Some(layout) = parse_layout(data.available(0, EHDR_MAX)) else {
         return Err(KmodError::Io(Errno::EFTYPE));
     };
-    let elf = Elf::new(data, layout);
+    let mut elf = Elf::new(data, layout);
+    elf.shdrs = shdrs;
     let mut names = BTreeSet::new();
     if !elf.table_ok() {
         return Err(KmodError::Io(Errno::EFTYPE));
@@ -667,14 +689,15 @@ pub(crate) enum ReadStage {
 /// the kernel would go on with, the section header table; when that lies
 /// inside the file, the contents of the sections of the types in
 /// `symbol_types` and of the string tables they link to, of the
-/// section-name table and of every REL and RELA section (whole entries
-/// inside the file only, as the kernel rounds sizes down; the validator
-/// and the reader look at all of them). Each range is cut to the file's
-/// size; one that lies partly outside it is then not
-/// [`Elf::contents`] (the kernel's read would come up short: EINVAL) but
-/// its entries inside the file can be looked at. The module's other
-/// sections are not read here: the descriptor and its strings are read
-/// as they are found ([`Image::fetch`]), the rest never (the kernel copies
+/// section-name table and of every REL and RELA section smaller than
+/// [`STREAMED_TABLE`] (whole entries inside the file only, as the kernel
+/// rounds sizes down; the validator and the reader look at all of them).
+/// Each range is cut to the file's size; one that lies partly outside it
+/// is then not [`Elf::contents`] (the kernel's read would come up short:
+/// EINVAL) but its entries inside the file can be looked at. Larger
+/// relocation tables are read a chunk at a time whenever they are looked
+/// at ([`Elf::relocs`]), the descriptor and its strings when they are found
+/// ([`Image::fetch`]), the module's other sections never (the kernel copies
 /// them into memory; nothing checks their bytes). A device has no size:
 /// it is read from its start, as far as the last section it is asked
 /// about, the descriptor's included ([`crate::image::DEVICE_LIMIT`]).
@@ -682,30 +705,37 @@ fn read_file(
     path: &Path,
     symbol_types: &[u32],
     between: &mut dyn FnMut(ReadStage),
-) -> Result<Image, KmodError> {
+) -> Result<(Image, Option<Vec<Shdr>>), KmodError> {
     let mut image = Image::open(path)?;
     image.read(&[(0, EHDR_MAX)])?;
     between(ReadStage::Header);
     let Some(l) = parse_layout(image.available(0, EHDR_MAX)) else {
-        return Ok(image);
+        return Ok((image, None));
     };
     let table_len = {
         let elf = Elf::new(&image, l);
         let plausible =
             l.e_shnum != 0 && l.e_shoff != 0 && u64::from(l.e_shentsize) == elf.shdr_size();
         if !plausible {
-            return Ok(image);
+            return Ok((image, None));
         }
         u64::from(l.e_shnum) * elf.shdr_size()
     };
-    image.read(&[(l.e_shoff, table_len)])?;
+    // A device is read from its start: the table with the rest. A file's
+    // table is decoded as it is read, not held (the headers are looked at
+    // decoded, many times each).
+    if image.is_device() {
+        image.read(&[(l.e_shoff, table_len)])?;
+    }
+    if !Elf::new(&image, l).table_ok() {
+        return Ok((image, None));
+    }
+    let shdrs = decode_table(&image, l);
     between(ReadStage::Table);
     let mut ranges = Vec::new();
     {
-        let elf = Elf::new(&image, l);
-        if !elf.table_ok() {
-            return Ok(image);
-        }
+        let mut elf = Elf::new(&image, l);
+        elf.shdrs = Some(&shdrs);
         let device = image.is_device();
         let mut want = |s: &Shdr| {
             if s.sh_type != elf::SHT_NOBITS {
@@ -733,7 +763,25 @@ fn read_file(
         }
     }
     image.read(&ranges)?;
-    Ok(image)
+    Ok((image, Some(shdrs)))
+}
+
+/// The section headers in the table, as far as it can be read, decoded
+/// as they are read.
+fn decode_table(image: &Image, l: Layout) -> Vec<Shdr> {
+    let elf = Elf::new(image, l);
+    let size = elf.shdr_size() as usize;
+    let mut out = Vec::with_capacity(usize::from(l.e_shnum));
+    image.scan(l.e_shoff, u64::from(l.e_shnum) * size as u64, size, |run| {
+        for entry in run.chunks_exact(size) {
+            let index = out.len() as u32;
+            if let Some(mut s) = elf.shdr_in(entry) {
+                s.index = index;
+                out.push(s);
+            }
+        }
+    });
+    out
 }
 
 // ---------------------------------------------------------------------
@@ -862,6 +910,9 @@ pub(crate) struct Elf<'a> {
     /// The section headers decoded once (the checks look at each many
     /// times): those read, in order.
     shdrs: Option<&'a [Shdr]>,
+    /// The contents of the sections looked at entry by entry (the symbol
+    /// table and its names), by section index, found once.
+    hot: [Option<(u32, &'a [u8])>; 2],
 }
 
 impl<'a> Elf<'a> {
@@ -872,6 +923,7 @@ impl<'a> Elf<'a> {
             table: &[],
             watch: None,
             shdrs: None,
+            hot: [None; 2],
         };
         let len = u64::from(l.e_shnum) * elf.shdr_size();
         elf.table = data.available(l.e_shoff, len);
@@ -929,10 +981,16 @@ impl<'a> Elf<'a> {
             return None;
         }
         let at = index as usize * self.shdr_size() as usize;
-        // Decoded with the byte order fixed at compile time: the
-        // checks look at every header many times.
-        let t = self.table;
-        let mut s = match (self.l.class, self.l.endian) {
+        let mut s = self.shdr_in(self.table.get(at..)?)?;
+        s.index = index;
+        Some(s)
+    }
+
+    /// The section header at the start of `t` (its index left 0).
+    fn shdr_in(&self, t: &[u8]) -> Option<Shdr> {
+        // Decoded with the byte order fixed at compile time.
+        let at = 0;
+        Some(match (self.l.class, self.l.endian) {
             (ElfClass::Elf64, Endian::Little) => shdr_of(
                 pod_in::<elf::SectionHeader64<LittleEndian>>(t, at)?,
                 LittleEndian,
@@ -947,15 +1005,16 @@ impl<'a> Elf<'a> {
             (ElfClass::Elf32, Endian::Big) => {
                 shdr_of(pod_in::<elf::SectionHeader32<BigEndian>>(t, at)?, BigEndian)
             }
-        };
-        s.index = index;
-        Some(s)
+        })
     }
 
     /// The bytes of a section that has file contents; `None` for NOBITS,
     /// when the section lies (partly) outside the file, or when its
     /// contents were not read ([`read_file`] says which are).
     pub fn contents(&self, s: &Shdr) -> Option<&'a [u8]> {
+        if let Some((_, bytes)) = self.hot.iter().flatten().find(|h| h.0 == s.index) {
+            return Some(bytes);
+        }
         if s.sh_type == elf::SHT_NOBITS {
             return None;
         }
@@ -1017,6 +1076,9 @@ impl<'a> Elf<'a> {
     pub fn symbol(&self, symtab: &Shdr, index: u32) -> Option<SymEnt> {
         if u64::from(index) >= self.symbol_count(symtab) {
             return None;
+        }
+        if let Some((_, table)) = self.hot[0].filter(|h| h.0 == symtab.index) {
+            return self.sym_in(table, index as usize * self.sym_size() as usize);
         }
         let at = symtab
             .offset
@@ -1229,7 +1291,7 @@ fn decode32(r: &[u8], rela: bool, word: impl Fn([u8; 4]) -> u32) -> RelEnt {
 }
 
 /// How much of a streamed relocation table is read at a time.
-const RELOC_CHUNK: usize = 256 << 10;
+const RELOC_CHUNK: usize = 128 << 10;
 
 /// The entries of one REL or RELA table, decoded straight from the
 /// table's bytes (cut to whole entries inside the file): all of them
