@@ -250,19 +250,10 @@ impl Image {
     /// the size the file had) or a read fails (likewise: what it holds
     /// can no longer be read whole).
     pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
-        use std::os::unix::fs::FileExt;
         let Some(file) = self.file.as_ref().filter(|_| self.can_read()) else {
             return 0;
         };
-        let mut got = 0;
-        while got < buf.len() {
-            match file.read_at(&mut buf[got..], offset + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
+        let got = pread_full(file, offset, buf).unwrap_or(0);
         if got < buf.len() {
             self.changed.store(true, Ordering::Release);
         }
@@ -322,16 +313,16 @@ impl Image {
             return None;
         }
         let file = self.file.as_ref()?;
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(usize::try_from(len).ok()?).ok()?;
-        match read_range(file, &mut buf, offset, end) {
-            Ok(()) => Some(Cow::Owned(buf)),
-            Err(Stop::Short) => {
+        // Small (a descriptor, a name): zeroed first costs nothing.
+        let mut buf = vec![0u8; usize::try_from(len).ok()?];
+        match pread_full(file, offset, &mut buf) {
+            Ok(got) if got == buf.len() => Some(Cow::Owned(buf)),
+            Ok(_) => {
                 self.changed.store(true, Ordering::Release);
                 None
             }
-            Err(Stop::Failed(e)) => {
-                let errno = e.errno().0;
+            Err(e) => {
+                let errno = Errno::from_io(&e).0;
                 let _ = self
                     .failed
                     .compare_exchange(0, errno, Ordering::AcqRel, Ordering::Acquire);
@@ -487,8 +478,26 @@ fn merge(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     out
 }
 
+/// Fills `buf` with the file's bytes at `offset` as far as the file goes,
+/// at that offset whatever else reads the file (no seek): how many.
+fn pread_full(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 /// Appends the file's bytes `from..to` to `buf` (capacity reserved by the
-/// caller), with as few reads as the system allows and no copy.
+/// caller), with as few reads as the system allows and no copy. It moves
+/// the file's offset: only [`Image::read`] uses it, with the image its
+/// own (`&mut`), before anything else reads the file.
 fn read_range(file: &File, buf: &mut Vec<u8>, from: u64, to: u64) -> Result<(), Stop> {
     if from >= to {
         return Ok(());
