@@ -11,23 +11,31 @@
 //!
 //! Nothing here fails on content: [`Kmod::from_bytes`] accepts any bytes,
 //! and what it could not decode is recorded for [`crate::validate`] to
-//! explain. The only error is failing to read the file. The object is kept
-//! as one buffer of the file's size; everything else is either a small
-//! summary or computed on demand, so memory stays at the file size plus a
-//! small constant whatever the file claims about itself.
+//! explain. The only error is failing to read the file. A file is read as
+//! `kobj_load` reads it (§8.1): the ELF header, the section header table,
+//! then the ranges those name that the checks need (symbol and string
+//! tables, section names, relocation tables), each bounded by the claim
+//! and by the file's size ([`read_file`], [`crate::image`]); large
+//! relocation tables a chunk at a time as they are looked at, and the
+//! descriptor and its strings when it is first asked for. Everything else
+//! is either a small summary or computed on demand, so memory stays at
+//! most at the file size plus a small constant whatever the file claims
+//! about itself. The file stays open with the [`Kmod`]; a read that comes
+//! up short at any time is reported by [`Kmod::changed_while_read`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::Path;
+
+use std::borrow::Cow;
 
 use object::elf;
 use object::pod;
 use object::read::elf::FileHeader;
-use object::Endianness;
+use object::{BigEndian, Endianness, LittleEndian};
 
 use crate::checks::Check;
+use crate::image::Image;
 use crate::machine::{pointer_reloc, reloc_name, PointerReloc, EM_486, EM_ALPHA, EM_ALPHA_EXP};
-use crate::mapping::Mapping;
 use libmodctl::errno::Errno;
 
 pub(crate) const EI_NIDENT: usize = 16;
@@ -48,22 +56,7 @@ pub const FILE_CHANGED_ERRNO: Errno = Errno::EINVAL;
 /// Why nothing read from such a file is trusted.
 pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it was being read";
 
-/// Failure to read a module file. Problems with its contents are not
-/// errors: they are reported by [`crate::validate::validate`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum KmodError {
-    Io(Errno),
-}
-
-impl std::fmt::Display for KmodError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KmodError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for KmodError {}
+pub use crate::image::{KmodError, Waits};
 
 /// The machine an object was built for (`e_machine`), named as NetBSD's
 /// ports name their architectures.
@@ -276,10 +269,19 @@ pub(crate) struct Note {
 /// A parsed module object.
 #[derive(Clone)]
 pub struct Kmod {
-    data: Bytes,
+    data: Image,
     layout: Option<Layout>,
-    modinfo: Option<ModInfo>,
-    notes: Vec<Note>,
+    /// The descriptor and the notes about it, decoded when first asked
+    /// for (after the validator's pass over the relocations, which then
+    /// found the descriptor's: see [`Watch`]).
+    decoded: std::sync::OnceLock<(Option<ModInfo>, Vec<Note>)>,
+    /// Where the descriptor is, found when the file was opened.
+    located: Option<Located>,
+    /// The section headers, decoded once when the table is usable.
+    shdrs: Option<Vec<Shdr>>,
+    /// The first symbol table and its string table (section indexes).
+    hot: [Option<u32>; 2],
+    watch: Option<std::sync::Arc<Watch>>,
     regions: Regions,
 }
 
@@ -288,47 +290,97 @@ impl std::fmt::Debug for Kmod {
         f.debug_struct("Kmod")
             .field("len", &self.data.len())
             .field("machine", &self.machine())
-            .field("modinfo", &self.modinfo)
+            .field("modinfo", &self.modinfo())
             .finish()
     }
 }
 
 impl Kmod {
-    /// Reads a module file. Only a failure to read it is an error.
+    /// Reads a module file as the kernel does ([`read_file`]). Only a
+    /// failure to open or read it is an error; a file that shrinks while
+    /// it is read is not, [`Kmod::changed_while_read`] says so. The file
+    /// stays open: what is read later (large relocation tables, the
+    /// descriptor) is read from it.
     pub fn open(path: &Path) -> Result<Kmod, KmodError> {
-        read_file(path).map(Kmod::from_data)
+        Kmod::open_with(path, &mut |_| {})
+    }
+
+    /// [`Kmod::open`], calling `between` after each stage of reading (the
+    /// tests shrink the file there).
+    pub(crate) fn open_with(
+        path: &Path,
+        between: &mut dyn FnMut(ReadStage),
+    ) -> Result<Kmod, KmodError> {
+        let (image, shdrs) = read_file(path, &[elf::SHT_SYMTAB], between)?;
+        let k = Kmod::from_data(image, shdrs);
+        if let Some(e) = k.data.failure() {
+            return Err(KmodError::Io(e));
+        }
+        Ok(k)
     }
 
     /// Parses a module object held in memory. Never fails: whatever could
     /// not be decoded is explained by [`crate::validate::validate`].
     pub fn from_bytes(bytes: Vec<u8>) -> Kmod {
-        Kmod::from_data(Bytes::Owned(bytes))
+        Kmod::from_data(Image::from_bytes(bytes), None)
     }
 
-    fn from_data(bytes: Bytes) -> Kmod {
-        let layout = parse_layout(&bytes);
+    /// A module over what was read of it; `shdrs`, its section headers
+    /// when they were decoded as they were read.
+    fn from_data(bytes: Image, shdrs: Option<Vec<Shdr>>) -> Kmod {
+        let layout = parse_layout(bytes.available(0, EHDR_MAX));
         let mut k = Kmod {
             data: bytes,
             layout,
-            modinfo: None,
-            notes: Vec::new(),
+            decoded: std::sync::OnceLock::new(),
+            located: None,
+            shdrs: None,
+            hot: [None; 2],
+            watch: None,
             regions: Regions::default(),
         };
+        if let Some(elf) = k.elf().filter(Elf::table_ok) {
+            let shdrs = shdrs.unwrap_or_else(|| {
+                (0..u32::from(elf.l.e_shnum))
+                    .map_while(|i| elf.decode_shdr(i))
+                    .collect()
+            });
+            k.shdrs = Some(shdrs);
+        }
+        if let Some(elf) = k.elf().filter(Elf::table_ok) {
+            let symtab = elf.first_of_type(elf::SHT_SYMTAB);
+            k.hot = [symtab.map(|s| s.index), symtab.map(|s| s.link)];
+        }
         if let Some(elf) = k.elf() {
             if elf.table_ok() {
                 let regions = elf.regions();
-                let (modinfo, notes) = Decoder::new(&elf).decode();
+                // Where the descriptor is costs little to find; what fills
+                // its pointers may take a pass over a large table.
+                let ptr = elf.l.class.pointer_size();
+                let located = Decoder::new(&elf).locate();
+                let watch = located
+                    .0
+                    .map(|(sec, off)| Watch::new(sec, descriptor_places(off, ptr)));
                 k.regions = regions;
-                k.modinfo = modinfo;
-                k.notes = notes;
+                k.located = Some(located);
+                k.watch = watch.map(std::sync::Arc::new);
             }
         }
         k
     }
 
-    /// The object's size in bytes.
+    /// The descriptor and the notes about it.
+    fn decoded(&self) -> &(Option<ModInfo>, Vec<Note>) {
+        self.decoded
+            .get_or_init(|| match self.elf().filter(Elf::table_ok) {
+                Some(elf) => Decoder::new(&elf).decode(self.located.clone()),
+                None => (None, Vec::new()),
+            })
+    }
+
+    /// The object's size in bytes (for a file, its size when opened).
     pub fn file_size(&self) -> u64 {
-        self.data.len() as u64
+        self.data.len()
     }
 
     /// `e_machine`, when the file has an ELF header.
@@ -357,7 +409,7 @@ impl Kmod {
     /// The decoded `modinfo_t`; `None` when it could not be decoded (then
     /// [`crate::validate::validate`] says why).
     pub fn modinfo(&self) -> Option<&ModInfo> {
-        self.modinfo.as_ref()
+        self.decoded().0.as_ref()
     }
 
     /// Text size as the kernel computes it (what `modstat` shows as
@@ -443,24 +495,33 @@ impl Kmod {
     }
 
     pub(crate) fn elf(&self) -> Option<Elf<'_>> {
-        self.layout.map(|l| Elf {
-            data: &self.data,
-            l,
+        self.layout.map(|l| {
+            let mut elf = Elf::new(&self.data, l);
+            elf.watch = self.watch.as_deref();
+            elf.shdrs = self.shdrs.as_deref();
+            let base = elf;
+            elf.hot = self.hot.map(|i| {
+                let s = base.shdr(i?)?;
+                Some((s.index, base.contents(&s)?))
+            });
+            elf
         })
     }
 
     pub(crate) fn notes(&self) -> &[Note] {
-        &self.notes
+        &self.decoded().1
     }
 
+    /// The ELF header as read: the file's first bytes, at most as many as
+    /// the largest header (ELF64) has.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.data
+        self.data.available(0, EHDR_MAX)
     }
 
-    /// Whether the file was truncated while it was being read (from
-    /// opening it until now). Everything read from it since it was opened
-    /// (descriptor, sections, symbols, findings) is then unreliable: the
-    /// part past the new end read as zeros. [`crate::validate::validate`]
+    /// Whether the file was truncated while it was being read: a read of
+    /// a range inside the size it had when opened came up short, as the
+    /// kernel's would now. Everything read from it (descriptor, sections,
+    /// symbols, findings) is then unreliable. [`crate::validate::validate`]
     /// reports it as a single [`Check::FileChanged`] finding.
     pub fn changed_while_read(&self) -> bool {
         self.data.changed()
@@ -503,19 +564,27 @@ pub use crate::rules::split_required;
 /// or `nm` output, whose undefined `U` entries are skipped). Any machine
 /// or class; every symbol table in the file is read.
 pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
-    let data = read_file(path)?;
-    let names = symbol_table(&data);
+    let (mut data, shdrs) = read_file(path, &[elf::SHT_SYMTAB, elf::SHT_DYNSYM], &mut |_| {})?;
+    let names = if parse_layout(data.available(0, EHDR_MAX)).is_some() {
+        symbol_table(&data, shdrs.as_deref())
+    } else {
+        // Not ELF: a list of names, read whole.
+        data.read(&[(0, u64::MAX)])?;
+        let all = data.get(0, data.len()).unwrap_or_default();
+        text_symbol_list(all).ok_or(KmodError::Io(Errno::EFTYPE))
+    };
     if data.changed() {
         return Err(KmodError::Io(FILE_CHANGED_ERRNO));
     }
     names
 }
 
-fn symbol_table(data: &[u8]) -> Result<BTreeSet<String>, KmodError> {
-    let Some(layout) = parse_layout(data) else {
-        return text_symbol_list(data).ok_or(KmodError::Io(Errno::EFTYPE));
+fn symbol_table(data: &Image, shdrs: Option<&[Shdr]>) -> Result<BTreeSet<String>, KmodError> {
+    let Some(layout) = parse_layout(data.available(0, EHDR_MAX)) else {
+        return Err(KmodError::Io(Errno::EFTYPE));
     };
-    let elf = Elf { data, l: layout };
+    let mut elf = Elf::new(data, layout);
+    elf.shdrs = shdrs;
     let mut names = BTreeSet::new();
     if !elf.table_ok() {
         return Err(KmodError::Io(Errno::EFTYPE));
@@ -562,66 +631,124 @@ fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
     Some(names)
 }
 
-/// Files at least this large are mapped rather than read: no copy, and
-/// only the pages the checks touch are brought in.
-const MAP_THRESHOLD: u64 = 1 << 20;
+/// The largest ELF header (ELF64). The kernel reads `sizeof(Elf_Ehdr)`
+/// of its own class; the validator judges the header in that class.
+const EHDR_MAX: u64 = 64;
 
-/// A module file's bytes: read into memory, or mapped read-only.
-///
-/// A mapped file may be truncated by someone else while it is read; the
-/// pages past its new end then read as zeros (see [`crate::mapping`]) and
-/// [`Bytes::changed`] says so, so that nothing computed from them is
-/// trusted. Module files are normally installed and replaced, not
-/// rewritten in place, so this is rare, but it must not kill the tools.
-#[derive(Clone)]
-enum Bytes {
-    Owned(Vec<u8>),
-    Mapped(std::sync::Arc<Mapping>),
+/// Relocation tables at least this large are not read with the file but
+/// in chunks as they are looked at ([`Elf::relocs`]): they are most of a
+/// large module, and a chunk at a time through one buffer costs a copy
+/// from the file's cache where holding them all would cost a fresh page
+/// of memory for every 4 KiB (the 20 MB module of bench/run took about 30%
+/// longer to check that way).
+const STREAMED_TABLE: u64 = 1 << 20;
+
+/// The stages of reading a file, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadStage {
+    /// The ELF header was read.
+    Header,
+    /// The section header table was read.
+    Table,
 }
 
-impl Bytes {
-    /// The file shrank while mapped: some bytes read were not its contents.
-    fn changed(&self) -> bool {
-        match self {
-            Bytes::Owned(_) => false,
-            Bytes::Mapped(m) => m.damaged(),
+/// Reads a file the way `kobj_load` does: the ELF header; when it is one
+/// the kernel would go on with, the section header table; when that lies
+/// inside the file, the contents of the sections of the types in
+/// `symbol_types` and of the string tables they link to, of the
+/// section-name table and of every REL and RELA section smaller than
+/// [`STREAMED_TABLE`] (whole entries inside the file only, as the kernel
+/// rounds sizes down; the validator and the reader look at all of them).
+/// Each range is cut to the file's size; one that lies partly outside it
+/// is then not [`Elf::contents`] (the kernel's read would come up short:
+/// EINVAL) but its entries inside the file can be looked at. Larger
+/// relocation tables are read a chunk at a time whenever they are looked
+/// at ([`Elf::relocs`]), the descriptor and its strings when they are found
+/// ([`Image::fetch`]), the module's other sections never (the kernel copies
+/// them into memory; nothing checks their bytes). A device has no size:
+/// it is read from its start, as far as the last section it is asked
+/// about, the descriptor's included ([`crate::image::DEVICE_LIMIT`]).
+fn read_file(
+    path: &Path,
+    symbol_types: &[u32],
+    between: &mut dyn FnMut(ReadStage),
+) -> Result<(Image, Option<Vec<Shdr>>), KmodError> {
+    let mut image = Image::open(path)?;
+    image.read(&[(0, EHDR_MAX)])?;
+    between(ReadStage::Header);
+    let Some(l) = parse_layout(image.available(0, EHDR_MAX)) else {
+        return Ok((image, None));
+    };
+    let table_len = {
+        let elf = Elf::new(&image, l);
+        let plausible =
+            l.e_shnum != 0 && l.e_shoff != 0 && u64::from(l.e_shentsize) == elf.shdr_size();
+        if !plausible {
+            return Ok((image, None));
+        }
+        u64::from(l.e_shnum) * elf.shdr_size()
+    };
+    // A device is read from its start: the table with the rest. A file's
+    // table is decoded as it is read, not held (the headers are looked at
+    // decoded, many times each).
+    if image.is_device() {
+        image.read(&[(l.e_shoff, table_len)])?;
+    }
+    if !Elf::new(&image, l).table_ok() {
+        return Ok((image, None));
+    }
+    let shdrs = decode_table(&image, l);
+    between(ReadStage::Table);
+    let mut ranges = Vec::new();
+    {
+        let mut elf = Elf::new(&image, l);
+        elf.shdrs = Some(&shdrs);
+        let device = image.is_device();
+        let mut want = |s: &Shdr| {
+            if s.sh_type != elf::SHT_NOBITS {
+                ranges.push((s.offset, s.size));
+            }
+        };
+        for i in 0..u32::from(l.e_shnum) {
+            let Some(s) = elf.shdr(i) else { continue };
+            if symbol_types.contains(&s.sh_type) {
+                want(&s);
+                if let Some(link) = elf.shdr(s.link) {
+                    want(&link);
+                }
+            } else if s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA {
+                // A large table is read in chunks as it is looked at.
+                if s.size < STREAMED_TABLE || !image.can_read() {
+                    want(&s);
+                }
+            } else if device {
+                want(&s);
+            }
+        }
+        if let Some(names) = elf.shstrtab() {
+            want(&names);
         }
     }
+    image.read(&ranges)?;
+    Ok((image, Some(shdrs)))
 }
 
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Owned(v) => v,
-            Bytes::Mapped(m) => m.bytes(),
+/// The section headers in the table, as far as it can be read, decoded
+/// as they are read.
+fn decode_table(image: &Image, l: Layout) -> Vec<Shdr> {
+    let elf = Elf::new(image, l);
+    let size = elf.shdr_size() as usize;
+    let mut out = Vec::with_capacity(usize::from(l.e_shnum));
+    image.scan(l.e_shoff, u64::from(l.e_shnum) * size as u64, size, |run| {
+        for entry in run.chunks_exact(size) {
+            let index = out.len() as u32;
+            if let Some(mut s) = elf.shdr_in(entry) {
+                s.index = index;
+                out.push(s);
+            }
         }
-    }
-}
-
-/// Reads a whole file into one buffer of exactly its size, or maps it
-/// when it is a large regular file.
-fn read_file(path: &Path) -> Result<Bytes, KmodError> {
-    let io = |e: std::io::Error| KmodError::Io(Errno::from_io(&e));
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().ok();
-    let hint = meta.as_ref().map_or(0, |m| m.len());
-    if meta.is_some_and(|m| m.is_file()) && hint >= MAP_THRESHOLD {
-        if let Some(m) = usize::try_from(hint)
-            .ok()
-            .and_then(|n| Mapping::new(&file, n))
-        {
-            return Ok(Bytes::Mapped(std::sync::Arc::new(m)));
-        }
-    }
-    let mut data = Vec::new();
-    if let Ok(hint) = usize::try_from(hint) {
-        data.try_reserve_exact(hint)
-            .map_err(|_| KmodError::Io(Errno::ENOMEM))?;
-    }
-    file.read_to_end(&mut data).map_err(io)?;
-    Ok(Bytes::Owned(data))
+    });
+    out
 }
 
 // ---------------------------------------------------------------------
@@ -640,9 +767,9 @@ pub(crate) struct Layout {
     pub e_shstrndx: u16,
 }
 
-/// Parses the ELF header in the file's own class and byte order; `None`
-/// when the file is too short, not ELF, or its class or byte order is not
-/// one ELF defines.
+/// Parses the ELF header (the file's first bytes) in the file's own class
+/// and byte order; `None` when the file is too short, not ELF, or its
+/// class or byte order is not one ELF defines.
 fn parse_layout(data: &[u8]) -> Option<Layout> {
     let ident = data.get(..EI_NIDENT)?;
     if ident[..4] != elf::ELFMAG {
@@ -660,11 +787,11 @@ fn parse_layout(data: &[u8]) -> Option<Layout> {
     };
     match class {
         ElfClass::Elf64 => {
-            let h: &elf::FileHeader64<Endianness> = read_pod(data, 0)?;
+            let h: &elf::FileHeader64<Endianness> = header_pod(data)?;
             Some(layout_of(h, class, endian))
         }
         ElfClass::Elf32 => {
-            let h: &elf::FileHeader32<Endianness> = read_pod(data, 0)?;
+            let h: &elf::FileHeader32<Endianness> = header_pod(data)?;
             Some(layout_of(h, class, endian))
         }
     }
@@ -684,10 +811,16 @@ fn layout_of<H: FileHeader<Endian = Endianness>>(h: &H, class: ElfClass, endian:
     }
 }
 
-fn read_pod<T: pod::Pod>(data: &[u8], offset: u64) -> Option<&T> {
-    let start = usize::try_from(offset).ok()?;
-    let end = start.checked_add(std::mem::size_of::<T>())?;
-    pod::from_bytes::<T>(data.get(start..end)?)
+fn header_pod<T: pod::Pod>(data: &[u8]) -> Option<&T> {
+    pod::from_bytes::<T>(data.get(..std::mem::size_of::<T>())?)
+        .ok()
+        .map(|(t, _)| t)
+}
+
+/// A `T` at `at` in `bytes`.
+fn pod_in<T: pod::Pod>(bytes: &[u8], at: usize) -> Option<&T> {
+    let end = at.checked_add(std::mem::size_of::<T>())?;
+    pod::from_bytes::<T>(bytes.get(at..end)?)
         .ok()
         .map(|(t, _)| t)
 }
@@ -730,15 +863,38 @@ pub(crate) struct RelEnt {
     pub addend: Option<i64>,
 }
 
+/// An ELF object over what was read of it: every accessor answers from
+/// the ranges read ([`read_file`]) and treats anything else as outside
+/// the file.
 #[derive(Clone, Copy)]
 pub(crate) struct Elf<'a> {
-    pub data: &'a [u8],
+    pub data: &'a Image,
     pub l: Layout,
+    /// The section header table, as far as it was read.
+    table: &'a [u8],
+    /// The descriptor's places, for passes over relocation tables.
+    watch: Option<&'a Watch>,
+    /// The section headers decoded once (the checks look at each many
+    /// times): those read, in order.
+    shdrs: Option<&'a [Shdr]>,
+    /// The contents of the sections looked at entry by entry (the symbol
+    /// table and its names), by section index, found once.
+    hot: [Option<(u32, &'a [u8])>; 2],
 }
 
 impl<'a> Elf<'a> {
-    fn e(&self) -> Endianness {
-        self.l.endian.object()
+    pub fn new(data: &'a Image, l: Layout) -> Elf<'a> {
+        let mut elf = Elf {
+            data,
+            l,
+            table: &[],
+            watch: None,
+            shdrs: None,
+            hot: [None; 2],
+        };
+        let len = u64::from(l.e_shnum) * elf.shdr_size();
+        elf.table = data.available(l.e_shoff, len);
+        elf
     }
 
     pub fn shdr_size(&self) -> u64 {
@@ -776,41 +932,71 @@ impl<'a> Elf<'a> {
     pub fn within_file(&self, offset: u64, len: u64) -> bool {
         offset
             .checked_add(len)
-            .is_some_and(|end| end <= self.data.len() as u64)
+            .is_some_and(|end| end <= self.data.len())
     }
 
     pub fn shdr(&self, index: u32) -> Option<Shdr> {
+        if let Some(all) = self.shdrs {
+            return all.get(index as usize).copied();
+        }
+        self.decode_shdr(index)
+    }
+
+    /// Section header `index`, decoded from the table as read.
+    fn decode_shdr(&self, index: u32) -> Option<Shdr> {
         if index >= u32::from(self.l.e_shnum) {
             return None;
         }
-        let at = self
-            .l
-            .e_shoff
-            .checked_add(u64::from(index) * self.shdr_size())?;
-        let e = self.e();
-        let mut s = match self.l.class {
-            ElfClass::Elf64 => shdr_of(
-                read_pod::<elf::SectionHeader64<Endianness>>(self.data, at)?,
-                e,
-            ),
-            ElfClass::Elf32 => shdr_of(
-                read_pod::<elf::SectionHeader32<Endianness>>(self.data, at)?,
-                e,
-            ),
-        };
+        let at = index as usize * self.shdr_size() as usize;
+        let mut s = self.shdr_in(self.table.get(at..)?)?;
         s.index = index;
         Some(s)
     }
 
-    /// The bytes of a section that has file contents; `None` for NOBITS
-    /// or when the section lies (partly) outside the file.
+    /// The section header at the start of `t` (its index left 0).
+    fn shdr_in(&self, t: &[u8]) -> Option<Shdr> {
+        // Decoded with the byte order fixed at compile time.
+        let at = 0;
+        Some(match (self.l.class, self.l.endian) {
+            (ElfClass::Elf64, Endian::Little) => shdr_of(
+                pod_in::<elf::SectionHeader64<LittleEndian>>(t, at)?,
+                LittleEndian,
+            ),
+            (ElfClass::Elf64, Endian::Big) => {
+                shdr_of(pod_in::<elf::SectionHeader64<BigEndian>>(t, at)?, BigEndian)
+            }
+            (ElfClass::Elf32, Endian::Little) => shdr_of(
+                pod_in::<elf::SectionHeader32<LittleEndian>>(t, at)?,
+                LittleEndian,
+            ),
+            (ElfClass::Elf32, Endian::Big) => {
+                shdr_of(pod_in::<elf::SectionHeader32<BigEndian>>(t, at)?, BigEndian)
+            }
+        })
+    }
+
+    /// The bytes of a section that has file contents; `None` for NOBITS,
+    /// when the section lies (partly) outside the file, or when its
+    /// contents were not read ([`read_file`] says which are).
     pub fn contents(&self, s: &Shdr) -> Option<&'a [u8]> {
+        if let Some((_, bytes)) = self.hot.iter().flatten().find(|h| h.0 == s.index) {
+            return Some(bytes);
+        }
         if s.sh_type == elf::SHT_NOBITS {
             return None;
         }
-        let start = usize::try_from(s.offset).ok()?;
-        let end = start.checked_add(usize::try_from(s.size).ok()?)?;
-        self.data.get(start..end)
+        self.data.get(s.offset, s.size)
+    }
+
+    /// `len` bytes at `offset` in a section that lies inside the file,
+    /// read now when they were not read with the file (the descriptor and
+    /// its strings).
+    fn section_bytes(&self, s: &Shdr, offset: u64, len: u64) -> Option<Cow<'a, [u8]>> {
+        let end = offset.checked_add(len)?;
+        if s.sh_type == elf::SHT_NOBITS || end > s.size || !self.within_file(s.offset, s.size) {
+            return None;
+        }
+        self.data.fetch(s.offset + offset, len)
     }
 
     /// The section-name table as the kernel accepts it: `e_shstrndx`
@@ -858,13 +1044,31 @@ impl<'a> Elf<'a> {
         if u64::from(index) >= self.symbol_count(symtab) {
             return None;
         }
+        if let Some((_, table)) = self.hot[0].filter(|h| h.0 == symtab.index) {
+            return self.sym_in(table, index as usize * self.sym_size() as usize);
+        }
         let at = symtab
             .offset
             .checked_add(u64::from(index) * self.sym_size())?;
-        let e = self.e();
-        Some(match self.l.class {
-            ElfClass::Elf64 => sym_of(read_pod::<elf::Sym64<Endianness>>(self.data, at)?, e),
-            ElfClass::Elf32 => sym_of(read_pod::<elf::Sym32<Endianness>>(self.data, at)?, e),
+        self.sym_in(self.data.get(at, self.sym_size())?, 0)
+    }
+
+    /// The symbol at `at` in `bytes` (a symbol table's).
+    fn sym_in(&self, bytes: &[u8], at: usize) -> Option<SymEnt> {
+        let b = bytes;
+        Some(match (self.l.class, self.l.endian) {
+            (ElfClass::Elf64, Endian::Little) => {
+                sym_of(pod_in::<elf::Sym64<LittleEndian>>(b, at)?, LittleEndian)
+            }
+            (ElfClass::Elf64, Endian::Big) => {
+                sym_of(pod_in::<elf::Sym64<BigEndian>>(b, at)?, BigEndian)
+            }
+            (ElfClass::Elf32, Endian::Little) => {
+                sym_of(pod_in::<elf::Sym32<LittleEndian>>(b, at)?, LittleEndian)
+            }
+            (ElfClass::Elf32, Endian::Big) => {
+                sym_of(pod_in::<elf::Sym32<BigEndian>>(b, at)?, BigEndian)
+            }
         })
     }
 
@@ -877,36 +1081,58 @@ impl<'a> Elf<'a> {
     /// null entry. Names that cannot be read are passed as empty.
     pub fn for_each_symbol(&self, symtab: &Shdr, mut f: impl FnMut(u32, &SymEnt, &[u8])) {
         let count = self.symbol_count(symtab).min(u64::from(u32::MAX));
-        let strtab = self.shdr(symtab.link);
+        // The table and its names looked up once, not for each symbol.
+        let size = self.sym_size();
+        let table = self.data.available(symtab.offset, count * size);
+        let names = self.shdr(symtab.link).and_then(|t| self.contents(&t));
         for i in 1..count as u32 {
-            let Some(sym) = self.symbol(symtab, i) else {
+            let Some(sym) = self.sym_in(table, i as usize * size as usize) else {
                 break;
             };
-            let name = strtab
-                .as_ref()
-                .and_then(|t| self.string_at(t, u64::from(sym.name)))
+            let name = names
+                .and_then(|n| {
+                    let rest = n.get(usize::try_from(sym.name).ok()?..)?;
+                    Some(&rest[..rest.iter().position(|&b| b == 0)?])
+                })
                 .unwrap_or(&[]);
             f(i, &sym, name);
         }
     }
 
     /// The entries of a REL or RELA section that lie inside the file
-    /// (whole entries only, as the kernel rounds the size down).
+    /// (whole entries only, as the kernel rounds the size down): from
+    /// what was read, or for a large table read from the file in chunks as
+    /// they are needed ([`STREAMED_TABLE`]).
     pub fn relocs(&self, s: &Shdr) -> RelIter<'a> {
         let rela = s.sh_type == elf::SHT_RELA;
-        let entsize = self.rel_size(rela) as usize;
-        let table = usize::try_from(s.offset)
-            .ok()
-            .and_then(|start| self.data.get(start..))
-            .unwrap_or(&[]);
-        let len = usize::try_from(s.size)
-            .unwrap_or(usize::MAX)
-            .min(table.len());
-        RelIter {
-            entries: table[..len - len % entsize].chunks_exact(entsize),
+        let entsize = self.rel_size(rela);
+        let fmt = RelFormat {
             class: self.l.class,
             endian: self.l.endian,
             rela,
+        };
+        let inside = s.size.min(self.data.len().saturating_sub(s.offset));
+        let len = inside - inside % entsize;
+        let tap = self.watch.filter(|w| w.section == s.info).map(|watch| Tap {
+            watch,
+            table: s.index,
+            found: [None; 3],
+        });
+        let table = match self.data.get(s.offset, len) {
+            Some(t) => t,
+            None if self.data.can_read() => {
+                return RelIter::streamed(self.data, s.offset, s.offset + len, entsize, fmt, tap)
+            }
+            // Cut short by a read that was: whole entries of what is there.
+            None => {
+                let t = self.data.available(s.offset, len);
+                &t[..t.len() - t.len() % entsize as usize]
+            }
+        };
+        RelIter {
+            entries: Entries::Read(table.chunks_exact(entsize as usize), table),
+            fmt,
+            tap,
         }
     }
 
@@ -948,7 +1174,7 @@ pub(crate) fn kernel_align_add(size: u64, addralign: u64, add: u64, wide: bool) 
     }
 }
 
-fn shdr_of<S: object::read::elf::SectionHeader<Endian = Endianness>>(s: &S, e: Endianness) -> Shdr {
+fn shdr_of<S: object::read::elf::SectionHeader>(s: &S, e: S::Endian) -> Shdr {
     Shdr {
         index: 0,
         name: s.sh_name(e),
@@ -962,7 +1188,7 @@ fn shdr_of<S: object::read::elf::SectionHeader<Endian = Endianness>>(s: &S, e: E
     }
 }
 
-fn sym_of<S: object::read::elf::Sym<Endian = Endianness>>(s: &S, e: Endianness) -> SymEnt {
+fn sym_of<S: object::read::elf::Sym>(s: &S, e: S::Endian) -> SymEnt {
     SymEnt {
         name: s.st_name(e),
         bind: s.st_bind(),
@@ -971,52 +1197,222 @@ fn sym_of<S: object::read::elf::Sym<Endian = Endianness>>(s: &S, e: Endianness) 
     }
 }
 
-/// The entries of one REL or RELA table, decoded straight from the
-/// table's bytes (already cut to whole entries inside the file).
-pub(crate) struct RelIter<'a> {
-    entries: std::slice::ChunksExact<'a, u8>,
+/// How the entries of one REL or RELA table are laid out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RelFormat {
     class: ElfClass,
     endian: Endian,
     rela: bool,
 }
 
-impl Iterator for RelIter<'_> {
-    type Item = RelEnt;
-
-    fn next(&mut self) -> Option<RelEnt> {
-        let r = self.entries.next()?;
-        Some(self.decode(r))
+impl RelFormat {
+    fn entsize(self) -> usize {
+        match (self.class, self.rela) {
+            (ElfClass::Elf32, false) => 8,
+            (ElfClass::Elf32, true) => 12,
+            (ElfClass::Elf64, false) => 16,
+            (ElfClass::Elf64, true) => 24,
+        }
     }
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
+    /// One entry (`r` is exactly one entry long), decoded with the
+    /// layout fixed at compile time: there may be millions.
+    #[inline(always)]
+    fn decode(self, r: &[u8]) -> RelEnt {
+        match (self.class, self.endian) {
+            (ElfClass::Elf64, Endian::Little) => decode64(r, self.rela, u64::from_le_bytes),
+            (ElfClass::Elf64, Endian::Big) => decode64(r, self.rela, u64::from_be_bytes),
+            (ElfClass::Elf32, Endian::Little) => decode32(r, self.rela, u32::from_le_bytes),
+            (ElfClass::Elf32, Endian::Big) => decode32(r, self.rela, u32::from_be_bytes),
+        }
     }
 }
 
-impl RelIter<'_> {
-    /// One entry of this table (`r` is exactly one entry long).
-    fn decode(&self, r: &[u8]) -> RelEnt {
-        let e = self.endian;
-        match self.class {
-            ElfClass::Elf64 => {
-                let info = read_u64(&r[8..], e);
-                RelEnt {
-                    offset: read_u64(r, e),
-                    sym: (info >> 32) as u32,
-                    r_type: info as u32,
-                    addend: self.rela.then(|| read_u64(&r[16..], e) as i64),
-                }
-            }
-            ElfClass::Elf32 => {
-                let info = read_u32(&r[4..], e);
-                RelEnt {
-                    offset: u64::from(read_u32(r, e)),
-                    sym: info >> 8,
-                    r_type: info & 0xff,
-                    addend: self.rela.then(|| i64::from(read_u32(&r[8..], e) as i32)),
-                }
-            }
+#[inline(always)]
+fn decode64(r: &[u8], rela: bool, word: impl Fn([u8; 8]) -> u64) -> RelEnt {
+    let head: [u8; 16] = r[..16].try_into().unwrap_or([0; 16]);
+    let at = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&head[i..i + 8]);
+        word(w)
+    };
+    let info = at(8);
+    RelEnt {
+        offset: at(0),
+        sym: (info >> 32) as u32,
+        r_type: info as u32,
+        addend: rela.then(|| word(r[16..24].try_into().unwrap_or([0; 8])) as i64),
+    }
+}
+
+#[inline(always)]
+fn decode32(r: &[u8], rela: bool, word: impl Fn([u8; 4]) -> u32) -> RelEnt {
+    let head: [u8; 8] = r[..8].try_into().unwrap_or([0; 8]);
+    let info = word([head[4], head[5], head[6], head[7]]);
+    RelEnt {
+        offset: u64::from(word([head[0], head[1], head[2], head[3]])),
+        sym: info >> 8,
+        r_type: info & 0xff,
+        addend: rela.then(|| i64::from(word(r[8..12].try_into().unwrap_or([0; 4])) as i32)),
+    }
+}
+
+/// How much of a streamed relocation table is read at a time.
+const RELOC_CHUNK: usize = 128 << 10;
+
+/// The entries of one REL or RELA table, decoded straight from the
+/// table's bytes (cut to whole entries inside the file): all of them
+/// when they were read with the file, else a chunk at a time.
+pub(crate) struct RelIter<'a> {
+    entries: Entries<'a>,
+    fmt: RelFormat,
+    /// Notes the descriptor's relocations on the way (see [`Watch`]).
+    tap: Option<Tap<'a>>,
+}
+
+enum Entries<'a> {
+    /// The table as read with the file: its entries still to come, and
+    /// all of it.
+    Read(std::slice::ChunksExact<'a, u8>, &'a [u8]),
+    /// Read a chunk at a time.
+    Streamed(Stream<'a>),
+}
+
+/// A relocation table read a chunk at a time through one buffer (its
+/// memory touched once).
+struct Stream<'a> {
+    /// The chunk at hand, and where in it the next entry starts.
+    chunk: Vec<u8>,
+    pos: usize,
+    entsize: usize,
+    image: &'a Image,
+    /// The next offset to read, and the table's end.
+    next: u64,
+    end: u64,
+}
+
+impl Stream<'_> {
+    /// Reads the next chunk; false at the table's end, or when the read
+    /// came up short (the image says so).
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        if self.next >= self.end {
+            return false;
         }
+        let step = (RELOC_CHUNK - RELOC_CHUNK % self.entsize) as u64;
+        let n = (self.end - self.next).min(step) as usize;
+        self.chunk.resize(n, 0);
+        let got = self.image.read_at(self.next, &mut self.chunk);
+        self.chunk.truncate(got - got % self.entsize);
+        self.pos = 0;
+        // After a short read, nothing more.
+        self.next = if got == n {
+            self.next + n as u64
+        } else {
+            self.end
+        };
+        !self.chunk.is_empty()
+    }
+
+    /// The rest of the chunk at hand, or the next chunk: whole entries.
+    fn next_chunk(&mut self) -> Option<&[u8]> {
+        if self.pos >= self.chunk.len() && !self.refill() {
+            return None;
+        }
+        let at = self.pos;
+        self.pos = self.chunk.len();
+        Some(&self.chunk[at..])
+    }
+}
+
+impl<'a> RelIter<'a> {
+    fn streamed(
+        image: &'a Image,
+        from: u64,
+        to: u64,
+        entsize: u64,
+        fmt: RelFormat,
+        tap: Option<Tap<'a>>,
+    ) -> Self {
+        RelIter {
+            entries: Entries::Streamed(Stream {
+                chunk: Vec::new(),
+                pos: 0,
+                entsize: entsize as usize,
+                image,
+                next: from,
+                end: to,
+            }),
+            fmt,
+            tap,
+        }
+    }
+
+    /// The whole table was passed over: the tap, if any, reports.
+    #[cold]
+    fn end_of_table(&mut self) {
+        let whole = match &self.entries {
+            Entries::Read(..) => true,
+            Entries::Streamed(s) => !s.image.changed(),
+        };
+        if let Some(tap) = self.tap.take().filter(|_| whole) {
+            tap.done();
+        }
+    }
+
+    /// The raw bytes of the next run of entries (whole entries; the rest
+    /// of the table, or of the chunk read last).
+    fn next_chunk(&mut self) -> Option<&[u8]> {
+        match &mut self.entries {
+            Entries::Read(entries, table) => {
+                let entsize = self.fmt.entsize();
+                let rest = &table[table.len() - entries.len() * entsize..];
+                *entries = rest[rest.len()..].chunks_exact(entsize);
+                (!rest.is_empty()).then_some(rest)
+            }
+            Entries::Streamed(s) => s.next_chunk(),
+        }
+    }
+}
+
+impl Iterator for RelIter<'_> {
+    type Item = RelEnt;
+
+    #[inline]
+    fn next(&mut self) -> Option<RelEnt> {
+        let fmt = self.fmt;
+        let r = match &mut self.entries {
+            Entries::Read(entries, _) => entries.next().map(|r| fmt.decode(r)),
+            Entries::Streamed(s) => {
+                let end = s.pos + s.entsize;
+                if end > s.chunk.len() {
+                    if s.refill() {
+                        return self.next();
+                    }
+                    None
+                } else {
+                    let r = &s.chunk[s.pos..end];
+                    s.pos = end;
+                    Some(fmt.decode(r))
+                }
+            }
+        };
+        match (&r, &mut self.tap) {
+            (Some(r), Some(tap)) => tap.note(r),
+            (None, Some(_)) => self.end_of_table(),
+            _ => {}
+        }
+        r
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = match &self.entries {
+            Entries::Read(entries, _) => entries.len(),
+            Entries::Streamed(s) => {
+                (s.chunk.len() - s.pos) / s.entsize + ((s.end - s.next) / s.entsize as u64) as usize
+            }
+        };
+        (n, Some(n))
     }
 }
 
@@ -1036,6 +1432,83 @@ struct Decoder<'e, 'a> {
     prefetched: Vec<(u32, u64, Option<RelEnt>)>,
 }
 
+/// Where the descriptor is (its section and offset), if it was found, and
+/// the notes made finding it.
+type Located = (Option<(u32, u64)>, Vec<Note>);
+
+/// Where the descriptor's three pointers lie (`desc_off` is where it
+/// starts): after its `u_int` and `int`.
+fn descriptor_places(desc_off: u64, ptr: u64) -> [u64; 3] {
+    [8, 8 + ptr, 8 + 2 * ptr].map(|o| desc_off.wrapping_add(o))
+}
+
+/// The places of the descriptor's pointers, found when the file is
+/// opened, and the relocations at them that passes over whole relocation
+/// tables of their section have met. The validator makes such a pass over
+/// every table; decoding the descriptor after it then needs no pass of
+/// its own over what may be millions of entries, read from the file a
+/// chunk at a time. A table not passed over whole is scanned as before.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    section: u32,
+    places: [u64; 3],
+    lo: u64,
+    hi: u64,
+    /// Per table (its section index): the last entry at each place.
+    seen: std::sync::Mutex<Vec<(u32, [Option<RelEnt>; 3])>>,
+}
+
+impl Watch {
+    fn new(section: u32, places: [u64; 3]) -> Watch {
+        Watch {
+            section,
+            places,
+            lo: places.iter().copied().min().unwrap_or(0),
+            hi: places.iter().copied().max().unwrap_or(0),
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What a whole pass over `table` met at `places` of `section`.
+    fn seen(&self, section: u32, places: &[u64], table: u32) -> Option<[Option<RelEnt>; 3]> {
+        if section != self.section || places != self.places {
+            return None;
+        }
+        let seen = self.seen.lock().ok()?;
+        seen.iter().find(|(t, _)| *t == table).map(|(_, r)| *r)
+    }
+}
+
+/// A pass over one relocation table of the descriptor's section, noting
+/// the last entry at each of the watched places.
+struct Tap<'a> {
+    watch: &'a Watch,
+    table: u32,
+    found: [Option<RelEnt>; 3],
+}
+
+impl Tap<'_> {
+    #[inline(always)]
+    fn note(&mut self, r: &RelEnt) {
+        if r.offset >= self.watch.lo && r.offset <= self.watch.hi {
+            for (slot, p) in self.found.iter_mut().zip(self.watch.places) {
+                if r.offset == p {
+                    *slot = Some(*r);
+                }
+            }
+        }
+    }
+
+    /// The pass reached the table's end: what it met is now known.
+    fn done(self) {
+        if let Ok(mut seen) = self.watch.seen.lock() {
+            if !seen.iter().any(|(t, _)| *t == self.table) {
+                seen.push((self.table, self.found));
+            }
+        }
+    }
+}
+
 /// The relocation the kernel applies last at each of `places` in `sec`
 /// (it applies only relocation sections whose target is PROGBITS), in one
 /// pass over the section's relocations.
@@ -1050,40 +1523,54 @@ fn relocs_at(elf: &Elf<'_>, sec: &Shdr, places: &[u64]) -> Vec<Option<RelEnt>> {
         if !is_rel || rs.info != sec.index {
             continue;
         }
+        // Found by a pass over the whole table made before (the
+        // validator's): no pass of its own.
+        if let Some(seen) = elf.watch.and_then(|w| w.seen(sec.index, places, rs.index)) {
+            for (slot, r) in found.iter_mut().zip(seen) {
+                if r.is_some() {
+                    *slot = r;
+                }
+            }
+            continue;
+        }
         // Only the offsets matter until one matches: compare them raw.
         let table = elf.relocs(&rs);
         // Offsets are read with the layout fixed outside the loop (a
         // generic reader, inlined: a function pointer cost a call per
         // entry), and most fall outside the places' range.
         fn scan<const N: usize>(
-            table: &RelIter<'_>,
+            mut table: RelIter<'_>,
             places: &[u64],
             found: &mut [Option<RelEnt>],
             offset: impl Fn([u8; N]) -> u64,
         ) {
             let lo = places.iter().copied().min().unwrap_or(u64::MAX);
             let hi = places.iter().copied().max().unwrap_or(0);
-            for entry in table.entries.clone() {
-                let mut head = [0u8; N];
-                head.copy_from_slice(&entry[..N]);
-                let at = offset(head);
-                if at < lo || at > hi {
-                    continue;
-                }
-                if let Some(slot) = places.iter().position(|p| *p == at) {
-                    found[slot] = Some(table.decode(entry));
+            let fmt = table.fmt;
+            let entsize = fmt.entsize();
+            while let Some(run) = table.next_chunk() {
+                for entry in run.chunks_exact(entsize) {
+                    let mut head = [0u8; N];
+                    head.copy_from_slice(&entry[..N]);
+                    let at = offset(head);
+                    if at < lo || at > hi {
+                        continue;
+                    }
+                    if let Some(slot) = places.iter().position(|p| *p == at) {
+                        found[slot] = Some(fmt.decode(entry));
+                    }
                 }
             }
         }
-        match (table.class, table.endian) {
+        match (table.fmt.class, table.fmt.endian) {
             (ElfClass::Elf64, Endian::Little) => {
-                scan(&table, places, &mut found, u64::from_le_bytes)
+                scan(table, places, &mut found, u64::from_le_bytes)
             }
-            (ElfClass::Elf64, Endian::Big) => scan(&table, places, &mut found, u64::from_be_bytes),
-            (ElfClass::Elf32, Endian::Little) => scan(&table, places, &mut found, |b| {
+            (ElfClass::Elf64, Endian::Big) => scan(table, places, &mut found, u64::from_be_bytes),
+            (ElfClass::Elf32, Endian::Little) => scan(table, places, &mut found, |b| {
                 u64::from(u32::from_le_bytes(b))
             }),
-            (ElfClass::Elf32, Endian::Big) => scan(&table, places, &mut found, |b| {
+            (ElfClass::Elf32, Endian::Big) => scan(table, places, &mut found, |b| {
                 u64::from(u32::from_be_bytes(b))
             }),
         }
@@ -1110,12 +1597,29 @@ impl<'e, 'a> Decoder<'e, 'a> {
         });
     }
 
-    fn decode(mut self) -> (Option<ModInfo>, Vec<Note>) {
-        let info = self.decode_inner();
+    /// Decodes the descriptor; `located` is what [`Decoder::locate`]
+    /// found before, if it was asked.
+    fn decode(mut self, located: Option<Located>) -> (Option<ModInfo>, Vec<Note>) {
+        let at = match located {
+            Some((at, notes)) => {
+                self.notes = notes;
+                at
+            }
+            None => self.descriptor_at(),
+        };
+        let info = at.and_then(|at| self.decode_inner(at));
         (info, self.notes)
     }
 
-    fn decode_inner(&mut self) -> Option<ModInfo> {
+    /// Where the descriptor is, with what was noted on the way.
+    fn locate(mut self) -> Located {
+        let at = self.descriptor_at();
+        (at, self.notes)
+    }
+
+    /// Where the descriptor is: the section and offset the pointer in
+    /// `link_set_modules` leads to.
+    fn descriptor_at(&mut self) -> Option<(u32, u64)> {
         let elf = *self.elf;
         let ptr = elf.l.class.pointer_size();
         if elf.shstrtab().is_none() {
@@ -1172,10 +1676,16 @@ impl<'e, 'a> Decoder<'e, 'a> {
             }
             Ptr::Into { section, offset } => (section, offset),
         };
+        Some((desc_sec, desc_off))
+    }
+
+    fn decode_inner(&mut self, (desc_sec, desc_off): (u32, u64)) -> Option<ModInfo> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
         let desc_shdr = elf.shdr(desc_sec)?;
         // The three pointers of the descriptor, in one pass over the
         // section's relocations (there may be very many).
-        let places = [8, 8 + ptr, 8 + 2 * ptr].map(|o| desc_off.wrapping_add(o));
+        let places = descriptor_places(desc_off, ptr);
         for (place, r) in places.iter().zip(relocs_at(&elf, &desc_shdr, &places)) {
             self.prefetched.push((desc_sec, *place, r));
         }
@@ -1409,7 +1919,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
         if s.sh_type == elf::SHT_NOBITS {
             return Some(vec![0; len as usize]);
         }
-        let Some(contents) = self.elf.contents(s) else {
+        if !self.elf.within_file(s.offset, s.size) {
             let label = self.section_label(s);
             self.note(
                 Check::ContentOutsideFile,
@@ -1417,10 +1927,10 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 format!("{label} extends past the end of the file"),
             );
             return None;
-        };
-        contents
-            .get(offset as usize..(offset + len) as usize)
-            .map(<[u8]>::to_vec)
+        }
+        self.elf
+            .section_bytes(s, offset, len)
+            .map(std::borrow::Cow::into_owned)
     }
 
     fn word_at(&mut self, s: &Shdr, offset: u64, size: u64) -> Option<u64> {
@@ -1450,7 +1960,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
         if s.sh_type == elf::SHT_NOBITS {
             return Some(String::new());
         }
-        let Some(contents) = self.elf.contents(&s) else {
+        if !self.elf.within_file(s.offset, s.size) {
             let label = self.section_label(&s);
             self.note(
                 Check::ContentOutsideFile,
@@ -1458,15 +1968,18 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 format!("{label} extends past the end of the file"),
             );
             return None;
-        };
-        let rest = &contents[offset as usize..];
-        let window = &rest[..rest.len().min(MAX_STRING)];
+        }
+        // The rest of the section, at most MAX_STRING bytes of it.
+        let rest = s.size - offset;
+        let window = self
+            .elf
+            .section_bytes(&s, offset, rest.min(MAX_STRING as u64))?;
         match window.iter().position(|&b| b == 0) {
             Some(end) => Some(String::from_utf8_lossy(&window[..end]).into_owned()),
             None => {
                 let label = self.section_label(&s);
                 let shown = printable_bytes(&window[..window.len().min(40)]);
-                let reason = if window.len() < rest.len() {
+                let reason = if (window.len() as u64) < rest {
                     format!("{what} is longer than {MAX_STRING} bytes without a NUL")
                 } else {
                     format!(
@@ -1548,14 +2061,28 @@ pub(crate) fn section_type_name(t: u32) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    /// A module file past the mapping threshold whose section header table
-    /// sits at its end (the example module, then zeros, then a copy of its
+    fn fixtures() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    /// A temporary file named after `tag` holding `bytes`.
+    pub(crate) fn temp_file(tag: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "kmod-{tag}-{}-{:?}.kmod",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// A module file whose section header table sits 1 MiB past its
+    /// sections (the example module, then zeros, then a copy of its
     /// section headers), written to a temporary file named after `tag`.
-    /// Truncating it to a few pages cuts off the section table, which every
+    /// Cutting it to a few pages cuts off the section table, which every
     /// check reads.
     pub(crate) fn big_module_file(tag: &str) -> std::path::PathBuf {
-        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut bytes = std::fs::read(fx.join("modules/example/example.kmod")).unwrap();
+        let mut bytes = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
         let field = |at: usize, n: usize| -> usize {
             let mut v = [0u8; 8];
             v[..n].copy_from_slice(&bytes[at..at + n]);
@@ -1563,17 +2090,11 @@ pub(crate) mod tests {
         };
         let (shoff, shentsize, shnum) = (field(0x28, 8), field(0x3a, 2), field(0x3c, 2));
         let table = bytes[shoff..shoff + shentsize * shnum].to_vec();
-        let new_shoff = MAP_THRESHOLD as usize + 4096;
+        let new_shoff = (1 << 20) + 4096;
         bytes.resize(new_shoff, 0);
         bytes.extend_from_slice(&table);
         bytes[0x28..0x30].copy_from_slice(&(new_shoff as u64).to_le_bytes());
-        let path = std::env::temp_dir().join(format!(
-            "kmod-{tag}-{}-{:?}.kmod",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::write(&path, &bytes).unwrap();
-        path
+        temp_file(tag, &bytes)
     }
 
     /// Truncates the file at `path` (as someone else would) to `len`.
@@ -1582,62 +2103,382 @@ pub(crate) mod tests {
         f.set_len(len).unwrap();
     }
 
-    #[test]
-    fn a_file_truncated_while_mapped_reads_as_zeros_and_says_so() {
-        let path = big_module_file("shrunk");
-        let k = Kmod::open(&path).unwrap();
-        assert!(matches!(k.data, Bytes::Mapped(_)));
-        assert_eq!(k.modinfo().unwrap().name, "example");
-        let sections = k.sections();
-        assert!(sections.len() > 3);
-        assert!(!k.changed_while_read());
-        truncate(&path, 4096);
-        // The section table is now past the end of the file: reading it
-        // would raise SIGBUS; it reads as zeros instead.
-        let after = k.sections();
-        std::fs::remove_file(&path).unwrap();
-        assert!(k.changed_while_read());
-        assert_ne!(after, sections);
-        assert!(after.iter().all(|s| s.sh_type == 0 && s.size == 0));
-        // Bytes before the new end are still the file's.
-        assert_eq!(&k.bytes()[..4], b"\x7fELF");
-        // A clone shares the mapping, and knows too.
-        assert!(k.clone().changed_while_read());
-        // Reading it again is harmless.
-        let _ = (k.defined_globals(), k.relocation_types());
-        // Small files are read, and never change under the reader.
-        let small = Kmod::open(
-            &Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/modules/example/example.kmod"),
-        )
-        .unwrap();
-        assert!(!small.changed_while_read());
+    /// Opens `path`, cutting the file to `len` bytes (as someone else
+    /// would) right after reading stage `at`.
+    pub(crate) fn open_cut_after(path: &Path, at: ReadStage, len: u64) -> Kmod {
+        Kmod::open_with(path, &mut |stage| {
+            if stage == at {
+                truncate(path, len);
+            }
+        })
+        .unwrap()
     }
 
     #[test]
-    fn large_files_are_mapped_and_read_the_same() {
-        // The example module padded past the mapping threshold: trailing
-        // bytes after the section table change nothing.
-        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut bytes = std::fs::read(fx.join("modules/example/example.kmod")).unwrap();
-        bytes.resize(MAP_THRESHOLD as usize + 4096, 0);
-        let path = std::env::temp_dir().join(format!("kmod-map-{}.kmod", std::process::id()));
-        std::fs::write(&path, &bytes).unwrap();
-        let mapped = Kmod::open(&path).unwrap();
+    fn a_file_cut_between_the_header_and_the_section_table_changed_while_read() {
+        let path = big_module_file("cut-table");
+        let size = std::fs::metadata(&path).unwrap().len();
+        let k = open_cut_after(&path, ReadStage::Header, 8192);
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(mapped.data, Bytes::Mapped(_)));
-        let read = Kmod::from_bytes(bytes);
-        assert_eq!(mapped.modinfo(), read.modinfo());
-        assert_eq!(mapped.modinfo().unwrap().name, "example");
-        assert_eq!(mapped.sections(), read.sections());
+        // The table lay inside the size fstat gave: its read came up short.
+        assert!(k.changed_while_read());
+        assert_eq!(k.file_size(), size);
+        assert_eq!(&k.bytes()[..4], b"\x7fELF");
+        // Nothing decoded from what was not there, and no panic.
+        assert_eq!(k.modinfo(), None);
+        let _ = (k.sections(), k.defined_globals(), k.relocation_types());
+        // A clone knows too.
+        assert!(k.clone().changed_while_read());
+    }
+
+    #[test]
+    fn a_file_cut_between_the_section_table_and_the_sections_changed_while_read() {
+        let bytes = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
+        let whole = Kmod::from_bytes(bytes.clone());
+        let symtab = whole
+            .sections()
+            .into_iter()
+            .find(|s| s.sh_type == elf::SHT_SYMTAB)
+            .unwrap();
+        let path = temp_file("cut-symtab", &bytes);
+        // Cut inside the symbol table, after the headers were read.
+        let k = open_cut_after(&path, ReadStage::Table, symtab.offset + 8);
+        std::fs::remove_file(&path).unwrap();
+        assert!(k.changed_while_read());
+        // The section headers were read whole before the cut (the names,
+        // in .shstrtab, not: the reads stopped at the short one).
+        let placed = |k: &Kmod| -> Vec<(u32, u64, u64)> {
+            k.sections()
+                .iter()
+                .map(|s| (s.sh_type, s.offset, s.size))
+                .collect()
+        };
+        assert_eq!(placed(&k), placed(&whole));
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let findings = crate::validate::validate(&k, &t);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].check, Check::FileChanged);
+        assert_eq!(findings[0].errno, FILE_CHANGED_ERRNO);
+        assert_eq!(findings[0].reason, FILE_CHANGED_REASON);
+        // Cut after the descriptor was decoded: it is not read again.
+        let path = temp_file("cut-late", &bytes);
+        let k = Kmod::open(&path).unwrap();
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        truncate(&path, 100);
+        assert_eq!(k.modinfo().unwrap().name, "example");
+        assert!(!k.changed_while_read());
+        // Cut after opening, before the descriptor was asked for: it is
+        // read then, and the read comes up short.
+        std::fs::write(&path, &bytes).unwrap();
+        let k = Kmod::open(&path).unwrap();
+        truncate(&path, 100);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(k.modinfo(), None);
+        assert!(k.changed_while_read());
+    }
+
+    /// Every fixture and malformed module, from its file and from memory.
+    fn module_files() -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "kmod" || x == "o") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&fixtures(), &mut out);
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/malformed"),
+            &mut out,
+        );
+        out.sort();
+        assert!(out.len() > 100, "{} module files", out.len());
+        out
+    }
+
+    #[test]
+    fn a_file_read_in_ranges_reads_as_the_whole_file_does() {
+        use crate::validate::{file_findings, validate, Target};
+        let targets = [
+            Target::new(1001000000, "amd64"),
+            Target::new(799003400, "amd64"),
+            Target::new(1001000000, "i386"),
+            Target::new(1001000000, "aarch64"),
+            Target::new(1001000000, "sparc64"),
+        ];
+        for path in module_files() {
+            let bytes = std::fs::read(&path).unwrap();
+            let size = bytes.len() as u64;
+            let read = Kmod::open(&path).unwrap();
+            let whole = Kmod::from_bytes(bytes);
+            let p = path.display();
+            // The descriptor decoded after the validator's pass over the
+            // relocations (which finds the descriptor's on the way) is the
+            // one decoded by a pass of its own.
+            let first = validate(&read, &targets[0]);
+            assert_eq!(whole.modinfo(), read.modinfo(), "{p}");
+            assert_eq!(first, validate(&whole, &targets[0]), "{p}");
+            assert!(!read.changed_while_read(), "{p}");
+            assert_eq!(read.file_size(), size, "{p}");
+            // Never more than the file holds.
+            assert!(
+                read.data.held() <= size,
+                "{p}: {} bytes read",
+                read.data.held()
+            );
+            assert_eq!(
+                read.bytes(),
+                &whole.bytes()[..whole.bytes().len().min(64)],
+                "{p}"
+            );
+            assert_eq!(read.modinfo(), whole.modinfo(), "{p}");
+            assert_eq!(read.notes(), whole.notes(), "{p}");
+            assert_eq!(read.regions(), whole.regions(), "{p}");
+            assert_eq!(read.sections(), whole.sections(), "{p}");
+            assert_eq!(read.relocation_types(), whole.relocation_types(), "{p}");
+            assert_eq!(read.defined_globals(), whole.defined_globals(), "{p}");
+            assert_eq!(read.undefined_globals(), whole.undefined_globals(), "{p}");
+            assert_eq!(read.undefined_weak(), whole.undefined_weak(), "{p}");
+            for t in &targets {
+                assert_eq!(validate(&read, t), validate(&whole, t), "{p} for {t:?}");
+            }
+            let name = path.to_str().unwrap();
+            assert_eq!(
+                file_findings(name, &read),
+                file_findings(name, &whole),
+                "{p}"
+            );
+        }
+    }
+
+    /// The example module with its relocation tables moved past its end
+    /// and each repeated to more than [`STREAMED_TABLE`] bytes (the same
+    /// entries again and again: the same relocations, applied again).
+    fn module_with_large_relocation_tables() -> Vec<u8> {
+        let mut d = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
+        let shoff = u64::from_le_bytes(d[0x28..0x30].try_into().unwrap()) as usize;
+        let shnum = u16::from_le_bytes(d[0x3c..0x3e].try_into().unwrap()) as usize;
+        for i in 1..shnum {
+            let h = shoff + i * 64;
+            let sh_type = u32::from_le_bytes(d[h + 4..h + 8].try_into().unwrap());
+            if sh_type != elf::SHT_RELA {
+                continue;
+            }
+            let off = u64::from_le_bytes(d[h + 0x18..h + 0x20].try_into().unwrap()) as usize;
+            let size = u64::from_le_bytes(d[h + 0x20..h + 0x28].try_into().unwrap()) as usize;
+            let table = d[off..off + size].to_vec();
+            let copies = (STREAMED_TABLE as usize * 3 / 2) / size + 1;
+            let at = d.len().next_multiple_of(8);
+            d.resize(at, 0);
+            for _ in 0..copies {
+                d.extend_from_slice(&table);
+            }
+            d[h + 0x18..h + 0x20].copy_from_slice(&(at as u64).to_le_bytes());
+            d[h + 0x20..h + 0x28].copy_from_slice(&((copies * size) as u64).to_le_bytes());
+            // The last relocation at a place is the one applied: in the
+            // last copy, mi_name's (the second entry of .rela.rodata,
+            // at offset 16) points one byte further.
+            let last = d.len() - size;
+            let info = u32::from_le_bytes(d[h + 0x2c..h + 0x30].try_into().unwrap());
+            let target_type = u32::from_le_bytes(
+                d[shoff + info as usize * 64 + 4..shoff + info as usize * 64 + 8]
+                    .try_into()
+                    .unwrap(),
+            );
+            let flags = u64::from_le_bytes(
+                d[shoff + info as usize * 64 + 8..shoff + info as usize * 64 + 16]
+                    .try_into()
+                    .unwrap(),
+            );
+            let rodata = target_type == elf::SHT_PROGBITS && flags == u64::from(elf::SHF_ALLOC);
+            if rodata && size >= 48 {
+                let e = last + 24;
+                assert_eq!(u64::from_le_bytes(d[e..e + 8].try_into().unwrap()), 16);
+                let addend = i64::from_le_bytes(d[e + 16..e + 24].try_into().unwrap());
+                d[e + 16..e + 24].copy_from_slice(&(addend + 1).to_le_bytes());
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn large_relocation_tables_are_read_in_chunks_as_the_whole_file_reads() {
+        let d = module_with_large_relocation_tables();
+        let path = temp_file("streamed", &d);
+        let k = Kmod::open(&path).unwrap();
+        let whole = Kmod::from_bytes(d.clone());
+        // Not held: read a chunk at a time when looked at.
+        assert!(k.data.held() < 64 << 10, "{} bytes held", k.data.held());
+        // The last of the relocations at mi_name is the one applied, by a
+        // pass of the decoder's own and one of the validator's alike.
+        assert_eq!(whole.modinfo().unwrap().name, "xample");
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let first = crate::validate::validate(&k, &t);
+        // The validator's pass noted what the descriptor needs (and the
+        // validator's look at the descriptor came after it).
+        let watch = k.watch.as_ref().unwrap();
+        assert!(!watch.seen.lock().unwrap().is_empty());
+        assert_eq!(k.modinfo(), whole.modinfo());
+        assert_eq!(first, crate::validate::validate(&whole, &t));
+        let again = Kmod::open(&path).unwrap();
+        assert_eq!(again.modinfo(), whole.modinfo());
+        assert_eq!(k.relocation_types(), whole.relocation_types());
+        let counted: u64 = k.relocation_types().iter().map(|r| r.count).sum();
+        assert!(counted * 24 > 3 * STREAMED_TABLE, "{counted} relocations");
+        for t in [
+            crate::validate::Target::new(1001000000, "amd64"),
+            crate::validate::Target::new(799003400, "amd64"),
+        ] {
+            assert_eq!(
+                crate::validate::validate(&k, &t),
+                crate::validate::validate(&whole, &t)
+            );
+        }
+        assert!(!k.changed_while_read());
+        // Cut inside the tables after the file was opened: the next look
+        // at them comes up short.
+        truncate(&path, d.len() as u64 - STREAMED_TABLE);
+        std::fs::remove_file(&path).unwrap();
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let findings = crate::validate::validate(&k, &t);
+        assert!(k.changed_while_read());
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].check, Check::FileChanged);
+    }
+
+    #[test]
+    fn only_the_ranges_the_checks_need_are_read() {
+        let path = fixtures().join("modules/example/example.kmod");
+        let bytes = std::fs::read(&path).unwrap();
+        let whole = Kmod::from_bytes(bytes.clone());
+        let k = Kmod::open(&path).unwrap();
+        // .text is never read: nothing checks its bytes.
+        let text = whole
+            .sections()
+            .into_iter()
+            .find(|s| s.name == ".text")
+            .unwrap();
+        assert!(text.size > 0);
+        assert_eq!(k.elf().unwrap().contents(&shdr_of_info(&text)), None);
+        // The symbol table is.
+        let symtab = whole
+            .sections()
+            .into_iter()
+            .find(|s| s.sh_type == elf::SHT_SYMTAB)
+            .unwrap();
+        let got = k.elf().unwrap().contents(&shdr_of_info(&symtab)).unwrap();
+        let at = symtab.offset as usize;
+        assert_eq!(got, &bytes[at..at + symtab.size as usize]);
+        assert!(k.data.held() < bytes.len() as u64);
+    }
+
+    fn shdr_of_info(s: &SectionInfo) -> Shdr {
+        Shdr {
+            index: s.index,
+            name: 0,
+            sh_type: s.sh_type,
+            flags: s.flags,
+            offset: s.offset,
+            size: s.size,
+            link: s.link,
+            info: s.info,
+            addralign: s.addralign,
+        }
+    }
+
+    #[test]
+    fn claimed_sizes_are_never_allocated_or_read_past_the_file() {
+        // Every section of the example module claims 1 TiB.
+        let mut d = std::fs::read(fixtures().join("modules/example/example.kmod")).unwrap();
+        let shoff = u64::from_le_bytes(d[0x28..0x30].try_into().unwrap()) as usize;
+        let shnum = u16::from_le_bytes(d[0x3c..0x3e].try_into().unwrap()) as usize;
+        for i in 1..shnum {
+            let at = shoff + i * 64 + 0x20;
+            d[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        }
+        let path = temp_file("lying", &d);
+        let k = Kmod::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(k.data.held() <= d.len() as u64);
+        assert!(!k.changed_while_read());
         let t = crate::validate::Target::new(1001000000, "amd64");
         assert_eq!(
-            crate::validate::validate(&mapped, &t),
-            crate::validate::validate(&read, &t)
+            crate::validate::validate(&k, &t),
+            crate::validate::validate(&Kmod::from_bytes(d), &t)
         );
-        // Small files are read.
-        let small = Kmod::open(&fx.join("modules/example/example.kmod")).unwrap();
-        assert!(matches!(small.data, Bytes::Owned(_)));
+    }
+
+    #[test]
+    fn a_module_at_the_start_of_a_huge_sparse_file_reads_as_the_module() {
+        let small = fixtures().join("modules/example/example.kmod");
+        let bytes = std::fs::read(&small).unwrap();
+        let path = temp_file("sparse", &bytes);
+        let huge = 100u64 << 30;
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(huge)
+            .is_err()
+        {
+            // A file system without files this large: nothing to show.
+            std::fs::remove_file(&path).unwrap();
+            return;
+        }
+        let k = Kmod::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(k.file_size(), huge);
+        assert!(k.data.held() <= bytes.len() as u64);
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let one = Kmod::open(&small).unwrap();
+        assert_eq!(
+            crate::validate::validate(&k, &t),
+            crate::validate::validate(&one, &t)
+        );
+        assert_eq!(k.modinfo(), one.modinfo());
+    }
+
+    #[test]
+    fn devices_fifos_sockets_and_directories_read_as_the_kernel_would() {
+        // /dev/zero: a character device of size 0 whose reads give zeros;
+        // only its header is read, which is not ELF.
+        let k = Kmod::open(Path::new("/dev/zero")).unwrap();
+        assert_eq!(k.file_size(), EHDR_MAX);
+        assert_eq!(k.data.held(), EHDR_MAX);
+        let t = crate::validate::Target::new(1001000000, "amd64");
+        let f = crate::validate::validate(&k, &t);
+        assert_eq!(f[0].check, Check::NotElf, "{f:#?}");
+        assert_eq!(f[0].errno, Errno::ENOEXEC);
+        // /dev/null gives nothing: shorter than a header.
+        let k = Kmod::open(Path::new("/dev/null")).unwrap();
+        assert_eq!(k.file_size(), 0);
+        assert_eq!(crate::validate::validate(&k, &t)[0].errno, Errno::EINVAL);
+        let dir = std::env::temp_dir().join(format!("kmod-kinds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo.kmod");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = Kmod::open(&fifo).unwrap_err();
+        assert_eq!(e, KmodError::WouldWait(Waits::Fifo));
+        assert_eq!(e.errno(), Errno::EINTR);
+        assert!(e.to_string().contains("would wait for a writer"), "{e}");
+        assert_eq!(
+            read_symbol_table(&fifo).unwrap_err(),
+            KmodError::WouldWait(Waits::Fifo)
+        );
+        let sock = dir.join("sock.kmod");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert_eq!(
+            Kmod::open(&sock).unwrap_err(),
+            KmodError::Io(Errno::EOPNOTSUPP)
+        );
+        assert_eq!(Kmod::open(&dir).unwrap_err(), KmodError::Io(Errno::EISDIR));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

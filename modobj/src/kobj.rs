@@ -67,8 +67,10 @@ fn is_fetch_info(check: Check) -> bool {
 /// for `target`. Symbol clashes are left to the caller, who knows which
 /// symbols exist at the time.
 pub fn load(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
-    let k = Kmod::open(path).map_err(|KmodError::Io(e)| Refusal {
-        errno: e,
+    // A FIFO, which the kernel would wait on, ends the load as an
+    // interrupted wait would (EINTR); nothing here waits.
+    let k = Kmod::open(path).map_err(|e: KmodError| Refusal {
+        errno: e.errno(),
         reason: format!("cannot read {}: {e}", path.display()),
     })?;
     judge(&k, target)

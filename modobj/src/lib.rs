@@ -11,10 +11,10 @@
 
 pub mod boot;
 pub mod checks;
+mod image;
 pub mod kmod;
 pub mod kobj;
 pub mod machine;
-mod mapping;
 pub mod path;
 pub mod plistfile;
 pub mod rules;

@@ -167,7 +167,7 @@ impl<'k> Validator<'k, '_> {
                      of the file ({} bytes)",
                     kh.e_shnum,
                     kh.e_shoff,
-                    data.len()
+                    self.k.file_size()
                 ),
             );
             return None;

@@ -335,6 +335,10 @@ impl Walk<'_> {
         };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
+            Err(e @ KmodError::WouldWait(_)) => {
+                let why = format!("the module file of `{dep}', {shown}, is {e}");
+                return self.fail_dep(dep, "Dependencies", e.errno(), why);
+            }
             Err(KmodError::Io(Errno::ENOENT)) => {
                 return self.fail_dep(
                     dep,
@@ -503,11 +507,23 @@ impl Walk<'_> {
                 let why = match (errno, path::is_path(operand)) {
                     (Errno::ENOENT, false) => format!("no module file at {shown}"),
                     (Errno::ENOENT, true) => format!("no such file: {shown}"),
+                    (Errno::EISDIR, _) => format!("{shown} is a directory: {errno}"),
+                    (Errno::EOPNOTSUPP, _) => {
+                        format!("{shown} is a socket, which the kernel cannot open: {errno}")
+                    }
                     _ => format!("cannot read {shown}: {errno}"),
                 };
                 return self.fail(operand, "File", errno, why).map(|()| None);
             }
+            Err(e @ KmodError::WouldWait(_)) => {
+                return self
+                    .fail(operand, "File", e.errno(), format!("{shown} is {e}"))
+                    .map(|()| None);
+            }
         };
+        // The file is checked first: the checks' pass over its relocations
+        // also finds the descriptor's, which reading the facts then needs.
+        let checked = self.check_file(operand, &kmod);
         self.report.facts = kmod.modinfo().map(|i| Facts {
             name: i.name.clone(),
             class: i.class,
@@ -519,7 +535,6 @@ impl Walk<'_> {
             text_size: kmod.text_size(),
             required: i.required.clone(),
         });
-        let checked = self.check_file(operand, &kmod);
         if kmod.changed_while_read() {
             // Read from the file while, or after, it shrank.
             self.report.facts = None;
@@ -716,6 +731,11 @@ impl Report {
             Some(e) if self.refused_by_tools => format!(
                 "verdict:    modload refuses it, the kernel would load it and misbehave: {e}\n"
             ),
+            // A FIFO (the module's or its .plist): the load would not end
+            // until a writer came, or with EINTR when interrupted.
+            Some(e) if e == Errno::EINTR => {
+                format!("verdict:    the kernel would wait, and end only when interrupted: {e}\n")
+            }
             Some(e) => format!("verdict:    the kernel would refuse it: {e}\n"),
         };
         out
