@@ -52,6 +52,16 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), Vec<u8>
     Ok(())
 }
 
+/// A dry run's report on stdout; exit 0 when everything would load.
+fn print_report(out: &str, would_load: bool) -> ExitCode {
+    msg::stdout(out.as_bytes());
+    if would_load {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
@@ -144,12 +154,7 @@ fn main() -> ExitCode {
         } else {
             report.to_text()
         };
-        msg::stdout(out.as_bytes());
-        return if report.would_load() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
+        return print_report(&out, report.would_load());
     }
 
     let [module] = opts.operands() else {
@@ -170,12 +175,7 @@ fn main() -> ExitCode {
         } else {
             report.to_text()
         };
-        msg::stdout(out.as_bytes());
-        return if report.would_load() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
+        return print_report(&out, report.would_load());
     }
 
     // Refuse what the kernel certainly would, without touching it. (Not

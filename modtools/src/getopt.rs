@@ -326,15 +326,61 @@ impl Iterator for Getopt<'_> {
 /// Returns the remaining words and whether the flag was present. Without
 /// this, getopt would report `unknown option -- -`.
 pub fn remove_long_flag(args: &[OsString], optstring: &str, flag: &str) -> (Vec<OsString>, bool) {
+    let mut found = false;
+    let kept = remove_long(args, optstring, |word, _next| {
+        (word == flag.as_bytes()).then(|| {
+            found = true;
+            Ok(1)
+        })
+    });
+    (kept.unwrap_or_default(), found)
+}
+
+/// [`remove_long_flag`] for a long option that takes a value: `--name
+/// VALUE` or `--name=VALUE`, wherever getopt would meet it as an option
+/// word. Returns the remaining words and the value (the last one given),
+/// or the name of the option whose value is missing.
+pub fn remove_long_option(
+    args: &[OsString],
+    optstring: &str,
+    name: &str,
+) -> Result<(Vec<OsString>, Option<OsString>), String> {
+    let mut value = None;
+    let kept = remove_long(args, optstring, |word, next| {
+        if word == name.as_bytes() {
+            return Some(match next {
+                Some(v) => {
+                    value = Some(v.clone());
+                    Ok(2)
+                }
+                None => Err(name.to_string()),
+            });
+        }
+        let v = word
+            .strip_prefix(name.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"="))?;
+        value = Some(os_from_bytes(v));
+        Some(Ok(1))
+    })?;
+    Ok((kept, value))
+}
+
+/// The words of `args` without those `take` claims among the option words
+/// getopt would meet. `take(word, next word)` answers `Some(Ok(n))` to drop
+/// `n` words there, `Some(Err(..))` to stop with an error, `None` to leave
+/// the word to getopt.
+fn remove_long(
+    args: &[OsString],
+    optstring: &str,
+    mut take: impl FnMut(&[u8], Option<&OsString>) -> Option<Result<usize, String>>,
+) -> Result<Vec<OsString>, String> {
     let opts = optstring.as_bytes();
     let mut kept = Vec::with_capacity(args.len());
-    let mut found = false;
     let mut i = 0;
     while let Some(word_os) = args.get(i) {
         let word = os_bytes(word_os);
-        if word.as_ref() == flag.as_bytes() {
-            found = true;
-            i += 1;
+        if let Some(taken) = take(&word, args.get(i + 1)) {
+            i += taken?;
             continue;
         }
         let in_options = word.len() >= 2 && word[0] == b'-';
@@ -361,64 +407,7 @@ pub fn remove_long_flag(args: &[OsString], optstring: &str, flag: &str) -> (Vec<
         }
     }
     kept.extend(args.get(i..).unwrap_or(&[]).iter().cloned());
-    (kept, found)
-}
-
-/// [`remove_long_flag`] for a long option that takes a value: `--name
-/// VALUE` or `--name=VALUE`, wherever getopt would meet it as an option
-/// word. Returns the remaining words and the value (the last one given),
-/// or the name of the option whose value is missing.
-pub fn remove_long_option(
-    args: &[OsString],
-    optstring: &str,
-    name: &str,
-) -> Result<(Vec<OsString>, Option<OsString>), String> {
-    let opts = optstring.as_bytes();
-    let mut kept = Vec::with_capacity(args.len());
-    let mut value = None;
-    let mut i = 0;
-    while let Some(word_os) = args.get(i) {
-        let word = os_bytes(word_os);
-        if word.as_ref() == name.as_bytes() {
-            let Some(v) = args.get(i + 1) else {
-                return Err(name.to_string());
-            };
-            value = Some(v.clone());
-            i += 2;
-            continue;
-        }
-        if let Some(v) = word
-            .strip_prefix(name.as_bytes())
-            .and_then(|rest| rest.strip_prefix(b"="))
-        {
-            value = Some(os_from_bytes(v));
-            i += 1;
-            continue;
-        }
-        let in_options = word.len() >= 2 && word[0] == b'-';
-        if !in_options || word.as_ref() == b"--" {
-            break;
-        }
-        kept.push(word_os.clone());
-        i += 1;
-        for (at, &c) in word.iter().enumerate().skip(1) {
-            match lookup(opts, c) {
-                Some(ArgSpec::Required) => {
-                    if at + 1 == word.len() {
-                        if let Some(next) = args.get(i) {
-                            kept.push(next.clone());
-                            i += 1;
-                        }
-                    }
-                    break;
-                }
-                Some(ArgSpec::Optional) => break,
-                _ => {}
-            }
-        }
-    }
-    kept.extend(args.get(i..).unwrap_or(&[]).iter().cloned());
-    Ok((kept, value))
+    Ok(kept)
 }
 
 /// Whether NetBSD's libc `dehumanize_number` r1.8 (2020-08-18) is followed
