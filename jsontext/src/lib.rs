@@ -127,6 +127,14 @@ impl Value {
         write_pretty(&mut out, self, 0);
         out
     }
+
+    /// [`Value::to_pretty`] as a file or a program's output holds it:
+    /// ending with a newline.
+    pub fn to_document(&self) -> String {
+        let mut out = self.to_pretty();
+        out.push('\n');
+        out
+    }
 }
 
 impl From<bool> for Value {

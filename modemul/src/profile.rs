@@ -149,9 +149,7 @@ impl Profile {
         if !self.boot_modules.is_empty() {
             members.push(("boot_modules", jsontext::strings(&self.boot_modules)));
         }
-        let mut s = object(members).to_pretty();
-        s.push('\n');
-        s
+        object(members).to_document()
     }
 
     /// `MODULE_CLASS_MAX` of this kernel: valid classes are 1..max.

@@ -56,9 +56,7 @@ pub fn stat_listing(list: &StatList, filter: Option<&[u8]>) -> String {
         ("schema", STAT_SCHEMA.into()),
         ("stat_abi", abi.into()),
     ]);
-    let mut out = doc.to_pretty();
-    out.push('\n');
-    out
+    doc.to_document()
 }
 
 #[cfg(test)]

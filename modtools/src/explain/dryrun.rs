@@ -795,9 +795,7 @@ impl Report {
             ("schema", REPORT_SCHEMA.into()),
             ("would_load", self.would_load().into()),
         ]);
-        let mut out = doc.to_pretty();
-        out.push('\n');
-        out
+        doc.to_document()
     }
 }
 
