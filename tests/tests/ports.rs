@@ -299,9 +299,8 @@ fn row(p: &Port) -> Vec<String> {
         .map(|a| {
             let name = p
                 .names
-                .iter()
-                .find(|(t, _)| *t == a.r_type)
-                .map_or_else(|| format!("type {}", a.r_type), |(_, n)| n.to_string());
+                .get(a.r_type)
+                .map_or_else(|| format!("type {}", a.r_type), str::to_string);
             let mut notes = Vec::new();
             match a.since {
                 Since::Version { osrevision, .. } => {

@@ -44,15 +44,15 @@ use object::elf;
 use crate::rules::KernelRules;
 
 /// Relocation names from `object::elf` constants:
-/// `names![R_X86_64_NONE, R_X86_64_64]` is
-/// `&[(elf::R_X86_64_NONE, "R_X86_64_NONE"), (elf::R_X86_64_64, "R_X86_64_64")]`.
+/// `names![R_X86_64_NONE, R_X86_64_64]` is the [`Names`] of
+/// `elf::R_X86_64_NONE` and `elf::R_X86_64_64`.
 /// Types `object` lacks follow a `;`, as constants of the port's file.
 macro_rules! names {
     ($($name:ident),* $(,)? $(; $($own:ident),* $(,)?)?) => {
-        &[
-            $((object::elf::$name, stringify!($name)),)*
-            $($(($own, stringify!($own)),)*)?
-        ]
+        super::Names {
+            types: &[$(object::elf::$name,)* $($($own,)*)?],
+            text: concat!($(stringify!($name), " ",)* $($(stringify!($own), " ",)*)?),
+        }
     };
 }
 
@@ -114,7 +114,7 @@ pub struct Port {
     /// not modelled.
     pub sections: Option<RelocSections>,
     /// Relocation types by name, for messages and listings.
-    pub names: &'static [(u32, &'static str)],
+    pub names: Names,
     /// How many bytes each relocation type writes at its place; `None`
     /// where not modelled.
     pub widths: Option<Widths>,
@@ -133,6 +133,29 @@ pub struct Port {
     pub branches: &'static [Branch],
     /// The types that store a whole pointer.
     pub pointers: &'static [Pointer],
+}
+
+/// Relocation types and their names. The names are one string, each
+/// followed by a space, rather than a `&str` per type: a table of 900
+/// string slices costs a pointer, a length and a load-time relocation
+/// each in a position-independent program, three times the names.
+#[derive(Debug)]
+pub struct Names {
+    pub types: &'static [u32],
+    text: &'static str,
+}
+
+impl Names {
+    /// The name of `r_type`.
+    pub fn get(&self, r_type: u32) -> Option<&'static str> {
+        let i = self.types.iter().position(|t| *t == r_type)?;
+        self.text.split(' ').nth(i)
+    }
+
+    /// Every type with its name, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &'static str)> {
+        self.types.iter().copied().zip(self.text.split(' '))
+    }
 }
 
 /// A branch (or PC-relative) type of limited reach.
@@ -328,8 +351,7 @@ pub fn kernel(machine: &str) -> Option<&'static Kernel> {
 
 /// The name of a relocation type.
 pub fn reloc_name(e_machine: u16, r_type: u32) -> Option<&'static str> {
-    let names = port(e_machine)?.names;
-    names.iter().find(|(t, _)| *t == r_type).map(|(_, n)| *n)
+    port(e_machine)?.names.get(r_type)
 }
 
 /// Bytes a relocation type writes at its place, in an object with
@@ -512,9 +534,12 @@ mod tests {
     #[test]
     fn relocation_names_are_unique_per_port() {
         for p in PORTS {
-            for (i, (t, n)) in p.names.iter().enumerate() {
+            let all: Vec<_> = p.names.iter().collect();
+            assert_eq!(all.len(), p.names.types.len(), "{}", p.name);
+            for (i, (t, n)) in all.iter().enumerate() {
+                assert!(!n.is_empty(), "{}: {t}", p.name);
                 assert!(
-                    p.names[..i].iter().all(|(u, m)| u != t && m != n),
+                    all[..i].iter().all(|(u, m)| u != t && m != n),
                     "{}: {n}",
                     p.name
                 );
@@ -639,7 +664,7 @@ mod tests {
             let linker = p.linker.unwrap_or_else(|| panic!("{}", p.name));
             for a in linker {
                 assert!(
-                    p.names.iter().any(|(t, _)| *t == a.r_type),
+                    p.names.iter().any(|(t, _)| t == a.r_type),
                     "{}: type {} has no name",
                     p.name,
                     a.r_type

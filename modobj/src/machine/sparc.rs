@@ -10,7 +10,7 @@ use super::{
 };
 
 /// The SPARC relocation names, shared with sparc64.
-pub(super) const NAMES: &[(u32, &str)] = names![
+pub(super) const NAMES: super::Names = names![
     R_SPARC_NONE,
     R_SPARC_8,
     R_SPARC_16,
