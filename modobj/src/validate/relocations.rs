@@ -72,6 +72,10 @@ struct Scan<'e, 'a> {
     /// few types: each run's is looked up once.
     last_sym: Option<(u32, SymEnt)>,
     last_type: Option<(u32, u64, Option<Applied>)>,
+    /// The last (type, symbol, RELA) that had nothing to tally but a
+    /// place outside its section, and the type's width: most entries of
+    /// a big table repeat it, and need only that check.
+    clean: Option<(u32, u32, bool, u64)>,
     /// How the port's linker meets REL entries, where it is RELA-only.
     rel_failure: Option<RelFailure>,
     found: Tallies,
@@ -86,6 +90,7 @@ impl<'e, 'a> Scan<'e, 'a> {
             rules,
             last_sym: None,
             last_type: None,
+            clean: None,
             rel_failure: match machine::reloc_sections(elf.l.e_machine) {
                 Some(RelocSections::RelaOnly(f)) => Some(f),
                 _ => None,
@@ -108,9 +113,8 @@ impl<'e, 'a> Scan<'e, 'a> {
                     continue;
                 };
                 let rela = want == elf::SHT_RELA;
-                for r in elf.relocs(&rs) {
-                    self.one(rs.info, target.size, rela, &r);
-                }
+                elf.relocs(&rs)
+                    .for_each(|r| self.one(rs.info, target.size, rela, &r));
             }
         }
         self.found
@@ -155,16 +159,35 @@ impl<'e, 'a> Scan<'e, 'a> {
 
     /// One relocation (of a RELA section if `rela`) of section `section`,
     /// `size` bytes long.
+    #[inline(always)]
     fn one(&mut self, section: u32, size: u64, rela: bool, r: &RelEnt) {
+        match self.clean {
+            Some((t, s, rl, width)) if t == r.r_type && s == r.sym && rl == rela => {
+                if !fits(r, width, size) {
+                    self.outside(section, r, width);
+                }
+            }
+            _ => self.first_of_run(section, size, rela, r),
+        }
+    }
+
+    #[cold]
+    fn outside(&mut self, section: u32, r: &RelEnt, width: u64) {
+        let t = self
+            .found
+            .outside
+            .get_or_insert_with(|| (RelocTally::first(section, r, String::new()), width));
+        t.0.count += 1;
+    }
+
+    /// An entry whose type, symbol or section kind differs from the
+    /// last clean one's.
+    #[inline(never)]
+    fn first_of_run(&mut self, section: u32, size: u64, rela: bool, r: &RelEnt) {
         let (width, applied) = self.type_info(r.r_type);
-        let fits = r.offset.checked_add(width).is_some_and(|end| end <= size);
         let in_table = u64::from(r.sym) < self.symcount;
-        if !fits && in_table {
-            let t = self
-                .found
-                .outside
-                .get_or_insert_with(|| (RelocTally::first(section, r, String::new()), width));
-            t.0.count += 1;
+        if !fits(r, width, size) && in_table {
+            self.outside(section, r, width);
         }
         if !in_table {
             let t = self
@@ -177,7 +200,8 @@ impl<'e, 'a> Scan<'e, 'a> {
         let Some(sym) = self.symbol(r.sym) else {
             return;
         };
-        if applied == Some(Applied::Yes) && is_external(&sym, r.sym) {
+        let external = applied == Some(Applied::Yes) && is_external(&sym, r.sym);
+        if external {
             self.branch(section, r, &sym);
         }
         let check = if !rela && self.rel_refused(r.r_type) {
@@ -186,6 +210,9 @@ impl<'e, 'a> Scan<'e, 'a> {
             problem(applied, &sym, r.sym)
         };
         let Some(check) = check else {
+            if !external {
+                self.clean = Some((r.r_type, r.sym, rela, width));
+            }
             return;
         };
         let key = match check {
@@ -241,6 +268,13 @@ impl Scan<'_, '_> {
             None => {}
         }
     }
+}
+
+/// Whether the `width` bytes a relocation writes lie in its section of
+/// `size` bytes.
+#[inline(always)]
+fn fits(r: &RelEnt, width: u64, size: u64) -> bool {
+    r.offset.checked_add(width).is_some_and(|end| end <= size)
 }
 
 /// A symbol the module does not define: the kernel or another module

@@ -98,6 +98,21 @@ fn relocation_outside_its_section_blocks() {
 }
 
 #[test]
+fn a_relocation_like_the_last_good_one_but_outside_still_blocks() {
+    // The second .rela.text entry gets the first's type and symbol (a
+    // run the scan checks by place only) and an offset past the section.
+    let mut d = example();
+    let rel = u64::from_le_bytes(d[shdr_field(&d, 2, 24)..][..8].try_into().unwrap()) as usize;
+    let info = d[rel + 8..rel + 16].to_vec();
+    d[rel + 24 + 8..rel + 24 + 16].copy_from_slice(&info);
+    assert_eq!(blocking(d.clone()), None);
+    d[rel + 24..rel + 24 + 8].copy_from_slice(&0x1000u64.to_le_bytes());
+    let f = blocking(d).unwrap();
+    assert_eq!(f.check, Check::RelocationOffset);
+    assert!(f.reason.contains("offset 0x1000"), "{}", f.reason);
+}
+
+#[test]
 fn certain_refusals_win_over_harm() {
     // Both a bad alignment (harm) and no text (refusal): NetBSD's errno
     // is the refusal's, whatever comes first in the list.
