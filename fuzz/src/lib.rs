@@ -49,7 +49,7 @@ pub fn check_kmod(bytes: &[u8]) {
         let _ = s.type_name();
     }
     if let Some(mi) = k.modinfo() {
-        assert!(!mi.name.contains('\0'));
+        assert!(!mi.name.as_bytes().contains(&0));
         assert_eq!(
             mi.required,
             mi.required_raw
@@ -407,7 +407,7 @@ pub fn stat_v2(data: &[u8]) {
     assert_eq!(again.len(), mods.len());
     for (a, b) in mods.iter().zip(&again) {
         same_numbers(a, b);
-        assert!(b.required.is_empty() == a.required.is_empty() || a.required.contains('\0'));
+        assert!(b.required.is_empty() == a.required.is_empty() || a.required.contains(&0));
     }
 }
 

@@ -210,6 +210,28 @@ pub fn strings<S: AsRef<str>>(items: &[S]) -> Value {
     Value::Array(items.iter().map(|s| Value::from(s.as_ref())).collect())
 }
 
+/// Bytes as an array of their values, `[104, 255]`.
+pub fn byte_array(b: &[u8]) -> Value {
+    Value::Array(b.iter().map(|&x| Value::UInt(x.into())).collect())
+}
+
+/// Bytes that are usually text but need not be UTF-8 (a module name): a
+/// string when they are UTF-8, so that such files read as they always
+/// did, else [`byte_array`]. JSON strings cannot hold other bytes, and an
+/// array is never a string, so the two cannot be confused;
+/// [`Fields::bytes`] reads either.
+pub fn text_or_bytes(b: &[u8]) -> Value {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.into(),
+        Err(_) => byte_array(b),
+    }
+}
+
+/// An array of [`text_or_bytes`].
+pub fn texts_or_bytes<B: AsRef<[u8]>>(items: &[B]) -> Value {
+    Value::Array(items.iter().map(|b| text_or_bytes(b.as_ref())).collect())
+}
+
 // ---------------------------------------------------------------------
 // Writing
 
@@ -789,6 +811,53 @@ impl<'a> Fields<'a> {
         self.with(name, self.opt_value(name), &"an array", Value::as_array)
     }
 
+    /// Bytes written by [`text_or_bytes`]: a string (its UTF-8 bytes) or
+    /// an array of integers from 0 to 255.
+    pub fn bytes(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        self.value(name).map(|v| self.bytes_of(name, v)).transpose()
+    }
+
+    pub fn opt_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        self.opt_value(name)
+            .map(|v| self.bytes_of(name, v))
+            .transpose()
+    }
+
+    /// An array of [`Fields::bytes`] values.
+    pub fn bytes_list(&self, name: &str) -> Result<Option<Vec<Vec<u8>>>, String> {
+        let Some(items) = self.array(name)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.bytes_of(&format!("{name}[{i}]"), v))
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// `place` is the field, or an element of one (`deps[2]`).
+    fn bytes_of(&self, place: &str, v: &Value) -> Result<Vec<u8>, String> {
+        match v {
+            Value::String(s) => Ok(s.as_bytes().to_vec()),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    // The `as` narrows a value checked to fit.
+                    b.as_u64()
+                        .filter(|&u| u <= 255)
+                        .map(|u| u as u8)
+                        .ok_or_else(|| {
+                            let at = format!("{place}[{i}]");
+                            self.type_error(&at, &"an integer from 0 to 255", b)
+                        })
+                })
+                .collect(),
+            other => Err(self.type_error(place, &"a string or an array of bytes", other)),
+        }
+    }
+
     /// An array of strings.
     pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, String> {
         let Some(items) = self.array(name)? else {
@@ -1125,5 +1194,64 @@ mod tests {
                 .unwrap(),
             "the document: expected an object, found an integer"
         );
+    }
+
+    #[test]
+    fn bytes_as_text_or_array() {
+        assert_eq!(text_or_bytes(b"ffs"), Value::from("ffs"));
+        assert_eq!(text_or_bytes(b"h\xff").to_pretty(), "[\n  104,\n  255\n]");
+        assert_eq!(
+            texts_or_bytes(&[&b"a"[..], b"\xfe"]),
+            Value::Array(vec!["a".into(), byte_array(b"\xfe")])
+        );
+        let v = p(r#"{"s": "h\u00e9", "a": [104, 255], "e": [], "n": null,
+                     "big": [256], "neg": [-1], "num": 1, "l": ["x", [255], []],
+                     "badl": ["x", {}], "badb": [[1, "2"]]}"#)
+        .unwrap();
+        let known = [
+            "s", "a", "e", "n", "big", "neg", "num", "l", "badl", "badb", "absent",
+        ];
+        let f = Fields::new(&v, Place::Item("active", 1), &known, true).unwrap();
+        assert_eq!(f.bytes("s").unwrap(), Some("hé".as_bytes().to_vec()));
+        assert_eq!(f.bytes("a").unwrap(), Some(b"h\xff".to_vec()));
+        assert_eq!(f.bytes("e").unwrap(), Some(Vec::new()));
+        assert_eq!(f.bytes("absent").unwrap(), None);
+        assert_eq!(f.opt_bytes("n").unwrap(), None);
+        assert_eq!(
+            f.bytes("n").unwrap_err(),
+            "active[1].n: expected a string or an array of bytes, found null"
+        );
+        assert_eq!(
+            f.bytes("big").unwrap_err(),
+            "active[1].big[0]: expected an integer from 0 to 255, found an integer"
+        );
+        assert!(f.bytes("neg").is_err());
+        assert!(f.bytes("num").is_err());
+        assert_eq!(
+            f.bytes_list("l").unwrap(),
+            Some(vec![b"x".to_vec(), vec![255], Vec::new()])
+        );
+        assert_eq!(
+            f.bytes_list("badl").unwrap_err(),
+            "active[1].badl[1]: expected a string or an array of bytes, found an object"
+        );
+        assert_eq!(
+            f.bytes_list("badb").unwrap_err(),
+            "active[1].badb[0][1]: expected an integer from 0 to 255, found a string"
+        );
+        // Written and read back, whatever the bytes.
+        for b in [
+            &b""[..],
+            b"ffs",
+            b"\xff",
+            b"a\x00b",
+            "é".as_bytes(),
+            &[0xe9],
+        ] {
+            let doc = object(vec![("x", text_or_bytes(b))]).to_pretty();
+            let v = p(&doc).unwrap();
+            let f = Fields::new(&v, "", &["x"], true).unwrap();
+            assert_eq!(f.bytes("x").unwrap().as_deref(), Some(b));
+        }
     }
 }

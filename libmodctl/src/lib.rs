@@ -9,7 +9,9 @@ pub mod abi;
 pub mod backend;
 pub mod errno;
 pub mod modctl;
+pub mod name;
 pub mod plist;
 pub mod stat;
 
 pub use errno::Errno;
+pub use name::ModName;

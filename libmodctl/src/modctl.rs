@@ -234,7 +234,7 @@ mod tests {
     fn many(n: usize) -> Vec<ModStat> {
         (0..n)
             .map(|i| ModStat {
-                name: format!("mod{i}"),
+                name: format!("mod{i}").into(),
                 class: 1,
                 source: 2,
                 flags: 0,
@@ -242,9 +242,9 @@ mod tests {
                 addr: 0,
                 size: 0,
                 required: if i % 2 == 0 {
-                    "a,b".into()
+                    b"a,b".to_vec()
                 } else {
-                    String::new()
+                    Vec::new()
                 },
             })
             .collect()

@@ -10,11 +10,13 @@
 use std::fmt;
 
 use crate::abi::*;
+use crate::name::ModName;
 
 /// One module as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModStat {
-    pub name: String,
+    /// `ms_name`: the bytes before its NUL, never decoded.
+    pub name: ModName,
     /// Raw `modclass_t`; see [`crate::abi::class_name`].
     pub class: i32,
     /// Raw `modsrc_t`; see [`crate::abi::source_name`].
@@ -24,8 +26,9 @@ pub struct ModStat {
     pub refcnt: u32,
     pub addr: u64,
     pub size: u32,
-    /// The comma-separated required list, empty when none.
-    pub required: String,
+    /// The comma-separated required list, empty when none (bytes, as the
+    /// names in it).
+    pub required: Vec<u8>,
 }
 
 /// Which stat ABI a buffer is in.
@@ -100,9 +103,9 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 }
 
 /// The C string at the start of `b` (up to its NUL or the end of `b`).
-fn cstr(b: &[u8]) -> String {
+fn cstr(b: &[u8]) -> Vec<u8> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    b[..end].to_vec()
 }
 
 /// Decodes a buffer in the given ABI.
@@ -134,7 +137,7 @@ pub fn decode_v2(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
         let r = &buf[4 + i * MODSTAT_V2_SIZE..4 + (i + 1) * MODSTAT_V2_SIZE];
         let reqoff = u32_at(r, V2_REQOFFSET);
         let required = if reqoff == 0 {
-            String::new()
+            Vec::new()
         } else {
             let tail = strings
                 .get(reqoff as usize..)
@@ -150,7 +153,7 @@ pub fn decode_v2(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
             cstr(tail)
         };
         out.push(ModStat {
-            name: cstr(&r[V2_NAME..V2_NAME + MAXMODNAME]),
+            name: ModName::new(cstr(&r[V2_NAME..V2_NAME + MAXMODNAME])),
             addr: u64_at(r, V2_ADDR),
             source: i32_at(r, V2_SOURCE),
             class: i32_at(r, V2_CLASS),
@@ -171,7 +174,7 @@ pub fn decode_v1(buf: &[u8]) -> Result<Vec<ModStat>, StatError> {
     Ok(buf
         .chunks_exact(MODSTAT_V1_SIZE)
         .map(|r| ModStat {
-            name: cstr(&r[V1_NAME..V1_NAME + MAXMODNAME]),
+            name: ModName::new(cstr(&r[V1_NAME..V1_NAME + MAXMODNAME])),
             required: cstr(&r[V1_REQUIRED..V1_REQUIRED + MAXMODNAME * MAXMODDEPS]),
             addr: u64_at(r, V1_ADDR),
             source: i32_at(r, V1_SOURCE),
@@ -214,7 +217,7 @@ pub fn encode_v2_present<'a>(mods: impl ExactSizeIterator<Item = (&'a ModStat, b
         r[V2_FLAGS..V2_FLAGS + 4].copy_from_slice(&m.flags.to_ne_bytes());
         let reqoff = if present {
             let off = u32::try_from(strings.len()).unwrap_or(u32::MAX);
-            strings.extend_from_slice(m.required.as_bytes());
+            strings.extend_from_slice(&m.required);
             strings.push(0);
             off
         } else {
@@ -240,7 +243,7 @@ pub fn encode_v1(mods: &[ModStat], ostat: bool) -> Vec<u8> {
         let mut r = [0u8; MODSTAT_V1_SIZE];
         strlcpy(&mut r[V1_NAME..V1_NAME + MAXMODNAME], m.name.as_bytes());
         let req = &mut r[V1_REQUIRED..V1_REQUIRED + reqlen];
-        strlcpy(req, m.required.as_bytes());
+        strlcpy(req, &m.required);
         if ostat && m.required.len() >= reqlen {
             req[reqlen - 4..reqlen - 1].copy_from_slice(b"...");
         }
@@ -309,7 +312,7 @@ mod tests {
         buf.push(0);
         let last = (buf.len() - (4 + 64)) as u32 - 1;
         buf[4 + 60..4 + 64].copy_from_slice(&last.to_ne_bytes());
-        assert_eq!(decode_v2(&buf).unwrap()[0].required, "");
+        assert_eq!(decode_v2(&buf).unwrap()[0].required, b"");
         // Pointing at a last byte that is not NUL: unterminated.
         let n = buf.len();
         buf[n - 1] = b'x';
@@ -360,7 +363,7 @@ mod tests {
     fn v2_name_of_32_bytes_without_nul() {
         let mut buf = encode_v2(&[m("a", "")]);
         buf[4..36].fill(b'n');
-        assert_eq!(decode_v2(&buf).unwrap()[0].name, "n".repeat(32));
+        assert_eq!(decode_v2(&buf).unwrap()[0].name, "n".repeat(32).as_str());
     }
 
     #[test]
@@ -382,9 +385,44 @@ mod tests {
 
         let long = vec!["abcdefghij"; 40].join(",");
         let cut = decode_v1(&encode_v1(&[m("x", &long)], false)).unwrap();
-        assert_eq!(cut[0].required, long[..319]);
+        assert_eq!(cut[0].required, &long.as_bytes()[..319]);
         let dots = decode_v1(&encode_v1(&[m("x", &long)], true)).unwrap();
         assert_eq!(dots[0].required.len(), 319);
-        assert!(dots[0].required.ends_with("..."));
+        assert!(dots[0].required.ends_with(b"..."));
+    }
+
+    /// A name or required list that is not UTF-8 keeps its bytes both ways.
+    fn not_utf8() -> ModStat {
+        let mut x = m("", "");
+        x.name = ModName::new(b"h\xffllo".to_vec());
+        x.required = b"a,\xfe\xff".to_vec();
+        x
+    }
+
+    #[test]
+    fn v2_names_are_bytes() {
+        let mods = [not_utf8(), m("ffs", "")];
+        let buf = encode_v2(&mods);
+        assert_eq!(&buf[4..10], b"h\xffllo\0");
+        assert_eq!(&buf[4 + 128..], b"\0a,\xfe\xff\0");
+        let back = decode_v2(&buf).unwrap();
+        assert_eq!(back, mods);
+        assert_eq!(back[0].name.as_bytes(), b"h\xffllo");
+        // 32 bytes of 0xFF without a NUL: all of them, nothing replaced.
+        let mut buf = encode_v2(&[m("a", "")]);
+        buf[4..36].fill(0xff);
+        assert_eq!(decode_v2(&buf).unwrap()[0].name.as_bytes(), [0xff; 32]);
+    }
+
+    #[test]
+    fn v1_names_are_bytes() {
+        let mods = [not_utf8(), m("ffs", "wapbl")];
+        let buf = encode_v1(&mods, true);
+        assert_eq!(&buf[..6], b"h\xffllo\0");
+        assert_eq!(&buf[32..37], b"a,\xfe\xff\0");
+        assert_eq!(decode_v1(&buf).unwrap(), mods);
+        let mut buf = encode_v1(&[m("a", "")], false);
+        buf[..32].fill(0xff);
+        assert_eq!(decode_v1(&buf).unwrap()[0].name.as_bytes(), [0xff; 32]);
     }
 }

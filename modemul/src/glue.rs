@@ -6,17 +6,18 @@ use std::path::Path;
 
 use libmodctl::errno::Errno;
 use libmodctl::plist::{Dict, Value};
+use libmodctl::ModName;
 use modobj::kmod;
 use modobj::validate::{self, KernelRules};
 
 /// The `modinfo_t` of a module object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModInfoLite {
-    pub name: String,
+    pub name: ModName,
     pub version: u32,
     pub class: i32,
     /// `mi_required` as the object holds it (NULL = `None`).
-    pub required: Option<String>,
+    pub required: Option<Vec<u8>>,
 }
 
 /// A module object after `kobj_load` accepted it.

@@ -15,6 +15,7 @@ use libmodctl::abi::{
     MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE,
 };
 use libmodctl::errno::Errno;
+use libmodctl::ModName;
 use modobj::boot;
 use modobj::plistfile;
 use modobj::rules::{required_components, LongRequired};
@@ -46,7 +47,7 @@ pub fn text_base(machine: &str) -> u64 {
 /// One `modstat_t`, before it is encoded for an ABI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatRec {
-    pub name: String,
+    pub name: ModName,
     pub class: i32,
     pub source: i32,
     pub flags: u32,
@@ -54,7 +55,7 @@ pub struct StatRec {
     pub addr: u64,
     pub size: u32,
     /// `mi_required`; `Some("")` is an empty but present list.
-    pub required: Option<String>,
+    pub required: Option<Vec<u8>>,
 }
 
 /// The records `MODCTL_STAT` builds: active modules in list order, then the
@@ -153,7 +154,7 @@ pub fn boot(
             requires: b.requires.clone(),
         })
         .collect();
-    let fail_init = |n: &str| p.fail_init.get(n).copied();
+    let fail_init = |n: &[u8]| p.init_failure(n);
     let out = boot::boot(&boot::Input {
         target,
         builtins: &builtins,
@@ -266,10 +267,10 @@ struct LoadFrame {
     fetched: Fetched,
     pending_id: u64,
     /// `mi_required` as the kernel walks it, and how far.
-    comps: Vec<Result<String, Errno>>,
+    comps: Vec<Result<ModName, Errno>>,
     next: usize,
     /// The requirements loaded so far (it will hold a reference on each).
-    deps: Vec<String>,
+    deps: Vec<ModName>,
 }
 
 /// What starting a module_do_load() call came to.
@@ -294,7 +295,7 @@ pub struct Kernel<'s, 'c> {
     cx: &'c Ctx<'c>,
     /// The pending list of the current top-level load: modules being
     /// loaded (by `mi_name`) whose dependencies are still being loaded.
-    pending: Vec<(u64, String)>,
+    pending: Vec<(u64, ModName)>,
     next_pending: u64,
     depth: u32,
     /// `module_do_load` calls in progress (the kernel's `depth` counter,
@@ -331,21 +332,21 @@ impl<'s, 'c> Kernel<'s, 'c> {
         stat_records(self.st, show_addr)
     }
 
-    fn fail_init(&self, name: &str) -> Option<Errno> {
-        self.cx.prof.fail_init.get(name).copied()
+    fn fail_init(&self, name: &[u8]) -> Option<Errno> {
+        self.cx.prof.init_failure(name)
     }
 
-    fn fail_fini(&self, name: &str) -> Option<Errno> {
-        self.cx.prof.fail_fini.get(name).copied()
+    fn fail_fini(&self, name: &[u8]) -> Option<Errno> {
+        self.cx.prof.fini_failure(name)
     }
 
     /// module_do_builtin(): make a built-in active, initializing what it
     /// requires first (those are built-ins too, and need no force).
-    fn do_builtin(&mut self, name: &str, props: Option<&Props>) -> Result<(), Errno> {
+    fn do_builtin(&mut self, name: &ModName, props: Option<&Props>) -> Result<(), Errno> {
         if self.st.active(name).is_some() {
             return Ok(());
         }
-        let Some(i) = self.st.builtins.iter().position(|m| m.name == name) else {
+        let Some(i) = self.st.builtins.iter().position(|m| m.name == *name) else {
             self.error(format!(
                 "built-in module can't find builtin dependency `{name}'"
             ));
@@ -359,7 +360,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
         self.depth += 1;
         let r = (|| -> Result<(), Errno> {
             for comp in required_components(
-                required.as_deref().unwrap_or("").as_bytes(),
+                required.as_deref().unwrap_or_default(),
                 LongRequired::Truncate,
             ) {
                 let comp = comp?;
@@ -376,14 +377,14 @@ impl<'s, 'c> Kernel<'s, 'c> {
             ));
             return Err(e);
         }
-        if let Some(e) = self.fail_init(name) {
+        if let Some(e) = self.fail_init(name.as_bytes()) {
             self.error(format!(
                 "built-in module {name} failed its MODULE_CMD_INIT, error {}",
                 e.0
             ));
             return Err(e);
         }
-        let Some(i) = self.st.builtins.iter().position(|m| m.name == name) else {
+        let Some(i) = self.st.builtins.iter().position(|m| m.name == *name) else {
             return Err(Errno::ENOENT);
         };
         let mut m = self.st.builtins.remove(i);
@@ -395,20 +396,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
 
     /// Whether a module of exactly this name (bytes) is active.
     fn active_named(&self, name: &[u8]) -> bool {
-        std::str::from_utf8(name).is_ok_and(|n| self.st.active(n).is_some())
-    }
-
-    /// module_unload() of a name as the caller gave it: bytes that are not
-    /// UTF-8 name no module the emulator keeps.
-    pub fn unload_bytes(&mut self, name: &[u8]) -> Result<(), Errno> {
-        match std::str::from_utf8(name) {
-            Ok(n) => self.unload(n),
-            Err(_) => {
-                let shown = String::from_utf8_lossy(name);
-                self.error(format!("module `{shown}' not found"));
-                Err(Errno::ENOENT)
-            }
-        }
+        self.st.active(name).is_some()
     }
 
     /// module_enqueue(): at the head of the list, holding its requirements.
@@ -506,14 +494,12 @@ impl<'s, 'c> Kernel<'s, 'c> {
         let name = String::from_utf8_lossy(&call.filename).into_owned();
 
         // A built-in that is not active: needs force once disabled. Names
-        // compare as bytes, as strcmp does: one that is not UTF-8 is
-        // nobody's (every name the emulator keeps is).
-        let exact = std::str::from_utf8(&call.filename).ok();
+        // compare as bytes, as strcmp does.
         if let Some(b) = self
             .st
             .builtins
             .iter()
-            .find(|m| Some(m.name.as_str()) == exact)
+            .find(|m| m.name == call.filename[..])
         {
             if b.flags & MODFLG_MUST_FORCE != 0 && call.flags & MODCTL_LOAD_FORCE == 0 {
                 if !call.autoload {
@@ -521,7 +507,8 @@ impl<'s, 'c> Kernel<'s, 'c> {
                 }
                 return Started::Done(Err(Errno::EPERM));
             }
-            return Started::Done(self.do_builtin(&name, call.props.as_ref()));
+            let exact = b.name.clone();
+            return Started::Done(self.do_builtin(&exact, call.props.as_ref()));
         }
         // The boot list is empty once the kernel has booted.
         if self.active_named(&call.filename) {
@@ -547,12 +534,12 @@ impl<'s, 'c> Kernel<'s, 'c> {
         let pending_id = self.next_pending;
         self.next_pending += 1;
         self.pending.push((pending_id, mi.name.clone()));
-        if let Err(e) = self.check_info(&call, &name, &mi) {
+        if let Err(e) = self.check_info(&call, &mi) {
             self.pending.retain(|(i, _)| *i != pending_id);
             return Started::Done(Err(e));
         }
         let required = mi.required.clone().unwrap_or_default();
-        let comps = required_components(required.as_bytes(), LongRequired::Refuse).collect();
+        let comps = required_components(&required, LongRequired::Refuse).collect();
         Started::Descend(Box::new(LoadFrame {
             call,
             fetched: Fetched {
@@ -585,7 +572,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return Err(Errno::EINVAL);
         }
         let Ok(comp) = comp else {
-            let required = mi.required.as_deref().unwrap_or("");
+            let required = String::from_utf8_lossy(mi.required.as_deref().unwrap_or_default());
             self.error(format!(
                 "required module name `{required}' longer than {MAXMODNAME}"
             ));
@@ -654,7 +641,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             (None, p) => p,
         };
         let mi = &fetched.mi;
-        if let Some(e) = self.fail_init(&mi.name) {
+        if let Some(e) = self.fail_init(mi.name.as_bytes()) {
             self.error(format!(
                 "modcmd(CMD_INIT) failed for `{}', error {}",
                 mi.name, e.0
@@ -690,7 +677,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
 
     /// The modinfo checks: name length, class, version, the name a
     /// dependency was looked up by, already loaded, circular dependency.
-    fn check_info(&mut self, call: &LoadCall, name: &str, mi: &ModInfoLite) -> Result<(), Errno> {
+    fn check_info(&mut self, call: &LoadCall, mi: &ModInfoLite) -> Result<(), Errno> {
         let prof = self.cx.prof;
         if mi.name.len() >= MAXMODNAME {
             self.error(format!(
@@ -718,7 +705,8 @@ impl<'s, 'c> Kernel<'s, 'c> {
             }
             self.error("forced load, system may be unstable".into());
         }
-        if call.isdep && mi.name != name {
+        if call.isdep && mi.name != call.filename[..] {
+            let name = String::from_utf8_lossy(&call.filename);
             self.error(format!(
                 "dependency name mismatch (`{name}' != `{}')",
                 mi.name
@@ -848,8 +836,8 @@ impl<'s, 'c> Kernel<'s, 'c> {
         allocate(&self.st.active, &self.cx.prof.machine, size)
     }
 
-    /// module_unload(): a `MODCTL_UNLOAD`.
-    pub fn unload(&mut self, name: &str) -> Result<(), Errno> {
+    /// module_unload(): a `MODCTL_UNLOAD` of a name as the caller gave it.
+    pub fn unload(&mut self, name: &[u8]) -> Result<(), Errno> {
         if !kauth_module(self.cx.prof, false) {
             return Err(Errno::EPERM);
         }
@@ -857,8 +845,9 @@ impl<'s, 'c> Kernel<'s, 'c> {
     }
 
     /// module_do_unload().
-    fn do_unload(&mut self, name: &str, load_requires_force: bool) -> Result<(), Errno> {
+    fn do_unload(&mut self, name: &[u8], load_requires_force: bool) -> Result<(), Errno> {
         let Some(i) = self.st.active.iter().position(|m| m.name == name) else {
+            let name = String::from_utf8_lossy(name);
             self.error(format!("module `{name}' not found"));
             return Err(Errno::ENOENT);
         };
@@ -902,7 +891,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
         // Only the modules whose deadline has passed, found in one pass:
         // a kernel may hold tens of thousands of auto-loaded modules, and
         // looking each one up again would make every call quadratic.
-        let due: Vec<String> = self
+        let due: Vec<ModName> = self
             .st
             .active
             .iter()
@@ -915,7 +904,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
                 continue;
             };
             m.autotime = 0;
-            let _ = self.do_unload(&name, false);
+            let _ = self.do_unload(name.as_bytes(), false);
         }
     }
 }
@@ -982,7 +971,7 @@ mod tests {
         let st = boot(&p, &glue::NoLoader, Path::new("/"), None, 0);
         assert!(st.builtins.is_empty());
         assert_eq!(st.active.len(), 20);
-        let names: Vec<&str> = st.active.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = st.active.iter().map(|m| m.name.to_str().unwrap()).collect();
         // Secmodels first (so last in the list), then file systems, then the rest.
         assert_eq!(
             &names[16..],
@@ -1010,12 +999,12 @@ mod tests {
         )
         .unwrap();
         let st = boot(&p, &glue::NoLoader, Path::new("/"), None, 0);
-        let active: Vec<&str> = st.active.iter().map(|m| m.name.as_str()).collect();
+        let active: Vec<&str> = st.active.iter().map(|m| m.name.to_str().unwrap()).collect();
         assert_eq!(active, ["c"]);
         let left: Vec<(&str, u32)> = st
             .builtins
             .iter()
-            .map(|m| (m.name.as_str(), m.flags))
+            .map(|m| (m.name.to_str().unwrap(), m.flags))
             .collect();
         // b failed in the VFS pass and went back to the tail without
         // MUST_FORCE, so the ANY pass tried it again after a.

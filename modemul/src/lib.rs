@@ -40,7 +40,7 @@
 //! | `compat_80` | `true` | whether `MODCTL_OSTAT` is served on a v2 kernel |
 //! | `module_path` | `/stand/<machine>/<release>/modules` as module_init() builds it | `kern.module.path` |
 //! | `module_root` | `"root"` | host directory standing for `/` when names are looked up under `module_path` (relative = relative to the state directory); paths given by the user are host paths |
-//! | `builtins` | 20 modules of a NetBSD 10.1 amd64 kernel | list of `{"name", "class" ("vfs" or a number), "requires" ("a,b" or ["a","b"])}` in link-set order |
+//! | `builtins` | 20 modules of a NetBSD 10.1 amd64 kernel | list of `{"name", "class" ("vfs" or a number), "requires" ("a,b" or ["a","b"])}` in link-set order; a name that is not UTF-8 as the array of its bytes (`[104, 255]`) |
 //! | `autoload` | `true` | `kern.module.autoload` |
 //! | `autotime` | `10` | `kern.module.autotime`; 0 = no `a` flag and no auto-unload |
 //! | `auto_unload` | `true` | emulate the auto-unload thread (switch off for clock-independent runs) |
@@ -621,7 +621,7 @@ impl Emul {
 
     unsafe fn do_unload(&self, arg: *mut c_void) -> Result<(), Errno> {
         let name = copyinstr(arg as *const c_char, MAXMODNAME)?;
-        self.with_kernel(false, |k| k.unload_bytes(&name))?
+        self.with_kernel(false, |k| k.unload(&name))?
     }
 
     /// The records of a listing, from the state under the lock.

@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use jsontext::{self, object, Fields, Place, Value};
+use jsontext::{self, object, text_or_bytes, Fields, Place, Value};
 use libmodctl::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
 use libmodctl::errno::Errno;
+use libmodctl::ModName;
 
 /// Which modstat ABI the emulated kernel speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,20 +28,22 @@ pub enum StatAbiEra {
 /// One module linked into the kernel (an entry of its `link_set_modules`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinModule {
-    pub name: String,
+    /// `mi_name`; in the file a string, or an array of byte values for a
+    /// name that is not UTF-8 (as in `state.json`).
+    pub name: ModName,
     /// `mi_class`; written as a modstat class name (`"vfs"`) or a number.
     pub class: i32,
     /// `mi_required` exactly as the kernel holds it: a comma-separated list,
     /// or none. A JSON array of names is accepted too.
-    pub requires: Option<String>,
+    pub requires: Option<Vec<u8>>,
 }
 
 impl BuiltinModule {
     pub fn new(name: &str, class: ModClass, requires: Option<&str>) -> BuiltinModule {
         BuiltinModule {
-            name: name.to_string(),
+            name: name.into(),
             class: class as i32,
-            requires: requires.map(str::to_string),
+            requires: requires.map(|r| r.as_bytes().to_vec()),
         }
     }
 }
@@ -78,7 +81,8 @@ pub struct Profile {
     /// Optional ELF file whose symbol table stands for the kernel's; when
     /// set, loads check unresolved and duplicate global symbols.
     pub ksyms: Option<String>,
-    /// Modules whose `MODULE_CMD_INIT` fails, with the errno it returns.
+    /// Modules whose `MODULE_CMD_INIT` fails, with the errno it returns
+    /// (JSON object keys are strings: only names that are UTF-8).
     pub fail_init: BTreeMap<String, Errno>,
     /// Modules whose `MODULE_CMD_FINI` fails, with the errno it returns.
     pub fail_fini: BTreeMap<String, Errno>,
@@ -152,6 +156,18 @@ impl Profile {
         object(members).to_document()
     }
 
+    /// The errno `MODULE_CMD_INIT` of the module named `name` returns, if
+    /// it fails.
+    pub fn init_failure(&self, name: &[u8]) -> Option<Errno> {
+        errno_for(&self.fail_init, name)
+    }
+
+    /// The errno `MODULE_CMD_FINI` of the module named `name` returns, if
+    /// it fails.
+    pub fn fini_failure(&self, name: &[u8]) -> Option<Errno> {
+        errno_for(&self.fail_fini, name)
+    }
+
     /// `MODULE_CLASS_MAX` of this kernel: valid classes are 1..max.
     pub fn class_max(&self) -> i32 {
         if self.osrevision >= modobj::rules::BUFQ_CLASS_SINCE {
@@ -198,6 +214,10 @@ impl Profile {
         for (i, b) in self.builtins.iter().enumerate() {
             if b.name.is_empty() {
                 return Err(format!("builtins[{i}] has an empty name"));
+            }
+            // A C string ends at its NUL.
+            if b.name.as_bytes().contains(&0) {
+                return Err(format!("builtins[{i}].name contains a NUL"));
             }
         }
         for (i, m) in self.boot_modules.iter().enumerate() {
@@ -420,7 +440,7 @@ impl BuiltinModule {
     /// `null`.
     fn from_json(v: &Value, place: Place<'_>) -> Result<BuiltinModule, String> {
         let f = Fields::new(v, place, &["name", "class", "requires"], false)?;
-        let name = f.string("name")?.ok_or_else(|| f.missing("name"))?;
+        let name = ModName::new(f.bytes("name")?.ok_or_else(|| f.missing("name"))?);
         let class = f.value("class").ok_or_else(|| f.missing("class"))?;
         let class = match (class.as_i64().map(i32::try_from), class.as_str()) {
             (Some(Ok(n)), _) => n,
@@ -438,12 +458,16 @@ impl BuiltinModule {
                 ))
             }
         };
+        // An array of names, each a string or an array of bytes, is joined
+        // with commas.
         let requires = match f.opt_value("requires") {
             None => None,
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s.as_bytes().to_vec()),
             Some(Value::Array(_)) => {
-                let names = f.strings("requires")?.unwrap_or_default();
-                Some(names.join(",")).filter(|_| !names.is_empty())
+                let names = f.bytes_list("requires")?.unwrap_or_default();
+                Some(names.join(&b','))
+                    .filter(|_| !names.is_empty())
+                    .map(|n| n.to_vec())
             }
             Some(other) => {
                 return Err(f.field_error(
@@ -466,12 +490,30 @@ impl BuiltinModule {
     fn to_json(&self) -> Value {
         let class =
             ModClass::from_raw(self.class).map_or(Value::from(self.class), |c| c.name().into());
-        let mut members = vec![("name", self.name.as_str().into()), ("class", class)];
+        let mut members = vec![
+            ("name", text_or_bytes(self.name.as_bytes())),
+            ("class", class),
+        ];
+        // A list that is not UTF-8 cannot be one string: it goes as the
+        // array of what lies between its commas, which joins back to it.
         if let Some(r) = &self.requires {
-            members.push(("requires", r.as_str().into()));
+            let value = match std::str::from_utf8(r) {
+                Ok(s) => s.into(),
+                Err(_) => Value::Array(r.split(|&b| b == b',').map(text_or_bytes).collect()),
+            };
+            members.push(("requires", value));
         }
         object(members)
     }
+}
+
+/// The entry of a `fail_*` map for a module name; a name that is not
+/// UTF-8 has none.
+fn errno_for(m: &BTreeMap<String, Errno>, name: &[u8]) -> Option<Errno> {
+    std::str::from_utf8(name)
+        .ok()
+        .and_then(|n| m.get(n))
+        .copied()
 }
 
 /// A `fail_*` map: errnos written by NetBSD name when they have one.
@@ -591,9 +633,9 @@ mod tests {
                 "fail_init": {"kernfs": "EBUSY"}, "fail_fini": {"tmpfs": 16}}"#,
         )
         .unwrap();
-        assert_eq!(p.builtins[0].requires.as_deref(), Some("wapbl"));
+        assert_eq!(p.builtins[0].requires.as_deref(), Some(&b"wapbl"[..]));
         assert_eq!(p.builtins[1].class, 9);
-        assert_eq!(p.builtins[1].requires.as_deref(), Some("a,,b"));
+        assert_eq!(p.builtins[1].requires.as_deref(), Some(&b"a,,b"[..]));
         assert_eq!(p.builtins[2].requires, None);
         assert_eq!(p.fail_init["kernfs"], Errno::EBUSY);
         assert_eq!(p.fail_fini["tmpfs"], Errno::EBUSY);
@@ -673,8 +715,8 @@ mod tests {
         assert_eq!(p.builtins[0].class, -7);
         assert_eq!(p.builtins[0].requires, None);
         assert_eq!(p.builtins[1].class, 0);
-        assert_eq!(p.builtins[1].requires.as_deref(), Some(""));
-        assert_eq!(p.builtins[2].requires.as_deref(), Some("x,"));
+        assert_eq!(p.builtins[1].requires.as_deref(), Some(&b""[..]));
+        assert_eq!(p.builtins[2].requires.as_deref(), Some(&b"x,"[..]));
         assert_eq!(p.stat_abi, StatAbiEra::V1);
         assert_eq!(p.securelevel, i32::MIN);
         assert_eq!(p.euid, u32::MAX);
@@ -697,7 +739,7 @@ mod tests {
         );
         assert_eq!(
             err(r#"{"builtins": [{"name": "x", "class": 1, "requires": [1]}]}"#),
-            "builtins[0].requires[0]: expected a string, found an integer"
+            "builtins[0].requires[0]: expected a string or an array of bytes, found an integer"
         );
         assert_eq!(
             err(r#"{"osrevision": -1}"#),
@@ -759,5 +801,39 @@ mod tests {
         assert!(Profile::from_json(r#"{"osrelease": "ten"}"#).is_err());
         let p = Profile::from_json(r#"{"osrelease": "ten", "osrevision": 1000000000}"#).unwrap();
         assert_eq!(p.osrelease, "ten");
+    }
+
+    /// Builtin names and requirements that are not UTF-8: arrays of byte
+    /// values in, the same out.
+    #[test]
+    fn builtin_names_as_bytes() {
+        let p = Profile::from_json(
+            r#"{"builtins": [
+                  {"name": [104, 255, 108, 108, 111], "class": "misc"},
+                  {"name": "needy", "class": "misc", "requires": [[104, 255, 108, 108, 111], "b"]},
+                  {"name": "x", "class": "misc", "requires": "plain"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.builtins[0].name, &b"h\xffllo"[..]);
+        assert_eq!(p.builtins[1].requires.as_deref(), Some(&b"h\xffllo,b"[..]));
+        let json = p.to_json();
+        assert!(
+            json.contains("\"requires\": [\n        [\n          104,"),
+            "{json}"
+        );
+        assert!(json.contains("\"requires\": \"plain\""), "{json}");
+        assert_eq!(Profile::from_json(&json).unwrap(), p);
+        assert_eq!(
+            Profile::from_json(r#"{"builtins": [{"name": [104, 0], "class": 1}]}"#).unwrap_err(),
+            "builtins[0].name contains a NUL"
+        );
+        assert_eq!(
+            Profile::from_json(r#"{"builtins": [{"name": [-1], "class": 1}]}"#).unwrap_err(),
+            "builtins[0].name[0]: expected an integer from 0 to 255, found an integer"
+        );
+        // fail_init's keys are strings: they match the names that are UTF-8.
+        let p = Profile::from_json(r#"{"fail_init": {"hé": "EIO"}}"#).unwrap();
+        assert_eq!(p.init_failure("hé".as_bytes()), Some(Errno::EIO));
+        assert_eq!(p.init_failure(b"h\xe9"), None);
     }
 }

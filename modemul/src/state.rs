@@ -1,8 +1,15 @@
 //! The emulated kernel's state: the two module lists of kern_module.c, as
 //! `state.json` holds them (how the file is kept is [`crate::statedir`]'s).
+//!
+//! Module names (`name`, `required`, `deps`) are bytes, as the kernel's
+//! are. JSON strings hold only UTF-8, so a name that is UTF-8 is written
+//! as a string (files written before names were bytes read unchanged) and
+//! any other as an array of its byte values, `"name": [104, 255]`; both
+//! forms are read ([`jsontext::text_or_bytes`]).
 
-use jsontext::{self, object, strings, Fields, Place, Value};
+use jsontext::{self, object, strings, text_or_bytes, texts_or_bytes, Fields, Place, Value};
 use libmodctl::abi::MODFLG_AUTO_LOADED;
+use libmodctl::ModName;
 
 pub const STATE_FILE: &str = "state.json";
 pub const PROFILE_FILE: &str = "profile.json";
@@ -18,7 +25,7 @@ pub const FORMAT: u32 = 1;
 /// are left out when none or empty (see [`ModRec::to_json`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModRec {
-    pub name: String,
+    pub name: ModName,
     /// `mi_class`.
     pub class: i32,
     /// `mod_source`.
@@ -28,9 +35,9 @@ pub struct ModRec {
     /// `mod_refcnt`.
     pub refcnt: u32,
     /// `mi_required`.
-    pub required: Option<String>,
+    pub required: Option<Vec<u8>>,
     /// `mod_required`: the active modules this one holds a reference on.
-    pub deps: Vec<String>,
+    pub deps: Vec<ModName>,
     /// Text address (`kobj_stat`); 0 for built-ins.
     pub addr: u64,
     /// Text size (`kobj_stat`); 0 for built-ins.
@@ -48,9 +55,9 @@ pub struct ModRec {
 }
 
 impl ModRec {
-    pub fn builtin(name: &str, class: i32, required: Option<String>) -> ModRec {
+    pub fn builtin(name: impl Into<ModName>, class: i32, required: Option<Vec<u8>>) -> ModRec {
         ModRec {
-            name: name.to_string(),
+            name: name.into(),
             class,
             source: libmodctl::abi::ModSource::Builtin as i32,
             flags: 0,
@@ -87,13 +94,18 @@ impl ModRec {
             i.map(|i| i as i32).ok_or_else(|| f.missing(name))
         };
         Ok(ModRec {
-            name: f.string("name")?.ok_or_else(|| f.missing("name"))?,
+            name: ModName::new(f.bytes("name")?.ok_or_else(|| f.missing("name"))?),
             class: i32_needed("class")?,
             source: i32_needed("source")?,
             flags: u32_or_0("flags")?,
             refcnt: u32_or_0("refcnt")?,
-            required: f.opt_string("required")?,
-            deps: f.strings("deps")?.unwrap_or_default(),
+            required: f.opt_bytes("required")?,
+            deps: f
+                .bytes_list("deps")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(ModName::new)
+                .collect(),
             addr: u64_or_0("addr")?,
             size: u64_or_0("size")?,
             version: u32_or_0("version")?,
@@ -107,17 +119,17 @@ impl ModRec {
     /// The record in field order, leaving out unset options and empty lists.
     fn to_json(&self) -> Value {
         let mut m = vec![
-            ("name", self.name.as_str().into()),
+            ("name", text_or_bytes(self.name.as_bytes())),
             ("class", self.class.into()),
             ("source", self.source.into()),
             ("flags", self.flags.into()),
             ("refcnt", self.refcnt.into()),
         ];
         if let Some(r) = &self.required {
-            m.push(("required", r.as_str().into()));
+            m.push(("required", text_or_bytes(r)));
         }
         if !self.deps.is_empty() {
-            m.push(("deps", strings(&self.deps)));
+            m.push(("deps", texts_or_bytes(&self.deps)));
         }
         m.push(("addr", self.addr.into()));
         m.push(("size", self.size.into()));
@@ -171,11 +183,14 @@ impl State {
         }
     }
 
-    pub fn active(&self, name: &str) -> Option<&ModRec> {
+    /// The active module of exactly that name (bytes, as strcmp).
+    pub fn active(&self, name: impl AsRef<[u8]>) -> Option<&ModRec> {
+        let name = name.as_ref();
         self.active.iter().find(|m| m.name == name)
     }
 
-    pub fn active_mut(&mut self, name: &str) -> Option<&mut ModRec> {
+    pub fn active_mut(&mut self, name: impl AsRef<[u8]>) -> Option<&mut ModRec> {
+        let name = name.as_ref();
         self.active.iter_mut().find(|m| m.name == name)
     }
 
@@ -247,7 +262,7 @@ impl State {
         }
         let mut seen = std::collections::BTreeSet::new();
         for m in &self.active {
-            if !seen.insert(m.name.as_str()) {
+            if !seen.insert(m.name.as_bytes()) {
                 return Err(format!("module `{}' is active twice", m.name));
             }
         }
@@ -258,23 +273,23 @@ impl State {
                     m.name
                 ));
             }
-            if seen.contains(m.name.as_str()) {
+            if seen.contains(m.name.as_bytes()) {
                 return Err(format!("module `{}' is both active and disabled", m.name));
             }
         }
         // How many active modules hold each one, counted in one pass (a
         // kernel may list thousands of modules).
-        let mut holders: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        let mut holders: std::collections::BTreeMap<&[u8], u64> = std::collections::BTreeMap::new();
         for m in &self.active {
             for d in &m.deps {
-                if !seen.contains(d.as_str()) {
+                if !seen.contains(d.as_bytes()) {
                     return Err(format!("`{}' requires `{d}', which is not active", m.name));
                 }
-                *holders.entry(d.as_str()).or_default() += 1;
+                *holders.entry(d.as_bytes()).or_default() += 1;
             }
         }
         for m in &self.active {
-            let held = holders.get(m.name.as_str()).copied().unwrap_or(0);
+            let held = holders.get(m.name.as_bytes()).copied().unwrap_or(0);
             if held > u64::from(m.refcnt) {
                 return Err(format!(
                     "`{}' has refcount {} but {held} modules require it",
@@ -294,7 +309,7 @@ mod tests {
         let mut m = ModRec::builtin(name, 1, None);
         m.source = 2;
         m.refcnt = refcnt;
-        m.deps = deps.iter().map(|s| s.to_string()).collect();
+        m.deps = deps.iter().map(|&s| s.into()).collect();
         m
     }
 
@@ -442,6 +457,80 @@ mod tests {
         assert_eq!(
             State::parse(b"{\"format\": 1,\n \"serial\": 01}").unwrap_err(),
             "number with a leading zero at line 2 column 12"
+        );
+    }
+
+    /// A name that is not UTF-8 is written as its bytes and read back
+    /// exactly; UTF-8 names stay strings.
+    #[test]
+    fn names_that_are_not_utf8_round_trip() {
+        let mut st = State::empty();
+        let mut m = rec("needy", 0, &[]);
+        m.deps = vec![ModName::new(b"h\xffllo".to_vec())];
+        m.required = Some(b"h\xffllo".to_vec());
+        let mut h = ModRec::builtin(ModName::new(b"h\xffllo".to_vec()), 1, None);
+        h.source = 2;
+        h.refcnt = 1;
+        st.active = vec![m, h];
+        st.builtins = vec![ModRec::builtin(
+            ModName::new(b"\xfe".to_vec()),
+            2,
+            Some(b"a,\xff".to_vec()),
+        )];
+        let text = String::from_utf8(st.encode()).expect("the file is UTF-8");
+        assert!(text.contains("\"name\": \"needy\""), "{text}");
+        assert!(
+            text.contains("\"name\": [\n        104,\n        255,\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"deps\": [\n        [\n          104,\n"),
+            "{text}"
+        );
+        assert!(text.contains("\"name\": [\n        254\n      ]"), "{text}");
+        assert!(
+            text.contains("\"required\": [\n        97,\n        44,\n        255\n"),
+            "{text}"
+        );
+        let back = State::parse(text.as_bytes()).unwrap();
+        assert_eq!(back, st);
+        assert_eq!(back.active(b"h\xffllo").unwrap().refcnt, 1);
+        assert!(back.active("h\u{fffd}llo").is_none());
+        // Either form reads; a string is its UTF-8 bytes.
+        let one = |name: &str| {
+            let text = format!(
+                r#"{{"format": 1, "serial": 0, "active": [{{"name": {name}, "class": 1, "source": 2}}], "builtins": []}}"#
+            );
+            State::parse(text.as_bytes()).map(|s| s.active[0].name.clone())
+        };
+        assert_eq!(one("[104, 255]").unwrap(), &b"h\xff"[..]);
+        assert_eq!(one("[104, 105]").unwrap(), "hi");
+        assert_eq!(one(r#""h\u00e9""#).unwrap(), "hé");
+        assert_eq!(
+            one("[104, 256]").unwrap_err(),
+            "active[0].name[1]: expected an integer from 0 to 255, found an integer"
+        );
+        assert_eq!(
+            one("7").unwrap_err(),
+            "active[0].name: expected a string or an array of bytes, found an integer"
+        );
+        assert_eq!(
+            one(r#"["h"]"#).unwrap_err(),
+            "active[0].name[0]: expected an integer from 0 to 255, found a string"
+        );
+        // Two spellings of one name are one name.
+        let twice = br#"{"format": 1, "serial": 0, "builtins": [], "active": [
+            {"name": "hi", "class": 1, "source": 2},
+            {"name": [104, 105], "class": 1, "source": 2}]}"#;
+        assert_eq!(
+            State::parse(twice).unwrap_err(),
+            "module `hi' is active twice"
+        );
+        let bad_deps = br#"{"format": 1, "serial": 0, "builtins": [], "active": [
+            {"name": "a", "class": 1, "source": 2, "deps": [[104], {}]}]}"#;
+        assert_eq!(
+            State::parse(bad_deps).unwrap_err(),
+            "active[0].deps[1]: expected a string or an array of bytes, found an object"
         );
     }
 }

@@ -157,10 +157,10 @@ impl ObjectLoader for FakeLoader {
         let info = match spec.fetch_errno {
             Some(e) => Err(Errno(e)),
             None => Ok(ModInfoLite {
-                name: spec.name.clone(),
+                name: spec.name.as_str().into(),
                 version: spec.version.unwrap_or(target.osrevision),
                 class: spec.class.unwrap_or(ModClass::Misc as i32),
-                required: spec.required.clone(),
+                required: spec.required.clone().map(String::into_bytes),
             }),
         };
         Ok(Box::new(FakeObject { info, spec }))
@@ -273,7 +273,13 @@ impl Env {
             .unwrap()
             .modules
             .into_iter()
-            .map(|m| (m.name, flag_name(m.flags).to_string(), m.refcnt as i32))
+            .map(|m| {
+                (
+                    m.name.to_string(),
+                    flag_name(m.flags).to_string(),
+                    m.refcnt as i32,
+                )
+            })
             .collect();
         v.sort();
         v
@@ -289,7 +295,11 @@ impl Env {
     }
 
     fn active_names(&self) -> Vec<String> {
-        self.state().active.into_iter().map(|m| m.name).collect()
+        self.state()
+            .active
+            .into_iter()
+            .map(|m| m.name.to_string())
+            .collect()
     }
 
     /// Asserts `f` fails with `e` and leaves the state as it was.
@@ -922,8 +932,8 @@ fn dependencies_load_through_the_autoload_path() {
     assert_eq!((hello.flags, hello.refcnt), (MODFLG_AUTO_LOADED, 1));
     let needy = env.row("needy").unwrap();
     assert_eq!(
-        (needy.flags, needy.refcnt, needy.required.as_str()),
-        (0, 0, "hello")
+        (needy.flags, needy.refcnt, &needy.required[..]),
+        (0, 0, &b"hello"[..])
     );
     let st = env.state();
     assert!(st.active("hello").unwrap().autotime > 0);
@@ -1511,13 +1521,13 @@ fn full_rows(
         .into_iter()
         .map(|m| {
             (
-                m.name,
+                m.name.to_string(),
                 class_name(m.class),
                 source_name(m.source),
                 flag_name(m.flags),
                 m.refcnt as i32,
                 m.size,
-                m.required,
+                String::from_utf8(m.required).unwrap(),
             )
         })
         .collect();
@@ -1674,8 +1684,8 @@ fn a_new_user_loads_the_examples_by_name() {
     assert_eq!((example.flags, example.refcnt, example.source), (0, 0, 2));
     assert_eq!((hello.flags, hello.refcnt), (MODFLG_AUTO_LOADED, 1));
     assert_eq!(
-        (needy.flags, needy.refcnt, needy.required.as_str()),
-        (0, 0, "hello")
+        (needy.flags, needy.refcnt, &needy.required[..]),
+        (0, 0, &b"hello"[..])
     );
     assert_eq!(
         example.size,
@@ -1777,7 +1787,7 @@ fn broken_objects_get_the_kernels_errno() {
     assert_eq!(env.state().active("reqparse").unwrap().deps, ["hello"]);
     assert_eq!(
         env.state().active("reqparse").unwrap().required.as_deref(),
-        Some(",hello,,ignored")
+        Some(&b",hello,,ignored"[..])
     );
     // A 31-character requirement is refused after hello was loaded.
     env.unload("reqparse").unwrap();
@@ -2128,7 +2138,7 @@ fn boots_with_boot_modules_initialised_in_the_any_pass() {
         .active
         .iter()
         .filter(|m| !m.is_builtin())
-        .map(|m| (m.name.as_str(), m.source, m.flags, m.refcnt))
+        .map(|m| (m.name.to_str().unwrap(), m.source, m.flags, m.refcnt))
         .collect();
     // needy is taken first and pulls hello off the boot list, as a
     // dependency (autoload path, flagged `a`); example comes last.
@@ -2190,7 +2200,7 @@ fn boot_modules_that_fail_are_dropped_with_the_kernel_message() {
         .active
         .iter()
         .filter(|m| !m.is_builtin())
-        .map(|m| m.name.clone())
+        .map(|m| m.name.to_string())
         .collect();
     assert_eq!(booted, ["hello"]);
     let log = env.emul().boot_messages().unwrap();
@@ -2266,7 +2276,7 @@ fn programs_without_a_loader_still_boot_with_boot_modules() {
         .modules
         .into_iter()
         .filter(|m| m.source == 1)
-        .map(|m| (m.name, m.source, m.flags))
+        .map(|m| (m.name.to_string(), m.source, m.flags))
         .collect();
     assert_eq!(
         rows,
@@ -2275,4 +2285,41 @@ fn programs_without_a_loader_still_boot_with_boot_modules() {
             ("hello".to_string(), 1, MODFLG_AUTO_LOADED)
         ]
     );
+}
+
+/// Names are bytes: builtins named and required by bytes that are not
+/// UTF-8 boot, list, unload and reinstate by exactly those bytes, through
+/// state.json between every call.
+#[test]
+fn names_that_are_not_utf8_are_kept_as_bytes() {
+    let env = env_with(
+        "bytenames",
+        r#"{"builtins": [
+            {"name": [255], "class": "misc"},
+            {"name": "holder", "class": "misc", "requires": [[255]]}],
+          "auto_unload": false}"#,
+        &[],
+    );
+    let unload = |name: &[u8]| env.mc.unload(name).map_err(|e| e.errno());
+    let ff = env.row("\u{fffd}");
+    assert!(ff.is_none(), "no module is named U+FFFD");
+    let mods = env.mc.stat().unwrap().modules;
+    let ff = mods.iter().find(|m| m.name == b"\xff"[..]).unwrap();
+    assert_eq!(ff.refcnt, 1);
+    let holder = mods.iter().find(|m| m.name == "holder").unwrap();
+    assert_eq!(holder.required, b"\xff");
+    assert_eq!(env.state().active("holder").unwrap().deps, [&b"\xff"[..]]);
+    assert_eq!(unload("\u{fffd}".as_bytes()), Err(Errno::ENOENT));
+    assert_eq!(unload(b"\xff"), Err(Errno::EBUSY));
+    unload(b"holder").unwrap();
+    unload(b"\xff").unwrap();
+    let st = env.state();
+    assert!(st.active(b"\xff").is_none());
+    assert!(st.builtins.iter().any(|m| m.name == b"\xff"[..]));
+    assert_eq!(
+        env.mc.load(b"\xff", 0, None).map_err(|e| e.errno()),
+        Err(Errno::EPERM)
+    );
+    env.mc.load(b"\xff", MODCTL_LOAD_FORCE, None).unwrap();
+    assert!(env.state().active(b"\xff").is_some());
 }

@@ -57,6 +57,7 @@ use std::path::{Path, PathBuf};
 
 use libmodctl::abi::{ModClass, MAXMODNAME, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
 use libmodctl::errno::Errno;
+use libmodctl::ModName;
 
 use crate::rules::{required_components, version_compatible, KernelRules, LongRequired, Target};
 use crate::validate::{clashing_names, unresolved_names};
@@ -212,11 +213,10 @@ pub fn on_host(root: &Path, disk_path: &str) -> PathBuf {
 }
 
 /// The name `module_prime` is called with: the entry as the loader
-/// recorded it, cut to [`BI_PATH_MAX`] bytes.
-pub fn prime_name(entry: &str) -> String {
-    let mut s = entry.to_string();
-    truncate_bytes(&mut s, BI_PATH_MAX);
-    s
+/// recorded it, cut to [`BI_PATH_MAX`] bytes (wherever that falls).
+pub fn prime_name(entry: &str) -> ModName {
+    let b = entry.as_bytes();
+    ModName::from(&b[..b.len().min(BI_PATH_MAX)])
 }
 
 fn truncate_bytes(s: &mut String, max: usize) {
@@ -291,19 +291,19 @@ pub fn run_loader(entries: &[String], module_base: &str, root: &Path) -> (Vec<Fo
 /// A module linked into the kernel (an entry of its `link_set_modules`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Builtin {
-    pub name: String,
+    pub name: ModName,
     pub class: i32,
     /// `mi_required` as the kernel holds it.
-    pub requires: Option<String>,
+    pub requires: Option<Vec<u8>>,
 }
 
 /// The descriptor of a preloaded object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
-    pub name: String,
+    pub name: ModName,
     pub class: i32,
     pub version: u32,
-    pub required: Option<String>,
+    pub required: Option<Vec<u8>>,
 }
 
 /// What `kobj_load_mem` made of an object the loader passed.
@@ -321,7 +321,7 @@ pub struct Object {
 /// the linker made of it (`Err`: `kobj_load_mem`'s errno).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preloaded {
-    pub name: String,
+    pub name: ModName,
     pub object: Result<Object, Errno>,
 }
 
@@ -336,7 +336,7 @@ pub struct Input<'a> {
     /// are added as modules are linked).
     pub ksyms: Option<&'a BTreeSet<String>>,
     /// The errno a module's `MODULE_CMD_INIT` returns, if it fails.
-    pub fail_init: &'a dyn Fn(&str) -> Option<Errno>,
+    pub fail_init: &'a dyn Fn(&[u8]) -> Option<Errno>,
     /// `kern.module.autotime`: a module loaded as a dependency is flagged
     /// auto-loaded when it is above 0.
     pub autotime: u32,
@@ -354,14 +354,14 @@ pub enum Source {
 /// A module on `module_list` after boot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Active {
-    pub name: String,
+    pub name: ModName,
     pub class: i32,
     pub source: Source,
     pub flags: u32,
     pub refcnt: u32,
     /// The active modules it holds (`mod_required`).
-    pub deps: Vec<String>,
-    pub required: Option<String>,
+    pub deps: Vec<ModName>,
+    pub required: Option<Vec<u8>>,
 }
 
 /// What became of one preloaded object.
@@ -373,16 +373,16 @@ pub enum Fate {
     Loaded {
         nth: usize,
         pass: ModClass,
-        dependency_of: Option<String>,
+        dependency_of: Option<ModName>,
     },
     /// Taken off the boot list and refused.
     Failed {
         errno: Errno,
         why: String,
         pass: ModClass,
-        dependency_of: Option<String>,
+        dependency_of: Option<ModName>,
         /// The requirement that could not be had, and why.
-        failed_dependency: Option<(String, Errno)>,
+        failed_dependency: Option<(ModName, Errno)>,
     },
     /// Still on the boot list after every pass (should not happen).
     Left,
@@ -415,7 +415,7 @@ pub struct Outcome {
 struct Refused {
     errno: Errno,
     why: String,
-    dependency: Option<(String, Errno)>,
+    dependency: Option<(ModName, Errno)>,
 }
 
 impl Refused {
@@ -448,7 +448,7 @@ struct Boot<'a> {
     load_depth: usize,
     /// The pending lists of the loads in progress (one per top-level
     /// `module_do_load`), each holding names.
-    pending: Vec<Vec<String>>,
+    pending: Vec<Vec<ModName>>,
 }
 
 /// Boots: primes what the loader passed, adds the built-ins, runs the
@@ -525,13 +525,13 @@ impl<'a> Boot<'a> {
     fn prime(&mut self, i: usize) -> Result<(), (Errno, String)> {
         let inp: &'a Input<'a> = self.inp;
         let p = &inp.preloaded[i];
-        let name = p.name.as_str();
-        if self.inp.builtins.iter().any(|b| b.name == name) {
+        let name = &p.name;
+        if self.inp.builtins.iter().any(|b| b.name == *name) {
             let why = format!("module `{name}' pushed by boot loader already exists");
             self.error(why.clone());
             return Err((Errno::EEXIST, why));
         }
-        if self.bootlist.iter().any(|&j| self.info(j).name == name) {
+        if self.bootlist.iter().any(|&j| self.info(j).name == *name) {
             let why = format!("duplicate bootlist entry for module `{name}'");
             self.error(why.clone());
             return Err((Errno::EEXIST, why));
@@ -620,14 +620,14 @@ impl<'a> Boot<'a> {
 
     /// module_do_builtin(): make a built-in active, initializing what it
     /// requires first.
-    fn do_builtin(&mut self, parent: &str, name: &str) -> Result<(), Errno> {
-        if self.active.iter().any(|m| m.name == name) {
+    fn do_builtin(&mut self, parent: &ModName, name: &ModName) -> Result<(), Errno> {
+        if self.active.iter().any(|m| m.name == *name) {
             return Ok(());
         }
         let Some(&(i, _)) = self
             .builtins
             .iter()
-            .find(|&&(i, _)| self.inp.builtins[i].name == name)
+            .find(|&&(i, _)| self.inp.builtins[i].name == *name)
         else {
             self.error(format!(
                 "built-in module {parent} can't find builtin dependency `{name}'"
@@ -643,7 +643,7 @@ impl<'a> Boot<'a> {
         self.builtin_depth += 1;
         let mut r = Ok(());
         for comp in required_components(
-            b.requires.as_deref().unwrap_or("").as_bytes(),
+            b.requires.as_deref().unwrap_or_default(),
             LongRequired::Truncate,
         ) {
             let Ok(c) = comp else { continue };
@@ -661,7 +661,7 @@ impl<'a> Boot<'a> {
             ));
             return Err(e);
         }
-        if let Some(e) = (self.inp.fail_init)(name) {
+        if let Some(e) = (self.inp.fail_init)(name.as_bytes()) {
             self.error(format!(
                 "built-in module {name} failed its MODULE_CMD_INIT, error {}",
                 e.0
@@ -699,11 +699,11 @@ impl<'a> Boot<'a> {
     /// before the root is mounted (EOPNOTSUPP). No properties, no force.
     fn do_load(
         &mut self,
-        name: &str,
+        name: &ModName,
         isdep: bool,
         class: i32,
         autoload: bool,
-        dependant: Option<&str>,
+        dependant: Option<&ModName>,
     ) -> Result<(), Errno> {
         self.load_depth += 1;
         let r = match self.rules.max_depth {
@@ -729,15 +729,15 @@ impl<'a> Boot<'a> {
 
     fn do_load_counted(
         &mut self,
-        name: &str,
+        name: &ModName,
         class: i32,
         autoload: bool,
-        dependant: Option<&str>,
+        dependant: Option<&ModName>,
     ) -> Result<(), Errno> {
         if let Some(&(_, flags)) = self
             .builtins
             .iter()
-            .find(|&&(i, _)| self.inp.builtins[i].name == name)
+            .find(|&&(i, _)| self.inp.builtins[i].name == *name)
         {
             if flags & MODFLG_MUST_FORCE != 0 {
                 if !autoload {
@@ -750,9 +750,9 @@ impl<'a> Boot<'a> {
         let Some(pos) = self
             .bootlist
             .iter()
-            .position(|&i| self.info(i).name == name)
+            .position(|&i| self.info(i).name == *name)
         else {
-            if self.active.iter().any(|m| m.name == name) {
+            if self.active.iter().any(|m| m.name == *name) {
                 return Err(Errno::EEXIST);
             }
             // module_load_vfs_vec is still eopnotsupp.
@@ -760,7 +760,7 @@ impl<'a> Boot<'a> {
         };
         let i = self.bootlist.remove(pos);
         if let Some(p) = self.pending.last_mut() {
-            p.push(name.to_string());
+            p.push(name.clone());
         }
         let r = self.load_boot_module(i, class, autoload);
         if let Some(p) = self.pending.last_mut() {
@@ -768,7 +768,7 @@ impl<'a> Boot<'a> {
                 p.remove(at);
             }
         }
-        let dependency_of = dependant.map(str::to_string);
+        let dependency_of = dependant.cloned();
         let pass = self.pass;
         self.fates[i] = match r {
             Ok(()) => {
@@ -837,7 +837,7 @@ impl<'a> Boot<'a> {
         }
         let deps = self.load_required(&mi)?;
         self.affix(&mi, i)?;
-        if let Some(e) = (self.inp.fail_init)(&mi.name) {
+        if let Some(e) = (self.inp.fail_init)(mi.name.as_bytes()) {
             let why = format!("modcmd(CMD_INIT) failed for `{}', error {}", mi.name, e.0);
             return fail(self, e, why);
         }
@@ -864,17 +864,17 @@ impl<'a> Boot<'a> {
     }
 
     /// The requirements, each through the autoload path.
-    fn load_required(&mut self, mi: &Info) -> Result<Vec<String>, Refused> {
+    fn load_required(&mut self, mi: &Info) -> Result<Vec<ModName>, Refused> {
         let mut deps = Vec::new();
-        let required = mi.required.as_deref().unwrap_or("");
-        for (n, comp) in required_components(required.as_bytes(), LongRequired::Refuse).enumerate()
-        {
+        let required = mi.required.as_deref().unwrap_or_default();
+        for (n, comp) in required_components(required, LongRequired::Refuse).enumerate() {
             if self.rules.max_required.is_some_and(|max| n >= max) {
                 let why = format!("too many required modules for `{}'", mi.name);
                 self.error(why.clone());
                 return Err(Refused::new(Errno::EINVAL, why));
             }
             let Ok(comp) = comp else {
+                let required = String::from_utf8_lossy(required);
                 let why = format!("required module name `{required}' longer than {MAXMODNAME}");
                 self.error(why.clone());
                 return Err(Refused::new(Errno::EINVAL, why));
@@ -979,7 +979,11 @@ mod tests {
     }
 
     fn run(builtins: &[Builtin], pre: &[Preloaded], fail: &[(&str, Errno)]) -> Outcome {
-        let fail_init = |n: &str| fail.iter().find(|(m, _)| *m == n).map(|(_, e)| *e);
+        let fail_init = |n: &[u8]| {
+            fail.iter()
+                .find(|(m, _)| m.as_bytes() == n)
+                .map(|(_, e)| *e)
+        };
         boot(&Input {
             target: Target::new(1_001_000_000, "amd64"),
             builtins,
@@ -993,7 +997,7 @@ mod tests {
     fn names(o: &Outcome) -> Vec<(&str, u32, u32)> {
         o.active
             .iter()
-            .map(|m| (m.name.as_str(), m.flags, m.refcnt))
+            .map(|m| (m.name.to_str().unwrap(), m.flags, m.refcnt))
             .collect()
     }
 
@@ -1121,7 +1125,7 @@ mod tests {
         ));
         assert_eq!(o.fates[6].errno(), Some(Errno::ENXIO));
         assert_eq!(o.fates[7].errno(), Some(Errno::ENOEXEC));
-        let active: Vec<&str> = o.active.iter().map(|m| m.name.as_str()).collect();
+        let active: Vec<&str> = o.active.iter().map(|m| m.name.to_str().unwrap()).collect();
         assert_eq!(active, ["hello", "ffs"]);
         let log = o.messages.join("\n");
         assert!(

@@ -37,6 +37,7 @@ use crate::checks::Check;
 use crate::image::Image;
 use crate::machine::{pointer_reloc, reloc_name, PointerReloc, EM_486, EM_ALPHA, EM_ALPHA_EXP};
 use libmodctl::errno::Errno;
+use libmodctl::ModName;
 
 pub(crate) const EI_NIDENT: usize = 16;
 pub(crate) const EI_CLASS: usize = 4;
@@ -179,12 +180,12 @@ pub struct ModInfo {
     pub version: u32,
     /// `mi_class` (1 misc, 2 vfs, 3 driver, 4 exec, 5 secmodel, 6 bufq).
     pub class: i32,
-    /// `mi_name`.
-    pub name: String,
+    /// `mi_name`: the bytes before its NUL, never decoded.
+    pub name: ModName,
     /// `mi_required` as stored; `None` when the pointer is NULL.
-    pub required_raw: Option<String>,
+    pub required_raw: Option<Vec<u8>>,
     /// `mi_required` split as the kernel walks it ([`split_required`]).
-    pub required: Vec<String>,
+    pub required: Vec<ModName>,
     /// Whether `mi_modcmd` points somewhere (it is not NULL).
     pub has_modcmd: bool,
 }
@@ -1760,7 +1761,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             Some(Ptr::Into { section, offset }) => self.string(section, offset, Field::Required),
             _ => None,
         };
-        let name = name?;
+        let name = ModName::new(name?);
         let required = required_raw
             .as_deref()
             .map(split_required)
@@ -1990,7 +1991,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
     }
 
     /// The NUL-terminated string at `offset` in section `sec`.
-    fn string(&mut self, sec: u32, offset: u64, field: Field) -> Option<String> {
+    fn string(&mut self, sec: u32, offset: u64, field: Field) -> Option<Vec<u8>> {
         let s = self.elf.shdr(sec)?;
         let what = field.what();
         if offset > s.size {
@@ -2006,7 +2007,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             return None;
         }
         if s.sh_type == elf::SHT_NOBITS {
-            return Some(String::new());
+            return Some(Vec::new());
         }
         if !self.elf.within_file(s.offset, s.size) {
             let label = self.section_label(&s);
@@ -2023,7 +2024,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             .elf
             .section_bytes(&s, offset, rest.min(MAX_STRING as u64))?;
         match window.iter().position(|&b| b == 0) {
-            Some(end) => Some(String::from_utf8_lossy(&window[..end]).into_owned()),
+            Some(end) => Some(window[..end].to_vec()),
             None => {
                 let label = self.section_label(&s);
                 let shown = printable_bytes(&window[..window.len().min(40)]);

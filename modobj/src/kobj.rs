@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use libmodctl::errno::Errno;
+use libmodctl::ModName;
 
 use crate::kmod::{self, Kmod, KmodError};
 use crate::validate::{self, Check, Finding, Stage, Target};
@@ -16,11 +17,11 @@ use crate::validate::{self, Check, Finding, Stage, Target};
 /// The `modinfo_t` the kernel found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
-    pub name: String,
+    pub name: ModName,
     pub version: u32,
     pub class: i32,
     /// `mi_required` as the object holds it (NULL = `None`).
-    pub required: Option<String>,
+    pub required: Option<Vec<u8>>,
 }
 
 /// Why the kernel refuses the object, in its errno and in plain words.

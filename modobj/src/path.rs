@@ -16,6 +16,11 @@ pub fn module_file(module_path: &str, name: &str) -> String {
     format!("{module_path}/{name}/{name}.kmod")
 }
 
+/// [`module_file`] of bytes: a name need not be UTF-8.
+pub fn module_file_bytes(module_path: &[u8], name: &[u8]) -> Vec<u8> {
+    [module_path, b"/", name, b"/", name, b".kmod"].concat()
+}
+
 /// The file the kernel opens for an operand: the operand itself when it
 /// is a path, otherwise the module file under `module_path`.
 pub fn module_location(module_path: &str, operand: &str) -> String {

@@ -8,6 +8,8 @@
 //! Depends on nothing else in the crate; the port tables in `machine`
 //! read the relocation gates from here.
 
+use libmodctl::ModName;
+
 /// The kernel a module is judged for.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -208,7 +210,7 @@ pub enum LongRequired {
 pub fn required_components(
     list: &[u8],
     long: LongRequired,
-) -> impl Iterator<Item = Result<String, libmodctl::Errno>> + '_ {
+) -> impl Iterator<Item = Result<ModName, libmodctl::Errno>> + '_ {
     let mut rest = list;
     let mut done = false;
     std::iter::from_fn(move || {
@@ -235,15 +237,15 @@ pub fn required_components(
             done = true;
             return None;
         }
-        Some(Ok(String::from_utf8_lossy(comp).into_owned()))
+        Some(Ok(ModName::from(comp)))
     })
 }
 
 /// [`required_components`] of a list read from a file or a listing, every
 /// name kept whatever its length (the kernel refuses a long one only when
 /// it reaches it, after loading the earlier ones).
-pub fn split_required(raw: &str) -> Vec<String> {
-    required_components(raw.as_bytes(), LongRequired::Keep)
+pub fn split_required(raw: &[u8]) -> Vec<ModName> {
+    required_components(raw, LongRequired::Keep)
         .filter_map(Result::ok)
         .collect()
 }
@@ -253,7 +255,7 @@ mod tests {
     use super::*;
     use libmodctl::Errno;
 
-    fn comps(list: &str, truncate: bool) -> Vec<Result<String, Errno>> {
+    fn comps(list: &str, truncate: bool) -> Vec<Result<ModName, Errno>> {
         let long = if truncate {
             LongRequired::Truncate
         } else {
@@ -274,19 +276,36 @@ mod tests {
             comps(&format!("a,{long}"), false),
             vec![Ok("a".into()), Err(Errno::EINVAL)]
         );
-        assert_eq!(comps(&"y".repeat(30), false), vec![Ok("y".repeat(30))]);
-        assert_eq!(comps(&long, true), vec![Ok("x".repeat(31))]);
-        assert_eq!(comps(&"z".repeat(40), true), vec![Ok("z".repeat(31))]);
+        assert_eq!(
+            comps(&"y".repeat(30), false),
+            vec![Ok("y".repeat(30).into())]
+        );
+        assert_eq!(comps(&long, true), vec![Ok("x".repeat(31).into())]);
+        assert_eq!(
+            comps(&"z".repeat(40), true),
+            vec![Ok("z".repeat(31).into())]
+        );
     }
 
     #[test]
     fn required_lists_split_like_the_kernel() {
-        assert_eq!(split_required("hello"), vec!["hello"]);
-        assert_eq!(split_required("a,b"), vec!["a", "b"]);
-        assert_eq!(split_required(",a,b"), vec!["a", "b"]);
-        assert_eq!(split_required("a,,b"), vec!["a"]);
-        assert_eq!(split_required("a,"), vec!["a"]);
-        assert_eq!(split_required(""), Vec::<String>::new());
-        assert_eq!(split_required(",,a"), Vec::<String>::new());
+        assert_eq!(split_required(b"hello"), vec!["hello"]);
+        assert_eq!(split_required(b"a,b"), vec!["a", "b"]);
+        assert_eq!(split_required(b",a,b"), vec!["a", "b"]);
+        assert_eq!(split_required(b"a,,b"), vec!["a"]);
+        assert_eq!(split_required(b"a,"), vec!["a"]);
+        assert_eq!(split_required(b""), Vec::<ModName>::new());
+        assert_eq!(split_required(b",,a"), Vec::<ModName>::new());
+        // Bytes, not text: nothing is replaced, and a 0xFF is one byte.
+        assert_eq!(split_required(b"h\xffllo,b"), vec![&b"h\xffllo"[..], b"b"]);
+        let long = [0xffu8; 31];
+        assert_eq!(
+            required_components(&long, LongRequired::Refuse).collect::<Vec<_>>(),
+            vec![Err(Errno::EINVAL)]
+        );
+        assert_eq!(
+            required_components(&long[..30], LongRequired::Refuse).collect::<Vec<_>>(),
+            vec![Ok(ModName::from(&long[..30]))]
+        );
     }
 }

@@ -121,7 +121,7 @@ fn decodes_the_descriptor_on_every_port() {
 
         let mi = needy.modinfo().expect(&what);
         assert_eq!(mi.name, "needy", "{what}");
-        assert_eq!(mi.required_raw.as_deref(), Some("hello"), "{what}");
+        assert_eq!(mi.required_raw.as_deref(), Some(&b"hello"[..]), "{what}");
         assert_eq!(mi.required, vec!["hello"], "{what}");
         assert_eq!(needy.undefined_globals(), vec!["hello_greet"], "{what}");
         assert!(needy.defined_globals().is_empty(), "{what}");
@@ -130,7 +130,7 @@ fn decodes_the_descriptor_on_every_port() {
         assert_eq!(mi.name, "reqparse", "{what}");
         assert_eq!(
             mi.required_raw.as_deref(),
-            Some(",hello,,ignored"),
+            Some(&b",hello,,ignored"[..]),
             "{what}"
         );
         assert_eq!(mi.required, vec!["hello"], "{what}");
@@ -158,7 +158,11 @@ fn the_module_directory_holds_the_emulator_modules() {
         assert_eq!(mi.name, name);
         assert_eq!(mi.class, 1, "{name}");
         assert_eq!(mi.version, version, "{name}");
-        assert_eq!(mi.required_raw.as_deref(), required, "{name}");
+        assert_eq!(
+            mi.required_raw.as_deref(),
+            required.map(str::as_bytes),
+            "{name}"
+        );
         assert!(mi.has_modcmd, "{name}");
         assert!(k.text_size() > 0, "{name}");
         let errno = kernel_errno(&validate(&k, &amd64), false);
@@ -866,4 +870,32 @@ fn tempdir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("libmodctl-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `mi_name` and `mi_required` are read as bytes: a 0xFF stays one byte
+/// (the kernel's strlen), nothing is replaced.
+#[test]
+fn descriptor_strings_are_bytes() {
+    let patch = |module: &str, from: &[u8], to: &[u8]| {
+        let mut data = std::fs::read(path::module_file(&modules_dir(), module)).unwrap();
+        let needle = [from, b"\0"].concat();
+        let at = (0..data.len())
+            .find(|&i| data[i..].starts_with(&needle))
+            .unwrap();
+        data[at..at + to.len()].copy_from_slice(to);
+        Kmod::from_bytes(data)
+    };
+    let hello = patch("hello", b"hello", b"h\xffllo");
+    let mi = hello.modinfo().unwrap();
+    assert_eq!(mi.name.as_bytes(), b"h\xffllo");
+    assert_eq!(mi.name.len(), 5);
+    let needy = patch("needy", b"hello", b"h\xff\xfe\xfdo");
+    let mi = needy.modinfo().unwrap();
+    assert_eq!(mi.required_raw.as_deref(), Some(&b"h\xff\xfe\xfdo"[..]));
+    assert_eq!(mi.required, vec![&b"h\xff\xfe\xfdo"[..]]);
+    // Seven 0xFF are seven bytes, not 21 of U+FFFD.
+    let k = patch("example", b"example", &[0xff; 7]);
+    assert_eq!(k.modinfo().unwrap().name.as_bytes(), [0xff; 7]);
+    let findings = validate(&k, &Target::new(V10_1, "amd64"));
+    assert!(certain(&findings).is_empty(), "{findings:#?}");
 }

@@ -1,6 +1,7 @@
 //! modstat(8): display the status of kernel modules, as NetBSD's r1.24.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 use libmodctl::abi::{class_name, flag_name, source_name, EXISTS_AUTOLOAD, EXISTS_LOAD};
@@ -80,14 +81,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let filter = name.as_ref().map(|n| n.as_encoded_bytes());
+    // The operand's bytes as given: names are compared with them exactly.
+    let filter = name.as_ref().map(|n| n.as_bytes());
     let out = if json {
-        json::stat_listing(&list, filter)
+        json::stat_listing(&list, filter).into_bytes()
     } else {
         listing(&list.modules, filter, show_addr)
     };
     // NetBSD's modstat does not check stdout either; a closed pipe is fine.
-    msg::stdout(out.as_bytes());
+    msg::stdout(&out);
     ExitCode::SUCCESS
 }
 
@@ -145,10 +147,12 @@ fn run_query<B: Backend>(prog: &str, mc: &Modctl<B>, q: Query) -> ExitCode {
 }
 
 /// The r1.24 listing: sorted by name, NAME as wide as the longest name of
-/// all modules (at least 16), REFS and SIZE right-aligned.
-fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
+/// all modules (at least 16), REFS and SIZE right-aligned. Bytes, as
+/// printf's `%s` writes them: names and required lists are not decoded.
+fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> Vec<u8> {
     let mut sorted: Vec<&ModStat> = mods.iter().collect();
-    sorted.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    // strcmp order: the bytes'.
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let width = mods.iter().map(|m| m.name.len()).max().unwrap_or(0).max(16);
     let mut out = format!(
         "{:<width$} {:<8} {:<8} {:<4} {:>5} ",
@@ -158,14 +162,15 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
         out += &format!("{:<16} ", "ADDRESS");
     }
     out += &format!("{:>7} {} \n", "SIZE", "REQUIRES");
+    let mut out = out.into_bytes();
     for m in sorted {
-        if filter.is_some_and(|f| f != m.name.as_bytes()) {
+        if filter.is_some_and(|f| m.name != f) {
             continue;
         }
-        // printf's %-*s pads by bytes, not characters.
-        out += &m.name;
-        out.extend(std::iter::repeat_n(' ', width - m.name.len()));
-        out += &format!(
+        // printf's %-*s pads by bytes (strlen), not characters.
+        out.extend_from_slice(m.name.as_bytes());
+        out.resize(out.len() + (width - m.name.len()), b' ');
+        let mut cols = format!(
             " {:<8} {:<8} {:<4} {:>5} ",
             class_name(m.class),
             source_name(m.source),
@@ -173,19 +178,21 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
             m.refcnt as i32
         );
         if show_addr {
-            out += &format!("{:<16x} ", m.addr);
+            cols += &format!("{:<16x} ", m.addr);
         }
         let size = if m.size == 0 {
             "-".to_string()
         } else {
             m.size.to_string()
         };
-        let req = if m.required.is_empty() {
-            "-"
+        cols += &format!("{size:>7} ");
+        out.extend_from_slice(cols.as_bytes());
+        if m.required.is_empty() {
+            out.push(b'-');
         } else {
-            &m.required
-        };
-        out += &format!("{size:>7} {req}\n");
+            out.extend_from_slice(&m.required);
+        }
+        out.push(b'\n');
     }
     out
 }
@@ -193,6 +200,10 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> String {
+        String::from_utf8(listing(mods, filter, show_addr)).unwrap()
+    }
 
     #[allow(clippy::too_many_arguments)]
     fn m(
@@ -245,7 +256,7 @@ compat_netbsd32  misc     filesys  a        0   21436 compat_util,ksem,compat_80
 ffs              vfs      builtin  -        0       - -\n\
 k_helper         misc     filesys  f        0    3410 -\n\
 nfs              vfs      filesys  -        1  123456 -\n";
-        assert_eq!(listing(&sample(), None, false), want);
+        assert_eq!(text(&sample(), None, false), want);
         let want_k =
             "NAME             CLASS    SOURCE   FLAG  REFS ADDRESS             SIZE REQUIRES \n\
 accf_dataready   misc     builtin  -       -1 0                      - -\n\
@@ -253,8 +264,8 @@ compat_netbsd32  misc     filesys  a        0 ffffffff81c00000   21436 compat_ut
 ffs              vfs      builtin  -        0 0                      - -\n\
 k_helper         misc     filesys  f        0 ffffffff82000000    3410 -\n\
 nfs              vfs      filesys  -        1 ffffffff81e2a000  123456 -\n";
-        assert_eq!(listing(&sample(), None, true), want_k);
-        let one = listing(&sample(), Some(b"nfs"), false);
+        assert_eq!(text(&sample(), None, true), want_k);
+        let one = text(&sample(), Some(b"nfs"), false);
         assert_eq!(one.lines().count(), 2);
         assert!(one.ends_with("nfs              vfs      filesys  -        1  123456 -\n"));
     }
@@ -263,25 +274,61 @@ nfs              vfs      filesys  -        1 ffffffff81e2a000  123456 -\n";
     fn long_names_widen_every_row_even_when_filtered_out() {
         let mut mods = sample();
         mods.push(m("a_very_long_module_name", 9, 7, 3, 0, 0, 0, ""));
-        let out = listing(&mods, Some(b"ffs"), false);
+        let out = text(&mods, Some(b"ffs"), false);
         assert_eq!(
             out,
             "NAME                    CLASS    SOURCE   FLAG  REFS    SIZE REQUIRES \n\
 ffs                     vfs      builtin  -        0       - -\n"
         );
-        let all = listing(&mods, None, false);
+        let all = text(&mods, None, false);
         assert!(all.contains("a_very_long_module_name UNKNOWN  UNKNOWN  af       0       - -\n"));
     }
 
     #[test]
     fn header_only_when_nothing_matches() {
         assert_eq!(
-            listing(&sample(), Some(b"nosuch"), false),
+            text(&sample(), Some(b"nosuch"), false),
             "NAME             CLASS    SOURCE   FLAG  REFS    SIZE REQUIRES \n"
         );
         assert_eq!(
-            listing(&[], None, false),
+            text(&[], None, false),
             "NAME             CLASS    SOURCE   FLAG  REFS    SIZE REQUIRES \n"
         );
+    }
+
+    /// Names and required lists are bytes: written as they are, padded by
+    /// their length in bytes, sorted and filtered by bytes.
+    #[test]
+    fn names_that_are_not_utf8_are_written_as_bytes() {
+        let mut mods = sample();
+        let mut ff = m("", 1, 2, 0, 1, 0, 0, "");
+        ff.name = b"h\xffllo".to_vec().into();
+        mods.push(ff);
+        let mut needy = m("needy", 1, 2, 0, 0, 0, 0, "");
+        needy.required = b"h\xffllo".to_vec();
+        mods.push(needy);
+        let out = listing(&mods, None, false);
+        let rows: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
+        assert_eq!(
+            rows[4],
+            b"h\xffllo            misc     filesys  -        1       - -"
+        );
+        assert_eq!(
+            rows[6],
+            b"needy            misc     filesys  -        0       - h\xffllo"
+        );
+        // In strcmp's order, the bytes'.
+        let names: Vec<&[u8]> = rows[1..rows.len() - 1]
+            .iter()
+            .map(|r| &r[..r.iter().position(|&b| b == b' ').unwrap()])
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        let one = listing(&mods, Some(b"h\xffllo"), false);
+        assert_eq!(one.split(|&b| b == b'\n').count(), 3);
+        assert!(one.ends_with(b"h\xffllo            misc     filesys  -        1       - -\n"));
+        let none = listing(&mods, Some("h\u{fffd}llo".as_bytes()), false);
+        assert_eq!(none.split(|&b| b == b'\n').count(), 2);
     }
 }

@@ -1,8 +1,14 @@
 //! `--json` documents. Not part of the NetBSD-compatible surface; every
 //! document carries a top-level `"schema"` number that changes when a
 //! field changes meaning.
+//!
+//! Module names are bytes and need not be UTF-8, but a document is UTF-8
+//! JSON: a member naming modules stays a string (or an array of strings)
+//! for every reader, with U+FFFD where a name is not UTF-8, and only then
+//! a member beside it, named with `_bytes`, holds the exact bytes
+//! ([`text_and_bytes`], [`texts_and_bytes`]).
 
-use jsontext::{object, strings, Value};
+use jsontext::{byte_array, object, Value};
 use modobj::rules::split_required;
 
 use libmodctl::abi::{class_name, source_name, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
@@ -12,27 +18,74 @@ use libmodctl::stat::{ModStat, StatAbi};
 /// Version of the `modstat --json` document.
 pub const STAT_SCHEMA: u64 = 1;
 
+/// `key` as text (bytes that are not UTF-8 shown as U+FFFD) and, only
+/// when the bytes are not UTF-8, `bytes_key` with them exactly, as an
+/// array of byte values. `bytes_key` sorts right after `key`.
+pub fn text_and_bytes(
+    key: &'static str,
+    bytes_key: &'static str,
+    b: &[u8],
+) -> Vec<(&'static str, Value)> {
+    match std::str::from_utf8(b) {
+        Ok(s) => vec![(key, s.into())],
+        Err(_) => vec![
+            (key, String::from_utf8_lossy(b).into_owned().into()),
+            (bytes_key, byte_array(b)),
+        ],
+    }
+}
+
+/// [`text_and_bytes`] of a list: `key` an array of strings and, when any
+/// item is not UTF-8, `bytes_key` the array of every item's bytes, in
+/// the same order.
+pub fn texts_and_bytes<B: AsRef<[u8]>>(
+    key: &'static str,
+    bytes_key: &'static str,
+    items: &[B],
+) -> Vec<(&'static str, Value)> {
+    let text = items
+        .iter()
+        .map(|b| Value::from(String::from_utf8_lossy(b.as_ref()).into_owned()))
+        .collect::<Vec<_>>();
+    let mut out = vec![(key, Value::Array(text))];
+    if items
+        .iter()
+        .any(|b| std::str::from_utf8(b.as_ref()).is_err())
+    {
+        let bytes = items.iter().map(|b| byte_array(b.as_ref())).collect();
+        out.push((bytes_key, Value::Array(bytes)));
+    }
+    out
+}
+
 /// One module as a JSON object (shared with the dry-run report).
 ///
 /// Members are in byte order of their names, the order serde_json's sorted
 /// maps gave the documents before; keep it when adding one (the tests
 /// compare with serde_json's output).
 pub fn module(m: &ModStat) -> Value {
-    object(vec![
-        ("address", format!("{:#x}", m.addr).into()),
-        ("auto_loaded", (m.flags & MODFLG_AUTO_LOADED != 0).into()),
-        ("class", class_name(m.class).into()),
-        ("class_id", m.class.into()),
-        ("flags", m.flags.into()),
-        ("must_force", (m.flags & MODFLG_MUST_FORCE != 0).into()),
-        ("name", m.name.as_str().into()),
-        ("refcnt", (m.refcnt as i32).into()),
-        ("required", strings(&split_required(&m.required))),
-        ("requires", m.required.as_str().into()),
-        ("size", m.size.into()),
-        ("source", source_name(m.source).into()),
-        ("source_id", m.source.into()),
-    ])
+    object(
+        [
+            vec![
+                ("address", format!("{:#x}", m.addr).into()),
+                ("auto_loaded", (m.flags & MODFLG_AUTO_LOADED != 0).into()),
+                ("class", class_name(m.class).into()),
+                ("class_id", m.class.into()),
+                ("flags", m.flags.into()),
+                ("must_force", (m.flags & MODFLG_MUST_FORCE != 0).into()),
+            ],
+            text_and_bytes("name", "name_bytes", m.name.as_bytes()),
+            vec![("refcnt", (m.refcnt as i32).into())],
+            texts_and_bytes("required", "required_bytes", &split_required(&m.required)),
+            text_and_bytes("requires", "requires_bytes", &m.required),
+            vec![
+                ("size", m.size.into()),
+                ("source", source_name(m.source).into()),
+                ("source_id", m.source.into()),
+            ],
+        ]
+        .concat(),
+    )
 }
 
 /// `modstat --json`: the same rows as the listing (sorted by name, the
@@ -41,9 +94,9 @@ pub fn stat_listing(list: &StatList, filter: Option<&[u8]>) -> String {
     let mut mods: Vec<&ModStat> = list
         .modules
         .iter()
-        .filter(|m| filter.is_none_or(|f| f == m.name.as_bytes()))
+        .filter(|m| filter.is_none_or(|f| m.name == f))
         .collect();
-    mods.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    mods.sort_by(|a, b| a.name.cmp(&b.name));
     let abi = match list.abi {
         StatAbi::V1 => "v1",
         StatAbi::V2 => "v2",
@@ -76,7 +129,7 @@ mod tests {
                     refcnt: u32::MAX,
                     addr: 0,
                     size: 0,
-                    required: String::new(),
+                    required: Vec::new(),
                 },
                 ModStat {
                     name: "ffs".into(),
@@ -133,8 +186,12 @@ mod tests {
         let mods: Vec<_> = mods
             .into_iter()
             .map(|m| {
+                let required: Vec<String> = split_required(&m.required)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
                 json!({
-                    "name": m.name,
+                    "name": m.name.to_string(),
                     "class": class_name(m.class),
                     "class_id": m.class,
                     "source": source_name(m.source),
@@ -145,8 +202,8 @@ mod tests {
                     "refcnt": m.refcnt as i32,
                     "address": format!("{:#x}", m.addr),
                     "size": m.size,
-                    "requires": m.required,
-                    "required": split_required(&m.required),
+                    "requires": String::from_utf8_lossy(&m.required),
+                    "required": required,
                 })
             })
             .collect();
@@ -173,5 +230,42 @@ mod tests {
             stat_listing(&list, None),
             listing_by_serde_json(&list, None)
         );
+    }
+
+    /// A name that is not UTF-8: valid UTF-8 JSON, `name` with U+FFFD,
+    /// `name_bytes` exact; sorted and filtered by bytes.
+    #[test]
+    fn names_that_are_not_utf8() {
+        let mut list = sample();
+        list.modules[2].name = b"a\xff".to_vec().into();
+        list.modules[2].required = b"ffs,h\xfe".to_vec();
+        let text = stat_listing(&list, None);
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mods = doc["modules"].as_array().unwrap();
+        assert_eq!(mods[0]["name"], "a\u{fffd}");
+        assert_eq!(mods[0]["name_bytes"], json!([97, 255]));
+        assert_eq!(mods[0]["requires"], "ffs,h\u{fffd}");
+        assert_eq!(
+            mods[0]["requires_bytes"],
+            json!([102, 102, 115, 44, 104, 254])
+        );
+        assert_eq!(mods[0]["required"], json!(["ffs", "h\u{fffd}"]));
+        assert_eq!(
+            mods[0]["required_bytes"],
+            json!([[102, 102, 115], [104, 254]])
+        );
+        // Members stay in byte order of their names.
+        let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
+        assert!(at("name") < at("name_bytes") && at("name_bytes") < at("refcnt"));
+        assert!(at("required_bytes") < at("requires") && at("requires_bytes") < at("size"));
+        // The others have no *_bytes member.
+        assert!(mods[1].get("name_bytes").is_none());
+        assert!(mods[1].get("required_bytes").is_none());
+        let one: serde_json::Value =
+            serde_json::from_str(&stat_listing(&list, Some(b"a\xff"))).unwrap();
+        assert_eq!(one["modules"].as_array().unwrap().len(), 1);
+        let none: serde_json::Value =
+            serde_json::from_str(&stat_listing(&list, Some("a\u{fffd}".as_bytes()))).unwrap();
+        assert!(none["modules"].as_array().unwrap().is_empty());
     }
 }

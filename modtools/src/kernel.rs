@@ -224,6 +224,18 @@ pub struct NextKernel {
     pub described_by: String,
 }
 
+impl NextKernel {
+    /// The errno `MODULE_CMD_INIT` of the module named `name` returns, if
+    /// it fails (`fail_init`'s keys are strings: a name that is not UTF-8
+    /// has none).
+    pub fn init_failure(&self, name: &[u8]) -> Option<Errno> {
+        std::str::from_utf8(name)
+            .ok()
+            .and_then(|n| self.fail_init.get(n))
+            .copied()
+    }
+}
+
 impl Kernel {
     /// The kernel the next boot starts: an emulated kernel's profile (its
     /// built-ins, release, files and `fail_init`), or the running NetBSD

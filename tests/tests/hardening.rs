@@ -721,3 +721,276 @@ fn names_that_are_not_utf8_are_taken_as_bytes() {
     let out = k.command("modload").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A JSON document on stdout, checked against `tests/schema/<schema>.schema.json`.
+fn valid_json(schema: &str, stdout: &[u8]) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_slice(stdout).expect("UTF-8 JSON");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schema/{schema}.schema.json"));
+    let schema: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    doc
+}
+
+/// A copy of a bundled module whose one `from\0` (its `mi_name` or
+/// `mi_required`, whose length the file fixes) is made `to\0`.
+fn renamed(module: &str, from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let fixture = e2e::fixtures().join(format!("modules/{module}/{module}.kmod"));
+    let mut data = fs::read(fixture).unwrap();
+    let needle = [from, b"\0"].concat();
+    let at: Vec<usize> = (0..data.len())
+        .filter(|&i| data[i..].starts_with(&needle))
+        .collect();
+    assert_eq!(
+        at.len(),
+        1,
+        "one `{}' in {module}.kmod",
+        from.escape_ascii()
+    );
+    data[at[0]..at[0] + to.len()].copy_from_slice(to);
+    data
+}
+
+/// 14. Names are bytes end to end: a module whose `mi_name` is not UTF-8
+///     is listed, found, required, kept in state.json and unloaded by
+///     exactly its bytes, and the JSON documents stay valid UTF-8.
+#[test]
+fn module_names_are_bytes_end_to_end() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    const NAME: &[u8] = b"h\xffllo";
+    let name = OsStr::from_bytes(NAME);
+    let k = Kernel::new(Via::Emul);
+    let m = modules(&k);
+    // h\xffllo/h\xffllo.kmod, and a needy that requires it, loaded by path.
+    let dir = m.join(name);
+    fs::create_dir(&dir).unwrap();
+    let kmod = [NAME, b".kmod"].concat();
+    fs::write(
+        dir.join(OsStr::from_bytes(&kmod)),
+        renamed("hello", b"hello", NAME),
+    )
+    .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let needy = elsewhere.path().join("needy.kmod");
+    fs::write(&needy, renamed("needy", b"hello", NAME)).unwrap();
+    let run = |tool: &str, args: &[&OsStr]| k.command(tool).args(args).output().unwrap();
+
+    let dry = run("modload", &["-n".as_ref(), needy.as_os_str()]);
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert_eq!(dry.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("\nload order: h\u{fffd}llo -> needy\n"),
+        "{text}"
+    );
+    let dry = run(
+        "modload",
+        &["-n".as_ref(), "--json".as_ref(), needy.as_os_str()],
+    );
+    let doc = valid_json("dryrun", &dry.stdout);
+    assert_eq!(doc["load_order"][0]["name"], "h\u{fffd}llo");
+    assert_eq!(doc["load_order"][0]["name_bytes"], serde_json::json!(NAME));
+    assert_eq!(
+        doc["module"]["required"],
+        serde_json::json!(["h\u{fffd}llo"])
+    );
+    assert_eq!(doc["module"]["required_bytes"], serde_json::json!([NAME]));
+    assert!(doc["load_order"][1].get("name_bytes").is_none());
+    let out = run("modload", &[needy.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The listing: the raw bytes, padded by strlen (7 bytes, not 9).
+    let out = run("modstat", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let listing = out.stdout;
+    assert!(
+        !listing.windows(3).any(|w| w == "\u{fffd}".as_bytes()),
+        "{}",
+        listing.escape_ascii()
+    );
+    let pad = [b' '; 16 - NAME.len()];
+    let row: Vec<u8> = [NAME, &pad, b" misc     filesys  a        1 "].concat();
+    let rows: Vec<&[u8]> = listing.split(|&b| b == b'\n').collect();
+    assert!(
+        rows.iter().any(|r| r.starts_with(&row)),
+        "{}",
+        listing.escape_ascii()
+    );
+    let needy_row = rows.iter().find(|r| r.starts_with(b"needy ")).unwrap();
+    assert!(
+        needy_row.ends_with(b" h\xffllo"),
+        "{}",
+        needy_row.escape_ascii()
+    );
+    assert!(listing.starts_with(b"NAME             CLASS "));
+
+    // `modstat NAME` finds it by its bytes, and only by them.
+    let one = run("modstat", &[name]);
+    assert_eq!(one.status.code(), Some(0));
+    let lines: Vec<&[u8]> = one.stdout.split(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 3, "{}", one.stdout.escape_ascii());
+    assert!(lines[1].starts_with(&row));
+    let lossy = OsStr::new("h\u{fffd}llo");
+    let none = run("modstat", &[lossy]);
+    assert_eq!(none.stdout.split(|&b| b == b'\n').count(), 2);
+
+    // state.json keeps the bytes: the name, the requirement, the hold.
+    let state: serde_json::Value =
+        serde_json::from_slice(&fs::read(k.state_dir().join("state.json")).unwrap()).unwrap();
+    let bytes = serde_json::json!([104, 255, 108, 108, 111]);
+    let active = state["active"].as_array().unwrap();
+    let rec = active
+        .iter()
+        .find(|r| r["name"] == bytes)
+        .expect("h\\xffllo");
+    assert_eq!(rec["refcnt"], 1);
+    let needy_rec = active.iter().find(|r| r["name"] == "needy").unwrap();
+    assert_eq!(needy_rec["required"], bytes);
+    assert_eq!(needy_rec["deps"], serde_json::json!([bytes]));
+
+    // modstat --json: valid UTF-8 JSON, "name" lossy, the exact bytes beside.
+    let json = run("modstat", &["--json".as_ref(), name]);
+    assert_eq!(json.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("UTF-8 JSON");
+    let mods = doc["modules"].as_array().unwrap();
+    assert_eq!(mods.len(), 1);
+    assert_eq!(mods[0]["name"], "h\u{fffd}llo");
+    assert_eq!(mods[0]["name_bytes"], bytes);
+    let all = run("modstat", &["--json".as_ref()]);
+    let doc = valid_json("modstat", &all.stdout);
+    let n = doc["modules"].as_array().unwrap();
+    let needy_doc = n.iter().find(|m| m["name"] == "needy").unwrap();
+    assert_eq!(needy_doc["requires"], "h\u{fffd}llo");
+    assert_eq!(needy_doc["requires_bytes"], bytes);
+    assert!(n.iter().filter(|m| m.get("name_bytes").is_some()).count() == 1);
+
+    // modunload: the lossy spelling names nothing; the bytes name the
+    // module, busy while needy holds it and gone after.
+    // NetBSD's warn(3) line names the operand as given, byte for byte.
+    let out = run("modunload", &[lossy]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr
+            .starts_with("modunload: h\u{fffd}llo: No such file or directory\n".as_bytes()),
+        "{}",
+        out.stderr.escape_ascii()
+    );
+    let out = run("modunload", &[name]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr
+            .starts_with(b"modunload: h\xffllo: Device busy\n"),
+        "{}",
+        out.stderr.escape_ascii()
+    );
+    assert_eq!(run("modunload", &["needy".as_ref()]).status.code(), Some(0));
+    let out = run("modunload", &[name]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gone = run("modstat", &[name]);
+    assert_eq!(gone.stdout.split(|&b| b == b'\n').count(), 2);
+
+    // Loaded again by its name: the file the kernel looks up is bytes too.
+    let dry = run("modload", &["-n".as_ref(), name]);
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stdout)
+    );
+    assert_eq!(run("modload", &[name]).status.code(), Some(0));
+    let again = run("modstat", &[name]);
+    let lines: Vec<&[u8]> = again.stdout.split(|&b| b == b'\n').collect();
+    let row: Vec<u8> = [NAME, &pad, b" misc     filesys  -        0 "].concat();
+    assert!(
+        lines[1].starts_with(&row),
+        "{}",
+        again.stdout.escape_ascii()
+    );
+}
+
+/// 14. Boot modules are named by bytes too: one whose `mi_name` is not
+///     UTF-8 is found on the boot list as another's requirement, listed
+///     and unloaded by its bytes, and the boot.cfg check reports it in
+///     valid JSON.
+#[test]
+fn boot_modules_named_by_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    const NAME: &[u8] = b"h\xffllo";
+    let name = OsStr::from_bytes(NAME);
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir(root.path().join("b")).unwrap();
+    fs::write(
+        root.path().join("b/hello.kmod"),
+        renamed("hello", b"hello", NAME),
+    )
+    .unwrap();
+    fs::write(
+        root.path().join("b/needy.kmod"),
+        renamed("needy", b"hello", NAME),
+    )
+    .unwrap();
+    let k = Kernel::with_profile(
+        Via::Emul,
+        &format!(
+            r#"{{"module_root": "{}", "auto_unload": false,
+                "boot_modules": ["/b/needy.kmod", "/b/hello.kmod"]}}"#,
+            root.path().display()
+        ),
+    );
+    let run = |tool: &str, args: &[&OsStr]| k.command(tool).args(args).output().unwrap();
+
+    // Booted as needy's dependency from the boot list, hence flag a.
+    let out = run("modstat", &[name]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pad = [b' '; 16 - NAME.len()];
+    let row = [NAME, &pad, b" misc     boot     a        1 "].concat();
+    let lines: Vec<&[u8]> = out.stdout.split(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout.escape_ascii());
+    assert!(lines[1].starts_with(&row), "{}", out.stdout.escape_ascii());
+    let json = run("modstat", &["--json".as_ref()]);
+    let doc = valid_json("modstat", &json.stdout);
+    let mods = doc["modules"].as_array().unwrap();
+    let m = mods
+        .iter()
+        .find(|m| m["name_bytes"] == serde_json::json!(NAME));
+    assert_eq!(m.expect("by its bytes")["source"], "boot");
+
+    // The boot.cfg check agrees, byte for byte in the JSON.
+    let cfg = root.path().join("boot.cfg");
+    fs::write(&cfg, "load=/b/needy.kmod\nload=/b/hello.kmod\n").unwrap();
+    let out = run(
+        "modload",
+        &[
+            "-n".as_ref(),
+            "--json".as_ref(),
+            "--boot-cfg".as_ref(),
+            cfg.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", out.stdout.escape_ascii());
+    let doc = valid_json("bootcfg", &out.stdout);
+    let entry = &doc["entries"][0];
+    assert_eq!(
+        entry["load_order"],
+        serde_json::json!(["h\u{fffd}llo", "needy"])
+    );
+    assert_eq!(
+        entry["load_order_bytes"],
+        serde_json::json!([NAME, b"needy"])
+    );
+    let hello = &entry["modules"][1];
+    assert_eq!(hello["name_bytes"], serde_json::json!(NAME));
+    assert_eq!(hello["dependency_of"], "needy");
+    assert!(hello.get("dependency_of_bytes").is_none());
+    assert!(entry["modules"][0].get("name_bytes").is_none());
+
+    // Unloaded by its bytes once needy lets go.
+    assert_eq!(run("modunload", &["needy".as_ref()]).status.code(), Some(0));
+    let out = run("modunload", &[name]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gone = run("modstat", &[name]);
+    assert_eq!(gone.stdout.split(|&b| b == b'\n').count(), 2);
+}

@@ -5,7 +5,7 @@
 use libmodctl::errno::Errno;
 
 use super::{Certainty, Check, Finding, Stage, Validator};
-use crate::kmod::{printable, version_text, Field, ModInfo, Note};
+use crate::kmod::{printable_bytes, version_text, Field, ModInfo, Note};
 use crate::rules::{version_compatible, MAXMODNAME};
 
 fn class_names(max: i32) -> &'static str {
@@ -87,7 +87,7 @@ impl Validator<'_, '_> {
                 Check::NameLength,
                 format!(
                     "the module name `{}` is {} characters; the limit is {}",
-                    printable(&mi.name),
+                    printable_bytes(mi.name.as_bytes()),
                     mi.name.len(),
                     MAXMODNAME - 1
                 ),
@@ -158,7 +158,7 @@ impl Validator<'_, '_> {
                     Check::RequiredLength,
                     format!(
                         "required module name `{}` is {} characters; the limit is {}",
-                        printable(dep),
+                        printable_bytes(dep.as_bytes()),
                         dep.len(),
                         MAXMODNAME - 2
                     ),
@@ -181,7 +181,7 @@ impl Validator<'_, '_> {
                     Check::SelfDependency,
                     format!(
                         "module `{}` lists itself among its required modules",
-                        printable(&mi.name)
+                        printable_bytes(mi.name.as_bytes())
                     ),
                 );
                 return;

@@ -20,7 +20,7 @@
 
 use libmodctl::errno::Errno;
 
-use crate::kmod::{printable, Elf, Kmod, Shdr, FILE_CHANGED_REASON};
+use crate::kmod::{printable, printable_bytes, Elf, Kmod, Shdr, FILE_CHANGED_REASON};
 use crate::rules::MAX_PLIST_FILE;
 
 pub use crate::checks::{Certainty, Check, CheckInfo, Stage};
@@ -141,15 +141,16 @@ fn file_changed() -> Finding {
 pub fn file_findings(path: &str, k: &Kmod) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(mi) = k.modinfo().filter(|_| !k.changed_while_read()) {
-        let file = printable(path.rsplit('/').next().unwrap_or(path));
-        let stem = file.strip_suffix(".kmod").unwrap_or(&file);
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let stem = base.strip_suffix(".kmod").unwrap_or(base);
         if stem != mi.name {
+            let file = printable(base);
             out.push(Finding::new(
                 Check::FileName,
                 format!(
                     "the file is called `{file}` but the module is named `{}`; loading it by \
                      name, autoloading it or requiring it looks for `{0}/{0}.kmod`",
-                    printable(&mi.name)
+                    printable_bytes(mi.name.as_bytes())
                 ),
             ));
         }

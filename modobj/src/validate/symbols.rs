@@ -4,6 +4,10 @@
 //! modules it requires would bring.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use libmodctl::ModName;
 
 use super::{Check, Validator};
 use crate::kmod::{printable, Kmod};
@@ -65,7 +69,7 @@ pub struct RequiredSymbols {
     /// Defined globals of every required module reached.
     pub defined: BTreeSet<String>,
     /// Required modules that could not be read or decoded.
-    pub missing: Vec<String>,
+    pub missing: Vec<ModName>,
 }
 
 /// Collects the defined globals of the modules `k` requires (directly or
@@ -73,8 +77,8 @@ pub struct RequiredSymbols {
 /// turn, so memory stays at one module plus the name sets.
 pub fn required_symbols(k: &Kmod, module_path: &str) -> RequiredSymbols {
     let mut out = RequiredSymbols::default();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut queue: Vec<String> = k.modinfo().map(|m| m.required.clone()).unwrap_or_default();
+    let mut seen: BTreeSet<ModName> = BTreeSet::new();
+    let mut queue: Vec<ModName> = k.modinfo().map(|m| m.required.clone()).unwrap_or_default();
     if let Some(m) = k.modinfo() {
         seen.insert(m.name.clone());
     }
@@ -82,8 +86,8 @@ pub fn required_symbols(k: &Kmod, module_path: &str) -> RequiredSymbols {
         if !seen.insert(name.clone()) {
             continue;
         }
-        let file = crate::path::module_file(module_path, &name);
-        let dep = Kmod::open(std::path::Path::new(&file)).ok();
+        let file = crate::path::module_file_bytes(module_path.as_bytes(), name.as_bytes());
+        let dep = Kmod::open(std::path::Path::new(OsStr::from_bytes(&file))).ok();
         let found = dep.as_ref().and_then(|dep| {
             let info = dep.modinfo()?;
             let defined = dep.defined_globals();

@@ -12,11 +12,13 @@ use std::path::Path;
 use jsontext::{object, strings, Value};
 use libmodctl::abi::{class_name, ModClass, MODFLG_AUTO_LOADED};
 use libmodctl::errno::Errno;
+use libmodctl::ModName;
 use modobj::boot::{self, Fate, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
 use modobj::kmod::version_text;
 use modobj::kobj;
 use modobj::validate::Check;
 
+use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::{Kernel, NextKernel};
 
 /// Version of the `modload -n --boot-cfg FILE --json` document.
@@ -387,14 +389,14 @@ pub struct ModuleResult {
     /// The loader path it read.
     pub file: Option<String>,
     /// `mi_name`, when the object could be read.
-    pub name: Option<String>,
+    pub name: Option<ModName>,
     pub class: Option<i32>,
     pub status: Status,
     /// The pass it was initialised (or refused) in.
     pub pass: Option<ModClass>,
     /// Its place among the boot modules initialised (from 0).
     pub nth: Option<usize>,
-    pub dependency_of: Option<String>,
+    pub dependency_of: Option<ModName>,
     /// Listed with flag `a` (loaded as a dependency).
     pub auto_loaded: bool,
     pub errno: Option<Errno>,
@@ -414,7 +416,7 @@ pub struct EntryReport {
     pub plan: Plan,
     pub modules: Vec<ModuleResult>,
     /// The boot modules initialised, in order, by module name.
-    pub load_order: Vec<String>,
+    pub load_order: Vec<ModName>,
     /// Whether the modules were checked (not for `multiboot`).
     pub checked: bool,
 }
@@ -565,7 +567,7 @@ fn check_entry(
             },
         })
         .collect();
-    let fail_init = |n: &str| next.fail_init.get(n).copied();
+    let fail_init = |n: &[u8]| next.init_failure(n);
     let out = boot::boot(&boot::Input {
         target: next.target.clone(),
         builtins: &next.builtins,
@@ -575,7 +577,7 @@ fn check_entry(
         autotime: next.autotime,
     });
 
-    let mut order: Vec<(usize, String)> = Vec::new();
+    let mut order: Vec<(usize, ModName)> = Vec::new();
     for (k, f) in found.iter().enumerate() {
         let mut r = ModuleResult {
             operand: f.entry.clone(),
@@ -622,11 +624,12 @@ fn check_entry(
                 r.nth = Some(*nth);
                 r.dependency_of.clone_from(dependency_of);
                 let name = r.name.clone().unwrap_or_default();
+                let name = &name;
                 r.auto_loaded = out
                     .active
                     .iter()
-                    .any(|a| a.name == name && a.flags & MODFLG_AUTO_LOADED != 0);
-                order.push((*nth, name));
+                    .any(|a| a.name == *name && a.flags & MODFLG_AUTO_LOADED != 0);
+                order.push((*nth, name.clone()));
             }
             Fate::NotPrimed { errno, why } => {
                 r.status = Status::NotPrimed;
@@ -650,7 +653,7 @@ fn check_entry(
                     why,
                     failed_dependency.as_ref(),
                     loaded,
-                    r.name.as_deref().unwrap_or(""),
+                    &r.name.clone().unwrap_or_default(),
                     next,
                 ));
                 r.console = vec![format!("WARNING: module error: {why}")];
@@ -700,7 +703,7 @@ fn finding_reason(
 fn prime_reason(
     errno: Errno,
     why: &str,
-    prime_name: &str,
+    prime_name: &ModName,
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
     next: &NextKernel,
 ) -> String {
@@ -742,9 +745,9 @@ fn prime_reason(
 fn init_reason(
     errno: Errno,
     why: &str,
-    dep: Option<&(String, Errno)>,
+    dep: Option<&(ModName, Errno)>,
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
-    name: &str,
+    name: &ModName,
     next: &NextKernel,
 ) -> String {
     if let Some((dep, e)) = dep {
@@ -770,7 +773,7 @@ fn init_reason(
             None => r,
         };
     }
-    if next.fail_init.get(name) == Some(&errno) {
+    if next.init_failure(name.as_bytes()) == Some(errno) {
         return format!(
             "its MODULE_CMD_INIT fails with {} (the profile's fail_init)",
             errno.name().unwrap_or("an error")
@@ -805,7 +808,7 @@ impl ModuleResult {
     /// The result in a few words, for the text report.
     fn summary(&self) -> String {
         let called = match &self.name {
-            Some(n) if *n != self.operand => format!(" as `{n}'"),
+            Some(n) if n.as_bytes() != self.operand.as_bytes() => format!(" as `{n}'"),
             _ => String::new(),
         };
         match self.status {
@@ -896,7 +899,8 @@ impl Report {
                 let order = if e.load_order.is_empty() {
                     "-".to_string()
                 } else {
-                    e.load_order.join(" -> ")
+                    let names: Vec<String> = e.load_order.iter().map(ToString::to_string).collect();
+                    names.join(" -> ")
                 };
                 out += &format!("  load order: {order}\n");
             }
@@ -926,22 +930,36 @@ impl Report {
                 ("name", e.name().into()),
             ])
         };
+        // A name that may be absent: `null`, or text and maybe bytes.
+        let opt_name = |key, bytes_key, n: &Option<ModName>| match n {
+            Some(n) => text_and_bytes(key, bytes_key, n.as_bytes()),
+            None => vec![(key, Value::Null)],
+        };
         let module = |m: &ModuleResult| {
-            object(vec![
-                ("auto_loaded", m.auto_loaded.into()),
-                ("class", m.class.map(class_name).into()),
-                ("console", strings(&m.console)),
-                ("dependency_of", m.dependency_of.as_deref().into()),
-                ("error", m.errno.map(errno_json).into()),
-                ("file", m.file.as_deref().into()),
-                ("name", m.name.as_deref().into()),
-                ("operand", m.operand.as_str().into()),
-                ("order", m.nth.map(|n| n as u64 + 1).into()),
-                ("pass", m.pass.map(pass_name).into()),
-                ("reason", m.reason.as_deref().into()),
-                ("status", m.status.name().into()),
-                ("tried", strings(&m.tried)),
-            ])
+            object(
+                [
+                    vec![
+                        ("auto_loaded", m.auto_loaded.into()),
+                        ("class", m.class.map(class_name).into()),
+                        ("console", strings(&m.console)),
+                    ],
+                    opt_name("dependency_of", "dependency_of_bytes", &m.dependency_of),
+                    vec![
+                        ("error", m.errno.map(errno_json).into()),
+                        ("file", m.file.as_deref().into()),
+                    ],
+                    opt_name("name", "name_bytes", &m.name),
+                    vec![
+                        ("operand", m.operand.as_str().into()),
+                        ("order", m.nth.map(|n| n as u64 + 1).into()),
+                        ("pass", m.pass.map(pass_name).into()),
+                        ("reason", m.reason.as_deref().into()),
+                        ("status", m.status.name().into()),
+                        ("tried", strings(&m.tried)),
+                    ],
+                ]
+                .concat(),
+            )
         };
         let entry = |e: &EntryReport| {
             let (ends, target) = match &e.plan.ends {
@@ -949,23 +967,30 @@ impl Report {
                 Ends::Multiboot(k) => ("multiboot", Some(Value::from(k.as_str()))),
                 Ends::Stays(why) => ("none", Some(Value::from(why.as_str()))),
             };
-            object(vec![
-                ("checked", e.checked.into()),
-                ("commands", e.command.as_deref().into()),
-                ("default", e.default.into()),
-                ("description", e.desc.as_deref().into()),
-                ("ends", ends.into()),
-                ("ends_detail", target.into()),
-                ("entry", e.number.map(|n| n as u64).into()),
-                ("load_order", strings(&e.load_order)),
-                (
-                    "modules",
-                    e.modules.iter().map(module).collect::<Vec<_>>().into(),
-                ),
-                ("modules_enabled", e.plan.enabled.into()),
-                ("notes", strings(&e.plan.notes)),
-                ("would_load", e.would_load().into()),
-            ])
+            object(
+                [
+                    vec![
+                        ("checked", e.checked.into()),
+                        ("commands", e.command.as_deref().into()),
+                        ("default", e.default.into()),
+                        ("description", e.desc.as_deref().into()),
+                        ("ends", ends.into()),
+                        ("ends_detail", target.into()),
+                        ("entry", e.number.map(|n| n as u64).into()),
+                    ],
+                    texts_and_bytes("load_order", "load_order_bytes", &e.load_order),
+                    vec![
+                        (
+                            "modules",
+                            e.modules.iter().map(module).collect::<Vec<_>>().into(),
+                        ),
+                        ("modules_enabled", e.plan.enabled.into()),
+                        ("notes", strings(&e.plan.notes)),
+                        ("would_load", e.would_load().into()),
+                    ],
+                ]
+                .concat(),
+            )
         };
         let doc = object(vec![
             ("boot_cfg", self.boot_cfg.as_str().into()),

@@ -9,7 +9,6 @@ use libmodctl::abi::{ModClass, ModSource};
 use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use modobj::kmod::Kmod;
-use modobj::path;
 use modobj::rules::split_required;
 use modobj::validate::{self, blocking_finding};
 
@@ -28,11 +27,10 @@ pub struct Refusal {
 /// far as reading it; `Some` when the kernel would certainly refuse.
 pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
     let view = KernelView::read(k);
-    // The kernel answers these before it opens any file.
-    let known = std::str::from_utf8(operand).is_ok_and(|name| {
-        !path::is_path(name)
-            && (view.active(name).is_some() || view.disabled_builtin(name).is_some())
-    });
+    // The kernel answers these before it opens any file; names compare
+    // as bytes.
+    let known = !operand.contains(&b'/')
+        && (view.active(operand).is_some() || view.disabled_builtin(operand).is_some());
     if view.unreadable.is_some() || view.permission_reason().is_some() || known {
         return None;
     }
@@ -52,12 +50,12 @@ pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
     })
 }
 
-/// Loaded modules that require `name`.
-fn dependants<'a>(view: &'a KernelView, name: &str) -> Vec<&'a str> {
+/// Loaded modules that require `name`, for a message.
+fn dependants(view: &KernelView, name: &[u8]) -> Vec<String> {
     view.modules
         .iter()
         .filter(|m| m.refcnt != u32::MAX && split_required(&m.required).iter().any(|r| r == name))
-        .map(|m| m.name.as_str())
+        .map(|m| m.name.to_string())
         .collect()
 }
 
@@ -128,7 +126,6 @@ pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
             return Some(why);
         }
     }
-    let name = std::str::from_utf8(name).ok()?;
     if errno == Errno::ENAMETOOLONG {
         return Some(format!(
             "module names are at most 31 bytes; this one has {}",
@@ -141,6 +138,8 @@ pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
     if failed_at != k.last_call_serial() {
         return None;
     }
+    // For messages only; lookups take the bytes.
+    let shown = String::from_utf8_lossy(name);
     match errno {
         Errno::EBUSY => {
             let users = dependants(&view, name);
@@ -163,12 +162,12 @@ pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
         Errno::ENOENT => {
             if view.disabled_builtin(name).is_some() {
                 Some(format!(
-                    "builtin module `{name}' is already disabled (modload -f {name} reinstates it)"
+                    "builtin module `{shown}' is already disabled (modload -f {shown} reinstates it)"
                 ))
-            } else if name.ends_with(".kmod") || path::is_path(name) {
+            } else if name.ends_with(b".kmod") || name.contains(&b'/') {
                 Some("modunload takes a module name as modstat(8) shows it, not a file name".into())
             } else {
-                Some(format!("no module named `{name}' is loaded"))
+                Some(format!("no module named `{shown}' is loaded"))
             }
         }
         Errno::EPERM => {
@@ -179,7 +178,7 @@ pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
             (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32).then(
                 || {
                     format!(
-                        "`{name}' is a security model built into the kernel and cannot be unloaded"
+                        "`{shown}' is a security model built into the kernel and cannot be unloaded"
                     )
                 },
             )

@@ -2,16 +2,17 @@
 //! would do it, and a report of what it found.
 
 use crate::explain::view::{describe, KernelView};
+use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::Kernel;
-use jsontext::{object, strings};
+use jsontext::object;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use libmodctl::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use libmodctl::errno::Errno;
 use libmodctl::plist::{Dict, Value as PValue};
+use libmodctl::ModName;
 use modobj::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
-use modobj::path;
 use modobj::plistfile::{self, PlistFileError};
 use modobj::rules::MAX_PLIST_FILE;
 use modobj::validate;
@@ -23,7 +24,8 @@ pub const REPORT_SCHEMA: u64 = 1;
 /// One problem found, in the module it concerns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
-    pub module: String,
+    /// The module it concerns: a name, or the operand as given.
+    pub module: ModName,
     pub check: String,
     pub errno: Option<Errno>,
     pub reason: String,
@@ -34,7 +36,7 @@ pub struct Item {
 /// What happens to one module of the load.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
-    pub name: String,
+    pub name: ModName,
     /// "load", "reinstate builtin" or "already loaded".
     pub action: &'static str,
     pub file: Option<String>,
@@ -43,17 +45,18 @@ pub struct Step {
 /// Facts about the requested module, as read from its file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Facts {
-    pub name: String,
+    pub name: ModName,
     pub class: i32,
     pub version: u32,
     pub machine: String,
     pub text_size: u64,
-    pub required: Vec<String>,
+    pub required: Vec<ModName>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
-    pub operand: String,
+    /// The operand as given (bytes, as the kernel gets them).
+    pub operand: Vec<u8>,
     pub file: Option<String>,
     pub facts: Option<Facts>,
     pub kernel: String,
@@ -70,8 +73,8 @@ pub struct Report {
 
 /// A dependency being loaded: its requirements are walked first.
 struct Pending {
-    name: String,
-    required: Vec<String>,
+    name: ModName,
+    required: Vec<ModName>,
     /// The next of `required` to walk.
     next: usize,
     kmod: Kmod,
@@ -80,24 +83,28 @@ struct Pending {
 
 struct Walk<'a> {
     kernel: &'a Kernel,
-    /// The operand's bytes, for the file the kernel would open.
-    raw_operand: Vec<u8>,
     view: KernelView,
     flags: i32,
     report: Report,
-    pending: Vec<String>,
+    pending: Vec<ModName>,
     /// The names in `pending` and in the load order, for quick look-ups
     /// (a chain may be thousands long).
-    pending_names: HashSet<String>,
-    in_order: HashSet<String>,
+    pending_names: HashSet<ModName>,
+    in_order: HashSet<ModName>,
     /// Defined globals of modules this load brings in, for symbol checks.
     new_symbols: HashSet<String>,
 }
 
 impl Walk<'_> {
-    fn fail(&mut self, module: &str, check: &str, errno: Errno, reason: String) -> Result<(), ()> {
+    fn fail(
+        &mut self,
+        module: &ModName,
+        check: &str,
+        errno: Errno,
+        reason: String,
+    ) -> Result<(), ()> {
         self.report.items.push(Item {
-            module: module.into(),
+            module: module.clone(),
             check: check.into(),
             errno: Some(errno),
             reason,
@@ -110,7 +117,7 @@ impl Walk<'_> {
     /// [`Walk::fail`] where a step of the chain is expected.
     fn fail_dep(
         &mut self,
-        module: &str,
+        module: &ModName,
         check: &str,
         errno: Errno,
         reason: String,
@@ -121,7 +128,7 @@ impl Walk<'_> {
     /// Refuses a file that was truncated after [`Walk::check_file`] (whose
     /// findings cover what was read before): what was just read from it
     /// is not its contents.
-    fn unchanged(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
+    fn unchanged(&mut self, module: &ModName, kmod: &Kmod) -> Result<(), ()> {
         if kmod.changed_while_read() {
             let why = FILE_CHANGED_REASON.to_string();
             return self.fail(module, Check::FileChanged.name(), FILE_CHANGED_ERRNO, why);
@@ -131,12 +138,12 @@ impl Walk<'_> {
 
     /// A disabled builtin: `-f` reinstates it, without it the kernel says
     /// EPERM (every inactive builtin needs force after boot).
-    fn reinstate(&mut self, name: &str, check: &str, why: String) -> Result<(), ()> {
+    fn reinstate(&mut self, name: &ModName, check: &str, why: String) -> Result<(), ()> {
         if self.flags & MODCTL_LOAD_FORCE == 0 {
             return self.fail(name, check, Errno::EPERM, why);
         }
         self.push_step(Step {
-            name: name.into(),
+            name: name.clone(),
             action: "reinstate builtin",
             file: None,
         });
@@ -145,14 +152,14 @@ impl Walk<'_> {
 
     /// Says that a module's file could not be looked at, so the verdict
     /// rests on the kernel's state alone.
-    fn unchecked(&mut self, module: &str) {
+    fn unchecked(&mut self, module: &ModName) {
         let why = if self.view.files_visible {
             "the kernel's module directory is unknown, so the module file was not checked"
         } else {
             "a rump kernel opens module files in its own namespace, so the module file was not checked"
         };
         self.report.items.push(Item {
-            module: module.into(),
+            module: module.clone(),
             check: "File".into(),
             errno: None,
             reason: why.into(),
@@ -160,7 +167,7 @@ impl Walk<'_> {
         });
         // Nothing said no: the kernel would go on and load it.
         self.push_step(Step {
-            name: module.into(),
+            name: module.clone(),
             action: "load",
             file: None,
         });
@@ -170,12 +177,12 @@ impl Walk<'_> {
     /// (a pointer out of its section, a name without NUL): the kernel
     /// would read whatever lies there; we, like the emulator, call it an
     /// invalid object.
-    fn unreadable_descriptor(&mut self, module: &str) -> Result<(), ()> {
+    fn unreadable_descriptor(&mut self, module: &ModName) -> Result<(), ()> {
         let why = self
             .report
             .items
             .iter()
-            .find(|i| i.module == module && !i.fatal)
+            .find(|i| i.module == *module && !i.fatal)
             .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
         self.report.refused_by_tools |= self.report.verdict.is_none();
         self.fail(
@@ -187,7 +194,7 @@ impl Walk<'_> {
     }
 
     /// Validates one file; records every finding; stops at a blocking one.
-    fn check_file(&mut self, module: &str, kmod: &Kmod) -> Result<(), ()> {
+    fn check_file(&mut self, module: &ModName, kmod: &Kmod) -> Result<(), ()> {
         let Some(target) = self.view.target.clone() else {
             return Ok(());
         };
@@ -197,7 +204,7 @@ impl Walk<'_> {
             let fatal = f.blocks(false);
             let forced = f.forceable && self.flags & MODCTL_LOAD_FORCE != 0;
             self.report.items.push(Item {
-                module: module.into(),
+                module: module.clone(),
                 check: f.check.name().to_string(),
                 errno: fatal.then_some(f.errno),
                 reason: if forced {
@@ -224,7 +231,7 @@ impl Walk<'_> {
     /// kernel loads it, depth first. The chain is walked with a stack of
     /// its own, not by recursion: a kernel without a depth limit may be
     /// asked for a chain of any length.
-    fn dependencies(&mut self, required: &[String]) -> Result<(), ()> {
+    fn dependencies(&mut self, required: &[ModName]) -> Result<(), ()> {
         let mut stack: Vec<Pending> = Vec::new();
         let mut next_top = 0;
         loop {
@@ -257,7 +264,7 @@ impl Walk<'_> {
         self.report.order.push(step);
     }
 
-    fn push_pending(&mut self, name: String) {
+    fn push_pending(&mut self, name: ModName) {
         self.pending_names.insert(name.clone());
         self.pending.push(name);
     }
@@ -283,7 +290,7 @@ impl Walk<'_> {
 
     /// One dependency up to its own requirements: `Some` when it is to be
     /// loaded, after what it requires.
-    fn dependency(&mut self, dep: &str) -> Result<Option<Pending>, ()> {
+    fn dependency(&mut self, dep: &ModName) -> Result<Option<Pending>, ()> {
         // Older kernels count every module_do_load call of the chain, the
         // requested module being the first, before anything else.
         let max_depth = self
@@ -292,7 +299,7 @@ impl Walk<'_> {
             .as_ref()
             .and_then(|t| validate::KernelRules::for_target(t).max_depth);
         if let Some(max) = max_depth.filter(|&max| self.pending.len() >= max) {
-            let chain = format!("{} -> {dep}", self.pending.join(" -> "));
+            let chain = format!("{} -> {dep}", self.pending_chain());
             return self.fail_dep(
                 dep,
                 "Dependencies",
@@ -307,7 +314,7 @@ impl Walk<'_> {
         if in_order || self.view.active(dep).is_some() {
             if !in_order {
                 self.push_step(Step {
-                    name: dep.into(),
+                    name: dep.clone(),
                     action: "already loaded",
                     file: None,
                 });
@@ -315,7 +322,7 @@ impl Walk<'_> {
             return Ok(None);
         }
         if self.pending_names.contains(dep) {
-            let cycle = format!("{} -> {dep}", self.pending.join(" -> "));
+            let cycle = format!("{} -> {dep}", self.pending_chain());
             return self.fail_dep(
                 dep,
                 "Dependencies",
@@ -358,7 +365,7 @@ impl Walk<'_> {
         let Some(info) = kmod.modinfo().cloned() else {
             return self.unreadable_descriptor(dep).map(|()| None);
         };
-        if info.name != dep {
+        if info.name != *dep {
             return self.fail_dep(
                 dep,
                 "Dependencies",
@@ -384,7 +391,7 @@ impl Walk<'_> {
             }
         }
         Ok(Some(Pending {
-            name: dep.into(),
+            name: dep.clone(),
             required: info.required,
             next: 0,
             kmod,
@@ -392,7 +399,7 @@ impl Walk<'_> {
         }))
     }
 
-    fn run(&mut self, operand: &str, cmdline: &Dict) -> Result<(), ()> {
+    fn run(&mut self, operand: &ModName, cmdline: &Dict) -> Result<(), ()> {
         if self.kernel_refuses(operand, cmdline)? == Flow::Done {
             return Ok(());
         }
@@ -454,7 +461,7 @@ impl Walk<'_> {
     /// What the kernel answers before it opens a file: the properties'
     /// size, a module of that name already loaded, permission, a disabled
     /// builtin (which `-f` reinstates without a file).
-    fn kernel_refuses(&mut self, operand: &str, cmdline: &Dict) -> Result<Flow, ()> {
+    fn kernel_refuses(&mut self, operand: &ModName, cmdline: &Dict) -> Result<Flow, ()> {
         if let Some((errno, why)) = self.view.unreadable.clone() {
             return self
                 .fail(operand, "Kernel", errno, why)
@@ -470,9 +477,8 @@ impl Walk<'_> {
                 .fail(operand, "Properties", Errno::ENOMEM, why)
                 .map(|()| Flow::Done);
         }
-        // Names compare as bytes (strcmp): one that is not UTF-8 matches
-        // no module we can see.
-        let name = !path::is_path(operand) && std::str::from_utf8(&self.raw_operand).is_ok();
+        // Names compare as bytes, as strcmp compares them.
+        let name = !is_path(operand);
         if let Some(m) = self.view.active(operand).filter(|_| name) {
             let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
             return self
@@ -495,8 +501,8 @@ impl Walk<'_> {
 
     /// The file the kernel would open, read and validated: `None` when it
     /// cannot be looked at (the verdict then rests on the kernel's state).
-    fn operand_file(&mut self, operand: &str) -> Result<Option<(Kmod, PathBuf, String)>, ()> {
-        let Some((host, shown)) = self.view.module_file(&self.raw_operand) else {
+    fn operand_file(&mut self, operand: &ModName) -> Result<Option<(Kmod, PathBuf, String)>, ()> {
+        let Some((host, shown)) = self.view.module_file(operand.as_bytes()) else {
             self.unchecked(operand);
             return Ok(None);
         };
@@ -504,7 +510,7 @@ impl Walk<'_> {
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
             Err(KmodError::Io(errno)) => {
-                let why = match (errno, path::is_path(operand)) {
+                let why = match (errno, is_path(operand)) {
                     (Errno::ENOENT, false) => format!("no module file at {shown}"),
                     (Errno::ENOENT, true) => format!("no such file: {shown}"),
                     (Errno::EISDIR, _) => format!("{shown} is a directory: {errno}"),
@@ -546,7 +552,7 @@ impl Walk<'_> {
     /// The `.plist` beside the module, merged under the command line's.
     fn properties(
         &mut self,
-        operand: &str,
+        operand: &ModName,
         host: &Path,
         shown: &str,
         cmdline: &Dict,
@@ -564,6 +570,19 @@ impl Walk<'_> {
         self.report.properties = Some(merged);
         Ok(())
     }
+}
+
+impl Walk<'_> {
+    /// The modules being loaded, outermost first, for a reason.
+    fn pending_chain(&self) -> String {
+        let names: Vec<String> = self.pending.iter().map(ToString::to_string).collect();
+        names.join(" -> ")
+    }
+}
+
+/// Whether the kernel takes the operand as a path (it holds a `/`).
+fn is_path(operand: &ModName) -> bool {
+    operand.as_bytes().contains(&b'/')
 }
 
 /// Whether a step of the walk settled the verdict.
@@ -610,8 +629,6 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 /// Runs the dry run of loading `operand` with `flags` and the command
 /// line's properties.
 pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
-    let raw_operand = operand.to_vec();
-    let operand = String::from_utf8_lossy(operand).into_owned();
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
         Some(t) => format!(
@@ -624,11 +641,10 @@ pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> R
     };
     let mut walk = Walk {
         kernel,
-        raw_operand,
         view,
         flags,
         report: Report {
-            operand: operand.clone(),
+            operand: operand.to_vec(),
             file: None,
             facts: None,
             kernel: kernel_text,
@@ -643,7 +659,7 @@ pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> R
         in_order: HashSet::new(),
         new_symbols: HashSet::new(),
     };
-    let _ = walk.run(&operand, cmdline);
+    let _ = walk.run(&ModName::from(operand), cmdline);
     walk.report
 }
 
@@ -654,13 +670,14 @@ impl Report {
 
     /// The human report.
     pub fn to_text(&self) -> String {
-        let mut rows: Vec<(&str, String)> = vec![("module", self.operand.clone())];
+        let operand = String::from_utf8_lossy(&self.operand).into_owned();
+        let mut rows: Vec<(&str, String)> = vec![("module", operand)];
         if let Some(f) = &self.file {
             rows.push(("file", f.clone()));
         }
         rows.push(("kernel", self.kernel.clone()));
         if let Some(f) = &self.facts {
-            rows.push(("name", f.name.clone()));
+            rows.push(("name", f.name.to_string()));
             rows.push(("class", class_name(f.class).into()));
             rows.push((
                 "version",
@@ -673,7 +690,8 @@ impl Report {
                 if f.required.is_empty() {
                     "-".into()
                 } else {
-                    f.required.join(",")
+                    let names: Vec<String> = f.required.iter().map(ToString::to_string).collect();
+                    names.join(",")
                 },
             ));
         }
@@ -696,7 +714,7 @@ impl Report {
             .iter()
             .map(|s| {
                 if s.action == "load" {
-                    s.name.clone()
+                    s.name.to_string()
                 } else {
                     format!("{} ({})", s.name, s.action)
                 }
@@ -752,49 +770,69 @@ impl Report {
             ])
         };
         let module = self.facts.as_ref().map(|f| {
-            object(vec![
-                ("class", class_name(f.class).into()),
-                ("class_id", f.class.into()),
-                ("machine", f.machine.as_str().into()),
-                ("name", f.name.as_str().into()),
-                ("required", strings(&f.required)),
-                ("text_size", f.text_size.into()),
-                ("version", f.version.into()),
-                ("version_text", version_text(f.version).into()),
-            ])
+            object(
+                [
+                    vec![
+                        ("class", class_name(f.class).into()),
+                        ("class_id", f.class.into()),
+                        ("machine", f.machine.as_str().into()),
+                    ],
+                    text_and_bytes("name", "name_bytes", f.name.as_bytes()),
+                    texts_and_bytes("required", "required_bytes", &f.required),
+                    vec![
+                        ("text_size", f.text_size.into()),
+                        ("version", f.version.into()),
+                        ("version_text", version_text(f.version).into()),
+                    ],
+                ]
+                .concat(),
+            )
         });
         let properties = self
             .properties
             .as_ref()
             .map(|p| String::from_utf8_lossy(&p.externalize()).into_owned());
         let load_order = self.order.iter().map(|s| {
-            object(vec![
+            let mut members = vec![
                 ("action", s.action.into()),
                 ("file", s.file.as_deref().into()),
-                ("name", s.name.as_str().into()),
-            ])
+            ];
+            members.extend(text_and_bytes("name", "name_bytes", s.name.as_bytes()));
+            object(members)
         });
         let findings = self.items.iter().map(|i| {
-            object(vec![
-                ("check", i.check.as_str().into()),
-                ("errno", i.errno.map(errno_json).into()),
-                ("fatal", i.fatal.into()),
-                ("module", i.module.as_str().into()),
-                ("reason", i.reason.as_str().into()),
-            ])
+            object(
+                [
+                    vec![
+                        ("check", i.check.as_str().into()),
+                        ("errno", i.errno.map(errno_json).into()),
+                        ("fatal", i.fatal.into()),
+                    ],
+                    text_and_bytes("module", "module_bytes", i.module.as_bytes()),
+                    vec![("reason", i.reason.as_str().into())],
+                ]
+                .concat(),
+            )
         });
-        let doc = object(vec![
-            ("error", self.verdict.map(errno_json).into()),
-            ("file", self.file.as_deref().into()),
-            ("findings", findings.collect::<Vec<_>>().into()),
-            ("kernel", self.kernel.as_str().into()),
-            ("load_order", load_order.collect::<Vec<_>>().into()),
-            ("module", module.into()),
-            ("operand", self.operand.as_str().into()),
-            ("properties", properties.into()),
-            ("schema", REPORT_SCHEMA.into()),
-            ("would_load", self.would_load().into()),
-        ]);
+        let doc = object(
+            [
+                vec![
+                    ("error", self.verdict.map(errno_json).into()),
+                    ("file", self.file.as_deref().into()),
+                    ("findings", findings.collect::<Vec<_>>().into()),
+                    ("kernel", self.kernel.as_str().into()),
+                    ("load_order", load_order.collect::<Vec<_>>().into()),
+                    ("module", module.into()),
+                ],
+                text_and_bytes("operand", "operand_bytes", &self.operand),
+                vec![
+                    ("properties", properties.into()),
+                    ("schema", REPORT_SCHEMA.into()),
+                    ("would_load", self.would_load().into()),
+                ],
+            ]
+            .concat(),
+        );
         doc.to_document()
     }
 }
@@ -810,27 +848,27 @@ mod tests {
             |e: Errno| json!({"errno": e.0, "name": e.name(), "message": e.strerror()});
         let doc = json!({
             "schema": REPORT_SCHEMA,
-            "operand": r.operand,
+            "operand": String::from_utf8_lossy(&r.operand),
             "file": r.file,
             "kernel": r.kernel,
             "module": r.facts.as_ref().map(|f| json!({
-                "name": f.name,
+                "name": f.name.to_string(),
                 "class": class_name(f.class),
                 "class_id": f.class,
                 "version": f.version,
                 "version_text": version_text(f.version),
                 "machine": f.machine,
                 "text_size": f.text_size,
-                "required": f.required,
+                "required": f.required.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })),
             "properties": r.properties.as_ref().map(|p| {
                 Value::String(String::from_utf8_lossy(&p.externalize()).into_owned())
             }),
             "load_order": r.order.iter().map(|s| json!({
-                "name": s.name, "action": s.action, "file": s.file,
+                "name": s.name.to_string(), "action": s.action, "file": s.file,
             })).collect::<Vec<_>>(),
             "findings": r.items.iter().map(|i| json!({
-                "module": i.module,
+                "module": i.module.to_string(),
                 "check": i.check,
                 "fatal": i.fatal,
                 "errno": i.errno.map(errno_json),
@@ -901,7 +939,7 @@ mod tests {
         };
         assert_eq!(full.to_json(), to_json_by_serde_json(&full));
         let empty = Report {
-            operand: String::new(),
+            operand: Vec::new(),
             file: None,
             facts: None,
             kernel: String::new(),

@@ -66,15 +66,18 @@ impl KernelView {
         }
     }
 
-    /// The active module of that name (disabled builtins are not active).
-    pub fn active(&self, name: &str) -> Option<&ModStat> {
+    /// The active module of exactly that name, compared as bytes
+    /// (disabled builtins are not active).
+    pub fn active(&self, name: impl AsRef<[u8]>) -> Option<&ModStat> {
+        let name = name.as_ref();
         self.modules
             .iter()
             .find(|m| m.name == name && m.refcnt != u32::MAX)
     }
 
-    /// The disabled builtin of that name.
-    pub fn disabled_builtin(&self, name: &str) -> Option<&ModStat> {
+    /// The disabled builtin of exactly that name.
+    pub fn disabled_builtin(&self, name: impl AsRef<[u8]>) -> Option<&ModStat> {
+        let name = name.as_ref();
         self.modules
             .iter()
             .find(|m| m.name == name && m.refcnt == u32::MAX)
