@@ -814,12 +814,14 @@ impl<'a> Fields<'a> {
     /// Bytes written by [`text_or_bytes`]: a string (its UTF-8 bytes) or
     /// an array of integers from 0 to 255.
     pub fn bytes(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
-        self.value(name).map(|v| self.bytes_of(name, v)).transpose()
+        self.value(name)
+            .map(|v| self.bytes_of(&name, v))
+            .transpose()
     }
 
     pub fn opt_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
         self.opt_value(name)
-            .map(|v| self.bytes_of(name, v))
+            .map(|v| self.bytes_of(&name, v))
             .transpose()
     }
 
@@ -831,13 +833,14 @@ impl<'a> Fields<'a> {
         items
             .iter()
             .enumerate()
-            .map(|(i, v)| self.bytes_of(&format!("{name}[{i}]"), v))
+            .map(|(i, v)| self.bytes_of(&format_args!("{name}[{i}]"), v))
             .collect::<Result<_, _>>()
             .map(Some)
     }
 
-    /// `place` is the field, or an element of one (`deps[2]`).
-    fn bytes_of(&self, place: &str, v: &Value) -> Result<Vec<u8>, String> {
+    /// `place` is the field, or an element of one (`deps[2]`), written
+    /// only for an error.
+    fn bytes_of(&self, place: &dyn fmt::Display, v: &Value) -> Result<Vec<u8>, String> {
         match v {
             Value::String(s) => Ok(s.as_bytes().to_vec()),
             Value::Array(items) => items
@@ -854,7 +857,9 @@ impl<'a> Fields<'a> {
                         })
                 })
                 .collect(),
-            other => Err(self.type_error(place, &"a string or an array of bytes", other)),
+            other => {
+                Err(self.type_error(&place.to_string(), &"a string or an array of bytes", other))
+            }
         }
     }
 
