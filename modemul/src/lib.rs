@@ -90,7 +90,7 @@ use std::io::{self, Read};
 use std::os::raw::{c_char, c_int, c_void};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use libmodctl::abi::*;
@@ -220,7 +220,7 @@ pub struct Emul {
     last_messages: Mutex<Vec<String>>,
     /// The state as last read by this process, with the file it came from
     /// held open and what identified it then (see [`Emul::read_state_file`]).
-    state_cache: Mutex<Option<(fs::File, FileVersion, State)>>,
+    state_cache: Mutex<Option<(fs::File, FileVersion, Arc<State>)>>,
 }
 
 impl fmt::Debug for Emul {
@@ -421,7 +421,7 @@ impl Emul {
     /// Reads the current state (under the lock).
     pub fn state(&self) -> Result<State, EmulError> {
         let _lock = DirLock::acquire(&self.dir)?;
-        self.read_state()
+        self.read_state().map(Arc::unwrap_or_clone)
     }
 
     fn state_path(&self) -> PathBuf {
@@ -442,7 +442,7 @@ impl Emul {
         }
     }
 
-    fn read_state(&self) -> Result<State, EmulError> {
+    fn read_state(&self) -> Result<Arc<State>, EmulError> {
         self.read_state_file()?.ok_or_else(|| EmulError::Corrupt {
             path: self.state_path(),
             reason: "the file is missing".into(),
@@ -456,7 +456,9 @@ impl Emul {
     /// replaces the file by rename, so the same inode (kept from reuse by
     /// holding the old file open) with the same size and times as at the
     /// last read is the same state; the times catch a file edited in place.
-    fn read_state_file(&self) -> Result<Option<State>, EmulError> {
+    /// The state is shared with the cache: a call copies it only to change
+    /// it.
+    fn read_state_file(&self) -> Result<Option<Arc<State>>, EmulError> {
         let path = self.state_path();
         let Some((mut file, meta)) = statedir::open_regular(&path, statedir::MAX_STATE_FILE)?
         else {
@@ -466,7 +468,7 @@ impl Emul {
         let version = FileVersion::of(&meta);
         if let Some((_, cached, st)) = cache.as_ref() {
             if *cached == version {
-                return Ok(Some(st.clone()));
+                return Ok(Some(Arc::clone(st)));
             }
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
@@ -476,7 +478,8 @@ impl Emul {
             path: path.clone(),
             reason,
         })?;
-        *cache = Some((file, version, st.clone()));
+        let st = Arc::new(st);
+        *cache = Some((file, version, Arc::clone(&st)));
         Ok(Some(st))
     }
 
@@ -538,8 +541,8 @@ impl Emul {
         op: impl Fn(&mut Kernel<'_, '_>) -> R,
     ) -> Result<R, EmulError> {
         let _lock = DirLock::acquire(&self.dir)?;
-        let mut st = self.read_state()?;
-        let before = st.clone();
+        let before = self.read_state()?;
+        let mut st = State::clone(&before);
         let mut cx = Ctx::new(&self.profile, self.loader.as_ref(), &self.module_root());
         cx.now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -558,7 +561,7 @@ impl Emul {
             }
             r
         };
-        let mut changed = st != before;
+        let mut changed = st != *before;
         if changed {
             st.serial += 1;
             if let Err(e) = self.write_state(&st) {
@@ -566,10 +569,10 @@ impl Emul {
                 // file system) can still be looked at: a call that changes
                 // nothing itself answers from the state as stored, as if
                 // the auto-unload thread had not run yet.
-                let mut stored = before.clone();
+                let mut stored = State::clone(&before);
                 let mut k = Kernel::new(&mut stored, &cx);
                 let again = op(&mut k);
-                if stored != before {
+                if stored != *before {
                     return Err(e);
                 }
                 st = stored;

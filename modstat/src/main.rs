@@ -1,6 +1,7 @@
 //! modstat(8): display the status of kernel modules, as NetBSD's r1.24.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
@@ -154,15 +155,18 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> Vec<u8> 
     // strcmp order: the bytes'.
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let width = mods.iter().map(|m| m.name.len()).max().unwrap_or(0).max(16);
-    let mut out = format!(
+    // Written into one buffer (a Vec's io::Write cannot fail): a
+    // listing may have thousands of rows.
+    let mut out = Vec::with_capacity(80 * (mods.len() + 1));
+    let _ = write!(
+        out,
         "{:<width$} {:<8} {:<8} {:<4} {:>5} ",
         "NAME", "CLASS", "SOURCE", "FLAG", "REFS"
     );
     if show_addr {
-        out += &format!("{:<16} ", "ADDRESS");
+        let _ = write!(out, "{:<16} ", "ADDRESS");
     }
-    out += &format!("{:>7} {} \n", "SIZE", "REQUIRES");
-    let mut out = out.into_bytes();
+    let _ = writeln!(out, "{:>7} REQUIRES ", "SIZE");
     for m in sorted {
         if filter.is_some_and(|f| m.name != f) {
             continue;
@@ -170,7 +174,8 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> Vec<u8> 
         // printf's %-*s pads by bytes (strlen), not characters.
         out.extend_from_slice(m.name.as_bytes());
         out.resize(out.len() + (width - m.name.len()), b' ');
-        let mut cols = format!(
+        let _ = write!(
+            out,
             " {:<8} {:<8} {:<4} {:>5} ",
             class_name(m.class),
             source_name(m.source),
@@ -178,15 +183,13 @@ fn listing(mods: &[ModStat], filter: Option<&[u8]>, show_addr: bool) -> Vec<u8> 
             m.refcnt as i32
         );
         if show_addr {
-            cols += &format!("{:<16x} ", m.addr);
+            let _ = write!(out, "{:<16x} ", m.addr);
         }
-        let size = if m.size == 0 {
-            "-".to_string()
+        if m.size == 0 {
+            let _ = write!(out, "{:>7} ", "-");
         } else {
-            m.size.to_string()
-        };
-        cols += &format!("{size:>7} ");
-        out.extend_from_slice(cols.as_bytes());
+            let _ = write!(out, "{:>7} ", m.size);
+        }
         if m.required.is_empty() {
             out.push(b'-');
         } else {
