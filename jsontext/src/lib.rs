@@ -339,7 +339,12 @@ impl std::error::Error for ParseError {}
 /// Parses one JSON document (RFC 8259, integers only) with nothing but
 /// whitespace after it.
 pub fn parse(text: &[u8]) -> Result<Value, ParseError> {
-    let mut p = Parser { s: text, pos: 0 };
+    let mut p = Parser {
+        s: text,
+        pos: 0,
+        items: Vec::new(),
+        members: Vec::new(),
+    };
     p.skip_ws();
     let v = p.value(0)?;
     p.skip_ws();
@@ -352,6 +357,11 @@ pub fn parse(text: &[u8]) -> Result<Value, ParseError> {
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
+    /// The elements and members of the arrays and objects being read,
+    /// innermost last: each is moved out at its end into a vector of
+    /// its exact size, rather than grown in steps.
+    items: Vec<Value>,
+    members: Vec<(String, Value)>,
 }
 
 impl Parser<'_> {
@@ -446,23 +456,24 @@ impl Parser<'_> {
 
     fn array(&mut self, depth: usize) -> Result<Value, ParseError> {
         self.enter(depth)?;
-        let mut items = Vec::new();
+        let start = self.items.len();
         if self.eat(b']') {
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(Vec::new()));
         }
         loop {
-            items.push(self.value(depth)?);
+            let v = self.value(depth)?;
+            self.items.push(v);
             if !self.next_member(b']')? {
-                return Ok(Value::Array(items));
+                return Ok(Value::Array(self.items.split_off(start)));
             }
         }
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, ParseError> {
         self.enter(depth)?;
-        let mut members = Vec::new();
+        let start = self.members.len();
         if self.eat(b'}') {
-            return Ok(Value::Object(members));
+            return Ok(Value::Object(Vec::new()));
         }
         loop {
             if self.peek() != Some(b'"') {
@@ -474,9 +485,10 @@ impl Parser<'_> {
                 return Err(self.error("expected `:' after an object key"));
             }
             self.skip_ws();
-            members.push((key, self.value(depth)?));
+            let v = self.value(depth)?;
+            self.members.push((key, v));
             if !self.next_member(b'}')? {
-                return Ok(Value::Object(members));
+                return Ok(Value::Object(self.members.split_off(start)));
             }
         }
     }
@@ -676,13 +688,25 @@ impl<'a> Fields<'a> {
             format!("{what}: expected an object, found {}", v.kind())
         })?;
         let f = Fields { place, members };
+        // Which known fields were met, by index (a struct has fewer than
+        // 128): a repeat is found without comparing names again.
+        let mut met = 0u128;
         for (i, (k, _)) in members.iter().enumerate() {
-            if !known.contains(&k.as_str()) {
-                if deny_unknown {
+            match known.iter().position(|n| *n == k.as_str()) {
+                None if deny_unknown => {
                     return Err(f.error(&format!("unknown field `{k}'")));
                 }
-            } else if members[..i].iter().any(|(seen, _)| seen == k) {
-                return Err(f.error(&format!("duplicate field `{k}'")));
+                None => {}
+                Some(j) if j < 128 => {
+                    if met & (1 << j) != 0 {
+                        return Err(f.error(&format!("duplicate field `{k}'")));
+                    }
+                    met |= 1 << j;
+                }
+                Some(_) if members[..i].iter().any(|(seen, _)| seen == k) => {
+                    return Err(f.error(&format!("duplicate field `{k}'")));
+                }
+                Some(_) => {}
             }
         }
         Ok(f)
