@@ -1376,31 +1376,6 @@ impl<'a> RelIter<'a> {
     }
 }
 
-impl RelIter<'_> {
-    #[inline(always)]
-    fn fold_with<B>(
-        &mut self,
-        mut acc: B,
-        f: &mut impl FnMut(B, RelEnt) -> B,
-        decode: impl Fn(&[u8]) -> RelEnt,
-    ) -> B {
-        let entsize = self.fmt.entsize();
-        let mut tap = self.tap.take();
-        while let Some(run) = self.next_chunk() {
-            for entry in run.chunks_exact(entsize) {
-                let r = decode(entry);
-                if let Some(tap) = &mut tap {
-                    tap.note(&r);
-                }
-                acc = f(acc, r);
-            }
-        }
-        self.tap = tap;
-        self.end_of_table();
-        acc
-    }
-}
-
 impl Iterator for RelIter<'_> {
     type Item = RelEnt;
 
@@ -1431,27 +1406,27 @@ impl Iterator for RelIter<'_> {
         r
     }
 
-    /// Internal iteration (`for_each`, `fold`): a chunk at a time, with
-    /// the layout fixed outside the loop, as a table may hold millions.
-    fn fold<B, F>(mut self, init: B, mut f: F) -> B
+    /// Internal iteration (`for_each`, `fold`): a chunk at a time, as a
+    /// table may hold millions of entries.
+    fn fold<B, F>(mut self, mut acc: B, mut f: F) -> B
     where
         F: FnMut(B, RelEnt) -> B,
     {
-        let rela = self.fmt.rela;
-        match (self.fmt.class, self.fmt.endian) {
-            (ElfClass::Elf64, Endian::Little) => {
-                self.fold_with(init, &mut f, |r| decode64(r, rela, u64::from_le_bytes))
-            }
-            (ElfClass::Elf64, Endian::Big) => {
-                self.fold_with(init, &mut f, |r| decode64(r, rela, u64::from_be_bytes))
-            }
-            (ElfClass::Elf32, Endian::Little) => {
-                self.fold_with(init, &mut f, |r| decode32(r, rela, u32::from_le_bytes))
-            }
-            (ElfClass::Elf32, Endian::Big) => {
-                self.fold_with(init, &mut f, |r| decode32(r, rela, u32::from_be_bytes))
+        let fmt = self.fmt;
+        let entsize = fmt.entsize();
+        let mut tap = self.tap.take();
+        while let Some(run) = self.next_chunk() {
+            for entry in run.chunks_exact(entsize) {
+                let r = fmt.decode(entry);
+                if let Some(tap) = &mut tap {
+                    tap.note(&r);
+                }
+                acc = f(acc, r);
             }
         }
+        self.tap = tap;
+        self.end_of_table();
+        acc
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
