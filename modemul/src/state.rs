@@ -8,7 +8,6 @@
 //! forms are read ([`jsontext::text_or_bytes`]).
 
 use jsontext::{self, object, strings, text_or_bytes, texts_or_bytes, Fields, Place, Value};
-use libmodctl::abi::MODFLG_AUTO_LOADED;
 use libmodctl::ModName;
 
 pub const STATE_FILE: &str = "state.json";
@@ -18,73 +17,16 @@ pub const LOCK_FILE: &str = "lock";
 /// The state file's format version.
 pub const FORMAT: u32 = 1;
 
-/// One module record (`struct module` plus what the emulator needs).
-///
-/// In the file, `name`, `class` and `source` are required and the other
-/// fields default to zero, none or empty; the `Option` ones and the lists
-/// are left out when none or empty (see [`ModRec::to_json`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModRec {
-    pub name: ModName,
-    /// `mi_class`.
-    pub class: i32,
-    /// `mod_source`.
-    pub source: i32,
-    /// `mod_flags` (`MODFLG_*`).
-    pub flags: u32,
-    /// `mod_refcnt`.
-    pub refcnt: u32,
-    /// `mi_required`.
-    pub required: Option<Vec<u8>>,
-    /// `mod_required`: the active modules this one holds a reference on.
-    pub deps: Vec<ModName>,
-    /// Text address (`kobj_stat`); 0 for built-ins.
-    pub addr: u64,
-    /// Text size (`kobj_stat`); 0 for built-ins.
-    pub size: u64,
-    /// `mi_version` (0 for built-ins).
-    pub version: u32,
-    /// Host file the module came from.
-    pub path: Option<String>,
-    /// Global symbols it defines (resolve later modules' references).
-    pub globals: Vec<String>,
-    /// `mod_autotime`: the auto-unload deadline (Unix seconds), 0 = none.
-    pub autotime: u64,
-    /// The property dictionary MODULE_CMD_INIT received (externalized).
-    pub props: Option<String>,
-}
+/// One module record: the engine's (`struct module` plus what the
+/// emulator keeps). In the file, `name`, `class` and `source` are
+/// required and the other fields default to zero, none or empty; the
+/// `Option` ones and the lists are left out when none or empty (see
+/// [`rec_to_json`]).
+pub use modobj::engine::Module as ModRec;
 
-impl ModRec {
-    pub fn builtin(name: impl Into<ModName>, class: i32, required: Option<Vec<u8>>) -> ModRec {
-        ModRec {
-            name: name.into(),
-            class,
-            source: libmodctl::abi::ModSource::Builtin as i32,
-            flags: 0,
-            refcnt: 0,
-            required,
-            deps: Vec::new(),
-            addr: 0,
-            size: 0,
-            version: 0,
-            path: None,
-            globals: Vec::new(),
-            autotime: 0,
-            props: None,
-        }
-    }
-
-    pub fn is_builtin(&self) -> bool {
-        self.source == libmodctl::abi::ModSource::Builtin as i32
-    }
-
-    pub fn auto_loaded(&self) -> bool {
-        self.flags & MODFLG_AUTO_LOADED != 0
-    }
-
-    /// Reads one record; unknown fields are errors. `place` names it in
-    /// messages (`active[3]`).
-    fn from_json(v: &Value, place: Place<'_>) -> Result<ModRec, String> {
+/// Reads one record; unknown fields are errors. `place` names it in
+/// messages (`active[3]`).
+fn rec_from_json(v: &Value, place: Place<'_>) -> Result<ModRec, String> {
         let f = Fields::new(v, place, MODREC_FIELDS, true)?;
         // The `as` casts narrow values whose range was checked.
         let u32_or_0 = |name| Ok::<_, String>(f.uint(name, U32_MAX)?.unwrap_or(0) as u32);
@@ -116,44 +58,44 @@ impl ModRec {
         })
     }
 
-    /// The record in field order, leaving out unset options, empty lists
-    /// and numbers that are 0 (read back as 0): a kernel with a thousand
-    /// built-ins is read on every call, and most of their numbers are 0.
-    fn to_json(&self) -> Value {
+/// The record in field order, leaving out unset options, empty lists
+/// and numbers that are 0 (read back as 0): a kernel with a thousand
+/// built-ins is read on every call, and most of their numbers are 0.
+fn rec_to_json(rec: &ModRec) -> Value {
+    let this = rec;
         let mut m = vec![
-            ("name", text_or_bytes(self.name.as_bytes())),
-            ("class", self.class.into()),
-            ("source", self.source.into()),
+            ("name", text_or_bytes(this.name.as_bytes())),
+            ("class", this.class.into()),
+            ("source", this.source.into()),
         ];
         let number = |m: &mut Vec<(&str, Value)>, name, n: u64| {
             if n != 0 {
                 m.push((name, n.into()));
             }
         };
-        number(&mut m, "flags", self.flags.into());
-        number(&mut m, "refcnt", self.refcnt.into());
-        if let Some(r) = &self.required {
+        number(&mut m, "flags", this.flags.into());
+        number(&mut m, "refcnt", this.refcnt.into());
+        if let Some(r) = &this.required {
             m.push(("required", text_or_bytes(r)));
         }
-        if !self.deps.is_empty() {
-            m.push(("deps", texts_or_bytes(&self.deps)));
+        if !this.deps.is_empty() {
+            m.push(("deps", texts_or_bytes(&this.deps)));
         }
-        number(&mut m, "addr", self.addr);
-        number(&mut m, "size", self.size);
-        number(&mut m, "version", self.version.into());
-        if let Some(p) = &self.path {
+        number(&mut m, "addr", this.addr);
+        number(&mut m, "size", this.size);
+        number(&mut m, "version", this.version.into());
+        if let Some(p) = &this.path {
             m.push(("path", p.as_str().into()));
         }
-        if !self.globals.is_empty() {
-            m.push(("globals", strings(&self.globals)));
+        if !this.globals.is_empty() {
+            m.push(("globals", strings(&this.globals)));
         }
-        number(&mut m, "autotime", self.autotime);
-        if let Some(p) = &self.props {
+        number(&mut m, "autotime", this.autotime);
+        if let Some(p) = &this.props {
             m.push(("props", p.as_str().into()));
         }
         object(m)
     }
-}
 
 const MODREC_FIELDS: &[&str] = &[
     "name", "class", "source", "flags", "refcnt", "required", "deps", "addr", "size", "version",
@@ -219,7 +161,7 @@ impl State {
         )?;
         let list = |name| -> Result<Vec<ModRec>, String> {
             let items = f.array(name)?.ok_or_else(|| f.missing(name))?;
-            let rec = |(i, m)| ModRec::from_json(m, Place::Item(name, i));
+            let rec = |(i, m)| rec_from_json(m, Place::Item(name, i));
             items.iter().enumerate().map(rec).collect()
         };
         Ok(State {
@@ -237,7 +179,7 @@ impl State {
 
     /// The file's contents.
     pub fn encode(&self) -> Vec<u8> {
-        let recs = |l: &[ModRec]| Value::Array(l.iter().map(ModRec::to_json).collect());
+        let recs = |l: &[ModRec]| Value::Array(l.iter().map(rec_to_json).collect());
         let mut members = vec![
             ("format", self.format.into()),
             ("serial", self.serial.into()),

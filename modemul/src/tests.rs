@@ -12,7 +12,8 @@ use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::path::{Path, PathBuf};
 
-use super::glue::{ModInfoLite, ModuleObject, ObjectLoader, Target};
+use super::glue::{ObjectLoader, Target};
+use modobj::kobj;
 use super::*;
 use crate::statedir::SYNC_HOOK_ENV;
 use jsontext::{self, object, Fields, Value};
@@ -106,64 +107,41 @@ const FAKE_FIELDS: &[&str] = &[
     "link_errno",
 ];
 
-struct FakeObject {
-    info: Result<ModInfoLite, Errno>,
-    spec: FakeSpec,
-}
-
-impl ModuleObject for FakeObject {
-    fn modinfo(&self) -> Result<&ModInfoLite, Errno> {
-        self.info.as_ref().map_err(|e| *e)
-    }
-    fn text_size(&self) -> u64 {
-        self.spec.text.unwrap_or(1000)
-    }
-    fn defined_globals(&self) -> Vec<String> {
-        self.spec.globals.clone()
-    }
-    fn unresolved(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-        self.spec
-            .undefined
-            .iter()
-            .filter(|s| !is_defined(s))
-            .cloned()
-            .collect()
-    }
-    fn clashing(&self, is_defined: &dyn Fn(&str) -> bool) -> Vec<String> {
-        self.spec
-            .globals
-            .iter()
-            .filter(|s| is_defined(s))
-            .cloned()
-            .collect()
-    }
-    fn link_errno(&self) -> Option<Errno> {
-        self.spec.link_errno.map(Errno)
-    }
-}
-
 /// Reads fake objects; anything else is not an object (ENOEXEC).
 struct FakeLoader;
 
 impl ObjectLoader for FakeLoader {
-    fn load(&self, path: &Path, target: &Target) -> Result<Box<dyn ModuleObject>, Errno> {
-        let data = fs::read(path).map_err(|e| Errno::from_io(&e))?;
-        let text = String::from_utf8(data).map_err(|_| Errno::ENOEXEC)?;
-        let json = text.strip_prefix(FAKE_MAGIC).ok_or(Errno::ENOEXEC)?;
-        let spec = FakeSpec::parse(json).map_err(|_| Errno::ENOEXEC)?;
+    fn load(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
+        let refusal = |errno: Errno| kobj::Refusal {
+            errno,
+            reason: "fake".into(),
+        };
+        let data = fs::read(path).map_err(|e| refusal(Errno::from_io(&e)))?;
+        let text = String::from_utf8(data).map_err(|_| refusal(Errno::ENOEXEC))?;
+        let json = text
+            .strip_prefix(FAKE_MAGIC)
+            .ok_or(refusal(Errno::ENOEXEC))?;
+        let spec = FakeSpec::parse(json).map_err(|_| refusal(Errno::ENOEXEC))?;
         if let Some(e) = spec.load_errno {
-            return Err(Errno(e));
+            return Err(refusal(Errno(e)));
         }
         let info = match spec.fetch_errno {
-            Some(e) => Err(Errno(e)),
-            None => Ok(ModInfoLite {
+            Some(e) => Err(refusal(Errno(e))),
+            None => Ok(kobj::Info {
                 name: spec.name.as_str().into(),
                 version: spec.version.unwrap_or(target.osrevision),
                 class: spec.class.unwrap_or(ModClass::Misc as i32),
                 required: spec.required.clone().map(String::into_bytes),
             }),
         };
-        Ok(Box::new(FakeObject { info, spec }))
+        Ok(kobj::Loaded {
+            text_size: spec.text.unwrap_or(1000),
+            defined: spec.globals.clone(),
+            undefined: spec.undefined.clone(),
+            info,
+            link: spec.link_errno.map(|e| refusal(Errno(e))),
+            findings: Vec::new(),
+        })
     }
 
     fn ksyms(&self, path: &Path) -> Result<BTreeSet<String>, String> {

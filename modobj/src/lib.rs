@@ -10,6 +10,7 @@
 //! Never prints; every failure is a typed error or a finding.
 
 pub mod boot;
+pub mod engine;
 pub mod checks;
 mod image;
 pub mod kmod;

@@ -211,7 +211,7 @@ impl Kernel {
 pub struct NextKernel {
     pub target: modobj::rules::Target,
     /// Its built-in modules, in link-set order as far as known.
-    pub builtins: Vec<modobj::boot::Builtin>,
+    pub builtins: Vec<modobj::engine::Module>,
     /// The host directory standing for the boot disk's `/`.
     pub root: PathBuf,
     /// Its global symbols, when known.
@@ -250,10 +250,12 @@ impl Kernel {
                     builtins: p
                         .builtins
                         .iter()
-                        .map(|b| modobj::boot::Builtin {
-                            name: b.name.clone(),
-                            class: b.class,
-                            requires: b.requires.clone(),
+                        .map(|b| {
+                            modobj::engine::Module::builtin(
+                                b.name.clone(),
+                                b.class,
+                                b.requires.clone(),
+                            )
                         })
                         .collect(),
                     root: e.root_dir(),
@@ -291,10 +293,12 @@ impl Kernel {
             .ok_or("kern.osrevision cannot be read")?;
         let builtin =
             |m: &&libmodctl::stat::ModStat| m.source == libmodctl::abi::ModSource::Builtin as i32;
-        let to_builtin = |m: &libmodctl::stat::ModStat| modobj::boot::Builtin {
-            name: m.name.clone(),
-            class: m.class,
-            requires: Some(m.required.clone()).filter(|r| !r.is_empty()),
+        let to_builtin = |m: &libmodctl::stat::ModStat| {
+            modobj::engine::Module::builtin(
+                m.name.clone(),
+                m.class,
+                Some(m.required.clone()).filter(|r| !r.is_empty()),
+            )
         };
         let (inactive, active): (Vec<_>, Vec<_>) = list
             .modules

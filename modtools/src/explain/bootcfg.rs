@@ -13,7 +13,8 @@ use jsontext::{object, strings, Value};
 use libmodctl::abi::{class_name, ModClass, MODFLG_AUTO_LOADED};
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
-use modobj::boot::{self, Fate, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
+use modobj::boot::{self, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
+use modobj::engine::{BootEntry, Engine, Fate, Host, Opened, Refusal, Why};
 use modobj::kmod::version_text;
 use modobj::kobj;
 use modobj::validate::Check;
@@ -542,40 +543,21 @@ fn check_entry(
     let (found, console) = boot::run_loader(&e.plan.modules, loader_path, &next.root);
     // What the loader passed, with what the linker made of each.
     let mut passed = Vec::new();
+    let mut entries = Vec::new();
     for (k, f) in found.iter().enumerate() {
         if let Some((_, host)) = &f.file {
-            passed.push((k, kobj::load(host, &next.target)));
+            let loaded = kobj::load(host, &next.target);
+            entries.push(BootEntry {
+                name: boot::prime_name(&f.entry),
+                path: None,
+                object: loaded.clone(),
+            });
+            passed.push((k, loaded));
         }
     }
-    let preloaded: Vec<boot::Preloaded> = passed
-        .iter()
-        .map(|(k, loaded)| boot::Preloaded {
-            name: boot::prime_name(&found[*k].entry),
-            object: match loaded {
-                Ok(o) => Ok(boot::Object {
-                    defined: o.defined.clone(),
-                    undefined: o.undefined.clone(),
-                    info: o.info.clone().map_err(|r| r.errno).map(|i| boot::Info {
-                        name: i.name,
-                        class: i.class,
-                        version: i.version,
-                        required: i.required,
-                    }),
-                    link_errno: o.link.as_ref().map(|r| r.errno),
-                }),
-                Err(r) => Err(r.errno),
-            },
-        })
-        .collect();
-    let fail_init = |n: &[u8]| next.init_failure(n);
-    let out = boot::boot(&boot::Input {
-        target: next.target.clone(),
-        builtins: &next.builtins,
-        preloaded: &preloaded,
-        ksyms: next.ksyms.as_ref(),
-        fail_init: &fail_init,
-        autotime: next.autotime,
-    });
+    let prime_names: Vec<ModName> = entries.iter().map(|b| b.name.clone()).collect();
+    let mut host = NextBoot::new(next);
+    let out = Engine::boot(&mut host, next.builtins.clone(), entries);
 
     let mut order: Vec<(usize, ModName)> = Vec::new();
     for (k, f) in found.iter().enumerate() {
@@ -626,37 +608,44 @@ fn check_entry(
                 let name = r.name.clone().unwrap_or_default();
                 let name = &name;
                 r.auto_loaded = out
+                    .modules
                     .active
-                    .iter()
-                    .any(|a| a.name == *name && a.flags & MODFLG_AUTO_LOADED != 0);
+                    .get(name.as_bytes())
+                    .is_some_and(|a| a.flags & MODFLG_AUTO_LOADED != 0);
                 order.push((*nth, name.clone()));
             }
-            Fate::NotPrimed { errno, why } => {
+            Fate::NotPrimed(refusal) => {
+                let why = refusal.error_text().unwrap_or_default();
                 r.status = Status::NotPrimed;
-                r.errno = Some(*errno);
-                r.reason = Some(prime_reason(*errno, why, &preloaded[i].name, loaded, next));
+                r.errno = Some(refusal.errno);
+                r.reason = Some(prime_reason(refusal.errno, &why, &prime_names[i], loaded, next));
                 r.console = vec![format!("WARNING: module error: {why}")];
             }
             Fate::Failed {
                 errno,
-                why,
                 pass,
                 dependency_of,
-                failed_dependency,
+                causes,
             } => {
+                let why = causes
+                    .last()
+                    .and_then(Refusal::error_text)
+                    .unwrap_or_default();
                 r.status = Status::Failed;
                 r.errno = Some(*errno);
                 r.pass = Some(*pass);
                 r.dependency_of.clone_from(dependency_of);
                 r.reason = Some(init_reason(
                     *errno,
-                    why,
-                    failed_dependency.as_ref(),
+                    &why,
+                    causes,
                     loaded,
                     &r.name.clone().unwrap_or_default(),
                     next,
                 ));
-                r.console = vec![format!("WARNING: module error: {why}")];
+                if !why.is_empty() {
+                    r.console = vec![format!("WARNING: module error: {why}")];
+                }
             }
             Fate::Left => {
                 r.status = Status::Failed;
@@ -673,6 +662,55 @@ fn check_entry(
 }
 
 /// Why the loader finds no file.
+/// The kernel of the next boot as the engine's host: its release,
+/// built-ins, symbols and `fail_init`; no file is read before the root
+/// file system is mounted.
+struct NextBoot<'a> {
+    next: &'a NextKernel,
+}
+
+impl<'a> NextBoot<'a> {
+    fn new(next: &'a NextKernel) -> NextBoot<'a> {
+        NextBoot { next }
+    }
+}
+
+impl Host for NextBoot<'_> {
+    fn target(&self) -> &modobj::rules::Target {
+        &self.next.target
+    }
+    fn may_load(&self, _autoload: bool) -> bool {
+        true
+    }
+    fn module_path(&self) -> &[u8] {
+        b""
+    }
+    fn open(&mut self, _path: &[u8], _by_name: bool, _operand: bool) -> Opened {
+        Opened::Refused(kobj::Refusal {
+            errno: Errno::EOPNOTSUPP,
+            reason: "the root file system is not mounted".into(),
+        })
+    }
+    fn plist(&mut self, _path: &[u8], _by_name: bool) -> Result<Option<libmodctl::plist::Dict>, Errno> {
+        Ok(None)
+    }
+    fn kernel_defines(&self, symbol: &str) -> Option<bool> {
+        self.next.ksyms.as_ref().map(|k| k.contains(symbol))
+    }
+    fn init(&mut self, name: &[u8]) -> Result<(), Errno> {
+        self.next.init_failure(name).map_or(Ok(()), Err)
+    }
+    fn fini(&mut self, _name: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn autotime(&self) -> u32 {
+        self.next.autotime
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
 fn not_found_reason(f: &boot::Found) -> String {
     let on_disk: Vec<String> = f.tried.iter().map(|p| boot::on_boot_disk(p)).collect();
     let mut why = match on_disk.as_slice() {
@@ -742,24 +780,19 @@ fn prime_reason(
 }
 
 /// Why the kernel refuses it when initialising it, in plain words.
+/// `causes` are the refusals of its load, innermost first.
 fn init_reason(
     errno: Errno,
     why: &str,
-    dep: Option<&(ModName, Errno)>,
+    causes: &[Refusal],
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
     name: &ModName,
     next: &NextKernel,
 ) -> String {
-    if let Some((dep, e)) = dep {
-        return if *e == Errno::EOPNOTSUPP {
-            format!(
-                "it requires `{dep}', which is neither built into the kernel nor loaded by the \
-                 boot loader; modules are read from the file system only once the root file \
-                 system is mounted, after the boot modules are initialised"
-            )
-        } else {
-            format!("it requires `{dep}', which the kernel does not initialise ({e})")
-        };
+    if let Some((own, before)) = causes.split_last() {
+        if let Why::Dependency { dep, errno } = &own.why {
+            return dependency_reason("it", dep, *errno, before);
+        }
     }
     let checks: &[Check] = match errno {
         Errno::EPROGMISMATCH => &[Check::Version],
@@ -786,6 +819,46 @@ fn init_reason(
         );
     }
     why.to_string()
+}
+
+/// Why `subject` cannot have `dep`, from the refusals before (the
+/// requirement's own refusal is the last one about it): a cycle is a
+/// cycle, and a requirement that failed for want of its own says so.
+fn dependency_reason(subject: &str, dep: &ModName, errno: Errno, before: &[Refusal]) -> String {
+    let own = before.iter().rposition(|r| r.module == *dep);
+    let Some(at) = own else {
+        return dependency_errno_reason(subject, dep, errno);
+    };
+    let r = &before[at];
+    match &r.why {
+        Why::BootOnly { in_progress: true } => {
+            let mut chain: Vec<String> = r.chain.iter().map(ToString::to_string).collect();
+            chain.push(dep.to_string());
+            format!(
+                "{subject} requires `{dep}', which is being initialised already: a circular \
+                 dependency ({})",
+                chain.join(" -> ")
+            )
+        }
+        Why::Dependency { dep: next, errno } => {
+            let inner = dependency_reason(&format!("`{dep}'"), next, *errno, &before[..at]);
+            format!("{subject} requires `{dep}', which the kernel does not initialise: {inner}")
+        }
+        _ => dependency_errno_reason(subject, dep, errno),
+    }
+}
+
+/// [`dependency_reason`] when only the errno is known.
+fn dependency_errno_reason(subject: &str, dep: &ModName, errno: Errno) -> String {
+    if errno == Errno::EOPNOTSUPP {
+        format!(
+            "{subject} requires `{dep}', which is neither built into the kernel nor loaded by \
+             the boot loader; modules are read from the file system only once the root file \
+             system is mounted, after the boot modules are initialised"
+        )
+    } else {
+        format!("{subject} requires `{dep}', which the kernel does not initialise ({errno})")
+    }
 }
 
 fn ordinal(n: usize) -> String {
