@@ -204,15 +204,15 @@ impl Host for EmulHost<'_> {
     fn module_path(&self) -> &[u8] {
         self.cx.prof.module_path.as_bytes()
     }
-    fn open(&mut self, path: &[u8], by_name: bool, _operand: bool) -> Opened {
-        let host = self.host_path(path, by_name);
+    fn open(&mut self, path: &[u8], name: Option<&[u8]>, _operand: bool) -> Opened {
+        let host = self.host_path(path, name.is_some());
         match self.cx.loader.load(&host, &self.target) {
             Ok(o) => Opened::Object(Box::new(o)),
             Err(r) => Opened::Refused(r),
         }
     }
-    fn plist(&mut self, path: &[u8], by_name: bool) -> Result<Option<Dict>, Errno> {
-        let host = self.host_path(&plistfile::plist_path(path), by_name);
+    fn plist(&mut self, path: &[u8], name: Option<&[u8]>) -> Result<Option<Dict>, Errno> {
+        let host = self.host_path(&plistfile::plist_path(path), name.is_some());
         // A FIFO, which the kernel would wait on, ends the load as an
         // interrupted wait would.
         plistfile::read(&host).map_err(|e| e.errno())
@@ -310,11 +310,10 @@ impl<'s, 'c> Kernel<'s, 'c> {
         }
         // Nothing due: the lists need not be rebuilt.
         let now = self.cx.now;
-        let due = self
-            .st
-            .active
-            .iter()
-            .any(|m| !m.is_builtin() && m.auto_loaded() && m.autotime != 0 && now >= m.autotime);
+        let due =
+            self.st.active.iter().any(|m| {
+                !m.is_builtin() && m.auto_loaded() && m.autotime != 0 && now >= m.autotime
+            });
         if due {
             self.run(|e| e.autounload_pass());
         }

@@ -27,75 +27,75 @@ pub use modobj::engine::Module as ModRec;
 /// Reads one record; unknown fields are errors. `place` names it in
 /// messages (`active[3]`).
 fn rec_from_json(v: &Value, place: Place<'_>) -> Result<ModRec, String> {
-        let f = Fields::new(v, place, MODREC_FIELDS, true)?;
-        // The `as` casts narrow values whose range was checked.
-        let u32_or_0 = |name| Ok::<_, String>(f.uint(name, U32_MAX)?.unwrap_or(0) as u32);
-        let u64_or_0 = |name| Ok::<_, String>(f.uint(name, u64::MAX)?.unwrap_or(0));
-        let i32_needed = |name| {
-            let i = f.int(name, i32::MIN.into(), i32::MAX.into())?;
-            i.map(|i| i as i32).ok_or_else(|| f.missing(name))
-        };
-        Ok(ModRec {
-            name: ModName::new(f.bytes("name")?.ok_or_else(|| f.missing("name"))?),
-            class: i32_needed("class")?,
-            source: i32_needed("source")?,
-            flags: u32_or_0("flags")?,
-            refcnt: u32_or_0("refcnt")?,
-            required: f.opt_bytes("required")?,
-            deps: f
-                .bytes_list("deps")?
-                .unwrap_or_default()
-                .into_iter()
-                .map(ModName::new)
-                .collect(),
-            addr: u64_or_0("addr")?,
-            size: u64_or_0("size")?,
-            version: u32_or_0("version")?,
-            path: f.opt_string("path")?,
-            globals: f.strings("globals")?.unwrap_or_default(),
-            autotime: u64_or_0("autotime")?,
-            props: f.opt_string("props")?,
-        })
-    }
+    let f = Fields::new(v, place, MODREC_FIELDS, true)?;
+    // The `as` casts narrow values whose range was checked.
+    let u32_or_0 = |name| Ok::<_, String>(f.uint(name, U32_MAX)?.unwrap_or(0) as u32);
+    let u64_or_0 = |name| Ok::<_, String>(f.uint(name, u64::MAX)?.unwrap_or(0));
+    let i32_needed = |name| {
+        let i = f.int(name, i32::MIN.into(), i32::MAX.into())?;
+        i.map(|i| i as i32).ok_or_else(|| f.missing(name))
+    };
+    Ok(ModRec {
+        name: ModName::new(f.bytes("name")?.ok_or_else(|| f.missing("name"))?),
+        class: i32_needed("class")?,
+        source: i32_needed("source")?,
+        flags: u32_or_0("flags")?,
+        refcnt: u32_or_0("refcnt")?,
+        required: f.opt_bytes("required")?,
+        deps: f
+            .bytes_list("deps")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(ModName::new)
+            .collect(),
+        addr: u64_or_0("addr")?,
+        size: u64_or_0("size")?,
+        version: u32_or_0("version")?,
+        path: f.opt_string("path")?,
+        globals: f.strings("globals")?.unwrap_or_default(),
+        autotime: u64_or_0("autotime")?,
+        props: f.opt_string("props")?,
+    })
+}
 
 /// The record in field order, leaving out unset options, empty lists
 /// and numbers that are 0 (read back as 0): a kernel with a thousand
 /// built-ins is read on every call, and most of their numbers are 0.
 fn rec_to_json(rec: &ModRec) -> Value {
     let this = rec;
-        let mut m = vec![
-            ("name", text_or_bytes(this.name.as_bytes())),
-            ("class", this.class.into()),
-            ("source", this.source.into()),
-        ];
-        let number = |m: &mut Vec<(&str, Value)>, name, n: u64| {
-            if n != 0 {
-                m.push((name, n.into()));
-            }
-        };
-        number(&mut m, "flags", this.flags.into());
-        number(&mut m, "refcnt", this.refcnt.into());
-        if let Some(r) = &this.required {
-            m.push(("required", text_or_bytes(r)));
+    let mut m = vec![
+        ("name", text_or_bytes(this.name.as_bytes())),
+        ("class", this.class.into()),
+        ("source", this.source.into()),
+    ];
+    let number = |m: &mut Vec<(&str, Value)>, name, n: u64| {
+        if n != 0 {
+            m.push((name, n.into()));
         }
-        if !this.deps.is_empty() {
-            m.push(("deps", texts_or_bytes(&this.deps)));
-        }
-        number(&mut m, "addr", this.addr);
-        number(&mut m, "size", this.size);
-        number(&mut m, "version", this.version.into());
-        if let Some(p) = &this.path {
-            m.push(("path", p.as_str().into()));
-        }
-        if !this.globals.is_empty() {
-            m.push(("globals", strings(&this.globals)));
-        }
-        number(&mut m, "autotime", this.autotime);
-        if let Some(p) = &this.props {
-            m.push(("props", p.as_str().into()));
-        }
-        object(m)
+    };
+    number(&mut m, "flags", this.flags.into());
+    number(&mut m, "refcnt", this.refcnt.into());
+    if let Some(r) = &this.required {
+        m.push(("required", text_or_bytes(r)));
     }
+    if !this.deps.is_empty() {
+        m.push(("deps", texts_or_bytes(&this.deps)));
+    }
+    number(&mut m, "addr", this.addr);
+    number(&mut m, "size", this.size);
+    number(&mut m, "version", this.version.into());
+    if let Some(p) = &this.path {
+        m.push(("path", p.as_str().into()));
+    }
+    if !this.globals.is_empty() {
+        m.push(("globals", strings(&this.globals)));
+    }
+    number(&mut m, "autotime", this.autotime);
+    if let Some(p) = &this.props {
+        m.push(("props", p.as_str().into()));
+    }
+    object(m)
+}
 
 const MODREC_FIELDS: &[&str] = &[
     "name", "class", "source", "flags", "refcnt", "required", "deps", "addr", "size", "version",

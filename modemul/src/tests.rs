@@ -13,12 +13,12 @@ use std::os::raw::{c_char, c_void};
 use std::path::{Path, PathBuf};
 
 use super::glue::{ObjectLoader, Target};
-use modobj::kobj;
 use super::*;
 use crate::statedir::SYNC_HOOK_ENV;
 use jsontext::{self, object, Fields, Value};
 use libmodctl::modctl::Modctl;
 use libmodctl::stat::StatAbi;
+use modobj::kobj;
 
 /// A scratch directory removed on drop.
 pub(crate) struct TempDir(PathBuf);

@@ -58,7 +58,6 @@ use std::path::{Path, PathBuf};
 use libmodctl::abi::ModClass;
 use libmodctl::ModName;
 
-
 /// The classes `module_init_class` is called with during boot, in order.
 /// UNVERIFIED beyond these three (see the module documentation).
 pub const BOOT_CLASS_PASSES: [ModClass; 3] = [ModClass::Secmodel, ModClass::Vfs, ModClass::Any];

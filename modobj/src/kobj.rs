@@ -79,7 +79,11 @@ pub fn load(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
 
 /// [`load`] of an object already open.
 pub fn judge(k: &Kmod, target: &Target) -> Result<Loaded, Refusal> {
-    let findings = validate::validate(k, target);
+    judge_findings(k, validate::validate(k, target))
+}
+
+/// [`judge`] with the validator's `findings` for `k` already made.
+pub fn judge_findings(k: &Kmod, findings: Vec<Finding>) -> Result<Loaded, Refusal> {
     let certain = || findings.iter().filter(|f| f.certain);
     if let Some(f) = certain().find(|f| {
         f.stage == Stage::Load && !is_fetch_info(f.check) && f.check != Check::SymbolClash

@@ -10,8 +10,8 @@
 //! Never prints; every failure is a typed error or a finding.
 
 pub mod boot;
-pub mod engine;
 pub mod checks;
+pub mod engine;
 mod image;
 pub mod kmod;
 pub mod kobj;

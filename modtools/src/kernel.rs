@@ -171,6 +171,20 @@ impl Kernel {
         }
     }
 
+    /// The errno the `MODULE_CMD_INIT` of the module named `name` returns,
+    /// when this kernel says (the emulator's `fail_init`); a real
+    /// module's INIT cannot be known beforehand.
+    pub fn init_failure(&self, name: &[u8]) -> Option<Errno> {
+        match &self.kind {
+            #[cfg(with_emul)]
+            Kind::Emul(e) => e.profile().init_failure(name),
+            _ => {
+                let _ = name;
+                None
+            }
+        }
+    }
+
     /// The emulator's count of state changes as of this process's last
     /// call (`None` for kernels that keep none): two equal readings mean
     /// nothing changed between the two calls.

@@ -72,8 +72,10 @@ pub struct BootOutcome {
 pub(super) struct BootList {
     /// By entry: the object while it is primed and not taken.
     slots: Vec<Option<(kobj::Info, Box<kobj::Loaded>, Option<Vec<u8>>)>>,
-    /// Primed entries by `mi_name`.
-    by_name: HashMap<ModName, usize>,
+    /// Entries on the list by `mi_name` (several may share one).
+    by_name: HashMap<ModName, BTreeSet<usize>>,
+    /// Entries taken off the list by `mi_name`.
+    taken_names: HashMap<ModName, usize>,
     /// Entries still on the list, in list order.
     on_list: BTreeSet<usize>,
     /// Entries taken off the list whose load has not ended.
@@ -92,12 +94,15 @@ impl BootList {
         &mut self,
         name: &[u8],
     ) -> Option<(usize, kobj::Info, Box<kobj::Loaded>, Option<Vec<u8>>)> {
-        let &i = self.by_name.get(name)?;
-        if !self.on_list.remove(&i) {
-            return None;
+        let set = self.by_name.get_mut(name)?;
+        let i = set.pop_first()?;
+        if set.is_empty() {
+            self.by_name.remove(name);
         }
+        self.on_list.remove(&i);
         let (info, object, path) = self.slots[i].take()?;
         self.in_progress.insert(i);
+        self.taken_names.insert(info.name.clone(), i);
         self.log_start.insert(i, self.log.len());
         Some((i, info, object, path))
     }
@@ -105,7 +110,7 @@ impl BootList {
     /// Whether the entry of `mi_name` is being loaded (taken off the list
     /// by a load that has not ended).
     pub(super) fn taken(&self, name: &[u8]) -> bool {
-        self.by_name
+        self.taken_names
             .get(name)
             .is_some_and(|i| self.in_progress.contains(i))
     }
@@ -145,7 +150,11 @@ impl Engine<'_> {
 
     /// Boots: primes `entries`, adds `builtins`, runs the class passes,
     /// and marks the built-ins left over as needing force.
-    pub fn boot(host: &mut dyn Host, builtins: Vec<Module>, entries: Vec<BootEntry>) -> BootOutcome {
+    pub fn boot(
+        host: &mut dyn Host,
+        builtins: Vec<Module>,
+        entries: Vec<BootEntry>,
+    ) -> BootOutcome {
         let mut e = Engine::new(Modules::default(), host);
         e.root_mounted = false;
         e.booting = true;
@@ -193,7 +202,9 @@ impl Engine<'_> {
         if builtin_names.contains(&name) {
             return no(self, Errno::EEXIST, Why::PrimeBuiltinName);
         }
-        if self.bootlist.by_name.contains_key(&name) {
+        if self.bootlist.by_name.contains_key(&name)
+            || self.bootlist.taken_names.contains_key(&name)
+        {
             return no(self, Errno::EEXIST, Why::PrimeDuplicate);
         }
         let o = match entry.object {
@@ -219,7 +230,11 @@ impl Engine<'_> {
                 return no(self, r.errno, why);
             }
         };
-        self.bootlist.by_name.entry(info.name.clone()).or_insert(i);
+        self.bootlist
+            .by_name
+            .entry(info.name.clone())
+            .or_default()
+            .insert(i);
         self.bootlist.slots[i] = Some((info, Box::new(o), entry.path));
         self.bootlist.on_list.insert(i);
         Ok(())

@@ -110,7 +110,11 @@ impl ModList {
 
     /// The first module, from the head, after position `after` (none:
     /// from the head) that `pred` accepts, with its position.
-    pub fn first_after(&self, after: Option<i64>, pred: impl Fn(&Module) -> bool) -> Option<(i64, &Module)> {
+    pub fn first_after(
+        &self,
+        after: Option<i64>,
+        pred: impl Fn(&Module) -> bool,
+    ) -> Option<(i64, &Module)> {
         let from = after.map_or(i64::MIN, |a| a.saturating_add(1));
         self.slots
             .range(from..)

@@ -161,7 +161,12 @@ impl Engine<'_> {
             let depth = self.load_depth;
             self.load_depth -= 1;
             let why = Why::TooDeep { depth, max };
-            let e = self.refuse(&ModName::from(&call.name[..]), Errno::EMLINK, why, call.isdep);
+            let e = self.refuse(
+                &ModName::from(&call.name[..]),
+                Errno::EMLINK,
+                why,
+                call.isdep,
+            );
             return Started::Done(Err(e));
         }
         let started = self.start_counted(call);
@@ -300,7 +305,10 @@ impl Engine<'_> {
             };
             return Err(self.refuse(&asked, Errno::ENAMETOOLONG, why, call.isdep));
         }
-        let object = match self.host.open(&path, by_name, !call.isdep) {
+        let object = match self
+            .host
+            .open(&path, by_name.then_some(&call.name[..]), !call.isdep)
+        {
             Opened::Object(o) => o,
             Opened::Unseen => return Ok(None),
             Opened::Refused(refusal) => {
@@ -324,22 +332,22 @@ impl Engine<'_> {
         }
         let mut filedict = None;
         if call.flags & MODCTL_NO_PROP == 0 || call.autoload {
-            match self.host.plist(&path, by_name) {
+            match self.host.plist(&path, by_name.then_some(&call.name[..])) {
                 Ok(Some(d)) => {
                     if call.autoload && d.get(b"noautoload") == Some(&Value::Bool(true)) {
                         return Err(self.refuse(&asked, Errno::EPERM, Why::NoAutoload, call.isdep));
-                    }
-                    if !call.isdep {
-                        self.host.event(&Event::FileProperties {
-                            name: asked.clone(),
-                            dict: d.clone(),
-                        });
                     }
                     filedict = Some(d);
                 }
                 Ok(None) => {}
                 Err(e) => return Err(self.refuse(&asked, e, Why::Plist, call.isdep)),
             }
+        }
+        if !call.isdep {
+            self.host.event(&Event::FileProperties {
+                name: asked.clone(),
+                dict: filedict.clone(),
+            });
         }
         let info = match &object.info {
             Ok(i) => i.clone(),

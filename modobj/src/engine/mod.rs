@@ -129,14 +129,14 @@ pub trait Host {
     fn may_load(&self, autoload: bool) -> bool;
     /// `kern.module.path` as the kernel knows it.
     fn module_path(&self) -> &[u8];
-    /// `kobj_load_vfs` of `path` as the kernel names it: `by_name` when
-    /// the kernel built it from a module name and `kern.module.path`,
-    /// else a user's path; `operand` for the file a user asked for (not
-    /// a requirement).
-    fn open(&mut self, path: &[u8], by_name: bool, operand: bool) -> Opened;
+    /// `kobj_load_vfs` of `path` as the kernel names it: `name` is the
+    /// module name when the kernel built the path from it and
+    /// `kern.module.path` (`None`: a user's path); `operand` for the file
+    /// a user asked for (not a requirement).
+    fn open(&mut self, path: &[u8], name: Option<&[u8]>, operand: bool) -> Opened;
     /// `module_load_plist_vfs`: the dictionary in the `.plist` beside
     /// `path` (named as for [`Host::open`]); `Ok(None)` when there is none.
-    fn plist(&mut self, path: &[u8], by_name: bool) -> Result<Option<Dict>, Errno>;
+    fn plist(&mut self, path: &[u8], name: Option<&[u8]>) -> Result<Option<Dict>, Errno>;
     /// Whether the kernel itself (not its modules) defines a global
     /// symbol; `None` when its symbol table is not known, and no symbol
     /// is checked.
@@ -175,9 +175,9 @@ pub enum Event {
     AlreadyActive { name: ModName },
     /// A file that could not be looked at (see [`Opened::Unseen`]).
     Unseen { name: ModName },
-    /// The dictionary read from the `.plist` beside the module a user
-    /// named.
-    FileProperties { name: ModName, dict: Dict },
+    /// The `.plist` step of the module a user named is over: the
+    /// dictionary read from beside its file, if any.
+    FileProperties { name: ModName, dict: Option<Dict> },
     /// The kernel refused something.
     Refused(Refusal),
 }
@@ -247,8 +247,7 @@ impl<'h> Engine<'h> {
     }
 
     fn module_error(&mut self, text: String) {
-        self.host
-            .console(format!("WARNING: module error: {text}"));
+        self.host.console(format!("WARNING: module error: {text}"));
     }
 
     /// Says no: the console line the kernel prints, and the typed event.
@@ -293,7 +292,10 @@ impl<'h> Engine<'h> {
     /// (after [`Engine::symbols_known`]).
     fn is_defined(&self, s: &str) -> bool {
         self.host.kernel_defines(s) == Some(true)
-            || self.module_symbols.as_ref().is_some_and(|set| set.contains(s))
+            || self
+                .module_symbols
+                .as_ref()
+                .is_some_and(|set| set.contains(s))
     }
 
     /// module_enqueue(): at the head of the list, holding its requirements.

@@ -172,15 +172,15 @@ impl Refusal {
             Why::FetchInfo { .. } => err(format!("cannot fetch info for `{name}', error {e}")),
             Why::NameTooLong => err(format!("module name `{name}' longer than {MAXMODNAME}")),
             Why::BadClass { class } => err(format!("module `{name}' has invalid class {class}")),
-            Why::Version { module, kernel } => {
-                err(format!("module `{name}' built for `{module}', system `{kernel}'"))
-            }
+            Why::Version { module, kernel } => err(format!(
+                "module `{name}' built for `{module}', system `{kernel}'"
+            )),
             Why::WrongClass { class, wanted } => err(format!(
                 "incompatible module class {class} for `{name}' (wanted {wanted})"
             )),
-            Why::NameMismatch { asked } => err(format!(
-                "dependency name mismatch (`{asked}' != `{name}')"
-            )),
+            Why::NameMismatch { asked } => {
+                err(format!("dependency name mismatch (`{asked}' != `{name}')"))
+            }
             Why::Circular => err(format!("circular dependency detected for `{name}'")),
             Why::TooManyRequired => err(format!("too many required modules for `{name}'")),
             Why::RequiredNameTooLong { required } => err(format!(
@@ -194,7 +194,9 @@ impl Refusal {
             Why::Unresolved { symbols } => {
                 let mut lines: Vec<String> = symbols
                     .iter()
-                    .map(|s| format!("kobj_checksyms: [{name}]: linker error: symbol `{s}' not found"))
+                    .map(|s| {
+                        format!("kobj_checksyms: [{name}]: linker error: symbol `{s}' not found")
+                    })
                     .collect();
                 lines.extend(err(format!("unable to affix module `{name}', error {e}")));
                 lines
@@ -216,7 +218,9 @@ impl Refusal {
                 let mut lines: Vec<String> = symbols
                     .iter()
                     .map(|s| {
-                        format!("kobj_checksyms: [{name}]: linker error: global symbol `{s}' redefined")
+                        format!(
+                            "kobj_checksyms: [{name}]: linker error: global symbol `{s}' redefined"
+                        )
                     })
                     .collect();
                 lines.extend(err(format!(
@@ -243,8 +247,9 @@ impl Refusal {
     /// The `module_error` text of it without the console's prefix (the
     /// last line the kernel prints for it), if it prints one.
     pub fn error_text(&self) -> Option<String> {
-        self.console_lines()
-            .last()
-            .and_then(|l| l.strip_prefix("WARNING: module error: ").map(str::to_string))
+        self.console_lines().last().and_then(|l| {
+            l.strip_prefix("WARNING: module error: ")
+                .map(str::to_string)
+        })
     }
 }

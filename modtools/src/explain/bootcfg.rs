@@ -618,7 +618,13 @@ fn check_entry(
                 let why = refusal.error_text().unwrap_or_default();
                 r.status = Status::NotPrimed;
                 r.errno = Some(refusal.errno);
-                r.reason = Some(prime_reason(refusal.errno, &why, &prime_names[i], loaded, next));
+                r.reason = Some(prime_reason(
+                    refusal.errno,
+                    &why,
+                    &prime_names[i],
+                    loaded,
+                    next,
+                ));
                 r.console = vec![format!("WARNING: module error: {why}")];
             }
             Fate::Failed {
@@ -685,13 +691,17 @@ impl Host for NextBoot<'_> {
     fn module_path(&self) -> &[u8] {
         b""
     }
-    fn open(&mut self, _path: &[u8], _by_name: bool, _operand: bool) -> Opened {
+    fn open(&mut self, _path: &[u8], _name: Option<&[u8]>, _operand: bool) -> Opened {
         Opened::Refused(kobj::Refusal {
             errno: Errno::EOPNOTSUPP,
             reason: "the root file system is not mounted".into(),
         })
     }
-    fn plist(&mut self, _path: &[u8], _by_name: bool) -> Result<Option<libmodctl::plist::Dict>, Errno> {
+    fn plist(
+        &mut self,
+        _path: &[u8],
+        _name: Option<&[u8]>,
+    ) -> Result<Option<libmodctl::plist::Dict>, Errno> {
         Ok(None)
     }
     fn kernel_defines(&self, symbol: &str) -> Option<bool> {

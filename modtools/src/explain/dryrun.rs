@@ -5,18 +5,20 @@ use crate::explain::view::{describe, KernelView};
 use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::Kernel;
 use jsontext::object;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use libmodctl::abi::{class_name, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
+use libmodctl::abi::{class_name, MAXPATHLEN, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODFLG_MUST_FORCE};
 use libmodctl::errno::Errno;
-use libmodctl::plist::{Dict, Value as PValue};
+use libmodctl::plist::Dict;
 use libmodctl::ModName;
+use modobj::engine::{Engine, Event, Host, Loaded, Module, Modules, Opened, Refusal, Why};
 use modobj::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
+use modobj::kobj;
 use modobj::plistfile::{self, PlistFileError};
-use modobj::rules::MAX_PLIST_FILE;
+use modobj::rules::{Target, MAX_PLIST_FILE};
 use modobj::validate;
-use modobj::validate::{blocking_finding, Check};
+use modobj::validate::{blocking_finding, Check, Finding};
 
 /// Version of the `modload -n --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
@@ -71,83 +73,34 @@ pub struct Report {
     pub refused_by_tools: bool,
 }
 
-/// A dependency being loaded: its requirements are walked first.
-struct Pending {
-    name: ModName,
-    required: Vec<ModName>,
-    /// The next of `required` to walk.
-    next: usize,
-    kmod: Kmod,
-    shown: String,
-}
-
-struct Walk<'a> {
+/// The dry run's kernel: the engine's [`Host`] over a copy of the
+/// kernel's lists, the files it would read, and what it is known to
+/// answer. It writes the report as the engine goes.
+struct DryHost<'a> {
     kernel: &'a Kernel,
-    view: KernelView,
+    view: &'a KernelView,
+    target: Target,
     flags: i32,
+    cmdline: &'a Dict,
+    symbols: Option<BTreeSet<String>>,
     report: Report,
-    pending: Vec<ModName>,
-    /// The names in `pending` and in the load order, for quick look-ups
-    /// (a chain may be thousands long).
-    pending_names: HashSet<ModName>,
+    /// Names in the load order, for "already loaded" once only.
     in_order: HashSet<ModName>,
-    /// Defined globals of modules this load brings in, for symbol checks.
-    new_symbols: HashSet<String>,
+    /// The names the kernel's paths are shown by, by the paths.
+    shown: HashMap<Vec<u8>, String>,
+    /// The check and reason of the last file refusal, and whether a
+    /// finding of the validator already says it.
+    open_failure: Option<(String, String, bool)>,
+    /// The reason of the last `.plist` refusal.
+    plist_failure: Option<String>,
+    /// The first refusal of the load.
+    first_refusal: Option<Refusal>,
 }
 
-impl Walk<'_> {
-    fn fail(
-        &mut self,
-        module: &ModName,
-        check: &str,
-        errno: Errno,
-        reason: String,
-    ) -> Result<(), ()> {
-        self.report.items.push(Item {
-            module: module.clone(),
-            check: check.into(),
-            errno: Some(errno),
-            reason,
-            fatal: true,
-        });
-        self.report.verdict.get_or_insert(errno);
-        Err(())
-    }
-
-    /// [`Walk::fail`] where a step of the chain is expected.
-    fn fail_dep(
-        &mut self,
-        module: &ModName,
-        check: &str,
-        errno: Errno,
-        reason: String,
-    ) -> Result<Option<Pending>, ()> {
-        self.fail(module, check, errno, reason).map(|()| None)
-    }
-
-    /// Refuses a file that was truncated after [`Walk::check_file`] (whose
-    /// findings cover what was read before): what was just read from it
-    /// is not its contents.
-    fn unchanged(&mut self, module: &ModName, kmod: &Kmod) -> Result<(), ()> {
-        if kmod.changed_while_read() {
-            let why = FILE_CHANGED_REASON.to_string();
-            return self.fail(module, Check::FileChanged.name(), FILE_CHANGED_ERRNO, why);
-        }
-        Ok(())
-    }
-
-    /// A disabled builtin: `-f` reinstates it, without it the kernel says
-    /// EPERM (every inactive builtin needs force after boot).
-    fn reinstate(&mut self, name: &ModName, check: &str, why: String) -> Result<(), ()> {
-        if self.flags & MODCTL_LOAD_FORCE == 0 {
-            return self.fail(name, check, Errno::EPERM, why);
-        }
-        self.push_step(Step {
-            name: name.clone(),
-            action: "reinstate builtin",
-            file: None,
-        });
-        Ok(())
+impl DryHost<'_> {
+    fn push_step(&mut self, name: ModName, action: &'static str, file: Option<String>) {
+        self.in_order.insert(name.clone());
+        self.report.order.push(Step { name, action, file });
     }
 
     /// Says that a module's file could not be looked at, so the verdict
@@ -166,39 +119,14 @@ impl Walk<'_> {
             fatal: false,
         });
         // Nothing said no: the kernel would go on and load it.
-        self.push_step(Step {
-            name: module.clone(),
-            action: "load",
-            file: None,
-        });
+        self.push_step(module.clone(), "load", None);
     }
 
-    /// A file the validator passed but whose `modinfo_t` cannot be read
-    /// (a pointer out of its section, a name without NUL): the kernel
-    /// would read whatever lies there; we, like the emulator, call it an
-    /// invalid object.
-    fn unreadable_descriptor(&mut self, module: &ModName) -> Result<(), ()> {
-        let why = self
-            .report
-            .items
-            .iter()
-            .find(|i| i.module == *module && !i.fatal)
-            .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
-        self.report.refused_by_tools |= self.report.verdict.is_none();
-        self.fail(
-            module,
-            "Descriptor",
-            Errno::ENOEXEC,
-            format!("the module descriptor cannot be read: {why}"),
-        )
-    }
-
-    /// Validates one file; records every finding; stops at a blocking one.
-    fn check_file(&mut self, module: &ModName, kmod: &Kmod) -> Result<(), ()> {
-        let Some(target) = self.view.target.clone() else {
-            return Ok(());
-        };
-        let findings = validate::validate(kmod, &target);
+    /// Validates one file, records every finding, and says whether one
+    /// stops the load (the tools refuse what the kernel would certainly
+    /// refuse, and what it would misbehave on).
+    fn check_file(&mut self, module: &ModName, kmod: &Kmod) -> (Vec<Finding>, Option<Finding>) {
+        let findings = validate::validate(kmod, &self.target);
         let blocking = blocking_finding(&findings, self.flags).cloned();
         for f in &findings {
             let fatal = f.blocks(false);
@@ -215,381 +143,341 @@ impl Walk<'_> {
                 fatal: fatal && !forced,
             });
         }
-        match blocking {
-            Some(f) => {
-                if self.report.verdict.is_none() {
-                    self.report.verdict = Some(f.errno);
-                    self.report.refused_by_tools = !f.certain;
-                }
-                Err(())
-            }
-            None => Ok(()),
-        }
+        (findings, blocking)
     }
 
-    /// The modules `required` names, each through the autoload path as the
-    /// kernel loads it, depth first. The chain is walked with a stack of
-    /// its own, not by recursion: a kernel without a depth limit may be
-    /// asked for a chain of any length.
-    fn dependencies(&mut self, required: &[ModName]) -> Result<(), ()> {
-        let mut stack: Vec<Pending> = Vec::new();
-        let mut next_top = 0;
-        loop {
-            let name = match stack.last_mut() {
-                Some(top) if top.next < top.required.len() => {
-                    top.next += 1;
-                    top.required[top.next - 1].clone()
-                }
-                Some(_) => {
-                    let done = stack.pop().expect("a pending module");
-                    self.pop_pending();
-                    self.loaded(done)?;
-                    continue;
-                }
-                None if next_top < required.len() => {
-                    next_top += 1;
-                    required[next_top - 1].clone()
-                }
-                None => return Ok(()),
-            };
-            if let Some(p) = self.dependency(&name)? {
-                self.push_pending(name);
-                stack.push(p);
-            }
-        }
+    /// A file refusal, remembered for the reason.
+    fn open_refused(&mut self, check: &str, errno: Errno, why: String, said: bool) -> Opened {
+        self.open_failure = Some((check.to_string(), why.clone(), said));
+        Opened::Refused(kobj::Refusal { errno, reason: why })
+    }
+}
+
+impl Host for DryHost<'_> {
+    fn target(&self) -> &Target {
+        &self.target
     }
 
-    fn push_step(&mut self, step: Step) {
-        self.in_order.insert(step.name.clone());
-        self.report.order.push(step);
+    fn may_load(&self, autoload: bool) -> bool {
+        self.view.securelevel <= 0 && (self.view.euid == 0 || autoload)
     }
 
-    fn push_pending(&mut self, name: ModName) {
-        self.pending_names.insert(name.clone());
-        self.pending.push(name);
+    fn module_path(&self) -> &[u8] {
+        self.view
+            .module_path
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes()
     }
 
-    fn pop_pending(&mut self) {
-        if let Some(name) = self.pending.pop() {
-            self.pending_names.remove(&name);
-        }
-    }
-
-    /// A dependency whose own requirements have all been walked.
-    fn loaded(&mut self, p: Pending) -> Result<(), ()> {
-        let defined = p.kmod.defined_globals();
-        self.unchanged(&p.name, &p.kmod)?;
-        self.new_symbols.extend(defined);
-        self.push_step(Step {
-            name: p.name,
-            action: "load",
-            file: Some(p.shown),
-        });
-        Ok(())
-    }
-
-    /// One dependency up to its own requirements: `Some` when it is to be
-    /// loaded, after what it requires.
-    fn dependency(&mut self, dep: &ModName) -> Result<Option<Pending>, ()> {
-        // Older kernels count every module_do_load call of the chain, the
-        // requested module being the first, before anything else.
-        let max_depth = self
-            .view
-            .target
-            .as_ref()
-            .and_then(|t| validate::KernelRules::for_target(t).max_depth);
-        if let Some(max) = max_depth.filter(|&max| self.pending.len() >= max) {
-            let chain = format!("{} -> {dep}", self.pending_chain());
-            return self.fail_dep(
-                dep,
-                "Dependencies",
-                Errno::EMLINK,
-                format!(
-                    "the chain {chain} is {} deep; this kernel stops at {max}",
-                    self.pending.len() + 1
-                ),
-            );
-        }
-        let in_order = self.in_order.contains(dep);
-        if in_order || self.view.active(dep).is_some() {
-            if !in_order {
-                self.push_step(Step {
-                    name: dep.clone(),
-                    action: "already loaded",
-                    file: None,
-                });
-            }
-            return Ok(None);
-        }
-        if self.pending_names.contains(dep) {
-            let cycle = format!("{} -> {dep}", self.pending_chain());
-            return self.fail_dep(
-                dep,
-                "Dependencies",
-                Errno::EDEADLK,
-                format!("circular dependency: {cycle}"),
-            );
-        }
-        // Every builtin left inactive after boot, or disabled by modunload,
-        // needs force (module_builtin_require_force); stat does not say so.
-        if self.view.disabled_builtin(dep).is_some() {
-            let why = format!("required builtin module `{dep}' is disabled; -f reinstates it");
-            return self.reinstate(dep, "Dependencies", why).map(|()| None);
-        }
-        let Some((host, shown)) = self.view.module_file(dep.as_bytes()) else {
-            self.unchecked(dep);
-            return Ok(None);
+    fn open(&mut self, path: &[u8], name: Option<&[u8]>, operand: bool) -> Opened {
+        let module = ModName::from(name.unwrap_or(path));
+        let Some((host, shown)) = self.view.module_file(name.unwrap_or(path)) else {
+            return Opened::Unseen;
         };
+        self.shown.insert(path.to_vec(), shown.clone());
+        if operand {
+            self.report.file = Some(shown.clone());
+        }
+        let check = if operand { "File" } else { "Dependencies" };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
             Err(e @ KmodError::WouldWait(_)) => {
-                let why = format!("the module file of `{dep}', {shown}, is {e}");
-                return self.fail_dep(dep, "Dependencies", e.errno(), why);
-            }
-            Err(KmodError::Io(Errno::ENOENT)) => {
-                return self.fail_dep(
-                    dep,
-                    "Dependencies",
-                    Errno::ENOENT,
-                    format!(
-                        "required module `{dep}' is not loaded and has no module file at {shown}"
-                    ),
-                )
+                let why = if operand {
+                    format!("{shown} is {e}")
+                } else {
+                    format!("the module file of `{module}', {shown}, is {e}")
+                };
+                return self.open_refused(check, e.errno(), why, false);
             }
             Err(KmodError::Io(errno)) => {
-                let why = format!("required module `{dep}': cannot read {shown}: {errno}");
-                return self.fail_dep(dep, "Dependencies", errno, why);
-            }
-        };
-        self.check_file(dep, &kmod)?;
-        let Some(info) = kmod.modinfo().cloned() else {
-            return self.unreadable_descriptor(dep).map(|()| None);
-        };
-        if info.name != *dep {
-            return self.fail_dep(
-                dep,
-                "Dependencies",
-                Errno::ENOENT,
-                format!("{shown} declares the name `{}', not `{dep}'", info.name),
-            );
-        }
-        // The autoload path reads the .plist whatever -P says, and honours
-        // `noautoload` in it.
-        let (plist, plist_shown) = plist_beside(&host, &shown);
-        let dict = match read_plist(&plist, &plist_shown) {
-            Ok(d) => d,
-            Err((errno, why)) => return self.fail_dep(dep, "Properties", errno, why),
-        };
-        if let Some(d) = dict {
-            if d.get(b"noautoload") == Some(&PValue::Bool(true)) {
-                return self.fail_dep(
-                    dep,
-                    "Properties",
-                    Errno::EPERM,
-                    format!("the .plist of `{dep}' sets noautoload, so it cannot be loaded as a dependency"),
-                );
-            }
-        }
-        Ok(Some(Pending {
-            name: dep.clone(),
-            required: info.required,
-            next: 0,
-            kmod,
-            shown,
-        }))
-    }
-
-    fn run(&mut self, operand: &ModName, cmdline: &Dict) -> Result<(), ()> {
-        if self.kernel_refuses(operand, cmdline)? == Flow::Done {
-            return Ok(());
-        }
-        let Some((kmod, host, shown)) = self.operand_file(operand)? else {
-            return Ok(());
-        };
-        // kobj_load refuses redefinitions before anything else is read.
-        let kernel_symbols = match self.kernel.kernel_symbols() {
-            Ok(syms) => syms,
-            Err(why) => return self.fail(operand, "Symbols", Errno::EIO, why),
-        };
-        if let Some(syms) = &kernel_symbols {
-            let clash = validate::clashing_symbols(&kmod, &|s| syms.contains(s));
-            self.unchanged(operand, &kmod)?;
-            if !clash.is_empty() {
-                let why = format!(
-                    "defines global symbols the kernel already has: {}",
-                    clash.join(", ")
-                );
-                return self.fail(operand, "Symbols", Errno::ENOEXEC, why);
-            }
-        }
-        self.properties(operand, &host, &shown, cmdline)?;
-        let Some(info) = kmod.modinfo().cloned() else {
-            return self.unreadable_descriptor(operand);
-        };
-        if let Some(m) = self.view.active(&info.name) {
-            let why = format!(
-                "a module named `{}' is already loaded ({})",
-                m.name,
-                describe(m)
-            );
-            return self.fail(operand, "Loaded", Errno::EEXIST, why);
-        }
-        self.push_pending(info.name.clone());
-        self.dependencies(&info.required)?;
-        self.pop_pending();
-        if let Some(syms) = kernel_symbols {
-            let new = &self.new_symbols;
-            let missing =
-                validate::unresolved_symbols(&kmod, &|s| syms.contains(s) || new.contains(s));
-            self.unchanged(operand, &kmod)?;
-            if !missing.is_empty() {
-                let why = format!(
-                    "undefined symbols not in the kernel or the modules it requires: {}",
-                    missing.join(", ")
-                );
-                return self.fail(operand, "Symbols", Errno::ENOEXEC, why);
-            }
-        }
-        self.push_step(Step {
-            name: info.name.clone(),
-            action: "load",
-            file: Some(shown),
-        });
-        Ok(())
-    }
-
-    /// What the kernel answers before it opens a file: the properties'
-    /// size, a module of that name already loaded, permission, a disabled
-    /// builtin (which `-f` reinstates without a file).
-    fn kernel_refuses(&mut self, operand: &ModName, cmdline: &Dict) -> Result<Flow, ()> {
-        if let Some((errno, why)) = self.view.unreadable.clone() {
-            return self
-                .fail(operand, "Kernel", errno, why)
-                .map(|()| Flow::Done);
-        }
-        let props = cmdline.externalize();
-        if props.len() > MAXPROPSLEN {
-            let why = format!(
-                "the properties take {} bytes; the kernel accepts at most {MAXPROPSLEN}",
-                props.len()
-            );
-            return self
-                .fail(operand, "Properties", Errno::ENOMEM, why)
-                .map(|()| Flow::Done);
-        }
-        // Names compare as bytes, as strcmp compares them.
-        let name = !is_path(operand);
-        if let Some(m) = self.view.active(operand).filter(|_| name) {
-            let why = format!("module `{}' is already loaded ({})", m.name, describe(m));
-            return self
-                .fail(operand, "Loaded", Errno::EEXIST, why)
-                .map(|()| Flow::Done);
-        }
-        if let Some(why) = self.view.permission_reason() {
-            return self
-                .fail(operand, "Permission", Errno::EPERM, why)
-                .map(|()| Flow::Done);
-        }
-        if name && self.view.disabled_builtin(operand).is_some() {
-            let why = format!(
-                "builtin module `{operand}' was disabled by modunload; use modload -f to reinstate it"
-            );
-            return self.reinstate(operand, "Builtin", why).map(|()| Flow::Done);
-        }
-        Ok(Flow::Continue)
-    }
-
-    /// The file the kernel would open, read and validated: `None` when it
-    /// cannot be looked at (the verdict then rests on the kernel's state).
-    fn operand_file(&mut self, operand: &ModName) -> Result<Option<(Kmod, PathBuf, String)>, ()> {
-        let Some((host, shown)) = self.view.module_file(operand.as_bytes()) else {
-            self.unchecked(operand);
-            return Ok(None);
-        };
-        self.report.file = Some(shown.clone());
-        let kmod = match Kmod::open(&host) {
-            Ok(k) => k,
-            Err(KmodError::Io(errno)) => {
-                let why = match (errno, is_path(operand)) {
-                    (Errno::ENOENT, false) => format!("no module file at {shown}"),
-                    (Errno::ENOENT, true) => format!("no such file: {shown}"),
-                    (Errno::EISDIR, _) => format!("{shown} is a directory: {errno}"),
-                    (Errno::EOPNOTSUPP, _) => {
+                let why = match (errno, operand, name.is_none()) {
+                    (Errno::ENOENT, true, false) => format!("no module file at {shown}"),
+                    (Errno::ENOENT, true, true) => format!("no such file: {shown}"),
+                    (Errno::EISDIR, true, _) => format!("{shown} is a directory: {errno}"),
+                    (Errno::EOPNOTSUPP, true, _) => {
                         format!("{shown} is a socket, which the kernel cannot open: {errno}")
                     }
-                    _ => format!("cannot read {shown}: {errno}"),
+                    (_, true, _) => format!("cannot read {shown}: {errno}"),
+                    (Errno::ENOENT, false, _) => format!(
+                        "required module `{module}' is not loaded and has no module file at {shown}"
+                    ),
+                    (_, false, _) => {
+                        format!("required module `{module}': cannot read {shown}: {errno}")
+                    }
                 };
-                return self.fail(operand, "File", errno, why).map(|()| None);
-            }
-            Err(e @ KmodError::WouldWait(_)) => {
-                return self
-                    .fail(operand, "File", e.errno(), format!("{shown} is {e}"))
-                    .map(|()| None);
+                return self.open_refused(check, errno, why, false);
             }
         };
         // The file is checked first: the checks' pass over its relocations
         // also finds the descriptor's, which reading the facts then needs.
-        let checked = self.check_file(operand, &kmod);
-        self.report.facts = kmod.modinfo().map(|i| Facts {
-            name: i.name.clone(),
-            class: i.class,
-            version: i.version,
-            machine: kmod
-                .machine()
-                .map(|m| format!("{m:?}").to_lowercase())
-                .unwrap_or_default(),
-            text_size: kmod.text_size(),
-            required: i.required.clone(),
-        });
-        if kmod.changed_while_read() {
-            // Read from the file while, or after, it shrank.
-            self.report.facts = None;
-        }
-        checked?;
-        Ok(Some((kmod, host, shown)))
-    }
-
-    /// The `.plist` beside the module, merged under the command line's.
-    fn properties(
-        &mut self,
-        operand: &ModName,
-        host: &Path,
-        shown: &str,
-        cmdline: &Dict,
-    ) -> Result<(), ()> {
-        let mut merged = Dict::new();
-        if self.flags & MODCTL_NO_PROP == 0 {
-            let (plist, plist_shown) = plist_beside(host, shown);
-            match read_plist(&plist, &plist_shown) {
-                Ok(Some(d)) => merged = d,
-                Ok(None) => {}
-                Err((errno, why)) => return self.fail(operand, "Properties", errno, why),
+        let (findings, blocking) = self.check_file(&module, &kmod);
+        if operand {
+            self.report.facts = kmod.modinfo().map(|i| Facts {
+                name: i.name.clone(),
+                class: i.class,
+                version: i.version,
+                machine: kmod
+                    .machine()
+                    .map(|m| format!("{m:?}").to_lowercase())
+                    .unwrap_or_default(),
+                text_size: kmod.text_size(),
+                required: i.required.clone(),
+            });
+            if kmod.changed_while_read() {
+                // Read from the file while, or after, it shrank.
+                self.report.facts = None;
             }
         }
-        merged.merge(cmdline);
-        self.report.properties = Some(merged);
+        if let Some(f) = blocking {
+            if self.report.verdict.is_none() {
+                self.report.refused_by_tools = !f.certain;
+            }
+            return self.open_refused(f.check.name(), f.errno, f.reason.clone(), true);
+        }
+        if kmod.modinfo().is_none() {
+            // The validator passed it, but its `modinfo_t` cannot be read:
+            // the kernel would read whatever lies there; like the
+            // emulator, call it an invalid object.
+            let why = self
+                .report
+                .items
+                .iter()
+                .find(|i| i.module == module && !i.fatal)
+                .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
+            self.report.refused_by_tools |= self.report.verdict.is_none();
+            let why = format!("the module descriptor cannot be read: {why}");
+            return self.open_refused("Descriptor", Errno::ENOEXEC, why, false);
+        }
+        match kobj::judge_findings(&kmod, findings) {
+            Ok(o) => Opened::Object(Box::new(o)),
+            Err(r) => {
+                let check = if r.errno == FILE_CHANGED_ERRNO && r.reason == FILE_CHANGED_REASON {
+                    Check::FileChanged.name()
+                } else {
+                    check
+                };
+                self.open_refused(check, r.errno, r.reason, false)
+            }
+        }
+    }
+
+    fn plist(&mut self, path: &[u8], _name: Option<&[u8]>) -> Result<Option<Dict>, Errno> {
+        let shown = self
+            .shown
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
+        let Some((host, _)) = self.view.module_file(_name.unwrap_or(path)) else {
+            return Ok(None);
+        };
+        let (plist, plist_shown) = plist_beside(&host, &shown);
+        read_plist(&plist, &plist_shown).map_err(|(errno, why)| {
+            self.plist_failure = Some(why);
+            errno
+        })
+    }
+
+    fn kernel_defines(&self, symbol: &str) -> Option<bool> {
+        self.symbols.as_ref().map(|s| s.contains(symbol))
+    }
+
+    fn init(&mut self, name: &[u8]) -> Result<(), Errno> {
+        self.kernel.init_failure(name).map_or(Ok(()), Err)
+    }
+
+    fn fini(&mut self, _name: &[u8]) -> Result<(), Errno> {
         Ok(())
     }
-}
 
-impl Walk<'_> {
-    /// The modules being loaded, outermost first, for a reason.
-    fn pending_chain(&self) -> String {
-        let names: Vec<String> = self.pending.iter().map(ToString::to_string).collect();
-        names.join(" -> ")
+    fn autotime(&self) -> u32 {
+        0
+    }
+
+    fn now(&self) -> u64 {
+        0
+    }
+
+    fn event(&mut self, e: &Event) {
+        match e {
+            Event::Loaded {
+                name,
+                source: Loaded::Builtin,
+                ..
+            } => self.push_step(name.clone(), "reinstate builtin", None),
+            Event::Loaded { name, path, .. } => {
+                let file = path.as_ref().and_then(|p| self.shown.get(p).cloned());
+                self.push_step(name.clone(), "load", file);
+            }
+            Event::AlreadyActive { name } => {
+                if !self.in_order.contains(name) {
+                    self.push_step(name.clone(), "already loaded", None);
+                }
+            }
+            Event::Unseen { name } => self.unchecked(name),
+            Event::FileProperties { dict, .. } => {
+                let mut merged = dict.clone().unwrap_or_default();
+                merged.merge(self.cmdline);
+                self.report.properties = Some(merged);
+            }
+            Event::Refused(r) => {
+                if self.first_refusal.is_none() {
+                    self.first_refusal = Some(r.clone());
+                }
+            }
+        }
     }
 }
 
-/// Whether the kernel takes the operand as a path (it holds a `/`).
-fn is_path(operand: &ModName) -> bool {
-    operand.as_bytes().contains(&b'/')
+impl DryHost<'_> {
+    /// The first refusal as the report's finding: its check and reason.
+    /// `None` when a finding of the validator already says it.
+    fn finding(&self, r: &Refusal) -> Option<(String, String)> {
+        let name = &r.module;
+        let chain = |with_self: bool| {
+            let mut names: Vec<String> = r.chain.iter().map(ToString::to_string).collect();
+            if !with_self {
+                names.pop();
+            }
+            names.push(name.to_string());
+            names.join(" -> ")
+        };
+        let found = |check: &str, why: String| Some((check.to_string(), why));
+        match &r.why {
+            Why::PathTooLong { len } => found(
+                "File",
+                format!(
+                    "the path is {len} bytes long; the kernel copies in at most {} bytes with \
+                     its NUL (MAXPATHLEN)",
+                    MAXPATHLEN
+                ),
+            ),
+            Why::PropsTooLarge { len } => found(
+                "Properties",
+                format!("the properties take {len} bytes; the kernel accepts at most {MAXPROPSLEN}"),
+            ),
+            Why::AlreadyLoaded { by_info } => {
+                let m = self.view.active(name);
+                let how = m.map(describe).unwrap_or_else(|| "loaded".into());
+                if *by_info {
+                    found("Loaded", format!("a module named `{name}' is already loaded ({how})"))
+                } else {
+                    found("Loaded", format!("module `{name}' is already loaded ({how})"))
+                }
+            }
+            Why::NotPermitted => found(
+                "Permission",
+                self.view.permission_reason().unwrap_or_default(),
+            ),
+            Why::BuiltinNeedsForce { .. } if !r.isdep => found(
+                "Builtin",
+                format!(
+                    "builtin module `{name}' was disabled by modunload; use modload -f to reinstate it"
+                ),
+            ),
+            Why::BuiltinNeedsForce { .. } => found(
+                "Dependencies",
+                format!("required builtin module `{name}' is disabled; -f reinstates it"),
+            ),
+            Why::TooDeep { depth, max } => found(
+                "Dependencies",
+                format!(
+                    "the chain {} is {depth} deep; this kernel stops at {max}",
+                    chain(true)
+                ),
+            ),
+            Why::Circular => found(
+                "Dependencies",
+                format!("circular dependency: {}", chain(false)),
+            ),
+            Why::SelfDependency => found(
+                "Dependencies",
+                format!("circular dependency: {}", chain(true)),
+            ),
+            Why::Open { .. } => {
+                let (check, why, said) = self.open_failure.clone()?;
+                (!said).then_some((check, why))
+            }
+            Why::Clash { symbols } => found(
+                "Symbols",
+                format!(
+                    "defines global symbols the kernel already has: {}",
+                    symbols.join(", ")
+                ),
+            ),
+            Why::Unresolved { symbols } => found(
+                "Symbols",
+                format!(
+                    "undefined symbols not in the kernel or the modules it requires: {}",
+                    symbols.join(", ")
+                ),
+            ),
+            Why::Plist => found("Properties", self.plist_failure.clone().unwrap_or_default()),
+            Why::NoAutoload => found(
+                "Properties",
+                format!(
+                    "the .plist of `{name}' sets noautoload, so it cannot be loaded as a dependency"
+                ),
+            ),
+            Why::NameMismatch { asked } => {
+                let shown = self
+                    .report
+                    .order
+                    .last()
+                    .and_then(|s| s.file.clone())
+                    .or_else(|| self.view.module_file(asked.as_bytes()).map(|(_, s)| s))
+                    .unwrap_or_default();
+                found(
+                    "Dependencies",
+                    format!("{shown} declares the name `{name}', not `{asked}'"),
+                )
+            }
+            Why::Init => found(
+                "Init",
+                format!(
+                    "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
+                    r.errno.0,
+                    r.errno.name().unwrap_or("?")
+                ),
+            ),
+            Why::Link { refusal } => found("Relocations", refusal.reason.clone()),
+            Why::FetchInfo { reason } => found(
+                "Descriptor",
+                format!(
+                    "the module descriptor cannot be read: {}",
+                    reason.as_deref().unwrap_or("it is malformed")
+                ),
+            ),
+            _ => found(
+                if r.isdep { "Dependencies" } else { "Kernel" },
+                r.error_text().unwrap_or_else(|| r.errno.to_string()),
+            ),
+        }
+    }
 }
 
-/// Whether a step of the walk settled the verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flow {
-    Continue,
-    Done,
+/// A copy of the kernel's lists as `MODCTL_STAT` gave them: the active
+/// modules in list order, and the built-ins that are not active (each of
+/// which needs force once the kernel has booted).
+fn snapshot(view: &KernelView) -> Modules {
+    let mut mods = Modules::default();
+    for m in &view.modules {
+        let mut rec = Module::builtin(
+            m.name.clone(),
+            m.class,
+            Some(m.required.clone()).filter(|r| !r.is_empty()),
+        );
+        rec.source = m.source;
+        if m.refcnt == u32::MAX {
+            rec.flags = MODFLG_MUST_FORCE;
+            mods.builtins.push_tail(rec);
+        } else {
+            rec.flags = m.flags;
+            rec.refcnt = m.refcnt;
+            mods.active.push_tail(rec);
+        }
+    }
+    mods
 }
 
 /// Reads a module's `.plist` as the kernel does (absent is fine).
@@ -627,7 +515,8 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 }
 
 /// Runs the dry run of loading `operand` with `flags` and the command
-/// line's properties.
+/// line's properties: the kernel's own steps ([`modobj::engine`]) on a
+/// copy of its lists, reading the files it would read.
 pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
@@ -639,28 +528,83 @@ pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> R
         ),
         None => "unknown".into(),
     };
-    let mut walk = Walk {
-        kernel,
-        view,
-        flags,
-        report: Report {
-            operand: operand.to_vec(),
-            file: None,
-            facts: None,
-            kernel: kernel_text,
-            properties: None,
-            order: Vec::new(),
-            items: Vec::new(),
-            verdict: None,
-            refused_by_tools: false,
-        },
-        pending: Vec::new(),
-        pending_names: HashSet::new(),
-        in_order: HashSet::new(),
-        new_symbols: HashSet::new(),
+    let report = Report {
+        operand: operand.to_vec(),
+        file: None,
+        facts: None,
+        kernel: kernel_text,
+        properties: None,
+        order: Vec::new(),
+        items: Vec::new(),
+        verdict: None,
+        refused_by_tools: false,
     };
-    let _ = walk.run(&ModName::from(operand), cmdline);
-    walk.report
+    let module = ModName::from(operand);
+    let fail = |mut report: Report, check: &str, errno: Errno, reason: String| {
+        report.items.push(Item {
+            module: module.clone(),
+            check: check.into(),
+            errno: Some(errno),
+            reason,
+            fatal: true,
+        });
+        report.verdict = Some(errno);
+        report
+    };
+    if let Some((errno, why)) = view.unreadable.clone() {
+        return fail(report, "Kernel", errno, why);
+    }
+    let symbols = match kernel.kernel_symbols() {
+        Ok(syms) => syms,
+        Err(why) => return fail(report, "Symbols", Errno::EIO, why),
+    };
+    // Without the kernel's release and machine no file can be judged: the
+    // kernel is taken to load what it finds.
+    let (target, files) = match &view.target {
+        Some(t) => (t.clone(), true),
+        None => (Target::new(0, ""), false),
+    };
+    let mut view_files = KernelView { ..view };
+    if !files {
+        view_files.module_dir = None;
+    }
+    let mods = snapshot(&view_files);
+    let mut host = DryHost {
+        kernel,
+        view: &view_files,
+        target,
+        flags,
+        cmdline,
+        symbols,
+        report,
+        in_order: HashSet::new(),
+        shown: HashMap::new(),
+        open_failure: None,
+        plist_failure: None,
+        first_refusal: None,
+    };
+    let props = cmdline.externalize();
+    let result = {
+        let mut engine = Engine::new(mods, &mut host);
+        engine.modctl_load(operand, flags, Some((cmdline, props.len())))
+    };
+    if let Err(errno) = result {
+        let first = host.first_refusal.clone();
+        if let Some((check, why)) = first.as_ref().and_then(|r| host.finding(r)) {
+            let module = first.map_or_else(|| module.clone(), |r| r.module);
+            host.report.items.push(Item {
+                module,
+                check,
+                errno: Some(errno),
+                reason: why,
+                fatal: true,
+            });
+        }
+        host.report.verdict.get_or_insert(errno);
+    } else {
+        host.report.refused_by_tools = false;
+    }
+    host.report
 }
 
 impl Report {
@@ -840,6 +784,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libmodctl::plist::Value as PValue;
     use serde_json::{json, Value};
 
     /// The report as the serde_json code that used to build it wrote it.
