@@ -1818,7 +1818,11 @@ impl<'e, 'a> Decoder<'e, 'a> {
             );
             return None;
         };
-        if sym.bind != elf::STB_LOCAL && r.sym != 0 {
+        // module_fetch_info() reads the link-set entry, mi_name and
+        // mi_required before kobj_affix() applies relocations against
+        // global symbols; mi_modcmd is called only after it (kern_module.c
+        // r1.155 and r1.115), so a global modcmd is fine.
+        if sym.bind != elf::STB_LOCAL && r.sym != 0 && field != Field::Modcmd {
             self.note(
                 Check::GlobalPointerReloc,
                 field,

@@ -287,6 +287,7 @@ impl Engine<'_> {
                 };
                 let name = info.name.clone().into_bytes();
                 self.pending.clear();
+                self.pending_names.clear();
                 let _ = self.do_load(Call {
                     name,
                     isdep: false,

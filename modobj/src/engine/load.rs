@@ -107,6 +107,7 @@ impl Engine<'_> {
             return Err(self.refuse(&asked, Errno::EPERM, Why::NotPermitted, false));
         }
         self.pending.clear();
+        self.pending_names.clear();
         self.do_load(Call {
             name: name.to_vec(),
             isdep: false,
@@ -222,11 +223,9 @@ impl Engine<'_> {
                 Err(e) => return Started::Done(Err(e)),
             }
         };
-        let pending_id = self.next_pending;
-        self.next_pending += 1;
-        self.pending.push((pending_id, fetched.info.name.clone()));
+        let pending_id = self.pend(fetched.info.name.clone());
         if let Err(e) = self.check_info(&call, &fetched) {
-            self.pending.retain(|(i, _)| *i != pending_id);
+            self.unpend(pending_id);
             if let Some(i) = fetched.boot_index {
                 let parent = self.parent(call.isdep);
                 self.boot_failed(i, e, parent);
@@ -253,6 +252,33 @@ impl Engine<'_> {
         m.source = ModSource::Filesys as i32;
         self.enqueue(m);
         Ok(())
+    }
+
+    /// Off the pending list: a stack, but for the call that started last
+    /// ending first, so usually the last entry.
+    fn unpend(&mut self, id: u64) {
+        let at = match self.pending.last() {
+            Some((i, _)) if *i == id => self.pending.len() - 1,
+            _ => match self.pending.iter().rposition(|(i, _)| *i == id) {
+                Some(at) => at,
+                None => return,
+            },
+        };
+        let (_, name) = self.pending.remove(at);
+        if let Some(n) = self.pending_names.get_mut(&name) {
+            *n -= 1;
+            if *n == 0 {
+                self.pending_names.remove(&name);
+            }
+        }
+    }
+
+    fn pend(&mut self, name: ModName) -> u64 {
+        let id = self.next_pending;
+        self.next_pending += 1;
+        *self.pending_names.entry(name.clone()).or_insert(0) += 1;
+        self.pending.push((id, name));
+        id
     }
 
     /// The module that required the one whose call just ended.
@@ -424,12 +450,8 @@ impl Engine<'_> {
             let why = Why::AlreadyLoaded { by_info: true };
             return Err(self.refuse(&name, Errno::EEXIST, why, isdep));
         }
-        let me = self.pending.last().map(|(id, _)| *id);
-        if self
-            .pending
-            .iter()
-            .any(|(id, n)| Some(*id) != me && *n == mi.name)
-        {
+        // The entry just pushed is this call's own.
+        if self.pending_names.get(&mi.name).copied().unwrap_or(0) > 1 {
             return Err(self.refuse(&name, Errno::EDEADLK, Why::Circular, isdep));
         }
         Ok(())
@@ -494,7 +516,7 @@ impl Engine<'_> {
     /// A call that failed while loading its requirements: off the pending
     /// list, one level up.
     fn leave(&mut self, f: &Frame, errno: Errno) {
-        self.pending.retain(|(i, _)| *i != f.pending_id);
+        self.unpend(f.pending_id);
         self.load_depth -= 1;
         if let Some(i) = f.fetched.boot_index {
             let parent = self.parent(f.call.isdep);
@@ -505,7 +527,7 @@ impl Engine<'_> {
     /// `module_do_load()` once the requirements are loaded: affix, INIT,
     /// enqueue.
     fn complete(&mut self, f: Frame) -> Result<(), Errno> {
-        self.pending.retain(|(i, _)| *i != f.pending_id);
+        self.unpend(f.pending_id);
         self.load_depth -= 1;
         self.finish(f.call, f.fetched, f.deps)
     }

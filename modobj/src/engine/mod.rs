@@ -27,7 +27,7 @@ pub use boot::{BootEntry, BootOutcome, Fate};
 pub use list::ModList;
 pub use why::{Refusal, Why};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use libmodctl::abi::{ModClass, ModSource};
 use libmodctl::errno::Errno;
@@ -205,6 +205,8 @@ pub struct Engine<'h> {
     /// The pending list of the load in progress: modules being loaded
     /// whose requirements are still being loaded, by a unique id.
     pending: Vec<(u64, ModName)>,
+    /// How often each name is on the pending list.
+    pending_names: HashMap<ModName, usize>,
     next_pending: u64,
     /// `module_do_load` calls in progress (the old kernels' `depth`).
     load_depth: usize,
@@ -231,6 +233,7 @@ impl<'h> Engine<'h> {
             bootlist: boot::BootList::default(),
             root_mounted: true,
             pending: Vec::new(),
+            pending_names: HashMap::new(),
             next_pending: 0,
             load_depth: 0,
             builtin_depth: 0,
@@ -257,7 +260,16 @@ impl<'h> Engine<'h> {
             errno,
             why,
             isdep,
-            chain: self.pending.iter().map(|(_, n)| n.clone()).collect(),
+            // Only the reasons that show the chain get it: in a deep chain
+            // that fails at its bottom every level refuses.
+            chain: if matches!(
+                why,
+                Why::Circular | Why::SelfDependency | Why::TooDeep { .. } | Why::BootOnly { .. }
+            ) {
+                self.pending.iter().map(|(_, n)| n.clone()).collect()
+            } else {
+                Vec::new()
+            },
         };
         for line in r.console_lines() {
             self.host.console(line);

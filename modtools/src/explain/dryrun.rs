@@ -125,11 +125,20 @@ impl DryHost<'_> {
     /// Validates one file, records every finding, and says whether one
     /// stops the load (the tools refuse what the kernel would certainly
     /// refuse, and what it would misbehave on).
-    fn check_file(&mut self, module: &ModName, kmod: &Kmod) -> (Vec<Finding>, Option<Finding>) {
+    /// A requirement's findings are the kernel's to act on, in its order:
+    /// they are reported, and only the load decides.
+    fn check_file(
+        &mut self,
+        module: &ModName,
+        kmod: &Kmod,
+        operand: bool,
+    ) -> (Vec<Finding>, Option<Finding>) {
         let findings = validate::validate(kmod, &self.target);
-        let blocking = blocking_finding(&findings, self.flags).cloned();
+        let blocking = blocking_finding(&findings, self.flags)
+            .filter(|_| operand)
+            .cloned();
         for f in &findings {
-            let fatal = f.blocks(false);
+            let fatal = f.blocks(false) && operand;
             let forced = f.forceable && self.flags & MODCTL_LOAD_FORCE != 0;
             self.report.items.push(Item {
                 module: module.clone(),
@@ -211,7 +220,7 @@ impl Host for DryHost<'_> {
         };
         // The file is checked first: the checks' pass over its relocations
         // also finds the descriptor's, which reading the facts then needs.
-        let (findings, blocking) = self.check_file(&module, &kmod);
+        let (findings, blocking) = self.check_file(&module, &kmod, operand);
         if operand {
             self.report.facts = kmod.modinfo().map(|i| Facts {
                 name: i.name.clone(),
@@ -235,7 +244,7 @@ impl Host for DryHost<'_> {
             }
             return self.open_refused(f.check.name(), f.errno, f.reason.clone(), true);
         }
-        if kmod.modinfo().is_none() {
+        if operand && kmod.modinfo().is_none() {
             // The validator passed it, but its `modinfo_t` cannot be read:
             // the kernel would read whatever lies there; like the
             // emulator, call it an invalid object.
