@@ -255,21 +255,22 @@ impl<'h> Engine<'h> {
 
     /// Says no: the console line the kernel prints, and the typed event.
     fn refuse(&mut self, module: &ModName, errno: Errno, why: Why, isdep: bool) -> Errno {
+        // Only the reasons that show the chain get it: in a deep chain
+        // that fails at its bottom every level refuses.
+        let chain = if matches!(
+            why,
+            Why::Circular | Why::SelfDependency | Why::TooDeep { .. } | Why::BootOnly { .. }
+        ) {
+            self.pending.iter().map(|(_, n)| n.clone()).collect()
+        } else {
+            Vec::new()
+        };
         let r = Refusal {
             module: module.clone(),
             errno,
             why,
             isdep,
-            // Only the reasons that show the chain get it: in a deep chain
-            // that fails at its bottom every level refuses.
-            chain: if matches!(
-                why,
-                Why::Circular | Why::SelfDependency | Why::TooDeep { .. } | Why::BootOnly { .. }
-            ) {
-                self.pending.iter().map(|(_, n)| n.clone()).collect()
-            } else {
-                Vec::new()
-            },
+            chain,
         };
         for line in r.console_lines() {
             self.host.console(line);
