@@ -906,11 +906,10 @@ fn a_global_modcmd_is_no_finding() {
     // symbol it is right, unlike the descriptor's other pointers.
     let k = open("amd64/global_modcmd.kmod");
     let findings = validate(&k, &Target::new(V10_1, "amd64"));
-    assert!(
-        findings.iter().all(|f| !f.blocks(false)),
-        "{findings:#?}"
-    );
-    assert!(findings.iter().all(|f| f.check != Check::GlobalPointerReloc));
+    assert!(findings.iter().all(|f| !f.blocks(false)), "{findings:#?}");
+    assert!(findings
+        .iter()
+        .all(|f| f.check != Check::GlobalPointerReloc));
     let mi = k.modinfo().expect("descriptor");
     assert_eq!(mi.name, "global_modcmd");
     assert!(mi.has_modcmd);

@@ -191,7 +191,11 @@ fn dry_run_load_and_boot_check_agree() {
         }
         for op in 0..6 {
             steps += 1;
-            let mut operand = c.names.get(rng.below(c.names.len().max(1))).cloned().unwrap_or_else(|| "m0".into());
+            let mut operand = c
+                .names
+                .get(rng.below(c.names.len().max(1)))
+                .cloned()
+                .unwrap_or_else(|| "m0".into());
             let mut flags = 0;
             if rng.chance(15) {
                 flags |= MODCTL_LOAD_FORCE;
@@ -258,7 +262,11 @@ fn check_boot(k: &modtools::kernel::Kernel, dir: &Path, c: &Case, at: &str) {
     let entry = report.default_entry().expect("an entry");
     let booted = k.modctl().stat().expect("stat");
     for m in &entry.modules {
-        let name = m.name.clone().map(|n| n.to_string()).unwrap_or(m.operand.clone());
+        let name = m
+            .name
+            .clone()
+            .map(|n| n.to_string())
+            .unwrap_or(m.operand.clone());
         let active_boot = booted
             .modules
             .iter()
