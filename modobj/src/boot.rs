@@ -169,7 +169,10 @@ pub struct LoaderPaths {
 /// as is and a name becomes `<base>/<name>/<name>.kmod`. The kernel was
 /// loaded without a device prefix, so none is added.
 pub fn loader_paths(entry: &[u8], module_base: &str) -> LoaderPaths {
-    let name = entry.split(|c| matches!(c, b' ' | b'\t')).next().unwrap_or(b"");
+    let name = entry
+        .split(|c| matches!(c, b' ' | b'\t'))
+        .next()
+        .unwrap_or(b"");
     let base = module_base.as_bytes();
     let under_base = |dev: &[u8], n: &[u8]| [dev, base, b"/", n, b"/", n, b".kmod"].concat();
     let mut expanded = match name.iter().position(|&c| c == b':') {
@@ -1031,7 +1034,10 @@ mod tests {
             loader_paths(b"hd0a:hello", base).expanded,
             b"hd0a:/stand/amd64/10.1/modules/hello/hello.kmod"
         );
-        assert_eq!(loader_paths(b"hd0a:/m.kmod", base).expanded, b"hd0a:/m.kmod");
+        assert_eq!(
+            loader_paths(b"hd0a:/m.kmod", base).expanded,
+            b"hd0a:/m.kmod"
+        );
         assert_eq!(on_boot_disk(b"hd0a:/m.kmod"), b"/m.kmod");
         assert_eq!(on_boot_disk(b"hello"), b"/hello");
         assert_eq!(on_boot_disk(b"/a:b"), b"/a:b");

@@ -199,7 +199,11 @@ fn boot_cfg_at_the_limit_is_read_and_past_it_ignored() {
     text.push(b'#');
     std::fs::write(&file, &text).unwrap();
     let out = k.run("modload", &["-n", "--boot-cfg", file.to_str().unwrap()]);
-    assert!(out.stdout.contains("the file has 32769 bytes"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("the file has 32769 bytes"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -223,7 +227,10 @@ fn boot_cfg_of_a_directory_or_socket_is_refused() {
     assert_eq!(cost.status, Some(1));
     assert_eq!(
         own_stderr(&cost),
-        format!("modload: {}: a socket, not a file: not read\n", sock.display())
+        format!(
+            "modload: {}: a socket, not a file: not read\n",
+            sock.display()
+        )
     );
 }
 
@@ -257,7 +264,8 @@ fn load_paths_that_are_not_utf8_are_found() {
     let out = k.run("modload", &["-n", "--boot-cfg", file.to_str().unwrap()]);
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("loaded as `hello' (1st, pass any) from /h\u{fffd}llo.kmod\n"),
+        out.stdout
+            .contains("loaded as `hello' (1st, pass any) from /h\u{fffd}llo.kmod\n"),
         "{}",
         out.stdout
     );

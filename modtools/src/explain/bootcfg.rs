@@ -90,7 +90,10 @@ fn trim_start<'a>(s: &'a [u8], strip: &[u8]) -> &'a [u8] {
 
 /// `s` without the `strip` bytes at its end.
 fn trim_end<'a>(s: &'a [u8], strip: &[u8]) -> &'a [u8] {
-    let at = s.iter().rposition(|c| !strip.contains(c)).map_or(0, |i| i + 1);
+    let at = s
+        .iter()
+        .rposition(|c| !strip.contains(c))
+        .map_or(0, |i| i + 1);
     &s[..at]
 }
 
@@ -518,23 +521,29 @@ pub fn read(path: &Path) -> Result<BootCfg, String> {
                 Errno::from_io(&e).to_string()
             }
         })?;
-    let meta = file.metadata().map_err(|e| Errno::from_io(&e).to_string())?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Errno::from_io(&e).to_string())?;
     let t = meta.file_type();
     if t.is_dir() {
         return Err(Errno::EISDIR.to_string());
     }
     if t.is_fifo() {
-        return Err("a FIFO or pipe, not a file: not read (the boot loader reads a file; \
+        return Err(
+            "a FIFO or pipe, not a file: not read (the boot loader reads a file; \
                     a FIFO would wait for a writer)"
-            .into());
+                .into(),
+        );
     }
     if t.is_socket() {
         return Err("a socket, not a file: not read".into());
     }
     if !t.is_file() {
-        return Err("a device, not a file: not read (the boot loader reads boot.cfg from \
+        return Err(
+            "a device, not a file: not read (the boot loader reads boot.cfg from \
                     a file system)"
-            .into());
+                .into(),
+        );
     }
     if let Some(ignored) = too_large(meta.len()) {
         return Ok(ignored);
