@@ -105,7 +105,7 @@ pub fn boot(
     let target = Target::new(p.osrevision, &p.machine);
     let mut list = boot::LoadList::new();
     for m in &p.boot_modules {
-        list.add(m);
+        list.add(m.as_bytes());
     }
     let base = boot::loader_module_base(p.osrevision, &p.machine);
     let (found, mut messages) = boot::run_loader(list.entries(), &base, root);

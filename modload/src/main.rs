@@ -52,9 +52,12 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), Vec<u8>
     Ok(())
 }
 
-/// A dry run's report on stdout; exit 0 when everything would load.
-fn print_report(out: &str, would_load: bool) -> ExitCode {
-    msg::stdout(out.as_bytes());
+/// A dry run's report on stdout; exit 0 when everything would load and
+/// the report was written whole.
+fn print_report(prog: &str, out: &str, would_load: bool) -> ExitCode {
+    if let Err(code) = msg::stdout_checked(prog, out.as_bytes()) {
+        return code;
+    }
     if would_load {
         ExitCode::SUCCESS
     } else {
@@ -130,8 +133,13 @@ fn main() -> ExitCode {
             }
             None => dict.externalize(),
         };
-        msg::stdout(&out);
-        return ExitCode::SUCCESS;
+        // NetBSD's modload does not check this write; a property list cut
+        // short by a full disk is worse than an exit status NetBSD's
+        // would not give, so a failed write is exit 1 here.
+        return match msg::stdout_checked(&prog, &out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        };
     }
 
     if let Some(file) = boot_cfg {
@@ -154,7 +162,7 @@ fn main() -> ExitCode {
         } else {
             report.to_text()
         };
-        return print_report(&out, report.would_load());
+        return print_report(&prog, &out, report.would_load());
     }
 
     let [module] = opts.operands() else {
@@ -175,7 +183,7 @@ fn main() -> ExitCode {
         } else {
             report.to_text()
         };
-        return print_report(&out, report.would_load());
+        return print_report(&prog, &out, report.would_load());
     }
 
     // Refuse what the kernel certainly would, without touching it. (Not

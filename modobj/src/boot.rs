@@ -118,10 +118,11 @@ pub fn loader_module_base(osrevision: u32, machine: &str) -> String {
 }
 
 /// The loader's list of kernel modules (`boot_modules` of type KMOD), in
-/// the order `load` lines and commands added them.
+/// the order `load` lines and commands added them. Entries are bytes, as
+/// the loader keeps them: a path need not be UTF-8.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadList {
-    entries: Vec<String>,
+    entries: Vec<Vec<u8>>,
 }
 
 impl LoadList {
@@ -131,16 +132,20 @@ impl LoadList {
 
     /// `module_add`: leading blanks and tabs go; a path already listed is
     /// ignored. Returns whether it was added.
-    pub fn add(&mut self, arg: &str) -> bool {
-        let path = arg.trim_start_matches([' ', '\t']);
+    pub fn add(&mut self, arg: &[u8]) -> bool {
+        let start = arg
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t'))
+            .unwrap_or(arg.len());
+        let path = &arg[start..];
         if LOADER_DROPS_REPEATS && self.entries.iter().any(|e| e == path) {
             return false;
         }
-        self.entries.push(path.to_string());
+        self.entries.push(path.to_vec());
         true
     }
 
-    pub fn entries(&self) -> &[String] {
+    pub fn entries(&self) -> &[Vec<u8>] {
         &self.entries
     }
 }
@@ -150,8 +155,8 @@ impl LoadList {
 /// possibly with a device prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoaderPaths {
-    pub expanded: String,
-    pub raw: String,
+    pub expanded: Vec<u8>,
+    pub raw: Vec<u8>,
 }
 
 /// exec.c `module_path`: the entry up to its first blank or tab; with a
@@ -159,87 +164,87 @@ pub struct LoaderPaths {
 /// `dev:<base>/<name>/<name>.kmod`; without one, an absolute path is used
 /// as is and a name becomes `<base>/<name>/<name>.kmod`. The kernel was
 /// loaded without a device prefix, so none is added.
-pub fn loader_paths(entry: &str, module_base: &str) -> LoaderPaths {
-    let name = entry.split([' ', '\t']).next().unwrap_or("");
-    let mut expanded = match name.split_once(':') {
-        Some((_, rest)) if rest.starts_with('/') => name.to_string(),
-        Some((dev, rest)) => format!("{dev}:{module_base}/{rest}/{rest}.kmod"),
-        None if name.starts_with('/') => name.to_string(),
-        None => format!("{module_base}/{name}/{name}.kmod"),
+pub fn loader_paths(entry: &[u8], module_base: &str) -> LoaderPaths {
+    let name = entry
+        .split(|c| matches!(c, b' ' | b'\t'))
+        .next()
+        .unwrap_or(b"");
+    let base = module_base.as_bytes();
+    let under_base = |dev: &[u8], n: &[u8]| [dev, base, b"/", n, b"/", n, b".kmod"].concat();
+    let mut expanded = match name.iter().position(|&c| c == b':') {
+        Some(colon) if name[colon + 1..].starts_with(b"/") => name.to_vec(),
+        Some(colon) => under_base(&name[..=colon], &name[colon + 1..]),
+        None if name.starts_with(b"/") => name.to_vec(),
+        None => under_base(b"", name),
     };
-    truncate_bytes(&mut expanded, LOADER_PATH_MAX);
+    expanded.truncate(LOADER_PATH_MAX);
     LoaderPaths {
         expanded,
-        raw: entry.to_string(),
+        raw: entry.to_vec(),
     }
 }
 
 /// The file a loader path names on the boot disk, as a path from its
 /// root: a device prefix goes (UNVERIFIED above), and libsa reads a
 /// relative path from the root.
-pub fn on_boot_disk(loader_path: &str) -> String {
-    let path = match loader_path.split_once(':') {
-        Some((dev, rest)) if !dev.contains('/') => rest,
+pub fn on_boot_disk(loader_path: &[u8]) -> Vec<u8> {
+    let path = match loader_path.iter().position(|&c| c == b':') {
+        Some(colon) if !loader_path[..colon].contains(&b'/') => &loader_path[colon + 1..],
         _ => loader_path,
     };
-    if path.starts_with('/') {
-        path.to_string()
+    if path.starts_with(b"/") {
+        path.to_vec()
     } else {
-        format!("/{path}")
+        [b"/", path].concat()
     }
 }
 
 /// The host file standing for a path on the boot disk, `root` standing
 /// for its `/`: `.` components go and `..` climbs, never above `root`
 /// (the root's parent is the root), so the loader reads only below it.
-pub fn on_host(root: &Path, disk_path: &str) -> PathBuf {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in disk_path.split('/') {
+pub fn on_host(root: &Path, disk_path: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in disk_path.split(|&c| c == b'/') {
         match c {
-            "" | "." => {}
-            ".." => {
+            b"" | b"." => {}
+            b".." => {
                 parts.pop();
             }
             c => parts.push(c),
         }
     }
     let mut p = root.to_path_buf();
-    p.extend(parts);
+    p.extend(parts.into_iter().map(std::ffi::OsStr::from_bytes));
     p
 }
 
 /// The name `module_prime` is called with: the entry as the loader
 /// recorded it, cut to [`BI_PATH_MAX`] bytes (wherever that falls).
-pub fn prime_name(entry: &str) -> ModName {
-    let b = entry.as_bytes();
-    ModName::from(&b[..b.len().min(BI_PATH_MAX)])
-}
-
-fn truncate_bytes(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
+pub fn prime_name(entry: &[u8]) -> ModName {
+    ModName::from(&entry[..entry.len().min(BI_PATH_MAX)])
 }
 
 /// What the loader did with one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
     /// The entry (`bm_path`).
-    pub entry: String,
+    pub entry: Vec<u8>,
     /// The loader paths tried, in order.
-    pub tried: Vec<String>,
+    pub tried: Vec<Vec<u8>>,
     /// The loader path it read, and that file on the host.
-    pub file: Option<(String, PathBuf)>,
+    pub file: Option<(Vec<u8>, PathBuf)>,
 }
 
 /// exec.c `module_init`'s first pass: finds each entry's file below
 /// `root` (the host directory standing for the boot disk). Returns what
-/// was found and the loader's console lines.
-pub fn run_loader(entries: &[String], module_base: &str, root: &Path) -> (Vec<Found>, Vec<String>) {
+/// was found and the loader's console lines (bytes that are not UTF-8
+/// shown as U+FFFD there).
+pub fn run_loader(
+    entries: &[Vec<u8>],
+    module_base: &str,
+    root: &Path,
+) -> (Vec<Found>, Vec<String>) {
     let mut console = Vec::new();
     let mut failed = 0;
     let found: Vec<Found> = entries
@@ -259,9 +264,9 @@ pub fn run_loader(entries: &[String], module_base: &str, root: &Path) -> (Vec<Fo
             });
             if file.is_none() {
                 failed += 1;
-                let mut line = format!("WARNING: couldn't open {entry}");
+                let mut line = format!("WARNING: couldn't open {}", String::from_utf8_lossy(entry));
                 if paths.raw != paths.expanded {
-                    line += &format!(" ({})", paths.expanded);
+                    line += &format!(" ({})", String::from_utf8_lossy(&paths.expanded));
                 }
                 console.push(line);
             }
@@ -301,38 +306,41 @@ mod tests {
         );
         assert_eq!(loader_module_base(0, "amd64"), "/");
         let base = "/stand/amd64/10.1/modules";
-        let p = loader_paths("hello", base);
-        assert_eq!(p.expanded, "/stand/amd64/10.1/modules/hello/hello.kmod");
-        assert_eq!(p.raw, "hello");
-        assert_eq!(loader_paths("/x/y.kmod", base).expanded, "/x/y.kmod");
+        let p = loader_paths(b"hello", base);
+        assert_eq!(p.expanded, b"/stand/amd64/10.1/modules/hello/hello.kmod");
+        assert_eq!(p.raw, b"hello");
+        assert_eq!(loader_paths(b"/x/y.kmod", base).expanded, b"/x/y.kmod");
         assert_eq!(
-            loader_paths("hello arg=1", base).expanded,
-            "/stand/amd64/10.1/modules/hello/hello.kmod"
+            loader_paths(b"hello arg=1", base).expanded,
+            b"/stand/amd64/10.1/modules/hello/hello.kmod"
         );
         assert_eq!(
-            loader_paths("hd0a:hello", base).expanded,
-            "hd0a:/stand/amd64/10.1/modules/hello/hello.kmod"
+            loader_paths(b"hd0a:hello", base).expanded,
+            b"hd0a:/stand/amd64/10.1/modules/hello/hello.kmod"
         );
-        assert_eq!(loader_paths("hd0a:/m.kmod", base).expanded, "hd0a:/m.kmod");
-        assert_eq!(on_boot_disk("hd0a:/m.kmod"), "/m.kmod");
-        assert_eq!(on_boot_disk("hello"), "/hello");
-        assert_eq!(on_boot_disk("/a:b"), "/a:b");
+        assert_eq!(
+            loader_paths(b"hd0a:/m.kmod", base).expanded,
+            b"hd0a:/m.kmod"
+        );
+        assert_eq!(on_boot_disk(b"hd0a:/m.kmod"), b"/m.kmod");
+        assert_eq!(on_boot_disk(b"hello"), b"/hello");
+        assert_eq!(on_boot_disk(b"/a:b"), b"/a:b");
         let root = Path::new("/r");
-        assert_eq!(on_host(root, "/stand/./x//y"), Path::new("/r/stand/x/y"));
+        assert_eq!(on_host(root, b"/stand/./x//y"), Path::new("/r/stand/x/y"));
         assert_eq!(
-            on_host(root, "/../../etc/passwd"),
+            on_host(root, b"/../../etc/passwd"),
             Path::new("/r/etc/passwd")
         );
-        assert_eq!(on_host(root, "/a/../b"), Path::new("/r/b"));
-        assert_eq!(prime_name(&"x".repeat(100)).len(), 79);
+        assert_eq!(on_host(root, b"/a/../b"), Path::new("/r/b"));
+        assert_eq!(prime_name("x".repeat(100).as_bytes()).len(), 79);
     }
 
     #[test]
     fn load_list_strips_and_drops_repeats() {
         let mut l = LoadList::new();
-        assert!(l.add("  \thello"));
-        assert!(!l.add("hello"));
-        assert!(l.add("hello "));
-        assert_eq!(l.entries(), ["hello", "hello "]);
+        assert!(l.add(b"  \thello"));
+        assert!(!l.add(b"hello"));
+        assert!(l.add(b"hello "));
+        assert_eq!(l.entries(), [b"hello".to_vec(), b"hello ".to_vec()]);
     }
 }

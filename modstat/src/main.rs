@@ -84,13 +84,18 @@ fn main() -> ExitCode {
     };
     // The operand's bytes as given: names are compared with them exactly.
     let filter = name.as_ref().map(|n| n.as_bytes());
-    let out = if json {
-        json::stat_listing(&list, filter).into_bytes()
-    } else {
-        listing(&list.modules, filter, show_addr)
-    };
-    // NetBSD's modstat does not check stdout either; a closed pipe is fine.
-    msg::stdout(&out);
+    if json {
+        // The extension's document is relied on whole: a failed write is
+        // exit 1.
+        let out = json::stat_listing(&list, filter).into_bytes();
+        return match msg::stdout_checked(&prog, &out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        };
+    }
+    // NetBSD's modstat does not check its printf's either (exit 0 after
+    // a failed write); the compatible listing keeps that.
+    msg::stdout(&listing(&list.modules, filter, show_addr));
     ExitCode::SUCCESS
 }
 

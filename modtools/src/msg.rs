@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use libmodctl::errno::Errno;
+
 use crate::getopt::GetoptError;
 use crate::kernel::{self, Kernel};
 
@@ -16,8 +18,23 @@ pub fn stderr(text: &[u8]) {
 
 /// Writes `text` to stdout as it is; false when it could not be written.
 pub fn stdout(text: &[u8]) -> bool {
+    write_stdout(text).is_ok()
+}
+
+fn write_stdout(text: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text).and_then(|()| out.flush()).is_ok()
+    out.write_all(text).and_then(|()| out.flush())
+}
+
+/// Writes `text` to stdout as it is, for output a caller relies on (a
+/// report, a document): a failed write is `prog: stdout: <error>`, as
+/// err(3) says it, and `Err` with exit status 1, never silently cut
+/// output with status 0.
+pub fn stdout_checked(prog: &str, text: &[u8]) -> Result<(), ExitCode> {
+    write_stdout(text).map_err(|e| {
+        warnx(prog, format!("stdout: {}", Errno::from_io(&e)).as_bytes());
+        ExitCode::FAILURE
+    })
 }
 
 /// warnx(3): `prog: msg`.

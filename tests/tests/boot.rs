@@ -325,7 +325,7 @@ commands:   prompt\n  \
 note:       does not boot: it drops to the boot prompt\n  \
 hello: loaded (1st, pass any) from /stand/amd64/10.1/modules/hello/hello.kmod\n  \
 load order: hello\n  \
-verdict:    every module would load\n"
+verdict:    no kernel boots, so no module is loaded\n"
     );
     assert_eq!(out.stdout, expected);
     assert_eq!((out.stderr.as_str(), out.status), ("", 0));

@@ -25,11 +25,13 @@ use crate::kernel::{Kernel, NextKernel};
 /// Version of the `modload -n --boot-cfg FILE --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
 
-/// One `menu=` line: its text and its commands.
+/// One `menu=` line: its text and its commands. The commands are bytes
+/// as the file has them (the paths they name need not be UTF-8); the
+/// text is only shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuEntry {
     pub desc: String,
-    pub command: String,
+    pub command: Vec<u8>,
 }
 
 /// A `boot.cfg` as the boot loader reads it.
@@ -37,7 +39,7 @@ pub struct MenuEntry {
 pub struct BootCfg {
     /// The `load=` values, in order (added to the loader's list as the
     /// file is read, so they apply to every entry).
-    pub loads: Vec<String>,
+    pub loads: Vec<Vec<u8>>,
     /// The menu entries the loader offers.
     pub menu: Vec<MenuEntry>,
     /// The entry chosen on Return or at the timeout (an index into
@@ -76,8 +78,46 @@ fn atoi(s: &[u8]) -> i64 {
     }
 }
 
+/// Bytes for a message: what is not UTF-8 shows as U+FFFD.
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// `s` without the `strip` bytes at its start.
+fn trim_start<'a>(s: &'a [u8], strip: &[u8]) -> &'a [u8] {
+    let at = s.iter().position(|c| !strip.contains(c)).unwrap_or(s.len());
+    &s[at..]
+}
+
+/// `s` without the `strip` bytes at its end.
+fn trim_end<'a>(s: &'a [u8], strip: &[u8]) -> &'a [u8] {
+    let at = s
+        .iter()
+        .rposition(|c| !strip.contains(c))
+        .map_or(0, |i| i + 1);
+    &s[..at]
+}
+
+/// `s` cut at its first blank or tab: the word and the rest, blanks and
+/// tabs skipped.
+fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
+    match s.iter().position(|c| matches!(c, b' ' | b'\t')) {
+        Some(at) => (&s[..at], trim_start(&s[at + 1..], b" \t")),
+        None => (s, b""),
+    }
+}
+
+/// What the loader does with a file of `size` bytes: ignored whole above
+/// [`BOOTCFG_MAX_SIZE`].
+fn too_large(size: u64) -> Option<BootCfg> {
+    (size > BOOTCFG_MAX_SIZE).then(|| BootCfg {
+        timeout: 10,
+        ignored: Some(format!(
+            "the file has {size} bytes; the boot loader ignores a boot.cfg of more than \
+             {BOOTCFG_MAX_SIZE} bytes"
+        )),
+        ..BootCfg::default()
+    })
 }
 
 /// Reads `boot.cfg` as `perform_bootcfg` does: lines end at `\n`; a `#`
@@ -86,18 +126,13 @@ fn text(b: &[u8]) -> String {
 /// nothing is trimmed (a `\r` stays in the value). A file larger than
 /// [`BOOTCFG_MAX_SIZE`] is not read at all.
 pub fn parse(bytes: &[u8]) -> BootCfg {
+    if let Some(ignored) = too_large(bytes.len() as u64) {
+        return ignored;
+    }
     let mut cfg = BootCfg {
         timeout: 10,
         ..BootCfg::default()
     };
-    if bytes.len() as u64 > BOOTCFG_MAX_SIZE {
-        cfg.ignored = Some(format!(
-            "the file has {} bytes; the boot loader ignores a boot.cfg of more than \
-             {BOOTCFG_MAX_SIZE} bytes",
-            bytes.len()
-        ));
-        return cfg;
-    }
     // The loader reads up to a NUL byte.
     let bytes = &bytes[..bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len())];
     let mut format = b'a';
@@ -118,9 +153,9 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
             }
             match value.iter().position(|&c| c == b':') {
                 Some(colon) => {
-                    let command = text(&value[colon + 1..]);
+                    let command = value[colon + 1..].to_vec();
                     let desc = if colon == 0 {
-                        command.clone()
+                        text(&command)
                     } else {
                         text(&value[..colon])
                     };
@@ -142,7 +177,7 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
             def = atoi(value).saturating_sub(1);
         } else if key.starts_with(b"consdev") {
         } else if key.starts_with(b"load") {
-            cfg.loads.push(text(value));
+            cfg.loads.push(value.to_vec());
         } else if key.starts_with(b"format") {
             if let Some(&c) = value.first() {
                 if b"aAnNdDlL".contains(&c) {
@@ -183,7 +218,7 @@ pub enum Ends {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// The loader's list of kernel modules when the kernel starts.
-    pub modules: Vec<String>,
+    pub modules: Vec<Vec<u8>>,
     /// Whether the loader passes them (`modules off` stops it).
     pub enabled: bool,
     pub ends: Ends,
@@ -218,26 +253,27 @@ impl Run<'_> {
 
     fn entry_commands(&mut self, choice: usize) -> Option<Ends> {
         let command = self.cfg.menu[choice].command.clone();
-        if command == "prompt" {
+        if command == b"prompt" {
             return Some(Ends::Stays("it drops to the boot prompt".into()));
         }
         let mut first = true;
-        for piece in command.split(';') {
+        for piece in command.split(|&c| c == b';') {
             // Blanks after a `;` are skipped, trailing blanks dropped; the
             // first command keeps its leading blanks.
             let piece = if first {
                 piece
             } else {
-                piece.trim_start_matches(' ')
+                trim_start(piece, b" ")
             };
             first = false;
-            let piece = piece.trim_end_matches(' ');
+            let piece = trim_end(piece, b" ");
             if piece.is_empty() && boot::MENU_EMPTY_COMMAND_SKIPPED {
                 continue;
             }
             if piece.len() >= MENU_COMMAND_MAX {
                 self.notes.push(format!(
-                    "the command `{piece}' has {} bytes; the boot loader's buffer holds {}",
+                    "the command `{}' has {} bytes; the boot loader's buffer holds {}",
+                    text(piece),
                     piece.len(),
                     MENU_COMMAND_MAX - 1
                 ));
@@ -251,53 +287,50 @@ impl Run<'_> {
 
     /// `docommand`: the word up to the first blank or tab names the
     /// command; the rest, blanks skipped, is its argument.
-    fn command(&mut self, line: &str) -> Option<Ends> {
-        let (cmd, arg) = match line.find([' ', '\t']) {
-            Some(at) => (&line[..at], line[at + 1..].trim_start_matches([' ', '\t'])),
-            None => (line, ""),
-        };
+    fn command(&mut self, line: &[u8]) -> Option<Ends> {
+        let (cmd, arg) = split_word(line);
         match cmd {
-            "load" => {
+            b"load" => {
                 self.list.add(arg);
             }
-            "modules" => match arg {
-                "enabled" | "on" => self.enabled = true,
-                "disabled" | "off" => self.enabled = false,
+            b"modules" => match arg {
+                b"enabled" | b"on" => self.enabled = true,
+                b"disabled" | b"off" => self.enabled = false,
                 _ => self.notes.push(format!(
-                    "`modules {arg}': the flag must be `enabled' or `disabled'"
+                    "`modules {}': the flag must be `enabled' or `disabled'",
+                    text(arg)
                 )),
             },
-            "boot" | "pkboot" => return self.boot(arg),
-            "multiboot" => return Some(Ends::Multiboot(arg.to_string())),
-            "menu" => return Some(Ends::Stays("it shows the menu again".into())),
-            "quit" => return Some(Ends::Stays("`quit' restarts the machine".into())),
-            c if OTHER_COMMANDS.contains(&c) => {}
-            "" => self.notes.push(format!(
-                "`{line}' starts with a blank, which the boot loader does not skip there: \
-                 an unknown command"
+            b"boot" | b"pkboot" => return self.boot(arg),
+            b"multiboot" => return Some(Ends::Multiboot(text(arg))),
+            b"menu" => return Some(Ends::Stays("it shows the menu again".into())),
+            b"quit" => return Some(Ends::Stays("`quit' restarts the machine".into())),
+            c if OTHER_COMMANDS.iter().any(|o| o.as_bytes() == c) => {}
+            b"" => self.notes.push(format!(
+                "`{}' starts with a blank, which the boot loader does not skip there: \
+                 an unknown command",
+                text(line)
             )),
             c => self
                 .notes
-                .push(format!("`{c}' is not a boot loader command")),
+                .push(format!("`{}' is not a boot loader command", text(c))),
         }
         None
     }
 
     /// `command_boot`: `boot [file] [-flags]`. Without a file or flags
     /// the default entry's commands run first, once (`bootdefault`).
-    fn boot(&mut self, arg: &str) -> Option<Ends> {
-        let (file, opts) = if arg.is_empty() || arg.starts_with('-') {
+    fn boot(&mut self, arg: &[u8]) -> Option<Ends> {
+        let (file, opts) = if arg.is_empty() || arg.starts_with(b"-") {
             (None, arg)
         } else {
-            let (f, rest) = match arg.find([' ', '\t']) {
-                Some(at) => (&arg[..at], arg[at + 1..].trim_start_matches([' ', '\t'])),
-                None => (arg, ""),
-            };
-            (Some(f.to_string()), rest)
+            let (f, rest) = split_word(arg);
+            (Some(text(f)), rest)
         };
-        if !opts.is_empty() && !opts.starts_with('-') {
+        if !opts.is_empty() && !opts.starts_with(b"-") {
             self.notes.push(format!(
-                "`boot {arg}': invalid arguments, so it does not boot"
+                "`boot {}': invalid arguments, so it does not boot",
+                text(arg)
             ));
             return None;
         }
@@ -384,11 +417,11 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleResult {
     /// The loader's entry, as `boot.cfg` gave it.
-    pub operand: String,
+    pub operand: Vec<u8>,
     /// The loader paths tried, in order.
-    pub tried: Vec<String>,
+    pub tried: Vec<Vec<u8>>,
     /// The loader path it read.
-    pub file: Option<String>,
+    pub file: Option<Vec<u8>>,
     /// `mi_name`, when the object could be read.
     pub name: Option<ModName>,
     pub class: Option<i32>,
@@ -412,7 +445,7 @@ pub struct EntryReport {
     /// The menu entry (from 1), or `None` for the boot without a menu.
     pub number: Option<usize>,
     pub desc: Option<String>,
-    pub command: Option<String>,
+    pub command: Option<Vec<u8>>,
     pub default: bool,
     pub plan: Plan,
     pub modules: Vec<ModuleResult>,
@@ -423,9 +456,11 @@ pub struct EntryReport {
 }
 
 impl EntryReport {
-    /// Every module it passes would be initialised.
+    /// It boots NetBSD's kernel and every module it passes would be
+    /// initialised. An entry that never starts a kernel loads nothing.
     pub fn would_load(&self) -> bool {
         self.checked
+            && matches!(self.plan.ends, Ends::Boots(_))
             && self
                 .modules
                 .iter()
@@ -450,7 +485,8 @@ impl Report {
         self.entries.iter().find(|e| e.default)
     }
 
-    /// Every module of the default entry would be initialised.
+    /// The default entry boots the kernel and every module of it would be
+    /// initialised.
     pub fn would_load(&self) -> bool {
         self.default_entry().is_some_and(EntryReport::would_load)
     }
@@ -461,10 +497,65 @@ impl Report {
 /// cannot be read, no kernel to boot).
 pub fn check(kernel: &Kernel, path: &Path) -> Result<Report, String> {
     let next = kernel.next_boot()?;
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), Errno::from_io(&e)))?;
-    let cfg = parse(&bytes);
+    let cfg = read(path).map_err(|why| format!("{}: {why}", path.display()))?;
     Ok(report(&cfg, &next, &path.display().to_string()))
+}
+
+/// Reads and parses the `boot.cfg` at `path`, reading at most one byte
+/// more than the loader would take: the file is the user's, and may be
+/// huge or endless. What the loader reads from a file system is a
+/// regular file; anything else is refused unread, and nothing waits
+/// (opened `O_NONBLOCK`, so a FIFO's open does not wait for a writer).
+/// `Err` is why, in words.
+pub fn read(path: &Path) -> Result<BootCfg, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| {
+            // Linux says ENXIO for a socket; NetBSD's open, EOPNOTSUPP.
+            if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                "a socket, not a file: not read".to_string()
+            } else {
+                Errno::from_io(&e).to_string()
+            }
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Errno::from_io(&e).to_string())?;
+    let t = meta.file_type();
+    if t.is_dir() {
+        return Err(Errno::EISDIR.to_string());
+    }
+    if t.is_fifo() {
+        return Err(
+            "a FIFO or pipe, not a file: not read (the boot loader reads a file; \
+                    a FIFO would wait for a writer)"
+                .into(),
+        );
+    }
+    if t.is_socket() {
+        return Err("a socket, not a file: not read".into());
+    }
+    if !t.is_file() {
+        return Err(
+            "a device, not a file: not read (the boot loader reads boot.cfg from \
+                    a file system)"
+                .into(),
+        );
+    }
+    if let Some(ignored) = too_large(meta.len()) {
+        return Ok(ignored);
+    }
+    // The file may have grown since fstat: one byte past the limit is
+    // enough to know.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(BOOTCFG_MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Errno::from_io(&e).to_string())?;
+    Ok(parse(&bytes))
 }
 
 /// The report for a parsed `boot.cfg` against `next`.
@@ -513,8 +604,8 @@ fn check_entry(
         checked: true,
         plan,
     };
-    let unchecked = |op: &str, why: &str| ModuleResult {
-        operand: op.to_string(),
+    let unchecked = |op: &[u8], why: &str| ModuleResult {
+        operand: op.to_vec(),
         tried: Vec::new(),
         file: None,
         name: None,
@@ -579,12 +670,10 @@ fn check_entry(
         let Some(i) = passed.iter().position(|(j, _)| *j == k) else {
             r.errno = Some(Errno::ENOENT);
             r.reason = Some(not_found_reason(f));
+            let line = format!("WARNING: couldn't open {}", text(&f.entry));
             r.console = console
                 .iter()
-                .filter(|l| {
-                    l.starts_with(&format!("WARNING: couldn't open {} ", f.entry))
-                        || **l == format!("WARNING: couldn't open {}", f.entry)
-                })
+                .filter(|l| l.starts_with(&format!("{line} ")) || **l == line)
                 .cloned()
                 .collect();
             e.modules.push(r);
@@ -722,14 +811,18 @@ impl Host for NextBoot<'_> {
 }
 
 fn not_found_reason(f: &boot::Found) -> String {
-    let on_disk: Vec<String> = f.tried.iter().map(|p| boot::on_boot_disk(p)).collect();
+    let on_disk: Vec<String> = f
+        .tried
+        .iter()
+        .map(|p| text(&boot::on_boot_disk(p)))
+        .collect();
     let mut why = match on_disk.as_slice() {
         [one] => format!("the boot loader finds no file {one}"),
         [a, b, ..] if a == b => format!("the boot loader finds no file {a}"),
         [a, b, ..] => format!("the boot loader finds neither {a} nor {b}"),
         [] => "the boot loader finds no file".to_string(),
     };
-    if f.entry.ends_with('\r') {
+    if f.entry.ends_with(b"\r") {
         why += " (the name ends in a carriage return: boot.cfg has DOS line ends)";
     }
     why
@@ -891,7 +984,7 @@ impl ModuleResult {
     /// The result in a few words, for the text report.
     fn summary(&self) -> String {
         let called = match &self.name {
-            Some(n) if n.as_bytes() != self.operand.as_bytes() => format!(" as `{n}'"),
+            Some(n) if n.as_bytes() != self.operand.as_slice() => format!(" as `{n}'"),
             _ => String::new(),
         };
         match self.status {
@@ -909,7 +1002,7 @@ impl ModuleResult {
                 }
                 format!(
                     "loaded{called} ({how}) from {}",
-                    self.file.as_deref().unwrap_or("?")
+                    self.file.as_deref().map_or_else(|| "?".into(), text)
                 )
             }
             Status::NotPassed => format!(
@@ -949,7 +1042,7 @@ impl Report {
                 _ => out += &format!("no menu{default}: the load= lines, then boot\n"),
             }
             if let Some(c) = &e.command {
-                out += &format!("  commands:   {c}\n");
+                out += &format!("  commands:   {}\n", text(c));
             }
             match &e.plan.ends {
                 Ends::Boots(Some(f)) => out += &format!("  boots:      {f}\n"),
@@ -966,14 +1059,15 @@ impl Report {
             let width = e
                 .modules
                 .iter()
-                .map(|m| m.operand.chars().count())
+                .map(|m| text(&m.operand).chars().count())
                 .max()
                 .unwrap_or(0);
             for m in &e.modules {
-                let pad = width - m.operand.chars().count();
+                let operand = text(&m.operand);
+                let pad = width - operand.chars().count();
                 out += &format!(
                     "  {}:{} {}\n",
-                    m.operand.escape_debug(),
+                    operand.escape_debug(),
                     " ".repeat(pad),
                     m.summary()
                 );
@@ -994,6 +1088,16 @@ impl Report {
                 .count();
             let verdict = if !e.checked {
                 "not checked".to_string()
+            } else if !matches!(e.plan.ends, Ends::Boots(_)) {
+                // The modules were checked as if it booted; it does not.
+                format!(
+                    "no kernel boots, so no module is loaded{}",
+                    if bad == 0 {
+                        String::new()
+                    } else {
+                        format!(" ({bad} of {} would not load if it did)", e.modules.len())
+                    }
+                )
             } else if bad == 0 {
                 "every module would load".to_string()
             } else {
@@ -1027,19 +1131,20 @@ impl Report {
                         ("console", strings(&m.console)),
                     ],
                     opt_name("dependency_of", "dependency_of_bytes", &m.dependency_of),
-                    vec![
-                        ("error", m.errno.map(errno_json).into()),
-                        ("file", m.file.as_deref().into()),
-                    ],
+                    vec![("error", m.errno.map(errno_json).into())],
+                    match &m.file {
+                        Some(f) => text_and_bytes("file", "file_bytes", f),
+                        None => vec![("file", Value::Null)],
+                    },
                     opt_name("name", "name_bytes", &m.name),
+                    text_and_bytes("operand", "operand_bytes", &m.operand),
                     vec![
-                        ("operand", m.operand.as_str().into()),
                         ("order", m.nth.map(|n| n as u64 + 1).into()),
                         ("pass", m.pass.map(pass_name).into()),
                         ("reason", m.reason.as_deref().into()),
                         ("status", m.status.name().into()),
-                        ("tried", strings(&m.tried)),
                     ],
+                    texts_and_bytes("tried", "tried_bytes", &m.tried),
                 ]
                 .concat(),
             )
@@ -1052,9 +1157,12 @@ impl Report {
             };
             object(
                 [
+                    vec![("checked", e.checked.into())],
+                    match &e.command {
+                        Some(c) => text_and_bytes("commands", "commands_bytes", c),
+                        None => vec![("commands", Value::Null)],
+                    },
                     vec![
-                        ("checked", e.checked.into()),
-                        ("commands", e.command.as_deref().into()),
                         ("default", e.default.into()),
                         ("description", e.desc.as_deref().into()),
                         ("ends", ends.into()),
@@ -1110,17 +1218,17 @@ mod tests {
               menu=no colon\nload=hello # a comment\n# load=commented\nloadx=chain_a\n\
               load=dos\r\ndefault=2\ntimeout=-1\nnokey\n",
         );
-        assert_eq!(cfg.loads, ["hello ", "chain_a", "dos\r"]);
+        assert_eq!(cfg.loads, [&b"hello "[..], b"chain_a", b"dos\r"]);
         assert_eq!(
             cfg.menu,
             [
                 MenuEntry {
                     desc: "Boot normally".into(),
-                    command: "boot".into()
+                    command: b"boot".to_vec()
                 },
                 MenuEntry {
                     desc: "load /foo.kmod;boot".into(),
-                    command: "load /foo.kmod;boot".into()
+                    command: b"load /foo.kmod;boot".to_vec()
                 }
             ]
         );
@@ -1151,20 +1259,20 @@ mod tests {
               menu=Odd: load z;boot\n",
         );
         let p = |i| plan(&cfg, Some(i));
-        assert_eq!(p(0).modules, ["hello"]);
+        assert_eq!(p(0).modules, [&b"hello"[..]]);
         assert_eq!(p(0).ends, Ends::Boots(None));
-        assert_eq!(p(1).modules, ["hello", "needy"]);
+        assert_eq!(p(1).modules, [&b"hello"[..], b"needy"]);
         assert_eq!(p(1).ends, Ends::Boots(Some("netbsd.old".into())));
         assert!(!p(2).enabled);
         assert_eq!(p(3).ends, Ends::Multiboot("/xen.gz".into()));
         assert!(matches!(p(4).ends, Ends::Stays(_)));
         assert!(matches!(p(5).ends, Ends::Stays(_)));
-        assert_eq!(p(5).modules, ["hello", "x"]);
+        assert_eq!(p(5).modules, [&b"hello"[..], b"x"]);
         // `boot' alone runs the default entry first (here it just boots).
-        assert_eq!(p(6).modules, ["hello", "y"]);
+        assert_eq!(p(6).modules, [&b"hello"[..], b"y"]);
         assert_eq!(p(6).ends, Ends::Boots(None));
         // The first command keeps its leading blank: ` load' is unknown.
-        assert_eq!(p(7).modules, ["hello"]);
+        assert_eq!(p(7).modules, [&b"hello"[..]]);
         assert_eq!(
             p(7).notes,
             [
@@ -1173,13 +1281,13 @@ mod tests {
                 "`boot' without a kernel or flags first runs the default entry (1) (bootdefault)"
             ]
         );
-        assert_eq!(plan(&cfg, None).modules, ["hello"]);
+        assert_eq!(plan(&cfg, None).modules, [&b"hello"[..]]);
     }
 
     #[test]
     fn boot_alone_runs_the_default_entry_once() {
         let cfg = parse(b"menu=Default:load d;boot\nmenu=Other:load o;boot\n");
-        assert_eq!(plan(&cfg, Some(1)).modules, ["o", "d"]);
-        assert_eq!(plan(&cfg, Some(0)).modules, ["d"]);
+        assert_eq!(plan(&cfg, Some(1)).modules, [&b"o"[..], b"d"]);
+        assert_eq!(plan(&cfg, Some(0)).modules, [&b"d"[..]]);
     }
 }

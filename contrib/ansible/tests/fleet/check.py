@@ -224,6 +224,20 @@ def verify(work):
                  '%s: force reinstates' % host)
             c.eq((fin['hello'].get('changed'), fin['hello'].get('action')), (True, 'unload'),
                  '%s: hello unloaded' % host)
+
+    # concurrent.yml: eight tasks on one modules.conf at once
+    conc = load(work, 'results-concurrent.json')
+    want = ['cd9660', 'coredump', 'ffs', 'kernfs', 'msdos', 'nfs', 'null', 'procfs']
+    c.eq(len(conc), 8, 'concurrent: eight tasks ran')
+    for name, res in sorted(conc.items()):
+        c.eq((res.get('changed'), bool(res.get('failed'))), (True, False),
+             'concurrent %s: changed, not failed (%s)' % (name, res.get('msg')))
+    conf = os.path.join(work, 'concurrent', 'modules.conf')
+    with open(conf) as f:
+        lines = f.read().splitlines()
+    c.eq(lines[:1], ['# eight tasks at once'], 'concurrent: the comment kept')
+    c.eq(sorted(lines[1:]), want, 'concurrent: every task\'s line in modules.conf')
+    c.eq(oct(os.stat(conf).st_mode & 0o777), oct(0o640), 'concurrent: modules.conf keeps its mode')
     print('fleet: %d passed, %d failed' % (c.passed, c.failed))
     return c.failed == 0
 

@@ -18,6 +18,9 @@
 #   remove-check  remove.yml in check mode: predicts the unloads
 #   remove        remove.yml: state absent, the modules.conf lines go
 #   finish        finish.yml: reinstating a disabled builtin needs force
+#   concurrent    concurrent.yml: eight tasks at once (eight forks, eight
+#                 inventory names for h01) add eight lines to one
+#                 modules.conf; none may be lost
 # The checksums of every host's kernel state and modules.conf are taken
 # after each phase.  check.py then verifies it all and prints
 # `fleet: N passed, M failed'; the exit status is non-zero on any mismatch.
@@ -72,5 +75,31 @@ play again site.yml
 play remove-check remove.yml --check --diff
 play remove remove.yml --diff
 play finish finish.yml
+
+# Eight names for one host, each with a builtin of its own to make
+# persistent in one modules.conf.
+mkdir -p "$work/concurrent"
+printf '# eight tasks at once\n' >"$work/concurrent/modules.conf"
+chmod 640 "$work/concurrent/modules.conf"
+{
+	echo '[same_host]'
+	n=0
+	for b in cd9660 coredump ffs kernfs msdos nfs null procfs; do
+		n=$((n + 1))
+		echo "c$n ansible_connection=local builtin=$b"
+	done
+	echo
+	echo '[same_host:vars]'
+	echo 'ansible_python_interpreter={{ ansible_playbook_python }}'
+	echo "modctl_emul=$work/hosts/h01/kernel"
+	echo "modules_conf=$work/concurrent/modules.conf"
+} >"$work/concurrent.ini"
+if ! ansible-playbook -i "$work/concurrent.ini" -f 8 -e "kmod_bindir=$tools" -e phase=concurrent \
+	-e "fleet_dir=$work" "$here/concurrent.yml" >"$work/concurrent.log" 2>&1; then
+	echo "fleet: ansible-playbook concurrent.yml (concurrent) failed:" >&2
+	tail -n 40 "$work/concurrent.log" >&2
+	exit 1
+fi
+echo "fleet: concurrent done"
 
 python3 "$here/check.py" verify "$work"

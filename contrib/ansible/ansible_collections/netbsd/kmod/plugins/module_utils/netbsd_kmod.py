@@ -84,6 +84,15 @@ def check_name(name):
         raise KmodError('name must not begin with "-": %s' % name)
     if any(c.isspace() for c in name) or '#' in name:
         raise KmodError('name must not contain white space or "#": %r' % name)
+    # rc.d/modules reads modules.conf with `read name args` (no -r): a
+    # backslash quotes the next character and goes, and one at the end
+    # joins the next line, so the name read back would not be this one.
+    if '\\' in name:
+        raise KmodError('name must not contain a backslash: /etc/rc.d/modules reads '
+                        'modules.conf with `read`, which removes it (%r would be read '
+                        'back as %r)' % (name, read_name_args(name)[0]))
+    if '\0' in name:
+        raise KmodError('name must not contain a NUL character: %r' % name)
     if len(name.encode('utf-8')) > MAX_NAME:
         raise KmodError('module names are at most %d bytes; %s has %d'
                         % (MAX_NAME, name, len(name.encode('utf-8'))))
@@ -147,7 +156,9 @@ def modunload_argv(modunload, name):
 def modstat_argv(modstat, name=None):
     argv = [modstat, '--json']
     if name is not None:
-        argv.append(name)
+        # After `--`, as getopt(3) takes it: a name starting with "-" is
+        # an operand, not options.
+        argv.extend(['--', name])
     return argv
 
 

@@ -131,7 +131,13 @@ notes:
     selected by the E(MODCTL_EMUL) environment variable.
   - A line of O(modules_conf) is read the way C(/etc/rc.d/modules) reads it
     (C(read name args), then C(eval set -- $args)); lines that use shell
-    expansions are compared as written.
+    expansions are compared as written. A O(name) that C(read) would
+    change (one with a backslash) is refused.
+  - O(modules_conf) is changed under an exclusive lock on a lock file
+    beside it (C(.modules.conf.lock) in the same directory, left in place),
+    read again under the lock, written to a temporary file and renamed over
+    it, keeping its mode and owner; tasks that edit it at the same time
+    each see the others' lines.
 seealso:
   - module: netbsd.kmod.kmod_info
   - name: modload(8)
@@ -246,6 +252,7 @@ backup_file:
   sample: /etc/modules.conf.12345.2026-01-01@00:00:00~
 '''
 
+import fcntl
 import os
 import tempfile
 
@@ -388,12 +395,38 @@ def do_absent(r, p, doc):
     r.result.update(changed=True, action='disable' if builtin else 'unload', cmd=argv, rc=rc, stderr=err)
 
 
+def lock_path(path):
+    """The lock file beside `path` that every task editing `path` takes."""
+    directory, base = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, '.%s.lock' % base)
+
+
 def do_persistent(r, p):
+    path = p['modules_conf']
+    r.result['modules_conf'] = path
+    if r.module.check_mode:
+        edit_persistent(r, p)
+        return
+    # The file is replaced by a rename, so a lock on it would be a lock on
+    # the old file: the lock is on a file beside it that is never
+    # replaced.  Read, edit and rename all happen under it, so tasks at
+    # the same time do not lose each other's lines.
+    try:
+        fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    except (IOError, OSError) as e:
+        r.fail('%s: cannot lock: %s' % (path, to_native(e)))
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        edit_persistent(r, p)
+    finally:
+        os.close(fd)
+
+
+def edit_persistent(r, p):
     module = r.module
     path = p['modules_conf']
     want = p['persistent']
     options = modload_options(p['params'], p['force'], p['no_plist']) if want == 'present' else []
-    r.result['modules_conf'] = path
     try:
         with open(path, 'rb') as f:
             before = f.read().decode('utf-8')
@@ -433,6 +466,7 @@ def do_persistent(r, p):
         r.fail('%s: cannot write: %s' % (path, to_native(e)))
     if not exists:
         os.chmod(tmp, 0o644)
+    # atomic_move gives the new file the old one's mode and owner.
     module.atomic_move(tmp, path)
 
 

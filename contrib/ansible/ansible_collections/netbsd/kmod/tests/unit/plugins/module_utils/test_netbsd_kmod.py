@@ -109,7 +109,9 @@ def test_modload_argv():
 def test_other_argv():
     assert k.modunload_argv('/sbin/modunload', 'hello') == ['/sbin/modunload', 'hello']
     assert k.modstat_argv('/sbin/modstat') == ['/sbin/modstat', '--json']
-    assert k.modstat_argv('/sbin/modstat', 'ffs') == ['/sbin/modstat', '--json', 'ffs']
+    assert k.modstat_argv('/sbin/modstat', 'ffs') == ['/sbin/modstat', '--json', '--', 'ffs']
+    # A name that starts with "-" is an operand, not options.
+    assert k.modstat_argv('/sbin/modstat', '-A') == ['/sbin/modstat', '--json', '--', '-A']
 
 
 @pytest.mark.parametrize('name', ['', './x.kmod', '/stand/x', '-f', 'a b', 'a#b', 'x' * 32])
@@ -121,6 +123,23 @@ def test_check_name_refused(name):
 @pytest.mark.parametrize('name', ['ffs', 'x' * 31, 'compat_netbsd32', 'if_wg'])
 def test_check_name_accepted(name):
     k.check_name(name)
+
+
+@pytest.mark.parametrize('name, read_back', [('ex\\ample', 'example'), ('example\\', 'example'),
+                                             ('\\\\x', '\\x')])
+def test_check_name_refuses_what_read_changes(name, read_back):
+    # rc.d/modules' `read name args` would give another name (or join the
+    # next line): refused, saying what it would read.
+    assert k.read_name_args(name)[0] == read_back
+    with pytest.raises(k.KmodError) as e:
+        k.check_name(name)
+    assert 'backslash' in str(e.value) and repr(read_back) in str(e.value)
+
+
+def test_check_name_refuses_nul():
+    with pytest.raises(k.KmodError) as e:
+        k.check_name('a\0b')
+    assert 'NUL' in str(e.value)
 
 
 # ---------------------------------------------------------------------------

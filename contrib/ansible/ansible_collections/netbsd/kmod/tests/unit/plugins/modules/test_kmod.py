@@ -9,6 +9,7 @@ __metaclass__ = type
 import copy
 import json
 import os
+import time
 
 import pytest
 
@@ -63,8 +64,17 @@ class FakeTools(object):
                 return 1, '', 'modstat: You are not allowed to load modules right now.\n'
             assert args[0] == '--json'
             d = self.doc()
-            if len(args) == 2:
-                d['modules'] = [m for m in d['modules'] if m['name'] == args[1]]
+            rest = args[1:]
+            # As modstat's getopt(3) takes them: after `--' an operand,
+            # else a word starting with "-" is options.
+            if rest[:1] == ['--']:
+                rest = rest[1:]
+            elif rest[:1] == ['-A']:
+                return 0, '', 'modstat: Modules can be autoloaded.\n'
+            elif rest and rest[0].startswith('-n'):
+                rest = [rest[0][2:]]
+            if len(rest) == 1:
+                d['modules'] = [m for m in d['modules'] if m['name'] == rest[0]]
             return 0, json.dumps(d), ''
         if tool == 'modload':
             return self.modload(args)
@@ -399,6 +409,62 @@ def test_persistent_not_written_when_load_fails(tools, tmp_path):
     assert not conf.exists()
 
 
+@pytest.mark.parametrize('name', ['ex\\ample', 'example\\'])
+def test_name_that_read_changes_is_refused(tools, tmp_path, name):
+    # rc.d/modules' `read' would load `example' (or join the next line).
+    conf = tmp_path / 'modules.conf'
+    r = kmod_run(tools, name=name, persistent='present', modules_conf=str(conf))
+    assert r['failed'] is True and 'backslash' in r['msg']
+    assert tools.calls == [] and not conf.exists()
+
+
+def test_persistent_keeps_mode(tools, tmp_path):
+    conf = tmp_path / 'modules.conf'
+    conf.write_text(u'ffs\n')
+    conf.chmod(0o640)
+    r = kmod_run(tools, name='needy', persistent='present', modules_conf=str(conf))
+    assert r['changed'] is True
+    assert conf.read_text() == u'ffs\nneedy\n'
+    assert oct(conf.stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_persistent_concurrent_tasks_keep_every_line(tools, tmp_path, monkeypatch):
+    # Eight tasks on one file at once, each in its own process as on a
+    # host; the time between reading the file and renaming the new one
+    # is made long, so that without the lock every task reads the same
+    # text and all but one line are lost.
+    conf = tmp_path / 'modules.conf'
+    conf.write_text(u'# modules\n')
+    conf.chmod(0o640)
+    real = kmod.edit_modules_conf
+
+    def slow(*a, **kw):
+        time.sleep(0.2)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(kmod, 'edit_modules_conf', slow)
+    pids = []
+    for i in range(8):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                r = kmod_run(tools, name='m%d' % i, persistent='present', modules_conf=str(conf))
+                code = 0 if r.get('changed') is True and not r.get('failed') else 2
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    codes = [os.waitpid(pid, 0)[1] for pid in pids]
+    assert codes == [0] * 8
+    lines = conf.read_text().splitlines()
+    assert lines[0] == '# modules'
+    assert sorted(lines[1:]) == ['m%d' % i for i in range(8)]
+    assert oct(conf.stat().st_mode & 0o777) == oct(0o640)
+    # No temporary file is left; the lock file stays.
+    assert sorted(os.listdir(str(tmp_path))) == sorted(
+        ['.modules.conf.lock', 'modules.conf', 'modload', 'modstat', 'modunload'])
+
+
 def test_persistent_refuses_value_rc_d_cannot_pass(tools, tmp_path):
     conf = tmp_path / 'modules.conf'
     r = kmod_run(tools, name='needy', persistent='present', modules_conf=str(conf),
@@ -418,7 +484,18 @@ def test_info_all_and_filtered(tools):
     assert [m['name'] for m in r['modules']] == ['ffs', 'needy']
     r = run_module(kmod_info, {'bindir': tools.bindir, 'names': ['hello']}, check=True)
     assert [m['name'] for m in r['modules']] == ['hello']
-    assert tools.calls[-1][1:] == ['--json', 'hello']
+    assert tools.calls[-1][1:] == ['--json', '--', 'hello']
+
+
+@pytest.mark.parametrize('name', ['-A', '-nffs'])
+def test_info_names_starting_with_dash_are_operands(tools, name):
+    # Not options of modstat: `modstat --json -A' is another query and
+    # `-nffs' would ask for ffs.
+    tools.modules['-nffs'] = _mod('-nffs')
+    r = run_module(kmod_info, {'bindir': tools.bindir, 'name': [name]})
+    assert r.get('failed') is not True, r
+    assert [m['name'] for m in r['modules']] == ([name] if name == '-nffs' else [])
+    assert tools.calls[-1][1:] == ['--json', '--', name]
 
 
 def test_info_document_unchanged(tools):
