@@ -62,12 +62,15 @@ pub struct ModctlLoad32 {
     pub ml_propslen: u32,
 }
 
-/// `modctl_load_t` of an LP64 process (amd64).
-#[repr(C)]
+/// `modctl_load_t` of an LP64 process (amd64). The padding an LP64 ABI
+/// puts after `ml_flags` is spelled out, and the struct aligned to 8,
+/// because `u64` alone is aligned to 4 on i386 hosts.
+#[repr(C, align(8))]
 #[derive(Debug, Clone, Copy)]
 pub struct ModctlLoad64 {
     pub ml_filename: u64,
     pub ml_flags: i32,
+    pub _pad: i32,
     pub ml_props: u64,
     pub ml_propslen: u64,
 }
@@ -79,7 +82,8 @@ pub struct IoVec32 {
     pub iov_len: u32,
 }
 
-#[repr(C)]
+/// `struct iovec` of an LP64 process; `align(8)` as for `ModctlLoad64`.
+#[repr(C, align(8))]
 #[derive(Debug, Clone, Copy)]
 pub struct IoVec64 {
     pub iov_base: u64,
