@@ -205,7 +205,18 @@ const _: () = {
         assert!(size_of::<IoVec>() == size_of::<IoVec32>());
         assert!(offset_of!(IoVec, iov_len) == offset_of!(IoVec32, iov_len));
     }
+    // Built for NetBSD, the host iovec is the one the libc crate declares.
+    #[cfg(target_os = "netbsd")]
+    {
+        assert!(size_of::<IoVec>() == size_of::<libc::iovec>());
+        assert!(align_of::<IoVec>() == align_of::<libc::iovec>());
+        assert!(offset_of!(IoVec, iov_len) == offset_of!(libc::iovec, iov_len));
+    }
 };
+
+// Every NetBSD port is ILP32 or LP64; the asserts above cover only those.
+#[cfg(not(any(target_pointer_width = "32", target_pointer_width = "64")))]
+compile_error!("modctl(2) layouts are checked for 32- and 64-bit pointers only");
 
 /// `modclass_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
