@@ -11,7 +11,8 @@
 # panic = "abort", stripped) and no unstable flag; CARGO and
 # CARGO_TARGET_DIR are honoured. scripts/build-release (POSIX sh) runs it
 # and copies the programs to ${CARGO_TARGET_DIR:-target}/dist/, which
-# install takes them from.
+# install takes them from. `make dist` writes the offline source release
+# (see scripts/dist).
 #
 # SMALL=yes is an opt-in for install media (give it to both commands:
 # `make SMALL=yes && make install SMALL=yes`): std is rebuilt without its
@@ -46,7 +47,12 @@ install: all
 test:
 	${CARGO} test --workspace
 
+# The offline source release: ${CARGO_TARGET_DIR:-target}/dist/
+# modtools-<version>.tar.gz (every crate vendored) and its .sha256.
+dist:
+	CARGO="${CARGO}" sh scripts/dist
+
 clean:
 	${CARGO} clean
 
-.PHONY: all install test clean
+.PHONY: all install test dist clean

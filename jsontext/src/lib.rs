@@ -800,8 +800,9 @@ impl<'a> Fields<'a> {
     }
 
     fn uint_of(&self, name: &str, v: Option<&'a Value>, max: u64) -> Result<Option<u64>, String> {
-        let expected = format_args!("an integer from 0 to {max}");
-        self.with(name, v, &expected, |v| v.as_u64().filter(|&u| u <= max))
+        // format_args! inline: a `let` of it needs Rust 1.89, above our MSRV.
+        let within = |v: &Value| v.as_u64().filter(|&u| u <= max);
+        self.with(name, v, &format_args!("an integer from 0 to {max}"), within)
     }
 
     /// An integer from `min` to `max`.
@@ -820,10 +821,13 @@ impl<'a> Fields<'a> {
         min: i64,
         max: i64,
     ) -> Result<Option<i64>, String> {
-        let expected = format_args!("an integer from {min} to {max}");
-        self.with(name, v, &expected, |v| {
-            v.as_i64().filter(|i| (min..=max).contains(i))
-        })
+        let within = |v: &Value| v.as_i64().filter(|i| (min..=max).contains(i));
+        self.with(
+            name,
+            v,
+            &format_args!("an integer from {min} to {max}"),
+            within,
+        )
     }
 
     /// An array; its elements are the caller's to check.

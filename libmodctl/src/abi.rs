@@ -62,12 +62,15 @@ pub struct ModctlLoad32 {
     pub ml_propslen: u32,
 }
 
-/// `modctl_load_t` of an LP64 process (amd64).
-#[repr(C)]
+/// `modctl_load_t` of an LP64 process (amd64). The padding an LP64 ABI
+/// puts after `ml_flags` is spelled out, and the struct aligned to 8,
+/// because `u64` alone is aligned to 4 on i386 hosts.
+#[repr(C, align(8))]
 #[derive(Debug, Clone, Copy)]
 pub struct ModctlLoad64 {
     pub ml_filename: u64,
     pub ml_flags: i32,
+    pub _pad: i32,
     pub ml_props: u64,
     pub ml_propslen: u64,
 }
@@ -79,7 +82,8 @@ pub struct IoVec32 {
     pub iov_len: u32,
 }
 
-#[repr(C)]
+/// `struct iovec` of an LP64 process; `align(8)` as for `ModctlLoad64`.
+#[repr(C, align(8))]
 #[derive(Debug, Clone, Copy)]
 pub struct IoVec64 {
     pub iov_base: u64,
@@ -201,7 +205,18 @@ const _: () = {
         assert!(size_of::<IoVec>() == size_of::<IoVec32>());
         assert!(offset_of!(IoVec, iov_len) == offset_of!(IoVec32, iov_len));
     }
+    // Built for NetBSD, the host iovec is the one the libc crate declares.
+    #[cfg(target_os = "netbsd")]
+    {
+        assert!(size_of::<IoVec>() == size_of::<libc::iovec>());
+        assert!(align_of::<IoVec>() == align_of::<libc::iovec>());
+        assert!(offset_of!(IoVec, iov_len) == offset_of!(libc::iovec, iov_len));
+    }
 };
+
+// Every NetBSD port is ILP32 or LP64; the asserts above cover only those.
+#[cfg(not(any(target_pointer_width = "32", target_pointer_width = "64")))]
+compile_error!("modctl(2) layouts are checked for 32- and 64-bit pointers only");
 
 /// `modclass_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
