@@ -1,6 +1,6 @@
 //! Operands that are not module files, or are one hidden in something
 //! huge: `modload -n` and `modload` answer each as the kernel would see it
-//! (netbsd-kernel-abi.md §8.1: the reads of `kobj_load`), return at once
+//! (the reads of `kobj_load`, sys/kern/subr_kobj.c r1.76), return at once
 //! without waiting on anything, and stay small: a character device that
 //! never ends, a FIFO without a writer, a pipe, a socket, a directory, and
 //! a 100 GB sparse file with a module at its start.

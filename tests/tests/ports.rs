@@ -379,3 +379,35 @@ fn the_readmes_table_of_ports_is_the_registry() {
         render(&expected)
     );
 }
+
+#[test]
+fn each_sh3_board_takes_its_kernels_byte_order() {
+    // landisk, dreamcast and hpcsh kernels are little-endian, mmeye's
+    // big-endian; only evbsh3 is configured in both (see
+    // modobj/src/machine/sh3.rs for the NetBSD files).
+    for (machine, variant, loads) in [
+        ("landisk", "sh3eb", false),
+        ("landisk", "sh3el", true),
+        ("dreamcast", "sh3eb", false),
+        ("hpcsh", "sh3eb", false),
+        ("mmeye", "sh3el", false),
+        ("mmeye", "sh3eb", true),
+        ("evbsh3", "sh3eb", true),
+        ("evbsh3", "sh3el", true),
+    ] {
+        let k = kernel(machine, "10.1");
+        let out = k.run("modload", &["-n", &fixture(variant, "ok")]);
+        let what = format!("{variant} on {machine}: {}", out.stdout);
+        if loads {
+            assert_eq!(out.status, 0, "{what}");
+        } else {
+            assert_eq!(out.status, 1, "{what}");
+            assert!(
+                out.stdout.contains("big-endian")
+                    || out.stdout.contains("little-endian")
+                    || out.stdout.contains("byte order"),
+                "{what}"
+            );
+        }
+    }
+}

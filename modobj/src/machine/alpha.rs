@@ -23,7 +23,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| m == "alpha",
         e_machines: &[EM_ALPHA, EM_ALPHA_EXP],
-        label: "EM_ALPHA (41) or EM_ALPHA_EXP (36902)",
         class: ELF64,
         data: LSB,
     }],
@@ -74,6 +73,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_ALPHA_RELATIVE),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_ALPHA_LITERAL, GP),
         (elf::R_ALPHA_LITUSE, GP),

@@ -17,7 +17,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| matches!(m, "amd64" | "x86_64"),
         e_machines: &[elf::EM_X86_64],
-        label: "EM_X86_64 (62)",
         class: ELF64,
         data: LSB,
     }],
@@ -76,6 +75,7 @@ pub(super) const PORT: Port = Port {
         ),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_X86_64_GOTPCREL, PIC),
         (elf::R_X86_64_GOTPCRELX, PIC),

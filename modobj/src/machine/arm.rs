@@ -30,21 +30,18 @@ pub(super) const PORT: Port = Port {
         Kernel {
             reports: |m| m == "evbarm",
             e_machines: &[elf::EM_ARM, elf::EM_AARCH64],
-            label: "EM_ARM (40) or EM_AARCH64 (183)",
             class: None,
             data: None,
         },
         Kernel {
             reports: |m| arm(m) && !m.contains("eb"),
             e_machines: &[elf::EM_ARM],
-            label: "EM_ARM (40)",
             class: ELF32,
             data: LSB,
         },
         Kernel {
             reports: |m| arm(m) && m.contains("eb"),
             e_machines: &[elf::EM_ARM],
-            label: "EM_ARM (40)",
             class: ELF32,
             data: MSB,
         },
@@ -105,6 +102,7 @@ pub(super) const PORT: Port = Port {
         Accepted::since(elf::R_ARM_PC24, ARM_BRANCHES_SINCE, LATER),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             elf::R_ARM_PREL31,

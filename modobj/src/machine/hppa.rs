@@ -20,7 +20,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| m == "hppa",
         e_machines: &[elf::EM_PARISC],
-        label: "EM_PARISC (15)",
         class: ELF32,
         data: MSB,
     }],
@@ -74,6 +73,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_PARISC_PLABEL32),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_PARISC_DIR17F, BRANCH),
         (elf::R_PARISC_PCREL21L, BRANCH),

@@ -21,7 +21,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| matches!(m, "i386" | "i486" | "i586" | "i686"),
         e_machines: &[elf::EM_386, EM_486],
-        label: "EM_386 (3) or EM_486 (6)",
         class: ELF32,
         data: LSB,
     }],
@@ -59,6 +58,7 @@ pub(super) const PORT: Port = Port {
         ),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             elf::R_386_PLT32,

@@ -34,7 +34,6 @@ pub(super) const PORT: Port = Port {
             )
         },
         e_machines: &[elf::EM_68K],
-        label: "EM_68K (4)",
         class: ELF32,
         data: MSB,
     }],
@@ -92,6 +91,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_68K_RELATIVE),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_68K_16, SMALL),
         (elf::R_68K_8, SMALL),

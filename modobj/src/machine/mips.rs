@@ -31,7 +31,6 @@ const fn arch_kernel(reports: fn(&str) -> bool, class: Option<u8>, data: Option<
     Kernel {
         reports,
         e_machines: &[elf::EM_MIPS],
-        label: "EM_MIPS (8)",
         class,
         data,
     }
@@ -48,7 +47,6 @@ pub(super) const PORT: Port = Port {
                 arch(m).is_none() && (m.starts_with("mips") || m.ends_with("mips") || m == "pmax")
             },
             e_machines: &[elf::EM_MIPS],
-            label: "EM_MIPS (8)",
             class: None,
             data: None,
         },
@@ -105,6 +103,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_MIPS_HIGHEST).lp64(),
     ]),
     unjudged: &[(8, false)],
+    linker_type: None,
     notes: &[
         (elf::R_MIPS_GOT16, ABICALLS),
         (elf::R_MIPS_CALL16, ABICALLS),

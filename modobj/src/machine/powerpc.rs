@@ -45,7 +45,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: powerpc,
         e_machines: &[elf::EM_PPC],
-        label: "EM_PPC (20)",
         class: ELF32,
         data: MSB,
     }],
@@ -121,6 +120,7 @@ pub(super) const PORT: Port = Port {
         Accepted::since(elf::R_PPC_REL16_HA, POWERPC_REL16_SINCE, LATER),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_PPC_REL24, LONGCALL),
         (elf::R_PPC_PLTREL24, LONGCALL),

@@ -19,7 +19,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| m == "powerpc64",
         e_machines: &[elf::EM_PPC64],
-        label: "EM_PPC64 (21)",
         class: ELF64,
         data: MSB,
     }],
@@ -98,6 +97,7 @@ pub(super) const PORT: Port = Port {
         Accepted::since(elf::R_PPC64_REL16_HA, POWERPC_REL16_SINCE, LATER),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_PPC64_REL24, LONGCALL),
         (elf::R_PPC64_TOC16, TOC),

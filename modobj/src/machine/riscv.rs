@@ -28,14 +28,12 @@ pub(super) const PORT: Port = Port {
         Kernel {
             reports: |m| matches!(m, "riscv" | "riscv64"),
             e_machines: &[elf::EM_RISCV],
-            label: "EM_RISCV (243)",
             class: ELF64,
             data: LSB,
         },
         Kernel {
             reports: |m| m == "riscv32",
             e_machines: &[elf::EM_RISCV],
-            label: "EM_RISCV (243)",
             class: ELF32,
             data: LSB,
         },
@@ -153,6 +151,7 @@ pub(super) const PORT: Port = Port {
         later(elf::R_RISCV_32_PCREL),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_RISCV_32, AS_WRITTEN),
         (elf::R_RISCV_RVC_LUI, AS_WRITTEN),

@@ -86,7 +86,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| m == "sparc",
         e_machines: &[elf::EM_SPARC, elf::EM_SPARC32PLUS],
-        label: "EM_SPARC (2) or EM_SPARC32PLUS (18)",
         class: ELF32,
         data: MSB,
     }],
@@ -145,6 +144,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_SPARC_6).misapplied(PAST),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             elf::R_SPARC_COPY,

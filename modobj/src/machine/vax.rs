@@ -32,7 +32,6 @@ pub(super) const PORT: Port = Port {
     kernels: &[Kernel {
         reports: |m| m == "vax",
         e_machines: &[elf::EM_VAX],
-        label: "EM_VAX (75)",
         class: ELF32,
         data: LSB,
     }],
@@ -66,6 +65,7 @@ pub(super) const PORT: Port = Port {
     }),
     linker: Some(&[Accepted::always(R_VAX_32), Accepted::always(R_VAX_PC32)]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             R_VAX_NONE,

@@ -235,7 +235,7 @@ impl<'k> Validator<'k, '_> {
                 format!(
                     "built for {built_for} (e_machine {file_em}); {} accepts only {}",
                     kernel_for(&self.t.machine),
-                    kernel.label
+                    kernel.label()
                 ),
             );
         }
