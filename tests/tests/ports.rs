@@ -5,7 +5,7 @@
 //! machine; the fixtures are `modobj/tests/fixtures/ports/` (`build.sh
 //! ports`). And README.md's "Ports checked" table against the registry.
 
-use e2e::{fixtures, Kernel, Output, Via};
+use e2e::{fixtures, EmulatedKernel, Output, Via};
 use modobj::machine::{self, Port, RelFailure, RelocSections, Since};
 use serde_json::Value;
 
@@ -76,8 +76,8 @@ const CASES: &[Case] = &[
     case("vax", "vax", &["R_VAX_NONE"]),
 ];
 
-fn kernel(machine: &str, osrelease: &str) -> Kernel {
-    let k = Kernel::with_profile(
+fn kernel(machine: &str, osrelease: &str) -> EmulatedKernel {
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         &format!(r#"{{"machine": "{machine}", "osrelease": "{osrelease}"}}"#),
     );

@@ -5,7 +5,7 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF64, LSB, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF64, LSB, MSB,
 };
 
 /// The alternative NONE, which `object` does not name.
@@ -18,13 +18,13 @@ pub(super) const PORT: Port = Port {
     name: "aarch64",
     e_machines: &[elf::EM_AARCH64],
     kernels: &[
-        Kernel {
+        PortKernel {
             reports: |m| m == "aarch64",
             e_machines: &[elf::EM_AARCH64],
             class: ELF64,
             data: LSB,
         },
-        Kernel {
+        PortKernel {
             reports: |m| m == "aarch64eb",
             e_machines: &[elf::EM_AARCH64],
             class: ELF64,

@@ -6,7 +6,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative, Symbol};
-use super::{Accepted, Kernel, Pointer, Port, RelocSections, Widths, ELF64, LSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelocSections, Widths, ELF64, LSB};
 
 /// NetBSD's `EM_ALPHA` (41), which `object` calls `EM_FAKE_ALPHA`.
 pub const EM_ALPHA: u16 = elf::EM_FAKE_ALPHA;
@@ -20,7 +20,7 @@ const GP: &str = "gcc's alpha code reaches globals and calls through the GP (LIT
 pub(super) const PORT: Port = Port {
     name: "alpha",
     e_machines: &[EM_ALPHA, EM_ALPHA_EXP],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "alpha",
         e_machines: &[EM_ALPHA, EM_ALPHA_EXP],
         class: ELF64,

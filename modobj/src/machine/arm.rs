@@ -6,7 +6,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
-use super::{Accepted, Branch, Kernel, Pointer, Port, RelocSections, Widths, ELF32, LSB, MSB};
+use super::{Accepted, Branch, Pointer, Port, PortKernel, RelocSections, Widths, ELF32, LSB, MSB};
 use crate::rules::ARM_BRANCHES_SINCE;
 
 /// `earmv7hf`, `armeb`, ...: arm names; big-endian ones say "eb".
@@ -27,19 +27,19 @@ pub(super) const PORT: Port = Port {
     name: "arm",
     e_machines: &[elf::EM_ARM],
     kernels: &[
-        Kernel {
+        PortKernel {
             reports: |m| m == "evbarm",
             e_machines: &[elf::EM_ARM, elf::EM_AARCH64],
             class: None,
             data: None,
         },
-        Kernel {
+        PortKernel {
             reports: |m| arm(m) && !m.contains("eb"),
             e_machines: &[elf::EM_ARM],
             class: ELF32,
             data: LSB,
         },
-        Kernel {
+        PortKernel {
             reports: |m| arm(m) && m.contains("eb"),
             e_machines: &[elf::EM_ARM],
             class: ELF32,

@@ -6,7 +6,7 @@ use object::elf;
 
 use super::PointerReloc::Absolute;
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB,
 };
 
 const PIC: &str =
@@ -17,7 +17,7 @@ const BRANCH: &str = "a PC-relative branch form the linker does not apply; modul
 pub(super) const PORT: Port = Port {
     name: "hppa",
     e_machines: &[elf::EM_PARISC],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "hppa",
         e_machines: &[elf::EM_PARISC],
         class: ELF32,

@@ -106,7 +106,7 @@ pub struct Port {
     /// tables below describe those objects.
     pub e_machines: &'static [u16],
     /// Its kernels, by the names they report.
-    pub kernels: &'static [Kernel],
+    pub kernels: &'static [PortKernel],
     /// The source revisions the table was written from, e.g.
     /// "kobj_machdep.c 1.6 (2017/11/03)".
     pub source: &'static str,
@@ -175,7 +175,7 @@ pub struct Branch {
 /// The kernels of a port that report some `hw.machine` or
 /// `hw.machine_arch` names, and what objects they accept.
 #[derive(Debug)]
-pub struct Kernel {
+pub struct PortKernel {
     /// Whether a kernel reporting this name is one of them.
     pub reports: fn(&str) -> bool,
     /// `e_machine` values accepted (`ELF*_MACHDEP_ID_CASES` of the
@@ -187,7 +187,7 @@ pub struct Kernel {
     pub data: Option<u8>,
 }
 
-impl Kernel {
+impl PortKernel {
     /// The `e_machine` values accepted as a message names them, e.g.
     /// "EM_X86_64 (62)" or "EM_386 (3) or EM_486 (6)".
     pub fn label(&self) -> String {
@@ -393,7 +393,7 @@ pub fn port(e_machine: u16) -> Option<&'static Port> {
 
 /// What a kernel reporting `machine` (`hw.machine` or `hw.machine_arch`)
 /// accepts; `None` for machines not in the registry.
-pub fn kernel(machine: &str) -> Option<&'static Kernel> {
+pub fn kernel(machine: &str) -> Option<&'static PortKernel> {
     PORTS
         .iter()
         .flat_map(|p| p.kernels)

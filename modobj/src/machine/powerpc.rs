@@ -5,7 +5,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB};
 use crate::rules::POWERPC_REL16_SINCE;
 
 // Not in `object`'s list; the numbers are the psABI's.
@@ -42,7 +42,7 @@ fn powerpc(m: &str) -> bool {
 pub(super) const PORT: Port = Port {
     name: "powerpc",
     e_machines: &[elf::EM_PPC],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: powerpc,
         e_machines: &[elf::EM_PPC],
         class: ELF32,

@@ -6,7 +6,8 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, ELF64, LSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, ELF64,
+    LSB,
 };
 use crate::rules::RISCV_REWRITE_SINCE;
 
@@ -25,13 +26,13 @@ pub(super) const PORT: Port = Port {
     name: "riscv",
     e_machines: &[elf::EM_RISCV],
     kernels: &[
-        Kernel {
+        PortKernel {
             reports: |m| matches!(m, "riscv" | "riscv64"),
             e_machines: &[elf::EM_RISCV],
             class: ELF64,
             data: LSB,
         },
-        Kernel {
+        PortKernel {
             reports: |m| m == "riscv32",
             e_machines: &[elf::EM_RISCV],
             class: ELF32,

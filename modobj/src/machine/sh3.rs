@@ -6,7 +6,9 @@
 use object::elf;
 
 use super::PointerReloc::AbsolutePlusPlace;
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, LSB, MSB};
+use super::{
+    Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, LSB, MSB,
+};
 
 const PIC: &str =
     "it comes from position-independent code (-fpic); modules are built with -fno-pic";
@@ -20,7 +22,7 @@ pub(super) const PORT: Port = Port {
     kernels: &[
         // Only evbsh3 is built in both byte orders (std.evbsh3.eb r1.6
         // includes std.sh3eb, std.evbsh3.el r1.5 sets MACHINE_ARCH=sh3el).
-        Kernel {
+        PortKernel {
             reports: |m| m == "evbsh3",
             e_machines: &[elf::EM_SH],
             class: ELF32,
@@ -31,7 +33,7 @@ pub(super) const PORT: Port = Port {
         // r1.2.6.1, ENDIAN="-EL"; Makefile.dreamcast.inc r1.9.98.1,
         // MACHINE_ARCH=sh3el), hpcsh (conf/std.hpcsh r1.4, ENDIAN="-EL",
         // MACHINE_ARCH=sh3el), all in sys/arch/<board>/.
-        Kernel {
+        PortKernel {
             reports: |m| matches!(m, "sh3el" | "landisk" | "dreamcast" | "hpcsh"),
             e_machines: &[elf::EM_SH],
             class: ELF32,
@@ -39,7 +41,7 @@ pub(super) const PORT: Port = Port {
         },
         // Big-endian: mmeye (sys/arch/mmeye/conf/std.mmeye r1.9,
         // ENDIAN="-EB").
-        Kernel {
+        PortKernel {
             reports: |m| matches!(m, "sh3eb" | "mmeye"),
             e_machines: &[elf::EM_SH],
             class: ELF32,

@@ -6,7 +6,7 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB,
 };
 
 /// The SPARC relocation names, shared with sparc64.
@@ -83,7 +83,7 @@ const PAST: &str = "as written the linker's tables have 24 entries and this type
 pub(super) const PORT: Port = Port {
     name: "sparc",
     e_machines: &[elf::EM_SPARC, elf::EM_SPARC32PLUS],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "sparc",
         e_machines: &[elf::EM_SPARC, elf::EM_SPARC32PLUS],
         class: ELF32,

@@ -6,7 +6,7 @@ use object::elf;
 use super::sparc::{NO_S, PIC};
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF64, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF64, MSB,
 };
 
 const NO_XOR: &str = "as written the linker applies it without the XOR and 0x1c00 that the \
@@ -15,7 +15,7 @@ const NO_XOR: &str = "as written the linker applies it without the XOR and 0x1c0
 pub(super) const PORT: Port = Port {
     name: "sparc64",
     e_machines: &[elf::EM_SPARCV9],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "sparc64",
         e_machines: &[elf::EM_SPARCV9],
         class: ELF64,

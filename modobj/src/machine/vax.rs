@@ -6,7 +6,7 @@
 use object::elf;
 
 use super::PointerReloc::Absolute;
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, LSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, LSB};
 
 // `object` has no VAX relocation numbers: these are the GNU toolchain's
 // (binutils include/elf/vax.h), of which kobj_machdep.c 1.1 names 1 and 4.
@@ -29,7 +29,7 @@ const ONLY: &str = "the vax linker applies only R_VAX_32 and R_VAX_PC32 (\"Bad r
 pub(super) const PORT: Port = Port {
     name: "vax",
     e_machines: &[elf::EM_VAX],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "vax",
         e_machines: &[elf::EM_VAX],
         class: ELF32,

@@ -4,8 +4,8 @@
 //! `docommandchoice` and commands), each menu entry's list of modules is
 //! put together as the loader would put it, and the boot is run as the
 //! kernel would run it ([`modobj::boot`]) against the kernel that will
-//! boot ([`Kernel::next_boot`]). The facts and what is UNVERIFIED about
-//! them are [`modobj::boot`]'s.
+//! boot ([`KernelConnection::next_boot`]). The facts and what is
+//! UNVERIFIED about them are [`modobj::boot`]'s.
 
 use std::path::Path;
 
@@ -19,7 +19,7 @@ use modobj::kobj;
 use modobj::validate::Check;
 
 use crate::json::{text_and_bytes, texts_and_bytes};
-use crate::kernel::{Kernel, NextKernel};
+use crate::kernel::{KernelConnection, NextKernel};
 
 /// Version of the `modload -n --boot-cfg FILE --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
@@ -458,7 +458,7 @@ impl Report {
 /// Runs the check of the `boot.cfg` at `path` against the kernel that
 /// will boot. `Err` is the line saying why it cannot be done (the file
 /// cannot be read, no kernel to boot).
-pub fn check(kernel: &Kernel, path: &Path) -> Result<Report, String> {
+pub fn check(kernel: &KernelConnection, path: &Path) -> Result<Report, String> {
     let next = kernel.next_boot()?;
     let bytes =
         std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), Errno::from_io(&e)))?;

@@ -3,7 +3,7 @@
 
 use crate::explain::view::{describe, KernelView};
 use crate::json::{text_and_bytes, texts_and_bytes};
-use crate::kernel::Kernel;
+use crate::kernel::KernelConnection;
 use jsontext::object;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -82,7 +82,7 @@ struct Pending {
 }
 
 struct Walk<'a> {
-    kernel: &'a Kernel,
+    kernel: &'a KernelConnection,
     view: KernelView,
     flags: i32,
     report: Report,
@@ -628,7 +628,7 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 
 /// Runs the dry run of loading `operand` with `flags` and the command
 /// line's properties.
-pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
+pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
         Some(t) => format!(
