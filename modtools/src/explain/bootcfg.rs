@@ -11,6 +11,7 @@ use std::path::Path;
 
 use jsontext::{object, strings, Value};
 use libmodctl::abi::{class_name, ModClass, MODFLG_AUTO_LOADED};
+use libmodctl::cnum;
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::boot::{self, Fate, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
@@ -48,31 +49,6 @@ pub struct BootCfg {
     pub ignored: Option<String>,
     /// Lines the loader drops, in words.
     pub notes: Vec<String>,
-}
-
-/// C's `atoi`: blanks, a sign, digits; what follows is ignored.
-fn atoi(s: &[u8]) -> i64 {
-    let s = {
-        let start = s
-            .iter()
-            .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-            .unwrap_or(s.len());
-        &s[start..]
-    };
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut v: i64 = 0;
-    for &c in digits.iter().take_while(|c| c.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 fn text(b: &[u8]) -> String {
@@ -133,12 +109,12 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
         } else if key.starts_with(b"banner") {
         } else if key.starts_with(b"timeout") {
             cfg.timeout = if value.first().is_some_and(u8::is_ascii_digit) {
-                atoi(value)
+                cnum::atoi(value)
             } else {
                 -1
             };
         } else if key.starts_with(b"default") {
-            def = atoi(value).saturating_sub(1);
+            def = cnum::atoi(value).saturating_sub(1);
         } else if key.starts_with(b"consdev") {
         } else if key.starts_with(b"load") {
             cfg.loads.push(text(value));
