@@ -14,6 +14,7 @@ use modemul::{Profile, State};
 use modobj::kmod::{split_required, Kmod};
 use modobj::validate::{self, Target};
 use modtools::getopt::{self, Getopt, GetoptError};
+use modtools::params;
 
 // ---------------------------------------------------------------------
 // Module objects.
@@ -547,11 +548,11 @@ pub fn getopt(data: &[u8]) {
             b"0" | b"false" | b"no" => Some(false),
             _ => None,
         };
-        assert_eq!(getopt::parse_bool(w), want, "{w:?}");
-        if let Some((k, v)) = getopt::split_param(w) {
+        assert_eq!(params::parse_bool(w), want, "{w:?}");
+        if let Some((k, v)) = params::split_param(w) {
             assert!(k.len() + v.len() < w.len(), "the = is dropped");
         }
-        if let Ok(n) = getopt::dehumanize_number(w) {
+        if let Ok(n) = params::dehumanize_number(w) {
             // A plain decimal number means itself.
             if let Ok(s) = std::str::from_utf8(w) {
                 if let Ok(plain) = s.parse::<i64>() {

@@ -7,6 +7,7 @@
 
 pub mod abi;
 pub mod backend;
+pub mod cnum;
 pub mod errno;
 pub mod modctl;
 pub mod name;

@@ -177,7 +177,8 @@ mod tests {
         unsafe fn modctl(&self, cmd: i32, arg: *mut c_void) -> Result<(), Errno> {
             match cmd {
                 MODCTL_STAT | MODCTL_OSTAT => {
-                    let iov = &mut *(arg as *mut IoVec);
+                    // SAFETY: the library passes its own aligned IoVec.
+                    let iov = unsafe { &mut *(arg as *mut IoVec) };
                     self.calls.borrow_mut().push((cmd, iov.iov_len));
                     let full = if cmd == MODCTL_STAT {
                         &self.v2
@@ -186,15 +187,25 @@ mod tests {
                     };
                     let full = full.as_ref().ok_or(Errno::EINVAL)?;
                     let n = full.len().min(iov.iov_len);
-                    std::ptr::copy_nonoverlapping(full.as_ptr(), iov.iov_base as *mut u8, n);
+                    // SAFETY: `iov_base` holds `iov_len` >= n writable bytes.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(full.as_ptr(), iov.iov_base as *mut u8, n)
+                    };
                     iov.iov_len = full.len();
                     Ok(())
                 }
                 MODCTL_LOAD => {
-                    let ml = &*(arg as *const ModctlLoad);
-                    let name = CStr::from_ptr(ml.ml_filename).to_str().unwrap().to_string();
-                    let props = (!ml.ml_props.is_null())
-                        .then(|| CStr::from_ptr(ml.ml_props).to_str().unwrap().to_string());
+                    // SAFETY: the library passes its own aligned ModctlLoad,
+                    // whose strings are NUL-terminated (or props null).
+                    let ml = unsafe { &*(arg as *const ModctlLoad) };
+                    // SAFETY: as above.
+                    let name = unsafe { CStr::from_ptr(ml.ml_filename) };
+                    let name = name.to_str().unwrap().to_string();
+                    let props = (!ml.ml_props.is_null()).then(|| {
+                        // SAFETY: as above, and not null.
+                        let p = unsafe { CStr::from_ptr(ml.ml_props) };
+                        p.to_str().unwrap().to_string()
+                    });
                     if let Some(p) = &props {
                         assert_eq!(p.len(), ml.ml_propslen);
                     }
@@ -202,7 +213,8 @@ mod tests {
                     Ok(())
                 }
                 MODCTL_UNLOAD => {
-                    let name = CStr::from_ptr(arg as *const _).to_bytes();
+                    // SAFETY: the library passes a NUL-terminated name.
+                    let name = unsafe { CStr::from_ptr(arg as *const _) }.to_bytes();
                     if name == b"busy" {
                         Err(Errno::EBUSY)
                     } else {

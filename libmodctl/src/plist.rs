@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::cnum;
+
 /// Longest dictionary key proplib stores (`PDK_MAXKEY` in the 2016
 /// prop_dictionary.c). UNVERIFIED for the 2020+ proplib rewrite.
 pub const MAX_KEY_LEN: usize = 128;
@@ -394,11 +396,6 @@ fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// C-locale `isspace`, which strtoll/strtoul skip.
-fn is_c_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Want {
     Start,
@@ -418,15 +415,6 @@ struct Tag<'a> {
     name: &'a [u8],
     empty: bool,
     attr: Option<Attr<'a>>,
-}
-
-/// The result of C `strtoll`/`strtoull` with base 0 before range checks.
-struct CNumber {
-    negative: bool,
-    /// None when the digits overflow 64 bits.
-    magnitude: Option<u64>,
-    /// Index just past the digits; the start when there were none.
-    end: usize,
 }
 
 struct Parser<'a> {
@@ -809,70 +797,21 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// C `strtoll`/`strtoull` with base 0 from `start`: optional blanks
-    /// and sign, then `0x` hex, `0` octal or decimal.
-    fn c_number(&self, start: usize) -> CNumber {
-        let mut p = start;
-        while is_c_space(self.at(p)) {
-            p += 1;
-        }
-        let negative = self.at(p) == b'-';
-        if matches!(self.at(p), b'-' | b'+') {
-            p += 1;
-        }
-        // "0x" not followed by a hex digit is the number 0 followed by junk.
-        let (radix, digits) = if self.at(p) == b'0'
-            && (self.at(p + 1) | 0x20) == b'x'
-            && self.at(p + 2).is_ascii_hexdigit()
-        {
-            (16u32, p + 2)
-        } else if self.at(p) == b'0' {
-            (8, p)
-        } else {
-            (10, p)
-        };
-        let mut magnitude = Some(0u64);
-        let mut q = digits;
-        while let Some(d) = char::from(self.at(q)).to_digit(radix) {
-            magnitude = magnitude
-                .and_then(|m| m.checked_mul(u64::from(radix)))
-                .and_then(|m| m.checked_add(u64::from(d)));
-            q += 1;
-        }
-        if q == digits {
-            return CNumber {
-                negative: false,
-                magnitude: Some(0),
-                end: start,
-            };
-        }
-        CNumber {
-            negative,
-            magnitude,
-            end: q,
-        }
-    }
-
-    /// strtoll: None on ERANGE.
+    /// C `strtoll` with base 0 from `start` ([`cnum`]): `None` on ERANGE,
+    /// else the value and the index past the digits (`start` when none).
     fn c_strtoll(&self, start: usize) -> Option<(i64, usize)> {
-        let n = self.c_number(start);
-        let m = n.magnitude?;
-        let value = if n.negative {
-            if m > i64::MIN.unsigned_abs() {
-                return None;
-            }
-            0i64.wrapping_sub_unsigned(m)
-        } else {
-            i64::try_from(m).ok()?
-        };
-        Some((value, n.end))
+        let n = cnum::scan(&self.buf[start.min(self.buf.len())..], 0);
+        match n.to_i64() {
+            (_, true) => None,
+            (v, false) => Some((v, start + n.end)),
+        }
     }
 
-    /// strtoull: None on ERANGE; a `-` negates modulo 2^64, as in C.
+    /// C `strtoull` with base 0: `None` on ERANGE; a `-` negates modulo
+    /// 2^64, as in C.
     fn c_strtoull(&self, start: usize) -> Option<(u64, usize)> {
-        let n = self.c_number(start);
-        let m = n.magnitude?;
-        Some((if n.negative { m.wrapping_neg() } else { m }, n.end))
+        let n = cnum::scan(&self.buf[start.min(self.buf.len())..], 0);
+        Some((n.to_u64()?, start + n.end))
     }
 
     /// The text of `<integer>`: `-` → signed; `0x` → unsigned; otherwise

@@ -50,8 +50,9 @@ fn example_modules(machine: &str) -> &'static Examples {
     }
 }
 
-/// `__NetBSD_Version__` the example objects were built for.
-const BUILT_FOR: u32 = 1_001_000_000;
+/// `__NetBSD_Version__` the example objects were built for (a fact of
+/// the fixtures, not the default profile's release).
+const BUILT_FOR: u32 = modobj::osrev::OsRevision::new(10, 1, 0).get();
 
 /// Writes each example to `<root>/<module_path>/<name>/<name>.kmod` unless
 /// a file is already there, as built for the emulated kernel.

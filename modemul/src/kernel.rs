@@ -28,11 +28,12 @@ pub fn kauth_module(p: &Profile, autoload: bool) -> bool {
     p.securelevel <= 0 && (p.euid == 0 || autoload)
 }
 
-/// Where module text is placed: plausible kernel addresses for the port.
+/// Where module text is placed: plausible kernel addresses for the port,
+/// 32-bit ones for a kernel the port registry does not call 64-bit (a
+/// name covering both classes, such as evbarm, included).
 pub fn text_base(machine: &str) -> u64 {
-    match machine {
-        "i386" | "evbarm" | "hppa" | "sparc" | "mac68k" | "amiga" | "atari" | "hp300" | "sun3"
-        | "vax" | "macppc" | "evbppc" | "pmax" | "evbmips" | "sgimips" | "landisk" => 0xc200_0000,
+    match modobj::machine::kernel(machine) {
+        Some(k) if !k.is_64bit() => 0xc200_0000,
         _ => 0xffff_ffff_8200_0000,
     }
 }

@@ -74,12 +74,14 @@
 //! profile says otherwise, `MODULE_CMD_AUTOUNLOAD` always agrees, modules
 //! publish no sysctl nodes, and a module's INIT never loads other modules
 //! (so no nested pending lists and no "recursive load causes duplicate").
-//! Kernel-initiated autoloads (mount, exec), the memory-pressure branch of auto-unload, non-`MODULAR` kernels
-//! (`ENOSYS`), `EOPNOTSUPP` before the root file system, and the NetBSD ≤ 7
-//! differences (recursion depth `EMLINK`, authorization before the `EEXIST`
-//! pre-check) are not emulated. Version-dependent rules shared with the
-//! validator are: the class range (unchecked before 8.0, bufq from 8.0)
-//! and the 9-requirement limit before 9.0. Bad user pointers other than
+//! Kernel-initiated autoloads (mount, exec), the memory-pressure branch of
+//! auto-unload, non-`MODULAR` kernels (`ENOSYS`) and NetBSD ≤ 7's order
+//! of authorization before the `EEXIST` pre-check are not emulated.
+//! Version-dependent rules shared with the validator
+//! ([`modobj::rules`]) are: the class range (unchecked before 8.0, bufq
+//! from 8.0), the 9-requirement limit and the recursion depth limit
+//! (`EMLINK`) before 9.0; a boot module's requirement outside the boot
+//! list fails with `EOPNOTSUPP` (see Booting). Bad user pointers other than
 //! NULL cannot be detected (`EFAULT` only for NULL). A malformed `.plist`
 //! gives `EINVAL` (a DIAGNOSTIC kernel would panic).
 
@@ -600,30 +602,45 @@ impl Emul {
         kernel::kauth_module(&self.profile, false)
     }
 
+    /// `MODCTL_LOAD`.
+    ///
+    /// # Safety
+    /// `arg` is null or points to a readable `ModctlLoad` whose
+    /// `ml_filename` (and `ml_props`, when not null) are null or
+    /// NUL-terminated strings, as [`Backend::modctl`] requires.
     unsafe fn do_load(&self, arg: *mut c_void) -> Result<(), Errno> {
         if arg.is_null() {
             return Err(Errno::EFAULT);
         }
-        let ml = std::ptr::read_unaligned(arg as *const ModctlLoad);
+        // SAFETY: not null, and the caller passes a readable ModctlLoad;
+        // read unaligned, as the kernel's copyin makes no demand either.
+        let ml = unsafe { std::ptr::read_unaligned(arg as *const ModctlLoad) };
         if ml.ml_props.is_null() != (ml.ml_propslen == 0) {
             return Err(Errno::EINVAL);
         }
-        let path = copyinstr(ml.ml_filename, MAXPATHLEN)?;
+        // SAFETY: the caller's ml_filename is null or a NUL-terminated string.
+        let path = unsafe { copyinstr(ml.ml_filename, MAXPATHLEN) }?;
         let props = if ml.ml_props.is_null() {
             None
         } else {
             if ml.ml_propslen > MAXPROPSLEN {
                 return Err(Errno::ENOMEM);
             }
-            let text = copyinstr(ml.ml_props, ml.ml_propslen + 1)?;
+            // SAFETY: the caller's ml_props is a NUL-terminated string.
+            let text = unsafe { copyinstr(ml.ml_props, ml.ml_propslen + 1) }?;
             Some(Props::internalize(&text).ok_or(Errno::EINVAL)?)
         };
         let flags = ml.ml_flags;
         self.with_kernel(true, |k| k.load(&path, flags, props.as_ref()))?
     }
 
+    /// `MODCTL_UNLOAD`.
+    ///
+    /// # Safety
+    /// `arg` is null or a NUL-terminated name.
     unsafe fn do_unload(&self, arg: *mut c_void) -> Result<(), Errno> {
-        let name = copyinstr(arg as *const c_char, MAXMODNAME)?;
+        // SAFETY: the caller passes null or a NUL-terminated name.
+        let name = unsafe { copyinstr(arg as *const c_char, MAXMODNAME) }?;
         self.with_kernel(false, |k| k.unload(&name))?
     }
 
@@ -633,11 +650,16 @@ impl Emul {
     }
 
     /// `MODCTL_STAT` of NetBSD ≥ 9.
+    ///
+    /// # Safety
+    /// `arg` is null or points to a readable and writable `IoVec` whose
+    /// `iov_base` is null or `iov_len` writable bytes.
     unsafe fn stat_v2(&self, arg: *mut c_void) -> Result<(), Errno> {
         if arg.is_null() {
             return Err(Errno::EFAULT);
         }
-        let iov = std::ptr::read_unaligned(arg as *const IoVec);
+        // SAFETY: not null, and the caller passes a readable IoVec.
+        let iov = unsafe { std::ptr::read_unaligned(arg as *const IoVec) };
         let privileged = self.stat_privileged();
         let recs = self.records(privileged)?;
         let mods: Vec<ModStat> = recs.iter().map(StatRec::to_modstat).collect();
@@ -648,24 +670,32 @@ impl Emul {
         if iov.iov_len == 0 && !privileged {
             return Err(Errno::EPERM);
         }
-        copyout(&full, &iov)?;
-        set_iov_len(arg, full.len());
+        // SAFETY: the caller's iovec describes `iov_len` writable bytes.
+        unsafe { copyout(&full, &iov) }?;
+        // SAFETY: `arg` is the caller's writable IoVec, not null.
+        unsafe { set_iov_len(arg, full.len()) };
         Ok(())
     }
 
     /// `MODCTL_STAT` of NetBSD ≤ 8 (`ostat` false) or `MODCTL_OSTAT`.
+    ///
+    /// # Safety
+    /// As [`Emul::stat_v2`].
     unsafe fn stat_v1(&self, arg: *mut c_void, ostat: bool) -> Result<(), Errno> {
         if arg.is_null() {
             return Err(Errno::EFAULT);
         }
-        let iov = std::ptr::read_unaligned(arg as *const IoVec);
+        // SAFETY: not null, and the caller passes a readable IoVec.
+        let iov = unsafe { std::ptr::read_unaligned(arg as *const IoVec) };
         // The ≤ 8 code showed addresses to everyone; compat_80 hides them.
         let show = !ostat || self.stat_privileged();
         let recs = self.records(show)?;
         let mods: Vec<ModStat> = recs.iter().map(StatRec::to_modstat).collect();
         let full = stat::encode_v1(&mods, ostat);
-        copyout(&full, &iov)?;
-        set_iov_len(arg, full.len());
+        // SAFETY: the caller's iovec describes `iov_len` writable bytes.
+        unsafe { copyout(&full, &iov) }?;
+        // SAFETY: `arg` is the caller's writable IoVec, not null.
+        unsafe { set_iov_len(arg, full.len()) };
         Ok(())
     }
 }
@@ -686,6 +716,9 @@ impl StatRec {
 }
 
 /// copyinstr(9): the string at `p`, at most `max` bytes with its NUL.
+///
+/// # Safety
+/// `p` is null or a NUL-terminated string (or `max` readable bytes).
 unsafe fn copyinstr(p: *const c_char, max: usize) -> Result<Vec<u8>, Errno> {
     if p.is_null() {
         return Err(Errno::EFAULT);
@@ -694,7 +727,7 @@ unsafe fn copyinstr(p: *const c_char, max: usize) -> Result<Vec<u8>, Errno> {
     for i in 0..max {
         // SAFETY: the caller passes a NUL-terminated string; we stop at
         // its NUL or after `max` bytes, whichever comes first.
-        let c = *p.add(i) as u8;
+        let c = unsafe { *p.add(i) } as u8;
         if c == 0 {
             return Ok(out);
         }
@@ -704,6 +737,10 @@ unsafe fn copyinstr(p: *const c_char, max: usize) -> Result<Vec<u8>, Errno> {
 }
 
 /// Copies as much of `full` as fits in the caller's buffer.
+///
+/// # Safety
+/// `iov.iov_base` is null or `iov.iov_len` writable bytes that do not
+/// overlap `full`.
 unsafe fn copyout(full: &[u8], iov: &IoVec) -> Result<(), Errno> {
     let n = full.len().min(iov.iov_len);
     if n == 0 {
@@ -712,25 +749,41 @@ unsafe fn copyout(full: &[u8], iov: &IoVec) -> Result<(), Errno> {
     if iov.iov_base.is_null() {
         return Err(Errno::EFAULT);
     }
-    // SAFETY: the caller's iovec describes `iov_len` writable bytes.
-    std::ptr::copy_nonoverlapping(full.as_ptr(), iov.iov_base as *mut u8, n);
+    // SAFETY: the caller's iovec describes `iov_len` >= n writable bytes,
+    // apart from `full`, which holds >= n bytes.
+    unsafe { std::ptr::copy_nonoverlapping(full.as_ptr(), iov.iov_base as *mut u8, n) };
     Ok(())
 }
 
 /// Stores the full size into the caller's `iov_len`.
+///
+/// # Safety
+/// `arg` points to a writable `IoVec` (not necessarily aligned).
 unsafe fn set_iov_len(arg: *mut c_void, len: usize) {
-    let field = (arg as *mut u8).add(std::mem::offset_of!(IoVec, iov_len)) as *mut usize;
-    std::ptr::write_unaligned(field, len);
+    // SAFETY: the field's offset lies inside the caller's IoVec, and the
+    // write is unaligned, as the IoVec may be.
+    unsafe {
+        let field = (arg as *mut u8).add(std::mem::offset_of!(IoVec, iov_len)) as *mut usize;
+        std::ptr::write_unaligned(field, len);
+    }
 }
 
 impl Backend for Emul {
     unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
+        // Each handler's `# Safety` is the trait's contract for its command.
         match (cmd, self.profile.stat_abi) {
-            (MODCTL_LOAD, _) => self.do_load(arg),
-            (MODCTL_UNLOAD, _) => self.do_unload(arg),
-            (MODCTL_STAT, StatAbiEra::V2) => self.stat_v2(arg),
-            (MODCTL_OSTAT, StatAbiEra::V1) => self.stat_v1(arg, false),
-            (MODCTL_OSTAT, StatAbiEra::V2) if self.profile.compat_80 => self.stat_v1(arg, true),
+            // SAFETY: the trait's contract: a ModctlLoad for MODCTL_LOAD.
+            (MODCTL_LOAD, _) => unsafe { self.do_load(arg) },
+            // SAFETY: the trait's contract: a NUL-terminated name.
+            (MODCTL_UNLOAD, _) => unsafe { self.do_unload(arg) },
+            // SAFETY: the trait's contract: an IoVec over writable memory.
+            (MODCTL_STAT, StatAbiEra::V2) => unsafe { self.stat_v2(arg) },
+            // SAFETY: the trait's contract: an IoVec over writable memory.
+            (MODCTL_OSTAT, StatAbiEra::V1) => unsafe { self.stat_v1(arg, false) },
+            (MODCTL_OSTAT, StatAbiEra::V2) if self.profile.compat_80 => {
+                // SAFETY: the trait's contract: an IoVec over writable memory.
+                unsafe { self.stat_v1(arg, true) }
+            }
             (MODCTL_EXISTS, _) => match arg as usize {
                 which @ (EXISTS_LOAD | EXISTS_AUTOLOAD) => {
                     if kernel::kauth_module(&self.profile, which == EXISTS_AUTOLOAD) {

@@ -13,6 +13,7 @@ use jsontext::{self, object, text_or_bytes, Fields, Place, Value};
 use libmodctl::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
+use modobj::osrev::OsRevision;
 
 /// Which modstat ABI the emulated kernel speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,14 +93,11 @@ pub struct Profile {
     pub boot_modules: Vec<String>,
 }
 
-pub const DEFAULT_OSRELEASE: &str = "10.1";
+pub use modobj::rules::DEFAULT_RELEASE;
 pub const DEFAULT_MACHINE: &str = "amd64";
 pub const DEFAULT_MODULE_ROOT: &str = "root";
 /// `module_autotime`'s initial value in kern_module.c.
 pub const DEFAULT_AUTOTIME: u32 = 10;
-
-/// The first `__NetBSD_Version__` with the v2 stat ABI (NetBSD 9.0).
-const V2_SINCE: u32 = 900_000_000;
 
 impl Default for Profile {
     fn default() -> Profile {
@@ -113,7 +111,7 @@ impl Profile {
         let doc = jsontext::parse(text.as_bytes()).map_err(|e| e.to_string())?;
         let file = ProfileFile::from_json(&doc)?;
         if let (Some(rel), None) = (&file.osrelease, file.osrevision) {
-            if osrevision_of(rel).is_none() {
+            if OsRevision::parse(rel).is_none() {
                 return Err(format!(
                     "osrelease `{rel}' is not a NetBSD release such as 10.1 or 10.99.12; \
                      give osrevision too"
@@ -230,23 +228,6 @@ impl Profile {
     }
 }
 
-/// `__NetBSD_Version__` of a release string: "10.1" → 1001000000,
-/// "10.99.12" → 1099001200, "9.3" → 903000000.
-pub fn osrevision_of(osrelease: &str) -> Option<u32> {
-    let mut parts = osrelease.split('.');
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor: u32 = parts.next().map_or(Some(0), |s| s.parse().ok())?;
-    let patch: u32 = parts.next().map_or(Some(0), |s| {
-        s.trim_end_matches(|c: char| c.is_ascii_alphabetic())
-            .parse()
-            .ok()
-    })?;
-    if major > 41 || minor > 99 || patch > 9999 {
-        return None;
-    }
-    Some(major * 100_000_000 + minor * 1_000_000 + patch * 100)
-}
-
 /// A realistic NetBSD 10.1 amd64 set of built-in modules. Classes and
 /// requirements are those of the MODULE() declarations in NetBSD's sources
 /// (suser, securelevel, extensions, secmodel_bsd44, mfs "ffs", null
@@ -313,21 +294,20 @@ impl ProfileFile {
         let (osrelease, osrevision) = match (self.osrelease, self.osrevision) {
             (Some(rel), Some(rev)) => (rel, rev),
             (Some(rel), None) => {
-                let rev = osrevision_of(&rel).unwrap_or(0);
+                let rev = OsRevision::parse(&rel).map_or(0, OsRevision::get);
                 (rel, rev)
             }
-            (None, Some(rev)) => (modobj::kmod::version_text(rev), rev),
-            (None, None) => (
-                DEFAULT_OSRELEASE.to_string(),
-                osrevision_of(DEFAULT_OSRELEASE).unwrap_or(0),
-            ),
+            (None, Some(rev)) => (OsRevision(rev).to_string(), rev),
+            (None, None) => (DEFAULT_RELEASE.to_string(), DEFAULT_RELEASE.get()),
         };
         let machine = self.machine.unwrap_or_else(|| DEFAULT_MACHINE.to_string());
-        let stat_abi = self.stat_abi.unwrap_or(if osrevision >= V2_SINCE {
-            StatAbiEra::V2
-        } else {
-            StatAbiEra::V1
-        });
+        let stat_abi = self
+            .stat_abi
+            .unwrap_or(if osrevision >= modobj::rules::STAT_V2_SINCE {
+                StatAbiEra::V2
+            } else {
+                StatAbiEra::V1
+            });
         let module_path = self
             .module_path
             .unwrap_or_else(|| modobj::path::default_module_path(&osrelease, &machine));
@@ -587,11 +567,20 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(osrevision_of("10.1"), Some(1_001_000_000));
-        assert_eq!(osrevision_of("9.3"), Some(903_000_000));
-        assert_eq!(osrevision_of("10.99.12"), Some(1_099_001_200));
-        assert_eq!(osrevision_of("7.99.34"), Some(799_003_400));
-        assert_eq!(osrevision_of("x"), None);
+        // Either key gives the other, -current patch levels past 99 too.
+        for (rel, rev) in [
+            ("10.1", 1_001_000_000),
+            ("9.3", 903_000_000),
+            ("10.99.12", 1_099_001_200),
+            ("9.99.112", 999_011_200),
+            ("7.99.34", 799_003_400),
+        ] {
+            let p = Profile::from_json(&format!("{{\"osrelease\": \"{rel}\"}}")).unwrap();
+            assert_eq!(p.osrevision, rev, "{rel}");
+            let p = Profile::from_json(&format!("{{\"osrevision\": {rev}}}")).unwrap();
+            assert_eq!(p.osrelease, rel, "{rev}");
+        }
+        assert!(Profile::from_json("{\"osrelease\": \"x\"}").is_err());
     }
 
     #[test]

@@ -320,6 +320,8 @@ fn raw_load(
         ml_props: props,
         ml_propslen: len,
     };
+    // SAFETY: `ml` outlives the call; its pointers are the caller's
+    // (null or NUL-terminated strings, see above).
     unsafe { e.modctl(MODCTL_LOAD, &mut ml as *mut ModctlLoad as *mut c_void) }
 }
 
@@ -850,6 +852,7 @@ fn load_enomem_and_efault_rows() {
     assert_eq!(max.len(), MAXPROPSLEN);
     env.load_with("example", 0, Some(&max)).unwrap();
 
+    // SAFETY: a null argument, which the emulator refuses unread.
     env.fails_cleanly(Errno::EFAULT, |e| unsafe {
         e.emul().modctl(MODCTL_LOAD, std::ptr::null_mut())
     });
@@ -1111,6 +1114,7 @@ fn unload_rows() {
     }
     env.fails_cleanly(Errno::ENAMETOOLONG, |e| e.unload(&"a".repeat(32)));
     env.fails_cleanly(Errno::ENOENT, |e| e.unload(&"a".repeat(31)));
+    // SAFETY: a null argument, which the emulator refuses unread.
     env.fails_cleanly(Errno::EFAULT, |e| unsafe {
         e.emul().modctl(MODCTL_UNLOAD, std::ptr::null_mut())
     });
@@ -1177,6 +1181,7 @@ fn unknown_commands_are_einval() {
     let before = env.state();
     for cmd in [5, 99, -1] {
         assert_eq!(
+            // SAFETY: unknown commands read no argument.
             unsafe { env.emul().modctl(cmd, std::ptr::null_mut()) },
             Err(Errno::EINVAL)
         );
@@ -1192,6 +1197,7 @@ fn raw_stat(e: &Emul, cmd: i32, buf: &mut [u8], len: usize) -> (Result<(), Errno
         iov_base: buf.as_mut_ptr() as *mut c_void,
         iov_len: len,
     };
+    // SAFETY: `iov` covers `buf`, and both outlive the call.
     let r = unsafe { e.modctl(cmd, &mut iov as *mut IoVec as *mut c_void) };
     (r, iov.iov_len)
 }
@@ -1344,12 +1350,14 @@ fn stat_v2_truncation_and_iov_len() {
         iov_base: std::ptr::null_mut(),
         iov_len: 16,
     };
+    // SAFETY: `iov` outlives the call; its null base is refused unwritten.
     let r = unsafe {
         env.emul()
             .modctl(MODCTL_STAT, &mut iov as *mut IoVec as *mut c_void)
     };
     assert_eq!((r, iov.iov_len), (Err(Errno::EFAULT), 16));
     assert_eq!(
+        // SAFETY: a null argument, which the emulator refuses unread.
         unsafe { env.emul().modctl(MODCTL_STAT, std::ptr::null_mut()) },
         Err(Errno::EFAULT)
     );

@@ -11,6 +11,7 @@ use libmodctl::Errno;
 use modtools::explain::{bootcfg, diagnose, dryrun};
 use modtools::getopt::{self as cli, Getopt};
 use modtools::msg::{self, errx};
+use modtools::params;
 use modtools::propfile;
 
 const OPTSTRING: &str = "Pb:d:fi:m:nps:";
@@ -35,12 +36,12 @@ fn quoted(what: &str, arg: &[u8]) -> Vec<u8> {
 
 /// Parses one `-b`/`-i`/`-s` argument into the dictionary, or says why not.
 fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), Vec<u8>> {
-    let (key, value) = cli::split_param(arg).ok_or_else(|| quoted("Invalid parameter", arg))?;
+    let (key, value) = params::split_param(arg).ok_or_else(|| quoted("Invalid parameter", arg))?;
     let value = match letter {
         'b' => Value::Bool(
-            cli::parse_bool(value).ok_or_else(|| quoted("Invalid boolean value", value))?,
+            params::parse_bool(value).ok_or_else(|| quoted("Invalid boolean value", value))?,
         ),
-        'i' => Value::Int(cli::dehumanize_number(value).map_err(|e: Errno| {
+        'i' => Value::Int(params::dehumanize_number(value).map_err(|e: Errno| {
             let mut m = quoted("Invalid integer value", value);
             m.extend_from_slice(format!(": {e}").as_bytes());
             m

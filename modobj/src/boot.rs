@@ -103,17 +103,13 @@ pub fn loader_machine(machine: &str) -> &str {
 /// -current, and `/` for a kernel without a version note.
 pub fn loader_module_base(osrevision: u32, machine: &str) -> String {
     let machine = loader_machine(machine);
-    let (major, minor, patch) = (
-        osrevision / 100_000_000,
-        osrevision / 1_000_000 % 100,
-        osrevision / 100 % 10_000,
-    );
+    let v = crate::osrev::OsRevision(osrevision);
     if osrevision == 0 {
         "/".to_string()
-    } else if minor == 99 {
-        format!("/stand/{machine}/{major}.{minor}.{patch}/modules")
+    } else if v.is_current() {
+        format!("/stand/{machine}/{v}/modules")
     } else {
-        format!("/stand/{machine}/{major}.{minor}/modules")
+        format!("/stand/{machine}/{}.{}/modules", v.major(), v.minor())
     }
 }
 

@@ -1,10 +1,10 @@
 //! The parts of a module file that were read, each at its file offset.
 //!
 //! The kernel's `kobj_load` reads a module in pieces at the offsets its
-//! headers name (netbsd-kernel-abi.md §8.1): the ELF header, the section
+//! headers name (sys/kern/subr_kobj.c r1.76): the ELF header, the section
 //! header table, then section contents. A read that comes up short (the
 //! file is shorter than an offset plus a size) fails the load with
-//! EINVAL. [`Image`] is what such reads leave behind: a sparse copy of the
+//! EINVAL (`kobj_read_vfs`, sys/kern/subr_kobj_vfs.c r1.7.6.4). [`Image`] is what such reads leave behind: a sparse copy of the
 //! file, a list of byte ranges read once each, never the whole file and
 //! never a mapping. What to read is decided by the ELF reader
 //! ([`crate::kmod`]); this module opens the file as the kernel's `vn_open`

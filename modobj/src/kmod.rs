@@ -4,7 +4,8 @@
 //! `link_set_modules` holds one pointer, filled in by a relocation, to the
 //! module's `modinfo_t` {version, class, modcmd, name, required}; the two
 //! strings are reached through relocations as well. This module reads the
-//! object the way the kernel's linker does (netbsd-kernel-abi.md §7, §8):
+//! object the way the kernel's linker does (`kobj_load`, `kobj_relocate`,
+//! sys/kern/subr_kobj.c r1.76):
 //! it finds the section by name, applies the relocation that fills each
 //! pointer (per machine: REL with implicit addends or RELA), and reads the
 //! descriptor and strings it lands on.
@@ -12,7 +13,7 @@
 //! Nothing here fails on content: [`Kmod::from_bytes`] accepts any bytes,
 //! and what it could not decode is recorded for [`crate::validate`] to
 //! explain. The only error is failing to read the file. A file is read as
-//! `kobj_load` reads it (§8.1): the ELF header, the section header table,
+//! `kobj_load` reads it: the ELF header, the section header table,
 //! then the ranges those name that the checks need (symbol and string
 //! tables, section names, relocation tables), each bounded by the claim
 //! and by the file's size ([`read_file`], [`crate::image`]); large
@@ -35,7 +36,7 @@ use object::{BigEndian, Endianness, LittleEndian};
 
 use crate::checks::Check;
 use crate::image::Image;
-use crate::machine::{pointer_reloc, reloc_name, PointerReloc, EM_486, EM_ALPHA, EM_ALPHA_EXP};
+use crate::machine::{pointer_reloc, reloc_name, PointerReloc};
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
 
@@ -50,8 +51,8 @@ const MAX_STRING: usize = 64 * 1024;
 
 /// What reading a file that was truncated while it was being read fails
 /// with. The kernel, given the file now, would meet the same short read,
-/// which kobj reports as EINVAL (netbsd-kernel-abi.md §12, MODCTL_LOAD:
-/// "truncated object file (short read in kobj)").
+/// which kobj reports as EINVAL (`kobj_read_vfs` turns a short read into
+/// EINVAL, sys/kern/subr_kobj_vfs.c r1.7.6.4).
 pub const FILE_CHANGED_ERRNO: Errno = Errno::EINVAL;
 
 /// Why nothing read from such a file is trusted.
@@ -60,68 +61,36 @@ pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it
 pub use crate::image::{KmodError, Waits};
 
 /// The machine an object was built for (`e_machine`), named as NetBSD's
-/// ports name their architectures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// ports name their architectures: the port of [`crate::machine`] whose
+/// objects have that `e_machine`, or another value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Machine {
-    Amd64,
-    I386,
-    Aarch64,
-    Arm,
-    PowerPc,
-    PowerPc64,
-    Sparc,
-    Sparc64,
-    Mips,
-    RiscV,
-    Alpha,
-    M68k,
-    Hppa,
-    Sh3,
-    Vax,
+    /// A port of the registry, by its name.
+    Port(&'static str),
     Other(u16),
 }
 
 impl Machine {
     pub fn from_e_machine(em: u16) -> Machine {
-        match em {
-            elf::EM_X86_64 => Machine::Amd64,
-            elf::EM_386 | EM_486 => Machine::I386,
-            elf::EM_AARCH64 => Machine::Aarch64,
-            elf::EM_ARM => Machine::Arm,
-            elf::EM_PPC => Machine::PowerPc,
-            elf::EM_PPC64 => Machine::PowerPc64,
-            elf::EM_SPARC | elf::EM_SPARC32PLUS => Machine::Sparc,
-            elf::EM_SPARCV9 => Machine::Sparc64,
-            elf::EM_MIPS => Machine::Mips,
-            elf::EM_RISCV => Machine::RiscV,
-            EM_ALPHA | EM_ALPHA_EXP => Machine::Alpha,
-            elf::EM_68K => Machine::M68k,
-            elf::EM_PARISC => Machine::Hppa,
-            elf::EM_SH => Machine::Sh3,
-            elf::EM_VAX => Machine::Vax,
-            other => Machine::Other(other),
-        }
+        crate::machine::port(em).map_or(Machine::Other(em), |p| Machine::Port(p.name))
     }
 
     /// NetBSD's name for the architecture (`MACHINE_ARCH` family).
     pub fn name(self) -> String {
         match self {
-            Machine::Amd64 => "amd64".into(),
-            Machine::I386 => "i386".into(),
-            Machine::Aarch64 => "aarch64".into(),
-            Machine::Arm => "arm".into(),
-            Machine::PowerPc => "powerpc".into(),
-            Machine::PowerPc64 => "powerpc64".into(),
-            Machine::Sparc => "sparc".into(),
-            Machine::Sparc64 => "sparc64".into(),
-            Machine::Mips => "mips".into(),
-            Machine::RiscV => "riscv".into(),
-            Machine::Alpha => "alpha".into(),
-            Machine::M68k => "m68k".into(),
-            Machine::Hppa => "hppa".into(),
-            Machine::Sh3 => "sh3".into(),
-            Machine::Vax => "vax".into(),
+            Machine::Port(name) => name.to_string(),
             Machine::Other(em) => format!("machine {em}"),
+        }
+    }
+}
+
+/// The port's name, or `Other(<e_machine>)`: what this type printed when
+/// it was an enum of one variant per port, which listings lower-case.
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Machine::Port(name) => f.write_str(name),
+            Machine::Other(em) => write!(f, "Other({em})"),
         }
     }
 }
@@ -545,18 +514,7 @@ impl Kmod {
     }
 }
 
-/// `__NetBSD_Version__` as NetBSD writes the release: `1001000000` is
-/// "10.1", `1099001200` is "10.99.12", `601000500` is "6.1.5".
-pub fn version_text(v: u32) -> String {
-    let major = v / 100_000_000;
-    let minor = v / 1_000_000 % 100;
-    let patch = v / 100 % 100;
-    if patch != 0 || minor == 99 {
-        format!("{major}.{minor}.{patch}")
-    } else {
-        format!("{major}.{minor}")
-    }
-}
+pub use crate::osrev::version_text;
 
 pub use crate::rules::split_required;
 

@@ -2,8 +2,9 @@
 //! them the way the kernel does, the kernel's rules and limits by release,
 //! and the kernel's checks as findings with reasons.
 //!
-//! Modules depend on each other one way: `checks`, `rules` and
-//! `machine` (which reads `rules`) know nothing of the rest; `kmod`, the
+//! Modules depend on each other one way: `osrev`, `checks`, `rules`
+//! (which reads `osrev`) and `machine` (which reads `rules`) know nothing
+//! of the rest; `kmod`, the
 //! reader, uses those; `validate` uses everything. A test
 //! (`tests/module_layers.rs`) keeps it so.
 //!
@@ -16,6 +17,7 @@ mod image;
 pub mod kmod;
 pub mod kobj;
 pub mod machine;
+pub mod osrev;
 pub mod path;
 pub mod plistfile;
 pub mod rules;

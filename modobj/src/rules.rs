@@ -5,10 +5,16 @@
 //! Where the release at which behaviour changed is not confirmed, it is a
 //! named constant below marked UNVERIFIED.
 //!
-//! Depends on nothing else in the crate; the port tables in `machine`
-//! read the relocation gates from here.
+//! Depends only on `osrev`; the port tables in `machine` read the
+//! relocation gates from here.
 
 use libmodctl::ModName;
+
+use crate::osrev::OsRevision;
+
+/// The release a kernel is taken to be when nothing names one: the
+/// emulated kernel's default profile.
+pub const DEFAULT_RELEASE: OsRevision = OsRevision::new(10, 1, 0);
 
 /// The kernel a module is judged for.
 #[derive(Debug, Clone)]
@@ -29,7 +35,7 @@ impl Target {
 
     /// A -current kernel (minor version 99).
     pub fn is_current(&self) -> bool {
-        self.osrevision / 1_000_000 % 100 == 99
+        OsRevision(self.osrevision).is_current()
     }
 }
 
@@ -37,18 +43,18 @@ impl Target {
 /// `1..MODULE_CLASS_MAX` with EINVAL; older ones (kern_module.c 1.106,
 /// 2015) do not look at the class. UNVERIFIED: the exact version; taken
 /// as NetBSD 8.0, the first release after 1.106.
-pub const CLASS_CHECK_SINCE: u32 = 800_000_000;
+pub const CLASS_CHECK_SINCE: u32 = OsRevision::new(8, 0, 0).get();
 
 /// Kernels from this version on know `MODULE_CLASS_BUFQ` (6). UNVERIFIED:
 /// absent in module.h 1.38 (2015), present in 1.48 (2021); taken as 8.0
 /// like `abi::MODULE_CLASS_MAX`.
-pub const BUFQ_CLASS_SINCE: u32 = 800_000_000;
+pub const BUFQ_CLASS_SINCE: u32 = OsRevision::new(8, 0, 0).get();
 
 /// amd64 kernels from this version on accept `R_X86_64_PLT32`, which
 /// binutils ≥ 2.31 emits for every call. UNVERIFIED: kobj_machdep.c 1.6
 /// (2017) refuses it; NetBSD 9.0 ships binutils 2.31, so its kernel must
 /// accept it. -current kernels of the 8.99 series are not distinguished.
-pub const AMD64_PLT32_SINCE: u32 = 900_000_000;
+pub const AMD64_PLT32_SINCE: u32 = OsRevision::new(9, 0, 0).get();
 
 /// i386 kernels from this version on accept `R_386_PLT32`. UNVERIFIED:
 /// kobj_machdep.c 1.5.8.1 (2009) refuses it and no newer revision was
@@ -60,14 +66,14 @@ pub const I386_PLT32_SINCE: Option<u32> = None;
 /// R_ARM_MOVT_ABS; kobj_machdep.c 1.1.2.2 (2008) applied only NONE,
 /// ABS32, JUMP_SLOT and RELATIVE. UNVERIFIED: they are in 1.9.4.1
 /// (2014/11/14, a netbsd-7 pull-up); taken as NetBSD 7.0.
-pub const ARM_BRANCHES_SINCE: Option<u32> = Some(700_000_000);
+pub const ARM_BRANCHES_SINCE: Option<u32> = Some(OsRevision::new(7, 0, 0).get());
 
 /// powerpc kernels from this version on apply R_PPC_REL32, R_PPC_REL16
 /// and its _LO/_HI/_HA forms, R_PPC_ADDR16 and R_PPC_ADDR16_HI;
 /// kobj_machdep.c 1.1 (2008) applied only ADDR32, ADDR16_LO, ADDR16_HA
 /// and RELATIVE. UNVERIFIED: they are in 1.4.2.1 (2011/06/23, a branch
 /// copy of HEAD); taken as NetBSD 6.0, the first release after.
-pub const POWERPC_REL16_SINCE: Option<u32> = Some(600_000_000);
+pub const POWERPC_REL16_SINCE: Option<u32> = Some(OsRevision::new(6, 0, 0).get());
 
 /// riscv kernels from this version on have the rewritten linker
 /// (kobj_machdep.c 1.5, 2023/05/07): R_RISCV_RELAX, PCREL_LO12_S, HI20,
@@ -77,14 +83,14 @@ pub const POWERPC_REL16_SINCE: Option<u32> = Some(600_000_000);
 /// May 2023 is taken as 10.99.4 (netbsd-10 branched before, so 10.x
 /// kernels keep the old set), and no revision between 1.3 and 1.5 was
 /// read.
-pub const RISCV_REWRITE_SINCE: Option<u32> = Some(1_099_000_400);
+pub const RISCV_REWRITE_SINCE: Option<u32> = Some(OsRevision::new(10, 99, 4).get());
 
 /// Kernels from this version on size text, read-only data and data as
 /// three regions (`subr_kobj.c` r1.57, the 7.99.34 kernel, already does);
 /// older ones used one region and refused only an entirely empty module
 /// ("no text/data/bss"). UNVERIFIED: the split landed in 2016 during
 /// 7.99.x; taken as 7.99.34, the first kernel known to have it.
-pub const SPLIT_REGIONS_SINCE: u32 = 799_003_400;
+pub const SPLIT_REGIONS_SINCE: u32 = OsRevision::new(7, 99, 34).get();
 
 /// Kernels from this version on refuse only a module without text; from
 /// [`SPLIT_REGIONS_SINCE`] until this one, `kobj_load` refused a module
@@ -92,7 +98,7 @@ pub const SPLIT_REGIONS_SINCE: u32 = 799_003_400;
 /// ("no text", "no data/bss", "no rodata"; r1.57, observed on a real
 /// 7.99.34 kernel). r1.76 (2023) refuses only "no text". UNVERIFIED:
 /// the revision between that relaxed it; taken as NetBSD 8.0.
-pub const EMPTY_REGIONS_ALLOWED_SINCE: u32 = 800_000_000;
+pub const EMPTY_REGIONS_ALLOWED_SINCE: u32 = OsRevision::new(8, 0, 0).get();
 
 /// `MODULE_MAX_DEPTH`: older kernels count `module_do_load` calls of one
 /// load, the requested module being 1, and refuse the seventh with EMLINK
@@ -102,12 +108,16 @@ pub const MODULE_MAX_DEPTH: usize = 6;
 /// Kernels from this version on have no dependency depth limit (the
 /// pending-list rework of kern_module.c). UNVERIFIED: taken as NetBSD 9.0,
 /// like [`DYNAMIC_REQUIRED_SINCE`], which came with the same rework.
-pub const DEPTH_UNLIMITED_SINCE: u32 = 900_000_000;
+pub const DEPTH_UNLIMITED_SINCE: u32 = OsRevision::new(9, 0, 0).get();
 
 /// Kernels before this version keep required modules in a fixed array and
 /// refuse a tenth requirement with EINVAL (kern_module.c 1.106);
 /// kern_module.c 1.155 grows the array. UNVERIFIED: taken as NetBSD 9.0.
-pub const DYNAMIC_REQUIRED_SINCE: u32 = 900_000_000;
+pub const DYNAMIC_REQUIRED_SINCE: u32 = OsRevision::new(9, 0, 0).get();
+
+/// Kernels from this version on fill the 64-byte `modstat_t` of the v2
+/// `MODCTL_STAT` ABI (NetBSD 9.0; older ones the 392-byte one).
+pub const STAT_V2_SINCE: u32 = OsRevision::new(9, 0, 0).get();
 
 /// `ELF_MAXSHNUM`: the most section headers `kobj_load` accepts.
 pub const MAX_SHNUM: u16 = 32768;
@@ -181,7 +191,7 @@ impl KernelRules {
 /// (minor 99) wants the same version; a release kernel accepts versions
 /// that differ by less than 10000 (the patch digits only).
 pub fn version_compatible(module: u32, kernel: u32) -> bool {
-    if kernel / 1_000_000 % 100 == 99 {
+    if OsRevision(kernel).is_current() {
         module == kernel
     } else {
         // module_compatible() takes both as int.

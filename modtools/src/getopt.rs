@@ -1,6 +1,6 @@
-//! The command-line layer the three tools share: the program name, a
-//! getopt(3) that behaves like NetBSD's, and the value parsers modload
-//! applies to `-b`, `-i` and `-s` arguments.
+//! The command-line layer the three tools share: the program name and a
+//! getopt(3) that behaves like NetBSD's. The values modload's `-b`, `-i`
+//! and `-s` take are read in [`crate::params`].
 //!
 //! Nothing here prints. Errors come back as values; the binaries turn them
 //! into NetBSD's messages and exit statuses.
@@ -11,8 +11,6 @@
 use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-
-use libmodctl::errno::Errno;
 
 /// The bytes of an OS string. Unix hands them over untouched; elsewhere
 /// (never a target, but it keeps the crate building) they go through UTF-8.
@@ -410,137 +408,6 @@ fn remove_long(
     Ok(kept)
 }
 
-/// Whether NetBSD's libc `dehumanize_number` r1.8 (2020-08-18) is followed
-/// for malformed numbers. r1.7 (2014, the version whose behaviour was verified)
-/// leaves errno as strtoll left it, normally 0, so modload prints
-/// `Undefined error: 0`; r1.8 sets EINVAL. Dated after the netbsd-9
-/// branch, so likely in NetBSD 10 and later: UNVERIFIED which release
-/// ships which, hence one switch.
-const JUNK_SETS_EINVAL: bool = false;
-
-/// `isspace()` in the C locale.
-fn is_c_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// The result of a base-10 `strtoll` as NetBSD's libc computes it.
-struct Strtoll {
-    value: i64,
-    /// Offset of the first unconverted byte; 0 when nothing was converted
-    /// (even if whitespace or a sign was skipped).
-    end: usize,
-    /// strtoll set errno to ERANGE (the value is clamped).
-    overflow: bool,
-}
-
-fn strtoll10(s: &[u8]) -> Strtoll {
-    let mut i = 0;
-    while s.get(i).copied().is_some_and(is_c_space) {
-        i += 1;
-    }
-    let negative = s.get(i) == Some(&b'-');
-    if negative || s.get(i) == Some(&b'+') {
-        i += 1;
-    }
-    let first_digit = i;
-    let mut value: i64 = 0;
-    let mut overflow = false;
-    while let Some(&b) = s.get(i) {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        // Once out of range, the remaining digits are consumed but ignored.
-        if !overflow {
-            let d = i64::from(b - b'0');
-            let next = value.checked_mul(10).and_then(|v| {
-                if negative {
-                    v.checked_sub(d)
-                } else {
-                    v.checked_add(d)
-                }
-            });
-            match next {
-                Some(v) => value = v,
-                None => {
-                    overflow = true;
-                    value = if negative { i64::MIN } else { i64::MAX };
-                }
-            }
-        }
-        i += 1;
-    }
-    Strtoll {
-        value,
-        end: if i > first_digit { i } else { 0 },
-        overflow,
-    }
-}
-
-/// NetBSD libc's `dehumanize_number(3)` (r1.7): a decimal int64 with an
-/// optional one-letter binary suffix `b`, `k`, `m`, `g` (either case).
-///
-/// Quirks kept on purpose, since modload's messages show them:
-/// * a trailing letter that is no suffix (`1t`, `123a`) → EINVAL;
-/// * junk elsewhere (`5 `, `0x10`, `-k`) → the errno strtoll left, which is
-///   `Errno(0)` ("Undefined error: 0"), or ERANGE if the digits overflowed;
-/// * a bare suffix letter (`k`) is 0;
-/// * leading whitespace and a sign are accepted.
-///
-/// The input is the bytes of one argument (argv strings hold no NUL).
-pub fn dehumanize_number(s: &[u8]) -> Result<i64, Errno> {
-    let Some(&unit) = s.last() else {
-        return Err(Errno::EINVAL);
-    };
-    let (multiplier, suffix_at): (i64, Option<usize>) = if unit.is_ascii_alphabetic() {
-        let m = match unit.to_ascii_lowercase() {
-            b'b' => 1,
-            b'k' => 1 << 10,
-            b'm' => 1 << 20,
-            b'g' => 1 << 30,
-            _ => return Err(Errno::EINVAL),
-        };
-        (m, Some(s.len() - 1))
-    } else {
-        (1, None)
-    };
-
-    let parsed = strtoll10(s);
-    if Some(parsed.end) != suffix_at && parsed.end != s.len() {
-        return Err(if JUNK_SETS_EINVAL {
-            Errno::EINVAL
-        } else if parsed.overflow {
-            Errno::ERANGE
-        } else {
-            Errno(0)
-        });
-    }
-    if parsed.overflow {
-        return Err(Errno::ERANGE);
-    }
-    parsed.value.checked_mul(multiplier).ok_or(Errno::ERANGE)
-}
-
-/// modload's `-b` values: `1`/`true`/`yes` and `0`/`false`/`no`, ignoring
-/// ASCII case. Anything else, the empty string included, is `None`.
-pub fn parse_bool(s: &[u8]) -> Option<bool> {
-    const TRUE: [&[u8]; 3] = [b"1", b"true", b"yes"];
-    const FALSE: [&[u8]; 3] = [b"0", b"false", b"no"];
-    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(s)) {
-        Some(true)
-    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(s)) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// Splits a `var=value` argument at its first `=`. Either side may be
-/// empty, and the value may contain more `=`. `None` when there is no `=`.
-pub fn split_param(arg: &[u8]) -> Option<(&[u8], &[u8])> {
-    let eq = arg.iter().position(|&b| b == b'=')?;
-    Some((&arg[..eq], &arg[eq + 1..]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,101 +691,5 @@ mod tests {
         assert_eq!(progname_or(OsStr::new("/sbin/"), "modload"), "modload");
         assert!(!progname(OsStr::new("")).is_empty());
         assert_eq!(progname(OsStr::new("/a/b/modstat")), "modstat");
-    }
-
-    fn dh(s: &str) -> Result<i64, Errno> {
-        dehumanize_number(s.as_bytes())
-    }
-
-    #[test]
-    fn dehumanize_plain_and_suffixed() {
-        assert_eq!(dh("5"), Ok(5));
-        assert_eq!(dh("10"), Ok(10));
-        assert_eq!(dh("-5"), Ok(-5));
-        assert_eq!(dh("+7"), Ok(7));
-        assert_eq!(dh(" 12"), Ok(12));
-        assert_eq!(dh("\t\n\x0b\x0c\r 3"), Ok(3));
-        assert_eq!(dh("4k"), Ok(4096));
-        assert_eq!(dh("4K"), Ok(4096));
-        assert_eq!(dh("2m"), Ok(2 << 20));
-        assert_eq!(dh("3G"), Ok(3 << 30));
-        assert_eq!(dh("7b"), Ok(7));
-        assert_eq!(dh("-1k"), Ok(-1024));
-        assert_eq!(dh("-9223372036854775808"), Ok(i64::MIN));
-        assert_eq!(dh("9223372036854775807"), Ok(i64::MAX));
-        // -2^33 GiB is exactly i64::MIN.
-        assert_eq!(dh("-8589934592g"), Ok(i64::MIN));
-    }
-
-    #[test]
-    fn dehumanize_bare_suffix_is_zero() {
-        assert_eq!(dh("k"), Ok(0));
-        assert_eq!(dh("M"), Ok(0));
-        assert_eq!(dh("b"), Ok(0));
-    }
-
-    #[test]
-    fn dehumanize_bad_suffix_is_einval() {
-        assert_eq!(dh(""), Err(Errno::EINVAL));
-        assert_eq!(dh("123a"), Err(Errno::EINVAL));
-        assert_eq!(dh("1t"), Err(Errno::EINVAL));
-        assert_eq!(dh("bar"), Err(Errno::EINVAL));
-        assert_eq!(dh("abc"), Err(Errno::EINVAL));
-        assert_eq!(dh("1e"), Err(Errno::EINVAL));
-    }
-
-    #[test]
-    fn dehumanize_junk_keeps_strtoll_errno() {
-        assert_eq!(dh("5 "), Err(Errno(0)));
-        assert_eq!(dh("0x10"), Err(Errno(0)));
-        assert_eq!(dh("-k"), Err(Errno(0)));
-        assert_eq!(dh(" k"), Err(Errno(0)));
-        assert_eq!(dh("+"), Err(Errno(0)));
-        assert_eq!(dh("1.5"), Err(Errno(0)));
-        assert_eq!(dh("4kk"), Err(Errno(0)));
-        assert_eq!(Errno(0).to_string(), "Undefined error: 0");
-        // strtoll had already set ERANGE before the junk was noticed.
-        assert_eq!(dh("99999999999999999999 "), Err(Errno::ERANGE));
-    }
-
-    #[test]
-    fn dehumanize_overflow_is_erange() {
-        assert_eq!(dh("9223372036854775808"), Err(Errno::ERANGE));
-        assert_eq!(dh("-9223372036854775809"), Err(Errno::ERANGE));
-        assert_eq!(dh("99999999999999999999k"), Err(Errno::ERANGE));
-        assert_eq!(dh("8589934592g"), Err(Errno::ERANGE));
-        assert_eq!(dh("9007199254740992k"), Err(Errno::ERANGE));
-        assert_eq!(dh("8589934591g"), Ok(8589934591 << 30));
-    }
-
-    #[test]
-    fn dehumanize_non_ascii_does_not_panic() {
-        assert_eq!(dehumanize_number(b"\xff"), Err(Errno(0)));
-        assert_eq!(dehumanize_number(b"1\xe9"), Err(Errno(0)));
-    }
-
-    #[test]
-    fn bools() {
-        assert_eq!(parse_bool(b"YES"), Some(true));
-        assert_eq!(parse_bool(b"True"), Some(true));
-        assert_eq!(parse_bool(b"1"), Some(true));
-        assert_eq!(parse_bool(b"0"), Some(false));
-        assert_eq!(parse_bool(b"No"), Some(false));
-        assert_eq!(parse_bool(b"FALSE"), Some(false));
-        assert_eq!(parse_bool(b"falsea"), None);
-        assert_eq!(parse_bool(b"truea"), None);
-        assert_eq!(parse_bool(b"maybe"), None);
-        assert_eq!(parse_bool(b""), None);
-        assert_eq!(parse_bool(b" 1"), None);
-    }
-
-    #[test]
-    fn params_split_at_first_equals() {
-        assert_eq!(split_param(b"foo=1"), Some((&b"foo"[..], &b"1"[..])));
-        assert_eq!(split_param(b"a=b=c"), Some((&b"a"[..], &b"b=c"[..])));
-        assert_eq!(split_param(b"=x"), Some((&b""[..], &b"x"[..])));
-        assert_eq!(split_param(b"empty="), Some((&b"empty"[..], &b""[..])));
-        assert_eq!(split_param(b"novalue"), None);
-        assert_eq!(split_param(b""), None);
     }
 }

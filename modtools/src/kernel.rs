@@ -33,7 +33,7 @@ pub enum Choice {
 
 /// Decides the backend from the program name and environment. On NetBSD
 /// `MODCTL_EMUL` counts only in a build with the emulator (the `emul`
-/// feature), and there [`Kernel::notice`] says so on every run.
+/// feature), and there [`KernelConnection::notice`] says so on every run.
 pub fn choose(progname: &str, emul_dir: Option<OsString>) -> Choice {
     let emul_dir = emul_dir.filter(|d| !d.is_empty() && cfg!(with_emul));
     if progname.starts_with("rump.") {
@@ -106,7 +106,7 @@ impl ConnectError {
 
 /// The kernel a tool talks to: its system call, and what the tools may
 /// know about it besides.
-pub struct Kernel {
+pub struct KernelConnection {
     mc: Modctl<Box<dyn Backend>>,
     kind: Kind,
 }
@@ -120,7 +120,7 @@ enum Kind {
     Emul(std::rc::Rc<Emul>),
 }
 
-impl Kernel {
+impl KernelConnection {
     /// The safe modctl(2) API over this kernel.
     pub fn modctl(&self) -> &Modctl<Box<dyn Backend>> {
         &self.mc
@@ -250,7 +250,7 @@ impl NextKernel {
     }
 }
 
-impl Kernel {
+impl KernelConnection {
     /// The kernel the next boot starts: an emulated kernel's profile (its
     /// built-ins, release, files and `fail_init`), or the running NetBSD
     /// kernel as it is now. A rump kernel is not booted by a boot loader.
@@ -338,7 +338,7 @@ impl Kernel {
 }
 
 /// Opens the chosen kernel.
-pub fn connect(progname: &str) -> Result<Kernel, ConnectError> {
+pub fn connect(progname: &str) -> Result<KernelConnection, ConnectError> {
     connect_with(progname, true)
 }
 
@@ -346,11 +346,11 @@ pub fn connect(progname: &str) -> Result<Kernel, ConnectError> {
 /// an emulated kernel is opened with loads refused. (Its boot loader
 /// still reads the boot modules of a kernel that boots, so the emulated
 /// builds of these programs contain the module reader.)
-pub fn connect_without_loader(progname: &str) -> Result<Kernel, ConnectError> {
+pub fn connect_without_loader(progname: &str) -> Result<KernelConnection, ConnectError> {
     connect_with(progname, false)
 }
 
-fn connect_with(progname: &str, loader: bool) -> Result<Kernel, ConnectError> {
+fn connect_with(progname: &str, loader: bool) -> Result<KernelConnection, ConnectError> {
     let _ = loader;
     let (backend, kind): (Box<dyn Backend>, Kind) =
         match choose(progname, std::env::var_os(EMUL_ENV)) {
@@ -373,7 +373,7 @@ fn connect_with(progname: &str, loader: bool) -> Result<Kernel, ConnectError> {
             Choice::NetBsd => (netbsd()?, Kind::Native),
             Choice::None => return Err(ConnectError::NoBackend),
         };
-    Ok(Kernel {
+    Ok(KernelConnection {
         mc: Modctl::new(backend),
         kind,
     })

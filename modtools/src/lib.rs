@@ -8,4 +8,5 @@ pub mod getopt;
 pub mod json;
 pub mod kernel;
 pub mod msg;
+pub mod params;
 pub mod propfile;

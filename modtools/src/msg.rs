@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use libmodctl::errno::Errno;
 
 use crate::getopt::GetoptError;
-use crate::kernel::{self, Kernel};
+use crate::kernel::{self, KernelConnection};
 
 /// Writes `text` to stderr as it is.
 pub fn stderr(text: &[u8]) {
@@ -69,21 +69,21 @@ pub fn getopt_error(prog: &str, e: &GetoptError) {
 
 /// The kernel to talk to, or the NetBSD-style complaint and exit 1.
 /// `init_label` is the tool's word for a failed rump init.
-pub fn connect(prog: &str, init_label: &str) -> Result<Kernel, ExitCode> {
+pub fn connect(prog: &str, init_label: &str) -> Result<KernelConnection, ExitCode> {
     complain(prog, init_label, kernel::connect(prog))
 }
 
 /// [`connect`] for modstat and modunload, which never load a module: an
 /// emulated kernel is opened with loads refused.
-pub fn connect_without_loader(prog: &str, init_label: &str) -> Result<Kernel, ExitCode> {
+pub fn connect_without_loader(prog: &str, init_label: &str) -> Result<KernelConnection, ExitCode> {
     complain(prog, init_label, kernel::connect_without_loader(prog))
 }
 
 fn complain(
     prog: &str,
     init_label: &str,
-    r: Result<Kernel, kernel::ConnectError>,
-) -> Result<Kernel, ExitCode> {
+    r: Result<KernelConnection, kernel::ConnectError>,
+) -> Result<KernelConnection, ExitCode> {
     match r {
         Ok(k) => {
             if let Some(notice) = k.notice() {

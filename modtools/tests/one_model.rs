@@ -251,7 +251,7 @@ fn dry_run_load_and_boot_check_agree() {
 
 /// The boot check of a boot.cfg naming the profile's boot modules says
 /// of each what the emulated boot did.
-fn check_boot(k: &modtools::kernel::Kernel, dir: &Path, c: &Case, at: &str) {
+fn check_boot(k: &modtools::kernel::KernelConnection, dir: &Path, c: &Case, at: &str) {
     let cfg = dir.join("boot.cfg");
     let mut text = String::new();
     for n in &c.names {
@@ -266,7 +266,7 @@ fn check_boot(k: &modtools::kernel::Kernel, dir: &Path, c: &Case, at: &str) {
             .name
             .clone()
             .map(|n| n.to_string())
-            .unwrap_or(m.operand.clone());
+            .unwrap_or_else(|| String::from_utf8_lossy(&m.operand).into_owned());
         let active_boot = booted
             .modules
             .iter()
@@ -280,7 +280,7 @@ fn check_boot(k: &modtools::kernel::Kernel, dir: &Path, c: &Case, at: &str) {
                 claimed,
                 active_boot,
                 "{at}: boot module {} ({:?}): check says {:?} ({:?})\n{}",
-                m.operand,
+                String::from_utf8_lossy(&m.operand),
                 name,
                 m.status,
                 m.reason,

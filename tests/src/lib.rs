@@ -87,16 +87,16 @@ pub enum Via {
 }
 
 /// An emulated kernel in a fresh directory.
-pub struct Kernel {
+pub struct EmulatedKernel {
     pub dir: tempfile::TempDir,
     pub via: Via,
     bindir: tempfile::TempDir,
 }
 
-impl Kernel {
+impl EmulatedKernel {
     /// A kernel with the default profile.
-    pub fn new(via: Via) -> Kernel {
-        let k = Kernel {
+    pub fn new(via: Via) -> EmulatedKernel {
+        let k = EmulatedKernel {
             dir: tempfile::tempdir().unwrap(),
             via,
             bindir: tempfile::tempdir().unwrap(),
@@ -110,8 +110,8 @@ impl Kernel {
     }
 
     /// A kernel whose profile.json is `profile` (other keys default).
-    pub fn with_profile(via: Via, profile: &str) -> Kernel {
-        let k = Kernel::new(via);
+    pub fn with_profile(via: Via, profile: &str) -> EmulatedKernel {
+        let k = EmulatedKernel::new(via);
         std::fs::write(k.dir.path().join("profile.json"), profile).unwrap();
         k
     }

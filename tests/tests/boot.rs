@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{fixtures, Kernel, Output, Via};
+use e2e::{fixtures, EmulatedKernel, Output, Via};
 use serde_json::Value;
 
 /// The boot loader's module directory of NetBSD 10.1 amd64.
@@ -38,9 +38,9 @@ fn put(root: &Path, fixture: &str, name: &str) -> PathBuf {
 }
 
 /// A kernel over `root` booting with `boot_modules` (and `extra` keys).
-fn booted(root: &Path, boot_modules: &[&str], extra: &str) -> Kernel {
+fn booted(root: &Path, boot_modules: &[&str], extra: &str) -> EmulatedKernel {
     let list = serde_json::to_string(boot_modules).unwrap();
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         &format!(
             r#"{{"module_root": "{}", "auto_unload": false, "boot_modules": {list} {extra}}}"#,
@@ -51,7 +51,7 @@ fn booted(root: &Path, boot_modules: &[&str], extra: &str) -> Kernel {
     k
 }
 
-fn boot_messages(k: &Kernel) -> Vec<String> {
+fn boot_messages(k: &EmulatedKernel) -> Vec<String> {
     let st: Value =
         serde_json::from_slice(&std::fs::read(k.state_dir().join("state.json")).unwrap()).unwrap();
     st["boot_messages"]
@@ -60,7 +60,7 @@ fn boot_messages(k: &Kernel) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn rows_from(k: &Kernel, source: &str) -> String {
+fn rows_from(k: &EmulatedKernel, source: &str) -> String {
     let out = k.run("modstat", &["-k"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
     out.stdout
@@ -238,8 +238,8 @@ fn valid(out: &Output) -> Value {
 
 /// A kernel whose profile describes the next boot (nothing booted yet
 /// but what the profile says), and a boot.cfg beside it.
-fn next_kernel(root: &Path, extra: &str, cfg: &str) -> (Kernel, PathBuf) {
-    let k = Kernel::with_profile(
+fn next_kernel(root: &Path, extra: &str, cfg: &str) -> (EmulatedKernel, PathBuf) {
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         &format!(
             r#"{{"module_root": "{}", "auto_unload": false {extra}}}"#,
@@ -538,7 +538,7 @@ fn boot_cfg_usage_errors() {
         )
     );
     // A rump kernel is not booted by a boot loader.
-    let k = Kernel::with_profile(Via::Rump, "{}");
+    let k = EmulatedKernel::with_profile(Via::Rump, "{}");
     let out = k.run("modload", &["-n", "--boot-cfg", f]);
     assert_eq!(
         (out.stderr.as_str(), out.status),

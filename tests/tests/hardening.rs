@@ -8,7 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use e2e::{bin, Kernel, Via};
+use e2e::{bin, EmulatedKernel, Via};
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -168,7 +168,7 @@ fn release_binaries_have_no_test_hook() {
         eprintln!("skipped: runs against the release binaries (MODCTL_TEST_BINDIR)");
         return;
     }
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let marker = k.state_dir().join("marker");
     let start = std::time::Instant::now();
     let out = k
@@ -190,7 +190,7 @@ fn a_held_lock_is_given_up_with_a_message() {
         eprintln!("skipped: the short lock wait is a debug-build setting");
         return;
     }
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
     let lock = k.state_dir().join("lock");
     let mut holder = Command::new("flock")
@@ -247,7 +247,7 @@ fn a_held_lock_is_given_up_with_a_message() {
 /// 6. A closed or full standard error never kills a tool.
 #[test]
 fn unwritable_stderr_is_not_fatal() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let full = || {
         fs::OpenOptions::new()
             .write(true)
@@ -353,7 +353,7 @@ fn autotime_of(state: &str, name: &str) -> u64 {
 /// 9. A ksyms file that cannot be read is an error, not "would load".
 #[test]
 fn an_unreadable_ksyms_file_is_reported() {
-    let k = Kernel::with_profile(Via::Emul, r#"{"ksyms": "/tmp"}"#);
+    let k = EmulatedKernel::with_profile(Via::Emul, r#"{"ksyms": "/tmp"}"#);
     let out = k.run("modload", &["-n", "example"]);
     assert_eq!(out.status, 1, "{}", out.stdout);
     assert!(
@@ -373,7 +373,7 @@ fn an_unreadable_ksyms_file_is_reported() {
 /// 13. `//stand/...` is `/stand/...` below module_root, never the host's.
 #[test]
 fn double_slashes_stay_below_the_module_root() {
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         r#"{"module_path": "//stand/amd64/10.1/modules"}"#,
     );
@@ -388,7 +388,7 @@ fn double_slashes_stay_below_the_module_root() {
 /// 20. Profile errors say what is wrong with the profile.
 #[test]
 fn profile_errors_name_the_key() {
-    let k = Kernel::with_profile(Via::Emul, "{\"machine\": \"am\\u0000d64\"}");
+    let k = EmulatedKernel::with_profile(Via::Emul, "{\"machine\": \"am\\u0000d64\"}");
     let out = k.run("modstat", &[] as &[&str]);
     assert_eq!(out.status, 1);
     assert!(
@@ -400,7 +400,7 @@ fn profile_errors_name_the_key() {
 }
 
 /// The default kernel's module directory.
-fn modules(k: &Kernel) -> PathBuf {
+fn modules(k: &EmulatedKernel) -> PathBuf {
     assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
     k.state_dir().join("root/stand/amd64/10.1/modules")
 }
@@ -409,7 +409,7 @@ fn modules(k: &Kernel) -> PathBuf {
 ///     errno the load then gets.
 #[test]
 fn a_dependencys_bad_plist_is_found_by_the_dry_run() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let m = modules(&k);
     for (contents, errno, text) in [
         (b"garbage".to_vec(), "EINVAL", "Invalid argument"),
@@ -435,7 +435,7 @@ fn a_dependencys_bad_plist_is_found_by_the_dry_run() {
 ///     agree, and the module's initialisation is not blamed.
 #[test]
 fn a_plist_symlink_loop_is_a_file_error() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let m = modules(&k);
     std::os::unix::fs::symlink("example.plist", m.join("example/example.plist")).unwrap();
     let dry = k.run("modload", &["-n", "example"]);
@@ -457,7 +457,7 @@ fn a_plist_symlink_loop_is_a_file_error() {
 /// 12. A dependency that cannot be read is not called missing.
 #[test]
 fn an_unreadable_dependency_is_not_called_missing() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let m = modules(&k);
     fs::remove_file(m.join("hello/hello.kmod")).unwrap();
     fs::create_dir(m.join("hello/hello.kmod")).unwrap();
@@ -480,7 +480,7 @@ fn an_unreadable_dependency_is_not_called_missing() {
 /// 15. NAME is padded by bytes, as printf pads by strlen.
 #[test]
 fn names_are_padded_by_bytes() {
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         r#"{"builtins": [{"name": "café", "class": "misc"}, {"name": "tmpfs", "class": "vfs"}]}"#,
     );
@@ -500,7 +500,7 @@ fn names_are_padded_by_bytes() {
 /// 19. A rump kernel's dry run names what it would load.
 #[test]
 fn rump_dry_runs_list_what_would_be_loaded() {
-    let k = Kernel::new(Via::Rump);
+    let k = EmulatedKernel::new(Via::Rump);
     let out = k.run("modload", &["-n", "example"]);
     assert_eq!(out.status, 0, "{}", out.stdout);
     assert!(
@@ -537,7 +537,7 @@ fn very_long_dependency_chains_do_not_overflow() {
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join(format!("{name}.kmod")), data).unwrap();
     }
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         &format!(
             r#"{{"module_path": "/m", "module_root": "{}", "auto_unload": false}}"#,
@@ -564,7 +564,7 @@ fn very_long_dependency_chains_do_not_overflow() {
 ///     unload here (no `fail_fini`), so that reason would be untrue.
 #[test]
 fn a_lost_race_is_not_blamed_on_the_module() {
-    let k = Kernel::with_profile(Via::Emul, r#"{"auto_unload": false}"#);
+    let k = EmulatedKernel::with_profile(Via::Emul, r#"{"auto_unload": false}"#);
     assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
     let dir = k.state_dir().to_path_buf();
     let churn = std::thread::spawn(move || {
@@ -640,7 +640,7 @@ fn devices_and_fifos_are_read_bounded_and_never_waited_on() {
         assert_eq!(err, "modload: Failed to read existing property list\n");
     }
     // A module's .plist.
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let m = modules(&k);
     std::os::unix::fs::symlink("/dev/zero", m.join("example/example.plist")).unwrap();
     let mut c = k.command("modload");
@@ -666,8 +666,8 @@ fn devices_and_fifos_are_read_bounded_and_never_waited_on() {
     ] {
         for special in ["zero", "fifo"] {
             let k = match profile {
-                Some(p) => Kernel::with_profile(Via::Emul, p),
-                None => Kernel::new(Via::Emul),
+                Some(p) => EmulatedKernel::with_profile(Via::Emul, p),
+                None => EmulatedKernel::new(Via::Emul),
             };
             if file != "profile.json" {
                 assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
@@ -693,7 +693,7 @@ fn devices_and_fifos_are_read_bounded_and_never_waited_on() {
 fn names_that_are_not_utf8_are_taken_as_bytes() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         r#"{"builtins": [{"name": "\ufffd", "class": "misc"}, {"name": "tmpfs", "class": "vfs"}]}"#,
     );
@@ -762,7 +762,7 @@ fn module_names_are_bytes_end_to_end() {
     use std::os::unix::ffi::OsStrExt;
     const NAME: &[u8] = b"h\xffllo";
     let name = OsStr::from_bytes(NAME);
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let m = modules(&k);
     // h\xffllo/h\xffllo.kmod, and a needy that requires it, loaded by path.
     let dir = m.join(name);
@@ -932,7 +932,7 @@ fn boot_modules_named_by_bytes() {
         renamed("needy", b"hello", NAME),
     )
     .unwrap();
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         &format!(
             r#"{{"module_root": "{}", "auto_unload": false,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{fixtures, Kernel, Via};
+use e2e::{fixtures, EmulatedKernel as Kernel, Via};
 use serde_json::Value;
 
 /// What a run cost: its exit status (`None` when it had to be killed),

@@ -1,6 +1,6 @@
 //! Operands that are not module files, or are one hidden in something
 //! huge: `modload -n` and `modload` answer each as the kernel would see it
-//! (netbsd-kernel-abi.md §8.1: the reads of `kobj_load`), return at once
+//! (the reads of `kobj_load`, sys/kern/subr_kobj.c r1.76), return at once
 //! without waiting on anything, and stay small: a character device that
 //! never ends, a FIFO without a writer, a pipe, a socket, a directory, and
 //! a 100 GB sparse file with a module at its start.
@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{fixtures, Kernel, Output, Via};
+use e2e::{fixtures, EmulatedKernel, Output, Via};
 
 /// Far more than any run needs (they take milliseconds); only there so a
 /// run that waits fails the test instead of hanging it.
@@ -26,7 +26,12 @@ const MAX_RSS_KB: u64 = 16 * 1024;
 
 /// Runs `tool args...` as `k.command(tool)` would, under `peak_rss`, to
 /// its end or the deadline; what it printed and its peak RSS in KiB.
-fn run_bounded(k: &Kernel, tool: &str, args: &[&str], stdin: Option<Stdio>) -> (Output, u64) {
+fn run_bounded(
+    k: &EmulatedKernel,
+    tool: &str,
+    args: &[&str],
+    stdin: Option<Stdio>,
+) -> (Output, u64) {
     let plain = k.command(tool);
     let dir = tempfile::tempdir().unwrap();
     let rss_file = dir.path().join("rss");
@@ -86,7 +91,7 @@ fn run_bounded(k: &Kernel, tool: &str, args: &[&str], stdin: Option<Stdio>) -> (
 }
 
 /// `modload args...` against `k`, bounded; checks the peak RSS.
-fn modload(k: &Kernel, args: &[&str], stdin: Option<Stdio>) -> Output {
+fn modload(k: &EmulatedKernel, args: &[&str], stdin: Option<Stdio>) -> Output {
     let (out, rss) = run_bounded(k, "modload", args, stdin);
     assert!(
         rss < MAX_RSS_KB,
@@ -97,7 +102,14 @@ fn modload(k: &Kernel, args: &[&str], stdin: Option<Stdio>) -> Output {
 
 /// The dry run refuses `path` with `errno` (its symbolic name) for
 /// `reason`, with `verdict`, and a real load says the same on stderr.
-fn refused(k: &Kernel, path: &str, errno: &str, reason: &str, verdict: &str, message: &str) {
+fn refused(
+    k: &EmulatedKernel,
+    path: &str,
+    errno: &str,
+    reason: &str,
+    verdict: &str,
+    message: &str,
+) {
     let out = modload(k, &["-n", path], None);
     assert_eq!(out.status, 1, "{out:?}");
     assert!(
@@ -121,7 +133,7 @@ fn refused(k: &Kernel, path: &str, errno: &str, reason: &str, verdict: &str, mes
 
 #[test]
 fn a_device_that_never_ends_is_read_as_far_as_its_header() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     // /dev/zero: a character device of size 0 whose reads give zeros. The
     // kernel reads an ELF header of zeros: not ELF.
     refused(
@@ -136,7 +148,7 @@ fn a_device_that_never_ends_is_read_as_far_as_its_header() {
 
 #[test]
 fn a_fifo_without_a_writer_is_not_waited_on() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo.kmod");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -157,7 +169,7 @@ fn a_fifo_without_a_writer_is_not_waited_on() {
 
 #[test]
 fn a_pipe_operand_is_a_fifo() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     // /dev/stdin on a pipe whose writer stays open and silent: reading it
     // would wait for data. It cannot be read at offsets either; it is
     // refused as a FIFO, unread.
@@ -175,7 +187,7 @@ fn a_pipe_operand_is_a_fifo() {
 
 #[test]
 fn a_socket_cannot_be_opened() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("sock.kmod");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
@@ -193,7 +205,7 @@ fn a_socket_cannot_be_opened() {
 
 #[test]
 fn a_directory_is_not_a_module() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
     refused(
@@ -208,7 +220,7 @@ fn a_directory_is_not_a_module() {
 
 #[test]
 fn a_module_at_the_start_of_a_100_gb_sparse_file_loads() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sparse.kmod");
     std::fs::copy(

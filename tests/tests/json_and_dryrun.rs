@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use e2e::{fixtures, Kernel, Output, Via};
+use e2e::{fixtures, EmulatedKernel, Output, Via};
 use serde_json::Value;
 
 fn schema(name: &str) -> jsonschema::Validator {
@@ -23,13 +23,13 @@ fn valid(validator: &jsonschema::Validator, out: &Output) -> Value {
     doc
 }
 
-fn kernel(profile: &str) -> Kernel {
-    let k = Kernel::with_profile(Via::Emul, profile);
+fn kernel(profile: &str) -> EmulatedKernel {
+    let k = EmulatedKernel::with_profile(Via::Emul, profile);
     assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
     k
 }
 
-fn fixture_kernel(extra: &str) -> Kernel {
+fn fixture_kernel(extra: &str) -> EmulatedKernel {
     kernel(&format!(
         r#"{{"module_path": "/modules", "module_root": "{}", "auto_unload": false {extra}}}"#,
         fixtures().display()

@@ -5,10 +5,10 @@
 //! in 10.1). Each case runs `modload`, `modload -n` and its JSON against a
 //! 7.99.34 profile and a 10.1 profile, with modules built for each.
 
-use e2e::{fixtures, Kernel, Via};
+use e2e::{fixtures, EmulatedKernel, Via};
 
 /// A kernel of release `osrelease` finding the fixtures built for it.
-fn kernel(osrelease: &str) -> Kernel {
+fn kernel(osrelease: &str) -> EmulatedKernel {
     let dir = if osrelease == "7.99.34" {
         "modules799"
     } else {
@@ -18,12 +18,12 @@ fn kernel(osrelease: &str) -> Kernel {
         r#"{{"osrelease": "{osrelease}", "module_path": "/{dir}", "module_root": "{}", "auto_unload": false}}"#,
         fixtures().display()
     );
-    let k = Kernel::with_profile(Via::Emul, &profile);
+    let k = EmulatedKernel::with_profile(Via::Emul, &profile);
     assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
     k
 }
 
-fn loaded(k: &Kernel, name: &str) -> bool {
+fn loaded(k: &EmulatedKernel, name: &str) -> bool {
     let out = k.run("modstat", &[name]);
     out.stdout
         .lines()
@@ -32,7 +32,7 @@ fn loaded(k: &Kernel, name: &str) -> bool {
 }
 
 /// `modload -n --json`: (would_load, [(module, check, errno name)]).
-fn dry_json(k: &Kernel, name: &str) -> (bool, Vec<(String, String, String)>) {
+fn dry_json(k: &EmulatedKernel, name: &str) -> (bool, Vec<(String, String, String)>) {
     let out = k.run("modload", &["-n", "--json", name]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let would = v["would_load"].as_bool().unwrap();
@@ -185,7 +185,7 @@ fn the_bundled_examples_load_on_every_release() {
         r#"{"osrelease": "7.99.34", "stat_abi": "v1"}"#,
         r#"{"osrelease": "10.1", "machine": "i386"}"#,
     ] {
-        let k = Kernel::with_profile(Via::Emul, profile);
+        let k = EmulatedKernel::with_profile(Via::Emul, profile);
         for m in ["example", "needy"] {
             let out = k.run("modload", &[m]);
             assert_eq!((out.status, out.stderr.as_str()), (0, ""), "{profile} {m}");

@@ -2,34 +2,37 @@
 //! NetBSD line, stdout and exit status as NetBSD's tools give them, the
 //! reason line after them, and the kernel's state afterwards.
 
-use e2e::{fixtures, Kernel, Via};
+use e2e::{fixtures, EmulatedKernel, Via};
 
 /// A kernel that finds the fixture modules by name under /modules and
 /// never auto-unloads (so results do not depend on the clock).
-fn fixture_kernel(via: Via, extra: &str) -> Kernel {
+fn fixture_kernel(via: Via, extra: &str) -> EmulatedKernel {
     let root = fixtures();
     let profile = format!(
         r#"{{"module_path": "/modules", "module_root": "{}", "auto_unload": false {extra}}}"#,
         root.display()
     );
-    booted(Kernel::with_profile(via, &profile))
+    booted(EmulatedKernel::with_profile(via, &profile))
 }
 
 /// The first call boots the emulated kernel and writes its state.
-fn booted(k: Kernel) -> Kernel {
+fn booted(k: EmulatedKernel) -> EmulatedKernel {
     assert_eq!(k.run("modstat", &[] as &[&str]).status, 0);
     k
 }
 
-fn default_kernel(via: Via) -> Kernel {
-    booted(Kernel::with_profile(via, r#"{"auto_unload": false}"#))
+fn default_kernel(via: Via) -> EmulatedKernel {
+    booted(EmulatedKernel::with_profile(
+        via,
+        r#"{"auto_unload": false}"#,
+    ))
 }
 
 /// Runs and checks (stdout, stderr, status). Expected texts name the
 /// plain tools; through rump the names are `rump.*`, and a reason that
 /// needs the kernel's files is left out (they are the rump kernel's), so
 /// there the second line must be the expected one or absent.
-fn check(k: &Kernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr: &str) {
+fn check(k: &EmulatedKernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr: &str) {
     let out = k.run(tool, args);
     let stderr = rename(k, stderr);
     if k.via == Via::Rump && out.stderr != stderr {
@@ -52,7 +55,7 @@ fn check(k: &Kernel, tool: &str, args: &[&str], status: i32, stdout: &str, stder
 }
 
 /// An expected text with the program names this kernel is run by.
-fn rename(k: &Kernel, text: &str) -> String {
+fn rename(k: &EmulatedKernel, text: &str) -> String {
     let mut out = String::new();
     for line in text.split_inclusive('\n') {
         match ["modload", "modunload", "modstat"]
@@ -67,7 +70,7 @@ fn rename(k: &Kernel, text: &str) -> String {
 }
 
 /// The modstat rows of modules not built into the kernel.
-fn loaded(k: &Kernel) -> String {
+fn loaded(k: &EmulatedKernel) -> String {
     let out = k.run("modstat", &["-k"]);
     assert_eq!(out.status, 0);
     out.stdout
@@ -78,7 +81,7 @@ fn loaded(k: &Kernel) -> String {
         .collect()
 }
 
-fn state(k: &Kernel) -> String {
+fn state(k: &EmulatedKernel) -> String {
     std::fs::read_to_string(k.state_dir().join("state.json")).unwrap_or_default()
 }
 
@@ -260,7 +263,7 @@ example          misc     filesys  -        0 0                      - -\n",
 }
 
 fn autoload_queries(via: Via) {
-    let k = Kernel::with_profile(via, r#"{"autoload": true}"#);
+    let k = EmulatedKernel::with_profile(via, r#"{"autoload": true}"#);
     check(
         &k,
         "modstat",
@@ -269,7 +272,7 @@ fn autoload_queries(via: Via) {
         "",
         "modstat: Modules can be autoloaded.\n",
     );
-    let k = Kernel::with_profile(via, r#"{"autoload": false}"#);
+    let k = EmulatedKernel::with_profile(via, r#"{"autoload": false}"#);
     check(
         &k,
         "modstat",
@@ -502,7 +505,7 @@ fn properties_too_big(via: Via) {
 }
 
 fn module_init_and_fini_failures(via: Via) {
-    let k = Kernel::with_profile(
+    let k = EmulatedKernel::with_profile(
         via,
         r#"{"auto_unload": false, "fail_init": {"example": "ENXIO"}, "fail_fini": {"hello": "EBUSY"}}"#,
     );
@@ -596,7 +599,7 @@ modunload: example.kmod: modunload takes a module name as modstat(8) shows it, n
 #[test]
 fn no_reason_when_nothing_is_known() {
     // Through rump the kernel's files are not ours: only NetBSD's line.
-    let k = Kernel::with_profile(Via::Rump, r#"{"auto_unload": false}"#);
+    let k = EmulatedKernel::with_profile(Via::Rump, r#"{"auto_unload": false}"#);
     check(
         &k,
         "modload",
@@ -642,7 +645,7 @@ both_ways!(
 
 #[test]
 fn rump_dry_runs_say_what_they_could_not_check() {
-    let k = Kernel::with_profile(Via::Rump, r#"{"auto_unload": false}"#);
+    let k = EmulatedKernel::with_profile(Via::Rump, r#"{"auto_unload": false}"#);
     let out = k.run("modload", &["-n", "example"]);
     assert_eq!(out.status, 0);
     assert!(out.stdout.contains(
@@ -695,7 +698,7 @@ fn t_modload_positive(via: Via) {
 
 /// A name longer than 16 characters widens NAME for every row.
 fn long_names_widen_the_listing(via: Via) {
-    let k = booted(Kernel::with_profile(
+    let k = booted(EmulatedKernel::with_profile(
         via,
         r#"{"builtins": [{"name": "ffs", "class": "vfs"}, {"name": "a_rather_long_module_name", "class": "driver"}]}"#,
     ));

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use e2e::{Kernel, Via};
+use e2e::{EmulatedKernel, Via};
 
 /// NetBSD's strerror texts for the errnos the corpus expects.
 fn netbsd_strerror(errno: &str) -> &'static str {
@@ -65,7 +65,7 @@ struct Snapshot {
     files: BTreeMap<PathBuf, Vec<u8>>,
 }
 
-fn snapshot(k: &Kernel) -> Snapshot {
+fn snapshot(k: &EmulatedKernel) -> Snapshot {
     fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -100,7 +100,7 @@ fn snapshot(k: &Kernel) -> Snapshot {
 
 /// Runs `modload <object>` and checks everything about the refusal;
 /// returns a description of what was wrong, if anything.
-fn refusal_problem(k: &Kernel, case: &Case) -> Option<String> {
+fn refusal_problem(k: &EmulatedKernel, case: &Case) -> Option<String> {
     let path = corpus().join(&case.file);
     let shown = path.to_str().unwrap();
     let before = snapshot(k);
@@ -150,11 +150,11 @@ fn refusal_problem(k: &Kernel, case: &Case) -> Option<String> {
 
 /// A kernel set up as the case asks: another release, companion modules
 /// installed under the module directory.
-fn kernel_for(case: &Case) -> Kernel {
+fn kernel_for(case: &Case) -> EmulatedKernel {
     let release = case.setup.iter().find_map(|s| s.strip_prefix("release="));
     let k = match release {
-        Some(r) => Kernel::with_profile(Via::Emul, &format!(r#"{{"osrelease": "{r}"}}"#)),
-        None => Kernel::new(Via::Emul),
+        Some(r) => EmulatedKernel::with_profile(Via::Emul, &format!(r#"{{"osrelease": "{r}"}}"#)),
+        None => EmulatedKernel::new(Via::Emul),
     };
     let out = k.run("modstat", &[] as &[&str]);
     assert_eq!(out.status, 0, "{}", out.stderr);
@@ -209,7 +209,7 @@ fn every_malformed_object_is_refused_cleanly() {
     let cases = manifest();
     // One kernel for the objects that need no setup: a refusal must leave
     // it unchanged, so they cannot disturb one another.
-    let shared = Kernel::new(Via::Emul);
+    let shared = EmulatedKernel::new(Via::Emul);
     let mut problems = Vec::new();
     for case in &cases {
         let problem = if case.setup.is_empty() {
@@ -232,7 +232,7 @@ fn every_malformed_object_is_refused_cleanly() {
 fn the_shared_kernel_still_loads_good_modules_afterwards() {
     // The refusals above must not have left anything behind that would
     // stop a good load (a stale lock, a pending entry).
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     for case in manifest().iter().filter(|c| c.setup.is_empty()).take(20) {
         assert_eq!(k.run("modload", &[corpus().join(&case.file)]).status, 1);
     }

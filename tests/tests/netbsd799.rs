@@ -4,7 +4,7 @@
 //! stderr line, stdout and exit status are NetBSD's; our extra reason
 //! lines are asserted too.
 
-use e2e::{Kernel, Via};
+use e2e::{EmulatedKernel, Via};
 
 const PROFILE: &str = r#"{
   "osrelease": "7.99.34",
@@ -24,7 +24,7 @@ const PROFILE: &str = r#"{
 
 const HEADER: &str = "NAME             CLASS    SOURCE   FLAG  REFS    SIZE REQUIRES \n";
 
-fn step(k: &Kernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr: &str) {
+fn step(k: &EmulatedKernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr: &str) {
     let out = k.run(tool, args);
     assert_eq!(
         (out.stdout.as_str(), out.stderr.as_str(), out.status),
@@ -35,7 +35,7 @@ fn step(k: &Kernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr
 }
 
 fn scenario(via: Via) {
-    let k = Kernel::with_profile(via, PROFILE);
+    let k = EmulatedKernel::with_profile(via, PROFILE);
     let listing = format!(
         "{HEADER}\
 ffs              vfs      builtin  -        0       - wapbl\n\

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use e2e::{fixtures, Kernel, Via};
+use e2e::{fixtures, EmulatedKernel as Kernel, Via};
 
 const TEMPLATE_VERSION: u32 = 0x7e3a_1b2c;
 

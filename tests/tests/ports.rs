@@ -5,7 +5,7 @@
 //! machine; the fixtures are `modobj/tests/fixtures/ports/` (`build.sh
 //! ports`). And README.md's "Ports checked" table against the registry.
 
-use e2e::{fixtures, Kernel, Output, Via};
+use e2e::{fixtures, EmulatedKernel, Output, Via};
 use modobj::machine::{self, Port, RelFailure, RelocSections, Since};
 use serde_json::Value;
 
@@ -76,8 +76,8 @@ const CASES: &[Case] = &[
     case("vax", "vax", &["R_VAX_NONE"]),
 ];
 
-fn kernel(machine: &str, osrelease: &str) -> Kernel {
-    let k = Kernel::with_profile(
+fn kernel(machine: &str, osrelease: &str) -> EmulatedKernel {
+    let k = EmulatedKernel::with_profile(
         Via::Emul,
         &format!(r#"{{"machine": "{machine}", "osrelease": "{osrelease}"}}"#),
     );
@@ -378,4 +378,36 @@ fn the_readmes_table_of_ports_is_the_registry() {
          the registry's rows are:\n{}",
         render(&expected)
     );
+}
+
+#[test]
+fn each_sh3_board_takes_its_kernels_byte_order() {
+    // landisk, dreamcast and hpcsh kernels are little-endian, mmeye's
+    // big-endian; only evbsh3 is configured in both (see
+    // modobj/src/machine/sh3.rs for the NetBSD files).
+    for (machine, variant, loads) in [
+        ("landisk", "sh3eb", false),
+        ("landisk", "sh3el", true),
+        ("dreamcast", "sh3eb", false),
+        ("hpcsh", "sh3eb", false),
+        ("mmeye", "sh3el", false),
+        ("mmeye", "sh3eb", true),
+        ("evbsh3", "sh3eb", true),
+        ("evbsh3", "sh3el", true),
+    ] {
+        let k = kernel(machine, "10.1");
+        let out = k.run("modload", &["-n", &fixture(variant, "ok")]);
+        let what = format!("{variant} on {machine}: {}", out.stdout);
+        if loads {
+            assert_eq!(out.status, 0, "{what}");
+        } else {
+            assert_eq!(out.status, 1, "{what}");
+            let other = if variant == "sh3eb" { "little" } else { "big" };
+            assert!(
+                out.stdout
+                    .contains(&format!("a {machine} kernel is {other}-endian")),
+                "{what}"
+            );
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e::{Kernel, Via};
+use e2e::{EmulatedKernel, Via};
 
 /// xorshift64*: small, seedable, good enough to pick operations.
 struct Rng(u64);
@@ -88,7 +88,7 @@ fn parse_modstat(text: &str) -> Result<BTreeMap<String, Row>, String> {
 }
 
 /// Lists the kernel and checks it is consistent; returns the listing.
-fn check_consistent(k: &Kernel, when: &str) -> BTreeMap<String, Row> {
+fn check_consistent(k: &EmulatedKernel, when: &str) -> BTreeMap<String, Row> {
     let out = k.run("modstat", &[] as &[&str]);
     assert_eq!(
         (out.status, out.stderr.as_str()),
@@ -147,7 +147,7 @@ fn acceptable(tool: &str, status: i32, stderr: &str) -> bool {
 #[test]
 fn concurrent_tools_keep_the_kernel_consistent() {
     let seed = seed();
-    let k = Arc::new(Kernel::new(Via::Emul));
+    let k = Arc::new(EmulatedKernel::new(Via::Emul));
     check_consistent(&k, "initial");
     let workers = 4;
     let ops = 60;
@@ -189,7 +189,12 @@ fn concurrent_tools_keep_the_kernel_consistent() {
     assert!(MODULES.iter().all(|m| !rows.contains_key(*m)));
 }
 
-fn spawn(k: &Kernel, tool: &str, args: &[&str], sync_marker: Option<&std::path::Path>) -> Child {
+fn spawn(
+    k: &EmulatedKernel,
+    tool: &str,
+    args: &[&str],
+    sync_marker: Option<&std::path::Path>,
+) -> Child {
     let mut c = k.command(tool);
     c.args(args).stdout(Stdio::null()).stderr(Stdio::null());
     if let Some(m) = sync_marker {
@@ -211,7 +216,7 @@ fn kill9(child: &mut Child) -> bool {
 fn kill_9_at_random_points_never_breaks_the_state() {
     let seed = seed();
     let mut rng = Rng::new(seed);
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     check_consistent(&k, "initial");
     // How long one state-changing call takes here, to aim the kills.
     let t = Instant::now();
@@ -257,7 +262,7 @@ fn kill_9_at_random_points_never_breaks_the_state() {
 
 #[test]
 fn kill_9_between_write_and_rename_leaves_the_old_state() {
-    let k = Kernel::new(Via::Emul);
+    let k = EmulatedKernel::new(Via::Emul);
     let marker_dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str)] = &[
         ("modload", "needy"),

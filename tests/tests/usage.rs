@@ -3,11 +3,11 @@
 //! modload r1.15, modunload r1.6 and modstat print them. Every case runs both as the plain tools against the
 //! emulator and as rump.* against the stand-in librumpclient.
 
-use e2e::{Kernel, Via};
+use e2e::{EmulatedKernel, Via};
 
 const MODLOAD_USAGE: &str = "Usage: {modload} [-fP] [-b var=boolean] [-i var=integer] [-s var=string] module\n       {modload} -p [-b var=boolean] [-d var] [-i var=integer] [-m plist]\n               [-s var=string]\n";
 
-fn check(k: &Kernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr: &str) {
+fn check(k: &EmulatedKernel, tool: &str, args: &[&str], status: i32, stdout: &str, stderr: &str) {
     let out = k.run(tool, args);
     assert_eq!(
         (out.status, out.stdout.as_str(), out.stderr.as_str()),
@@ -17,9 +17,9 @@ fn check(k: &Kernel, tool: &str, args: &[&str], status: i32, stdout: &str, stder
     );
 }
 
-fn both(f: impl Fn(&Kernel)) {
-    f(&Kernel::new(Via::Emul));
-    f(&Kernel::new(Via::Rump));
+fn both(f: impl Fn(&EmulatedKernel)) {
+    f(&EmulatedKernel::new(Via::Emul));
+    f(&EmulatedKernel::new(Via::Rump));
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn modunload_usage_and_no_option_parsing() {
 
 #[test]
 fn rump_without_a_server() {
-    let k = Kernel::new(Via::Rump);
+    let k = EmulatedKernel::new(Via::Rump);
     let run = |tool: &str, args: &[&str]| {
         let out = k
             .command(tool)
@@ -371,7 +371,7 @@ fn rump_stand_in_exports_what_the_real_library_does() {
 
 #[test]
 fn rump_without_the_library() {
-    let k = Kernel::new(Via::Rump);
+    let k = EmulatedKernel::new(Via::Rump);
     let out = k
         .command("modstat")
         .env("LD_LIBRARY_PATH", k.state_dir())

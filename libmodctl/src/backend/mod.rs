@@ -113,7 +113,8 @@ pub trait Backend {
 
 impl<B: Backend + ?Sized> Backend for Box<B> {
     unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
-        (**self).modctl(cmd, arg)
+        // SAFETY: the same contract, passed on unchanged.
+        unsafe { (**self).modctl(cmd, arg) }
     }
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
         (**self).sysctl(node)
@@ -124,7 +125,8 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
 /// kernel interface (the emulator's own facts).
 impl<B: Backend + ?Sized> Backend for std::rc::Rc<B> {
     unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
-        (**self).modctl(cmd, arg)
+        // SAFETY: the same contract, passed on unchanged.
+        unsafe { (**self).modctl(cmd, arg) }
     }
     fn sysctl(&self, node: Sysctl) -> Result<SysctlValue, Errno> {
         (**self).sysctl(node)

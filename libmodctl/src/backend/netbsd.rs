@@ -32,7 +32,9 @@ pub struct NetBsd;
 
 impl Backend for NetBsd {
     unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
-        if modctl(cmd, arg) == 0 {
+        // SAFETY: the caller gives `arg` as the kernel expects it for
+        // `cmd` (the trait's contract), which is all modctl(2) needs.
+        if unsafe { modctl(cmd, arg) } == 0 {
             Ok(())
         } else {
             Err(last_errno())

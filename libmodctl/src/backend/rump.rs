@@ -93,7 +93,8 @@ unsafe fn symbol<'l, T>(
         let mut c = Vec::with_capacity(name.len() + 1);
         c.extend_from_slice(name.as_bytes());
         c.push(0);
-        if let Ok(sym) = lib.get::<T>(&c) {
+        // SAFETY: the caller vouches that `T` is the symbol's C type.
+        if let Ok(sym) = unsafe { lib.get::<T>(&c) } {
             return Ok(sym);
         }
     }
@@ -218,7 +219,9 @@ pub fn find_node(nodes: &[u8], name: &str) -> Option<c_int> {
 
 impl Backend for Rump {
     unsafe fn modctl(&self, cmd: c_int, arg: *mut c_void) -> Result<(), Errno> {
-        if (self.modctl)(cmd, arg) == 0 {
+        // SAFETY: `self.modctl` is librumpclient's modctl, which the rump
+        // kernel serves as modctl(2); `arg` is as the trait's contract says.
+        if unsafe { (self.modctl)(cmd, arg) } == 0 {
             Ok(())
         } else {
             Err(Errno(last_errno_raw()))

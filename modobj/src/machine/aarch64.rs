@@ -5,7 +5,7 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF64, LSB, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF64, LSB, MSB,
 };
 
 /// The alternative NONE, which `object` does not name.
@@ -18,17 +18,15 @@ pub(super) const PORT: Port = Port {
     name: "aarch64",
     e_machines: &[elf::EM_AARCH64],
     kernels: &[
-        Kernel {
+        PortKernel {
             reports: |m| m == "aarch64",
             e_machines: &[elf::EM_AARCH64],
-            label: "EM_AARCH64 (183)",
             class: ELF64,
             data: LSB,
         },
-        Kernel {
+        PortKernel {
             reports: |m| m == "aarch64eb",
             e_machines: &[elf::EM_AARCH64],
-            label: "EM_AARCH64 (183)",
             class: ELF64,
             data: MSB,
         },
@@ -107,6 +105,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_AARCH64_CALL26),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_AARCH64_ADR_GOT_PAGE, PIC),
         (elf::R_AARCH64_LD64_GOT_LO12_NC, PIC),

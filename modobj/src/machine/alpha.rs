@@ -6,7 +6,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative, Symbol};
-use super::{Accepted, Kernel, Pointer, Port, RelocSections, Widths, ELF64, LSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelocSections, Widths, ELF64, LSB};
 
 /// NetBSD's `EM_ALPHA` (41), which `object` calls `EM_FAKE_ALPHA`.
 pub const EM_ALPHA: u16 = elf::EM_FAKE_ALPHA;
@@ -20,10 +20,9 @@ const GP: &str = "gcc's alpha code reaches globals and calls through the GP (LIT
 pub(super) const PORT: Port = Port {
     name: "alpha",
     e_machines: &[EM_ALPHA, EM_ALPHA_EXP],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "alpha",
         e_machines: &[EM_ALPHA, EM_ALPHA_EXP],
-        label: "EM_ALPHA (41) or EM_ALPHA_EXP (36902)",
         class: ELF64,
         data: LSB,
     }],
@@ -74,6 +73,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_ALPHA_RELATIVE),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_ALPHA_LITERAL, GP),
         (elf::R_ALPHA_LITUSE, GP),

@@ -5,7 +5,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative, Symbol};
-use super::{Accepted, Kernel, Pointer, Port, RelocSections, Widths, ELF64, LSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelocSections, Widths, ELF64, LSB};
 
 const PIC: &str =
     "it comes from position-independent code (-fpic); modules are built with -fno-pic";
@@ -14,10 +14,9 @@ use crate::rules::AMD64_PLT32_SINCE;
 pub(super) const PORT: Port = Port {
     name: "amd64",
     e_machines: &[elf::EM_X86_64],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| matches!(m, "amd64" | "x86_64"),
         e_machines: &[elf::EM_X86_64],
-        label: "EM_X86_64 (62)",
         class: ELF64,
         data: LSB,
     }],
@@ -76,6 +75,7 @@ pub(super) const PORT: Port = Port {
         ),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_X86_64_GOTPCREL, PIC),
         (elf::R_X86_64_GOTPCRELX, PIC),

@@ -6,7 +6,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
-use super::{Accepted, Branch, Kernel, Pointer, Port, RelocSections, Widths, ELF32, LSB, MSB};
+use super::{Accepted, Branch, Pointer, Port, PortKernel, RelocSections, Widths, ELF32, LSB, MSB};
 use crate::rules::ARM_BRANCHES_SINCE;
 
 /// `earmv7hf`, `armeb`, ...: arm names; big-endian ones say "eb".
@@ -27,24 +27,21 @@ pub(super) const PORT: Port = Port {
     name: "arm",
     e_machines: &[elf::EM_ARM],
     kernels: &[
-        Kernel {
+        PortKernel {
             reports: |m| m == "evbarm",
             e_machines: &[elf::EM_ARM, elf::EM_AARCH64],
-            label: "EM_ARM (40) or EM_AARCH64 (183)",
             class: None,
             data: None,
         },
-        Kernel {
+        PortKernel {
             reports: |m| arm(m) && !m.contains("eb"),
             e_machines: &[elf::EM_ARM],
-            label: "EM_ARM (40)",
             class: ELF32,
             data: LSB,
         },
-        Kernel {
+        PortKernel {
             reports: |m| arm(m) && m.contains("eb"),
             e_machines: &[elf::EM_ARM],
-            label: "EM_ARM (40)",
             class: ELF32,
             data: MSB,
         },
@@ -105,6 +102,7 @@ pub(super) const PORT: Port = Port {
         Accepted::since(elf::R_ARM_PC24, ARM_BRANCHES_SINCE, LATER),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             elf::R_ARM_PREL31,

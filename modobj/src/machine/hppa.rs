@@ -6,7 +6,7 @@ use object::elf;
 
 use super::PointerReloc::Absolute;
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB,
 };
 
 const PIC: &str =
@@ -17,10 +17,9 @@ const BRANCH: &str = "a PC-relative branch form the linker does not apply; modul
 pub(super) const PORT: Port = Port {
     name: "hppa",
     e_machines: &[elf::EM_PARISC],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "hppa",
         e_machines: &[elf::EM_PARISC],
-        label: "EM_PARISC (15)",
         class: ELF32,
         data: MSB,
     }],
@@ -74,6 +73,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_PARISC_PLABEL32),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_PARISC_DIR17F, BRANCH),
         (elf::R_PARISC_PCREL21L, BRANCH),

@@ -5,7 +5,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative, Symbol};
-use super::{Accepted, Kernel, Pointer, Port, RelocSections, Widths, ELF32, LSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelocSections, Widths, ELF32, LSB};
 
 const PIC: &str =
     "it comes from position-independent code (-fpic); modules are built with -fno-pic";
@@ -18,10 +18,9 @@ pub const EM_486: u16 = 6;
 pub(super) const PORT: Port = Port {
     name: "i386",
     e_machines: &[elf::EM_386, EM_486],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| matches!(m, "i386" | "i486" | "i586" | "i686"),
         e_machines: &[elf::EM_386, EM_486],
-        label: "EM_386 (3) or EM_486 (6)",
         class: ELF32,
         data: LSB,
     }],
@@ -59,6 +58,7 @@ pub(super) const PORT: Port = Port {
         ),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             elf::R_386_PLT32,

@@ -4,7 +4,7 @@
 use object::elf;
 
 use super::PointerReloc::{AbsolutePlusPlace, Relative};
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB};
 
 const SMALL: &str = "a 16- or 8-bit field: the linker applies only 32-bit types";
 const PIC: &str =
@@ -13,7 +13,7 @@ const PIC: &str =
 pub(super) const PORT: Port = Port {
     name: "m68k",
     e_machines: &[elf::EM_68K],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| {
             matches!(
                 m,
@@ -34,7 +34,6 @@ pub(super) const PORT: Port = Port {
             )
         },
         e_machines: &[elf::EM_68K],
-        label: "EM_68K (4)",
         class: ELF32,
         data: MSB,
     }],
@@ -92,6 +91,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_68K_RELATIVE),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_68K_16, SMALL),
         (elf::R_68K_8, SMALL),

@@ -8,8 +8,8 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, ELF64, LSB,
-    MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, ELF64,
+    LSB, MSB,
 };
 
 const ABICALLS: &str = "position-independent (abicalls) code; modules are built with -mno-abicalls";
@@ -27,11 +27,10 @@ fn arch(m: &str) -> Option<(Option<u8>, Option<u8>)> {
 }
 
 /// A kernel of one class and byte order.
-const fn arch_kernel(reports: fn(&str) -> bool, class: Option<u8>, data: Option<u8>) -> Kernel {
-    Kernel {
+const fn arch_kernel(reports: fn(&str) -> bool, class: Option<u8>, data: Option<u8>) -> PortKernel {
+    PortKernel {
         reports,
         e_machines: &[elf::EM_MIPS],
-        label: "EM_MIPS (8)",
         class,
         data,
     }
@@ -43,12 +42,11 @@ pub(super) const PORT: Port = Port {
     kernels: &[
         // The machines (evbmips, pmax, sgimips, ...) cover both classes
         // and byte orders.
-        Kernel {
+        PortKernel {
             reports: |m| {
                 arch(m).is_none() && (m.starts_with("mips") || m.ends_with("mips") || m == "pmax")
             },
             e_machines: &[elf::EM_MIPS],
-            label: "EM_MIPS (8)",
             class: None,
             data: None,
         },
@@ -105,6 +103,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_MIPS_HIGHEST).lp64(),
     ]),
     unjudged: &[(8, false)],
+    linker_type: None,
     notes: &[
         (elf::R_MIPS_GOT16, ABICALLS),
         (elf::R_MIPS_CALL16, ABICALLS),

@@ -7,13 +7,13 @@
 //! applies wrongly, which are branches whose reach depends on where the
 //! kernel places the module, and which store a whole pointer (for
 //! following the module descriptor's pointers). Each table names the
-//! source revisions it was written from (`source`); the facts are those of
-//! `shared/reference/netbsd-kobj-ports.md`.
+//! source revisions it was written from (`source`): each port's
+//! sys/arch/<port>/include/elf_machdep.h and kobj_machdep.c, and
+//! sys/kern/subr_kobj.c r1.76.
 //!
 //! The reader and the validator ask the registry below rather than match
-//! on `e_machine` or relocation numbers themselves. (`kmod::Machine`,
-//! which names an object's machine in listings, still has its own list; a
-//! test keeps it in step with the ports.)
+//! on `e_machine` or relocation numbers themselves; so does
+//! `kmod::Machine`, which names an object's machine in listings.
 //!
 //! # Adding a port
 //!
@@ -106,7 +106,7 @@ pub struct Port {
     /// tables below describe those objects.
     pub e_machines: &'static [u16],
     /// Its kernels, by the names they report.
-    pub kernels: &'static [Kernel],
+    pub kernels: &'static [PortKernel],
     /// The source revisions the table was written from, e.g.
     /// "kobj_machdep.c 1.6 (2017/11/03)".
     pub source: &'static str,
@@ -125,6 +125,9 @@ pub struct Port {
     /// is modelled, by (pointer size, big-endian): where the kernel's
     /// reading of `r_info` is not known.
     pub unjudged: &'static [(u64, bool)],
+    /// The relocation type the linker reads from an entry's type field,
+    /// where that is not the field itself; `None`: the field.
+    pub linker_type: Option<fn(u32) -> u32>,
     /// Why modules contain some types the linker refuses, or why it
     /// refuses them, for the message.
     pub notes: &'static [(u32, &'static str)],
@@ -172,18 +175,66 @@ pub struct Branch {
 /// The kernels of a port that report some `hw.machine` or
 /// `hw.machine_arch` names, and what objects they accept.
 #[derive(Debug)]
-pub struct Kernel {
+pub struct PortKernel {
     /// Whether a kernel reporting this name is one of them.
     pub reports: fn(&str) -> bool,
     /// `e_machine` values accepted (`ELF*_MACHDEP_ID_CASES` of the
     /// kernel's class).
     pub e_machines: &'static [u16],
-    /// Those values as a message names them, e.g. "EM_X86_64 (62)".
-    pub label: &'static str,
     /// `EI_CLASS` of the kernel; `None` where the name covers both.
     pub class: Option<u8>,
     /// `EI_DATA` of the kernel; `None` where the name covers both.
     pub data: Option<u8>,
+}
+
+impl PortKernel {
+    /// The `e_machine` values accepted as a message names them, e.g.
+    /// "EM_X86_64 (62)" or "EM_386 (3) or EM_486 (6)".
+    pub fn label(&self) -> String {
+        let names: Vec<String> = self
+            .e_machines
+            .iter()
+            .map(|&em| format!("{} ({em})", em_name(em).unwrap_or("EM_?")))
+            .collect();
+        names.join(" or ")
+    }
+
+    /// A 64-bit kernel (`ELFCLASS64`); false for 32-bit ones and for names
+    /// that cover both classes.
+    pub fn is_64bit(&self) -> bool {
+        self.class == ELF64
+    }
+}
+
+/// The `EM_*` name of every `e_machine` a port's kernel accepts
+/// (sys/sys/exec_elf.h).
+const EM_NAMES: &[(u16, &str)] = &[
+    (elf::EM_SPARC, "EM_SPARC"),
+    (elf::EM_386, "EM_386"),
+    (elf::EM_68K, "EM_68K"),
+    (EM_486, "EM_486"),
+    (elf::EM_MIPS, "EM_MIPS"),
+    (elf::EM_PARISC, "EM_PARISC"),
+    (elf::EM_SPARC32PLUS, "EM_SPARC32PLUS"),
+    (elf::EM_PPC, "EM_PPC"),
+    (elf::EM_PPC64, "EM_PPC64"),
+    (elf::EM_ARM, "EM_ARM"),
+    (EM_ALPHA, "EM_ALPHA"),
+    (elf::EM_SH, "EM_SH"),
+    (elf::EM_SPARCV9, "EM_SPARCV9"),
+    (elf::EM_X86_64, "EM_X86_64"),
+    (elf::EM_VAX, "EM_VAX"),
+    (elf::EM_AARCH64, "EM_AARCH64"),
+    (elf::EM_RISCV, "EM_RISCV"),
+    (EM_ALPHA_EXP, "EM_ALPHA_EXP"),
+];
+
+/// The `EM_*` name of `e_machine`, for the values the ports know.
+pub fn em_name(e_machine: u16) -> Option<&'static str> {
+    EM_NAMES
+        .iter()
+        .find(|(em, _)| *em == e_machine)
+        .map(|(_, name)| *name)
 }
 
 /// Which relocation sections a kernel's linker applies.
@@ -342,7 +393,7 @@ pub fn port(e_machine: u16) -> Option<&'static Port> {
 
 /// What a kernel reporting `machine` (`hw.machine` or `hw.machine_arch`)
 /// accepts; `None` for machines not in the registry.
-pub fn kernel(machine: &str) -> Option<&'static Kernel> {
+pub fn kernel(machine: &str) -> Option<&'static PortKernel> {
     PORTS
         .iter()
         .flat_map(|p| p.kernels)
@@ -443,13 +494,7 @@ impl KernelRules {
         if port.unjudged.contains(&(pointer_size, big_endian)) {
             return None;
         }
-        // sparc64 keeps data in the type bits of R_SPARC_OLO10, and its
-        // linker looks at the low byte for that type alone.
-        let r_type = if e_machine == elf::EM_SPARCV9 && r_type & 0xff == elf::R_SPARC_OLO10 {
-            elf::R_SPARC_OLO10
-        } else {
-            r_type
-        };
+        let r_type = port.linker_type.map_or(r_type, |f| f(r_type));
         let found = port.linker?.iter().find(|a| {
             a.r_type == r_type && a.by(self.osrevision) && (!a.lp64 || pointer_size == 8)
         });
@@ -549,12 +594,51 @@ mod tests {
 
     #[test]
     fn the_readers_machine_names_are_the_ports() {
-        // `kmod::Machine` names an object's machine for listings; until it
-        // reads this registry, the two must agree.
         for p in PORTS {
             for &em in p.e_machines {
-                assert_eq!(crate::kmod::Machine::from_e_machine(em).name(), p.name);
+                let m = crate::kmod::Machine::from_e_machine(em);
+                assert_eq!(m.name(), p.name);
+                // Listings show the Debug text lower-cased.
+                assert_eq!(format!("{m:?}").to_lowercase(), p.name);
             }
+        }
+        let other = crate::kmod::Machine::from_e_machine(1000);
+        assert_eq!(other.name(), "machine 1000");
+        assert_eq!(format!("{other:?}"), "Other(1000)");
+    }
+
+    #[test]
+    fn labels_name_what_each_kernel_accepts() {
+        for k in PORTS.iter().flat_map(|p| p.kernels) {
+            for em in k.e_machines {
+                assert!(em_name(*em).is_some(), "{em}");
+            }
+        }
+        for (machine, label) in [
+            ("amd64", "EM_X86_64 (62)"),
+            ("i386", "EM_386 (3) or EM_486 (6)"),
+            ("evbarm", "EM_ARM (40) or EM_AARCH64 (183)"),
+            ("alpha", "EM_ALPHA (41) or EM_ALPHA_EXP (36902)"),
+            ("sparc", "EM_SPARC (2) or EM_SPARC32PLUS (18)"),
+            ("sparc64", "EM_SPARCV9 (43)"),
+            ("landisk", "EM_SH (42)"),
+        ] {
+            assert_eq!(kernel(machine).unwrap().label(), label);
+        }
+    }
+
+    #[test]
+    fn sh3_boards_have_one_byte_order_but_evbsh3() {
+        for (machine, data) in [
+            ("landisk", LSB),
+            ("dreamcast", LSB),
+            ("hpcsh", LSB),
+            ("sh3el", LSB),
+            ("mmeye", MSB),
+            ("sh3eb", MSB),
+            ("evbsh3", None),
+        ] {
+            assert_eq!(kernel(machine).unwrap().data, data, "{machine}");
         }
     }
 

@@ -5,7 +5,7 @@
 use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB};
 use crate::rules::POWERPC_REL16_SINCE;
 
 // Not in `object`'s list; the numbers are the psABI's.
@@ -42,10 +42,9 @@ fn powerpc(m: &str) -> bool {
 pub(super) const PORT: Port = Port {
     name: "powerpc",
     e_machines: &[elf::EM_PPC],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: powerpc,
         e_machines: &[elf::EM_PPC],
-        label: "EM_PPC (20)",
         class: ELF32,
         data: MSB,
     }],
@@ -121,6 +120,7 @@ pub(super) const PORT: Port = Port {
         Accepted::since(elf::R_PPC_REL16_HA, POWERPC_REL16_SINCE, LATER),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_PPC_REL24, LONGCALL),
         (elf::R_PPC_PLTREL24, LONGCALL),

@@ -8,7 +8,7 @@ use object::elf;
 
 use super::powerpc::{LATER, LONGCALL};
 use super::PointerReloc::{Absolute, Relative};
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF64, MSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF64, MSB};
 use crate::rules::POWERPC_REL16_SINCE;
 
 const TOC: &str = "TOC-relative (ELFv1) code: the powerpc linker applies no TOC type";
@@ -16,10 +16,9 @@ const TOC: &str = "TOC-relative (ELFv1) code: the powerpc linker applies no TOC 
 pub(super) const PORT: Port = Port {
     name: "powerpc64",
     e_machines: &[elf::EM_PPC64],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "powerpc64",
         e_machines: &[elf::EM_PPC64],
-        label: "EM_PPC64 (21)",
         class: ELF64,
         data: MSB,
     }],
@@ -98,6 +97,7 @@ pub(super) const PORT: Port = Port {
         Accepted::since(elf::R_PPC64_REL16_HA, POWERPC_REL16_SINCE, LATER),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_PPC64_REL24, LONGCALL),
         (elf::R_PPC64_TOC16, TOC),

@@ -6,7 +6,8 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, ELF64, LSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, ELF64,
+    LSB,
 };
 use crate::rules::RISCV_REWRITE_SINCE;
 
@@ -25,17 +26,15 @@ pub(super) const PORT: Port = Port {
     name: "riscv",
     e_machines: &[elf::EM_RISCV],
     kernels: &[
-        Kernel {
+        PortKernel {
             reports: |m| matches!(m, "riscv" | "riscv64"),
             e_machines: &[elf::EM_RISCV],
-            label: "EM_RISCV (243)",
             class: ELF64,
             data: LSB,
         },
-        Kernel {
+        PortKernel {
             reports: |m| m == "riscv32",
             e_machines: &[elf::EM_RISCV],
-            label: "EM_RISCV (243)",
             class: ELF32,
             data: LSB,
         },
@@ -153,6 +152,7 @@ pub(super) const PORT: Port = Port {
         later(elf::R_RISCV_32_PCREL),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_RISCV_32, AS_WRITTEN),
         (elf::R_RISCV_RVC_LUI, AS_WRITTEN),

@@ -1,11 +1,14 @@
-//! sh3 (sh3eb, sh3el): kobj_machdep.c 1.6, ELF32 of either byte order,
-//! RELA only; the linker applies R_SH_DIR32 and (wrongly, as written)
-//! R_SH_REL32, each adding the place's old contents.
+//! sh3 (sh3eb, sh3el): kobj_machdep.c 1.6, ELF32 of the kernel's byte
+//! order (each board has one; evbsh3 comes in both), RELA only; the
+//! linker applies R_SH_DIR32 and (wrongly, as written) R_SH_REL32, each
+//! adding the place's old contents.
 
 use object::elf;
 
 use super::PointerReloc::AbsolutePlusPlace;
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, LSB, MSB};
+use super::{
+    Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, LSB, MSB,
+};
 
 const PIC: &str =
     "it comes from position-independent code (-fpic); modules are built with -fno-pic";
@@ -17,24 +20,30 @@ pub(super) const PORT: Port = Port {
     name: "sh3",
     e_machines: &[elf::EM_SH],
     kernels: &[
-        Kernel {
-            reports: |m| matches!(m, "dreamcast" | "evbsh3" | "hpcsh" | "landisk" | "mmeye"),
+        // Only evbsh3 is built in both byte orders (std.evbsh3.eb r1.6
+        // includes std.sh3eb, std.evbsh3.el r1.5 sets MACHINE_ARCH=sh3el).
+        PortKernel {
+            reports: |m| m == "evbsh3",
             e_machines: &[elf::EM_SH],
-            label: "EM_SH (42)",
             class: ELF32,
             data: None,
         },
-        Kernel {
-            reports: |m| m == "sh3el",
+        // Little-endian boards: landisk (conf/Makefile.landisk.inc
+        // r1.1.12.3, MACHINE_ARCH=sh3el), dreamcast (conf/std.dreamcast
+        // r1.2.6.1, ENDIAN="-EL"; Makefile.dreamcast.inc r1.9.98.1,
+        // MACHINE_ARCH=sh3el), hpcsh (conf/std.hpcsh r1.4, ENDIAN="-EL",
+        // MACHINE_ARCH=sh3el), all in sys/arch/<board>/.
+        PortKernel {
+            reports: |m| matches!(m, "sh3el" | "landisk" | "dreamcast" | "hpcsh"),
             e_machines: &[elf::EM_SH],
-            label: "EM_SH (42)",
             class: ELF32,
             data: LSB,
         },
-        Kernel {
-            reports: |m| m == "sh3eb",
+        // Big-endian: mmeye (sys/arch/mmeye/conf/std.mmeye r1.9,
+        // ENDIAN="-EB").
+        PortKernel {
+            reports: |m| matches!(m, "sh3eb" | "mmeye"),
             e_machines: &[elf::EM_SH],
-            label: "EM_SH (42)",
             class: ELF32,
             data: MSB,
         },
@@ -103,6 +112,7 @@ pub(super) const PORT: Port = Port {
         ),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (elf::R_SH_IND12W, PCREL),
         (elf::R_SH_DIR8WPN, PCREL),

@@ -6,7 +6,7 @@ use object::elf;
 
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, MSB,
 };
 
 /// The SPARC relocation names, shared with sparc64.
@@ -83,10 +83,9 @@ const PAST: &str = "as written the linker's tables have 24 entries and this type
 pub(super) const PORT: Port = Port {
     name: "sparc",
     e_machines: &[elf::EM_SPARC, elf::EM_SPARC32PLUS],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "sparc",
         e_machines: &[elf::EM_SPARC, elf::EM_SPARC32PLUS],
-        label: "EM_SPARC (2) or EM_SPARC32PLUS (18)",
         class: ELF32,
         data: MSB,
     }],
@@ -145,6 +144,7 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_SPARC_6).misapplied(PAST),
     ]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             elf::R_SPARC_COPY,

@@ -6,7 +6,7 @@ use object::elf;
 use super::sparc::{NO_S, PIC};
 use super::PointerReloc::{Absolute, Relative};
 use super::{
-    Accepted, Branch, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF64, MSB,
+    Accepted, Branch, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF64, MSB,
 };
 
 const NO_XOR: &str = "as written the linker applies it without the XOR and 0x1c00 that the \
@@ -15,10 +15,9 @@ const NO_XOR: &str = "as written the linker applies it without the XOR and 0x1c0
 pub(super) const PORT: Port = Port {
     name: "sparc64",
     e_machines: &[elf::EM_SPARCV9],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "sparc64",
         e_machines: &[elf::EM_SPARCV9],
-        label: "EM_SPARCV9 (43)",
         class: ELF64,
         data: MSB,
     }],
@@ -100,6 +99,16 @@ pub(super) const PORT: Port = Port {
         Accepted::always(elf::R_SPARC_PLT64).misapplied(NO_S),
     ]),
     unjudged: &[],
+    // OLO10 keeps data in the type bits above the low byte; the linker
+    // takes the low byte as the type for OLO10 alone (kobj_machdep.c
+    // 1.4.18.1, `(rtype & 0xff) == R_TYPE(OLO10)`).
+    linker_type: Some(|t| {
+        if t & 0xff == elf::R_SPARC_OLO10 {
+            elf::R_SPARC_OLO10
+        } else {
+            t
+        }
+    }),
     notes: &[
         (elf::R_SPARC_COPY, "a dynamic-linking type; modules are linked with ld -r"),
         (elf::R_SPARC_JMP_SLOT, "a dynamic-linking type; modules are linked with ld -r"),

@@ -6,7 +6,7 @@
 use object::elf;
 
 use super::PointerReloc::Absolute;
-use super::{Accepted, Kernel, Pointer, Port, RelFailure, RelocSections, Widths, ELF32, LSB};
+use super::{Accepted, Pointer, Port, PortKernel, RelFailure, RelocSections, Widths, ELF32, LSB};
 
 // `object` has no VAX relocation numbers: these are the GNU toolchain's
 // (binutils include/elf/vax.h), of which kobj_machdep.c 1.1 names 1 and 4.
@@ -29,10 +29,9 @@ const ONLY: &str = "the vax linker applies only R_VAX_32 and R_VAX_PC32 (\"Bad r
 pub(super) const PORT: Port = Port {
     name: "vax",
     e_machines: &[elf::EM_VAX],
-    kernels: &[Kernel {
+    kernels: &[PortKernel {
         reports: |m| m == "vax",
         e_machines: &[elf::EM_VAX],
-        label: "EM_VAX (75)",
         class: ELF32,
         data: LSB,
     }],
@@ -66,6 +65,7 @@ pub(super) const PORT: Port = Port {
     }),
     linker: Some(&[Accepted::always(R_VAX_32), Accepted::always(R_VAX_PC32)]),
     unjudged: &[],
+    linker_type: None,
     notes: &[
         (
             R_VAX_NONE,

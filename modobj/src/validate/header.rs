@@ -6,7 +6,7 @@ use object::elf;
 
 use super::{kernel_for, Certainty, Check, Finding, Validator};
 use crate::kmod::{Elf, ElfClass, Endian, EI_CLASS, EI_DATA, EI_VERSION};
-use crate::machine::{self, Kernel};
+use crate::machine::{self, PortKernel};
 use crate::rules::MAX_SHNUM;
 
 /// The ELF header as a kernel of the target's class and byte order reads
@@ -103,7 +103,7 @@ struct Layouts {
 }
 
 impl Layouts {
-    fn of(data: &[u8], kernel: Option<&Kernel>) -> Layouts {
+    fn of(data: &[u8], kernel: Option<&PortKernel>) -> Layouts {
         let kernel_class = kernel.and_then(|k| k.class).and_then(class_of);
         let kernel_endian = kernel.and_then(|k| k.data).and_then(endian_of);
         let file_class = data.get(EI_CLASS).copied().and_then(class_of);
@@ -205,7 +205,7 @@ impl<'k> Validator<'k, '_> {
     }
 
     /// ELF version, file type and machine.
-    fn identity(&mut self, kh: &KernelHeader, kernel: Option<&Kernel>) {
+    fn identity(&mut self, kh: &KernelHeader, kernel: Option<&PortKernel>) {
         if kh.ei_version != 1 || kh.e_version != 1 {
             self.push(
                 Check::ElfVersion,
@@ -235,7 +235,7 @@ impl<'k> Validator<'k, '_> {
                 format!(
                     "built for {built_for} (e_machine {file_em}); {} accepts only {}",
                     kernel_for(&self.t.machine),
-                    kernel.label
+                    kernel.label()
                 ),
             );
         }

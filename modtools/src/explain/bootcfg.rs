@@ -4,13 +4,14 @@
 //! `docommandchoice` and commands), each menu entry's list of modules is
 //! put together as the loader would put it, and the boot is run as the
 //! kernel would run it ([`modobj::boot`]) against the kernel that will
-//! boot ([`Kernel::next_boot`]). The facts and what is UNVERIFIED about
-//! them are [`modobj::boot`]'s.
+//! boot ([`KernelConnection::next_boot`]). The facts and what is
+//! UNVERIFIED about them are [`modobj::boot`]'s.
 
 use std::path::Path;
 
 use jsontext::{object, strings, Value};
 use libmodctl::abi::{class_name, ModClass, MODFLG_AUTO_LOADED};
+use libmodctl::cnum;
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::boot::{self, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
@@ -20,7 +21,7 @@ use modobj::kobj;
 use modobj::validate::Check;
 
 use crate::json::{text_and_bytes, texts_and_bytes};
-use crate::kernel::{Kernel, NextKernel};
+use crate::kernel::{KernelConnection, NextKernel};
 
 /// Version of the `modload -n --boot-cfg FILE --json` document.
 pub const REPORT_SCHEMA: u64 = 1;
@@ -51,31 +52,6 @@ pub struct BootCfg {
     pub ignored: Option<String>,
     /// Lines the loader drops, in words.
     pub notes: Vec<String>,
-}
-
-/// C's `atoi`: blanks, a sign, digits; what follows is ignored.
-fn atoi(s: &[u8]) -> i64 {
-    let s = {
-        let start = s
-            .iter()
-            .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-            .unwrap_or(s.len());
-        &s[start..]
-    };
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut v: i64 = 0;
-    for &c in digits.iter().take_while(|c| c.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 /// Bytes for a message: what is not UTF-8 shows as U+FFFD.
@@ -169,12 +145,12 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
         } else if key.starts_with(b"banner") {
         } else if key.starts_with(b"timeout") {
             cfg.timeout = if value.first().is_some_and(u8::is_ascii_digit) {
-                atoi(value)
+                cnum::atoi(value)
             } else {
                 -1
             };
         } else if key.starts_with(b"default") {
-            def = atoi(value).saturating_sub(1);
+            def = cnum::atoi(value).saturating_sub(1);
         } else if key.starts_with(b"consdev") {
         } else if key.starts_with(b"load") {
             cfg.loads.push(value.to_vec());
@@ -495,7 +471,7 @@ impl Report {
 /// Runs the check of the `boot.cfg` at `path` against the kernel that
 /// will boot. `Err` is the line saying why it cannot be done (the file
 /// cannot be read, no kernel to boot).
-pub fn check(kernel: &Kernel, path: &Path) -> Result<Report, String> {
+pub fn check(kernel: &KernelConnection, path: &Path) -> Result<Report, String> {
     let next = kernel.next_boot()?;
     let cfg = read(path).map_err(|why| format!("{}: {why}", path.display()))?;
     Ok(report(&cfg, &next, &path.display().to_string()))

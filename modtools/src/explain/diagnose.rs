@@ -14,7 +14,7 @@ use modobj::validate::{self, blocking_finding};
 
 use crate::explain::dryrun;
 use crate::explain::view::KernelView;
-use crate::kernel::Kernel;
+use crate::kernel::KernelConnection;
 
 /// A load refused before submission, as the kernel would refuse it.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ pub struct Refusal {
 
 /// Checks the module file before submission when the kernel would get as
 /// far as reading it; `Some` when the kernel would certainly refuse.
-pub fn prevalidate(k: &Kernel, operand: &[u8], flags: i32) -> Option<Refusal> {
+pub fn prevalidate(k: &KernelConnection, operand: &[u8], flags: i32) -> Option<Refusal> {
     let view = KernelView::read(k);
     // The kernel answers these before it opens any file; names compare
     // as bytes.
@@ -62,7 +62,13 @@ fn dependants(view: &KernelView, name: &[u8]) -> Vec<String> {
 /// Why a `MODCTL_LOAD` of `operand` failed with `errno`, when known: the
 /// dry run's finding when it reaches the same errno, or the module's own
 /// INIT when the errno is none the loader produces.
-pub fn load(k: &Kernel, operand: &[u8], flags: i32, props: &Dict, errno: Errno) -> Option<String> {
+pub fn load(
+    k: &KernelConnection,
+    operand: &[u8],
+    flags: i32,
+    props: &Dict,
+    errno: Errno,
+) -> Option<String> {
     if errno == Errno::EIO {
         if let Some(why) = k.failure_detail() {
             return Some(why);
@@ -120,7 +126,7 @@ const FILE_ERRNOS: &[Errno] = &[
 ];
 
 /// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.
-pub fn unload(k: &Kernel, name: &[u8], errno: Errno) -> Option<String> {
+pub fn unload(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<String> {
     if errno == Errno::EIO {
         if let Some(why) = k.failure_detail() {
             return Some(why);

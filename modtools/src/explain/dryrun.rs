@@ -3,7 +3,7 @@
 
 use crate::explain::view::{describe, KernelView};
 use crate::json::{text_and_bytes, texts_and_bytes};
-use crate::kernel::Kernel;
+use crate::kernel::KernelConnection;
 use jsontext::object;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ pub struct Report {
 /// kernel's lists, the files it would read, and what it is known to
 /// answer. It writes the report as the engine goes.
 struct DryHost<'a> {
-    kernel: &'a Kernel,
+    kernel: &'a KernelConnection,
     view: &'a KernelView,
     target: Target,
     flags: i32,
@@ -526,7 +526,7 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 /// Runs the dry run of loading `operand` with `flags` and the command
 /// line's properties: the kernel's own steps ([`modobj::engine`]) on a
 /// copy of its lists, reading the files it would read.
-pub fn dry_run(kernel: &Kernel, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
+pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
         Some(t) => format!(

@@ -10,7 +10,7 @@ use libmodctl::stat::ModStat;
 use modobj::path;
 use modobj::validate::Target;
 
-use crate::kernel::Kernel;
+use crate::kernel::KernelConnection;
 
 /// What the kernel's state looks like to us, read once.
 pub struct KernelView {
@@ -29,7 +29,7 @@ pub struct KernelView {
 }
 
 impl KernelView {
-    pub fn read(k: &Kernel) -> KernelView {
+    pub fn read(k: &KernelConnection) -> KernelView {
         let mc = k.modctl();
         let int = |n| mc.sysctl(n).ok().and_then(|v| v.as_int());
         let string = |n| {

@@ -22,15 +22,17 @@ thread_local! {
 }
 
 fn set_errno(e: c_int) {
-    // SAFETY: the calling thread's errno slot.
+    // SAFETY: the calling thread's errno slot, always valid.
     #[cfg(target_os = "netbsd")]
     unsafe {
         *libc::__errno() = e
     };
+    // SAFETY: the calling thread's errno slot, always valid.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     unsafe {
         *libc::__errno_location() = e
     };
+    // SAFETY: the calling thread's errno slot, always valid.
     #[cfg(any(target_os = "freebsd", target_os = "macos"))]
     unsafe {
         *libc::__error() = e
@@ -77,7 +79,9 @@ fn with_server<T>(f: impl FnOnce(&Emul) -> Result<T, Errno>) -> Result<T, Errno>
 /// As modctl(2).
 #[no_mangle]
 pub unsafe extern "C" fn rump___sysimpl_modctl(cmd: c_int, arg: *mut c_void) -> c_int {
-    match with_server(|e| e.modctl(cmd, arg)) {
+    // SAFETY: the caller passes `arg` as modctl(2) takes it for `cmd`,
+    // which is the emulator's contract too.
+    match with_server(|e| unsafe { e.modctl(cmd, arg) }) {
         Ok(()) => 0,
         Err(e) => {
             set_errno(e.0);
@@ -134,15 +138,21 @@ pub unsafe extern "C" fn rump___sysimpl___sysctl(
     _newp: *const c_void,
     _newlen: usize,
 ) -> c_int {
-    let mib = std::slice::from_raw_parts(name, namelen as usize);
+    // SAFETY: the caller's `name` has `namelen` entries.
+    let mib = unsafe { std::slice::from_raw_parts(name, namelen as usize) };
     match answer(mib) {
         Ok(data) => {
             if !oldlenp.is_null() {
-                let n = data.len().min(if oldp.is_null() { 0 } else { *oldlenp });
+                // SAFETY: `oldlenp` is not null and the caller's to read.
+                let room = unsafe { *oldlenp };
+                let n = data.len().min(if oldp.is_null() { 0 } else { room });
                 if n > 0 {
-                    std::ptr::copy_nonoverlapping(data.as_ptr(), oldp as *mut u8, n);
+                    // SAFETY: `oldp` holds `room` >= n writable bytes,
+                    // apart from `data`.
+                    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), oldp as *mut u8, n) };
                 }
-                *oldlenp = data.len();
+                // SAFETY: `oldlenp` is not null and the caller's to write.
+                unsafe { *oldlenp = data.len() };
             }
             0
         }
