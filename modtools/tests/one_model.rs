@@ -161,7 +161,7 @@ fn seed() -> u64 {
     std::env::var("MODCTL_AGREE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_0f_0e_0de1)
+        .unwrap_or(0x5eed_0f0e_0de1)
 }
 
 #[test]

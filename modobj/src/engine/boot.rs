@@ -67,11 +67,14 @@ pub struct BootOutcome {
     pub fates: Vec<Fate>,
 }
 
+/// A primed object: its descriptor, what the linker made of it, its file.
+pub(super) type Primed = (kobj::Info, Box<kobj::Loaded>, Option<Vec<u8>>);
+
 /// `module_bootlist`, with what the boot check needs to know of each.
 #[derive(Default)]
 pub(super) struct BootList {
     /// By entry: the object while it is primed and not taken.
-    slots: Vec<Option<(kobj::Info, Box<kobj::Loaded>, Option<Vec<u8>>)>>,
+    slots: Vec<Option<Primed>>,
     /// Entries on the list by `mi_name` (several may share one).
     by_name: HashMap<ModName, BTreeSet<usize>>,
     /// Entries taken off the list by `mi_name`.
@@ -90,21 +93,18 @@ pub(super) struct BootList {
 
 impl BootList {
     /// Takes the entry of `mi_name` off the list.
-    pub(super) fn take(
-        &mut self,
-        name: &[u8],
-    ) -> Option<(usize, kobj::Info, Box<kobj::Loaded>, Option<Vec<u8>>)> {
+    pub(super) fn take(&mut self, name: &[u8]) -> Option<(usize, Primed)> {
         let set = self.by_name.get_mut(name)?;
         let i = set.pop_first()?;
         if set.is_empty() {
             self.by_name.remove(name);
         }
         self.on_list.remove(&i);
-        let (info, object, path) = self.slots[i].take()?;
+        let primed = self.slots[i].take()?;
         self.in_progress.insert(i);
-        self.taken_names.insert(info.name.clone(), i);
+        self.taken_names.insert(primed.0.name.clone(), i);
         self.log_start.insert(i, self.log.len());
-        Some((i, info, object, path))
+        Some((i, primed))
     }
 
     /// Whether the entry of `mi_name` is being loaded (taken off the list

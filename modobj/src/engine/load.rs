@@ -190,7 +190,7 @@ impl Engine<'_> {
             return Started::Done(self.do_builtin(&asked, &asked, call.props.as_ref(), call.isdep));
         }
         // Then the boot list.
-        let fetched = if let Some((index, info, object, path)) = self.bootlist.take(&call.name) {
+        let fetched = if let Some((index, (info, object, path))) = self.bootlist.take(&call.name) {
             Fetched {
                 info,
                 object,
