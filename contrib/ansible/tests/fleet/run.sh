@@ -77,9 +77,15 @@ play remove remove.yml --diff
 play finish finish.yml
 
 # Eight names for one host, each with a builtin of its own to make
-# persistent in one modules.conf.
+# persistent in one modules.conf.  Ansible starts its forks one after
+# another; 20000 comment lines make each task's read-edit-rename long
+# enough that the eight overlap (without the module's lock, all but one
+# or two lines are lost).
 mkdir -p "$work/concurrent"
-printf '# eight tasks at once\n' >"$work/concurrent/modules.conf"
+{
+	echo '# eight tasks at once'
+	awk 'BEGIN { for (i = 1; i <= 20000; i++) printf "# filler %d: a long file takes a while to edit\n", i }'
+} >"$work/concurrent/modules.conf"
 chmod 640 "$work/concurrent/modules.conf"
 {
 	echo '[same_host]'
