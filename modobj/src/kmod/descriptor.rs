@@ -1,0 +1,522 @@
+//! Decoding the module descriptor: `link_set_modules` → `modinfo_t` →
+//! its strings, each pointer through the relocation the kernel would
+//! apply, with a note for whatever the kernel would trip over.
+
+use object::elf;
+
+use super::elf::{Elf, RelEnt, Shdr};
+use super::reloc::relocs_at;
+use super::text::{printable_bytes, section_type_name};
+use super::{split_required, Endian, ModInfo};
+use crate::checks::Check;
+use crate::machine::{pointer_reloc, reloc_name, PointerReloc};
+use libmodctl::ModName;
+
+/// Which pointer a decoding note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    LinkSet,
+    Descriptor,
+    Name,
+    Required,
+    Modcmd,
+}
+
+impl Field {
+    fn what(self) -> &'static str {
+        match self {
+            Field::LinkSet => "the pointer in link_set_modules",
+            Field::Descriptor => "the module descriptor (modinfo_t)",
+            Field::Name => "mi_name",
+            Field::Required => "mi_required",
+            Field::Modcmd => "mi_modcmd",
+        }
+    }
+}
+
+/// Something found while decoding the descriptor; [`crate::validate`]
+/// turns these into findings at the point in the kernel's order where the
+/// kernel would trip over them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Note {
+    pub check: Check,
+    pub field: Field,
+    pub reason: String,
+    /// For an unterminated string: the bytes available before the end of
+    /// its section.
+    pub available: u64,
+}
+
+/// Longest string read through a module pointer. The kernel itself reads
+/// names only up to 32 bytes; required lists are never near this long.
+const MAX_STRING: usize = 64 * 1024;
+
+/// Where a decoded pointer points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ptr {
+    Null,
+    Into { section: u32, offset: u64 },
+}
+
+/// Decodes `link_set_modules` → `modinfo_t` → strings, collecting notes.
+pub(super) struct Decoder<'e, 'a> {
+    elf: &'e Elf<'a>,
+    symtab: Option<Shdr>,
+    notes: Vec<Note>,
+    /// (section, offset, relocation there) found ahead of time.
+    prefetched: Vec<(u32, u64, Option<RelEnt>)>,
+}
+
+/// Where the descriptor is (its section and offset), if it was found, and
+/// the notes made finding it.
+pub(super) type Located = (Option<(u32, u64)>, Vec<Note>);
+
+/// Where the descriptor's three pointers lie (`desc_off` is where it
+/// starts): after its `u_int` and `int`.
+pub(super) fn descriptor_places(desc_off: u64, ptr: u64) -> [u64; 3] {
+    [8, 8 + ptr, 8 + 2 * ptr].map(|o| desc_off.wrapping_add(o))
+}
+
+impl<'e, 'a> Decoder<'e, 'a> {
+    pub(super) fn new(elf: &'e Elf<'a>) -> Self {
+        Decoder {
+            elf,
+            symtab: elf.first_of_type(elf::SHT_SYMTAB),
+            notes: Vec::new(),
+            prefetched: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, check: Check, field: Field, reason: String) {
+        self.notes.push(Note {
+            check,
+            field,
+            reason,
+            available: 0,
+        });
+    }
+
+    /// Decodes the descriptor; `located` is what [`Decoder::locate`]
+    /// found before, if it was asked.
+    pub(super) fn decode(mut self, located: Option<Located>) -> (Option<ModInfo>, Vec<Note>) {
+        let at = match located {
+            Some((at, notes)) => {
+                self.notes = notes;
+                at
+            }
+            None => self.descriptor_at(),
+        };
+        let info = at.and_then(|at| self.decode_inner(at));
+        (info, self.notes)
+    }
+
+    /// Where the descriptor is, with what was noted on the way.
+    pub(super) fn locate(mut self) -> Located {
+        let at = self.descriptor_at();
+        (at, self.notes)
+    }
+
+    /// Where the descriptor is: the section and offset the pointer in
+    /// `link_set_modules` leads to.
+    fn descriptor_at(&mut self) -> Option<(u32, u64)> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
+        if elf.shstrtab().is_none() {
+            self.note(
+                Check::LinkSetMissing,
+                Field::LinkSet,
+                "the object has no usable section-name table (.shstrtab), so the kernel \
+                 cannot find section link_set_modules"
+                    .into(),
+            );
+            return None;
+        }
+        let link_set = (0..u32::from(elf.l.e_shnum))
+            .filter_map(|i| elf.shdr(i))
+            .find(|s| s.is_progtab() && elf.section_name(s) == Some(b"link_set_modules"));
+        let Some(link_set) = link_set else {
+            self.note(
+                Check::LinkSetMissing,
+                Field::LinkSet,
+                "no section link_set_modules: the object carries no module descriptor \
+                 (it was not built with the MODULE() macro)"
+                    .into(),
+            );
+            return None;
+        };
+        if link_set.size != ptr {
+            // Whole pointers, or bytes when it is not a whole number (no
+            // floating point, whose formatting code adds 17 KB to modload).
+            let n = if link_set.size % ptr == 0 {
+                format!("{} pointers", link_set.size / ptr)
+            } else {
+                "not a whole number of pointers".to_string()
+            };
+            self.note(
+                Check::LinkSetSize,
+                Field::LinkSet,
+                format!(
+                    "section link_set_modules is {} bytes ({n}); a module must hold exactly \
+                     one {}-byte pointer there",
+                    link_set.size, ptr
+                ),
+            );
+            return None;
+        }
+        let (desc_sec, desc_off) = match self.pointer(&link_set, 0, Field::LinkSet)? {
+            Ptr::Null => {
+                self.note(
+                    Check::UnrelocatedPointer,
+                    Field::LinkSet,
+                    "the pointer in link_set_modules is NULL: there is no descriptor to read"
+                        .into(),
+                );
+                return None;
+            }
+            Ptr::Into { section, offset } => (section, offset),
+        };
+        Some((desc_sec, desc_off))
+    }
+
+    fn decode_inner(&mut self, (desc_sec, desc_off): (u32, u64)) -> Option<ModInfo> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
+        let desc_shdr = elf.shdr(desc_sec)?;
+        // The three pointers of the descriptor, in one pass over the
+        // section's relocations (there may be very many).
+        let places = descriptor_places(desc_off, ptr);
+        for (place, r) in places.iter().zip(relocs_at(&elf, &desc_shdr, &places)) {
+            self.prefetched.push((desc_sec, *place, r));
+        }
+        // modinfo_t: u_int, int, then three pointers (ILP32 20 bytes, LP64 32).
+        let size = 8 + 3 * ptr;
+        let bytes = self.bytes_at(&desc_shdr, desc_off, size, Field::Descriptor)?;
+        let version = read_u32(&bytes[0..4], elf.l.endian);
+        let class = read_u32(&bytes[4..8], elf.l.endian) as i32;
+        let modcmd = self.pointer(&desc_shdr, desc_off + 8, Field::Modcmd);
+        let has_modcmd = matches!(modcmd, Some(Ptr::Into { .. }));
+        let name = match self.pointer(&desc_shdr, desc_off + 8 + ptr, Field::Name) {
+            Some(Ptr::Into { section, offset }) => self.string(section, offset, Field::Name),
+            Some(Ptr::Null) => {
+                self.note(
+                    Check::UndecodablePointer,
+                    Field::Name,
+                    "mi_name is NULL; the kernel would dereference it and crash".into(),
+                );
+                None
+            }
+            None => None,
+        };
+        let required_raw = match self.pointer(&desc_shdr, desc_off + 8 + 2 * ptr, Field::Required) {
+            Some(Ptr::Into { section, offset }) => self.string(section, offset, Field::Required),
+            _ => None,
+        };
+        let name = ModName::new(name?);
+        let required = required_raw
+            .as_deref()
+            .map(split_required)
+            .unwrap_or_default();
+        Some(ModInfo {
+            version,
+            class,
+            name,
+            required_raw,
+            required,
+            has_modcmd,
+        })
+    }
+
+    /// Decodes the pointer stored at `offset` in section `sec`, applying
+    /// the relocation the kernel would apply there.
+    fn pointer(&mut self, sec: &Shdr, offset: u64, field: Field) -> Option<Ptr> {
+        let elf = *self.elf;
+        let ptr = elf.l.class.pointer_size();
+        let what = field.what();
+        let raw = self.word_at(sec, offset, ptr)?;
+        let found = match self
+            .prefetched
+            .iter()
+            .find(|p| p.0 == sec.index && p.1 == offset)
+        {
+            Some(p) => p.2,
+            None => relocs_at(&elf, sec, &[offset])[0],
+        };
+        let Some(r) = found else {
+            if raw == 0 {
+                return Some(Ptr::Null);
+            }
+            self.note(
+                Check::UnrelocatedPointer,
+                field,
+                format!(
+                    "{what} has no relocation and holds the fixed address {raw:#x}, which \
+                     is nowhere inside the loaded module"
+                ),
+            );
+            return None;
+        };
+        let Some(symtab) = self.symtab else {
+            self.note(
+                Check::UndecodablePointer,
+                field,
+                format!("{what} is relocated but the object has no symbol table"),
+            );
+            return None;
+        };
+        let Some(sym) = elf.symbol(&symtab, r.sym) else {
+            self.note(
+                Check::UnrelocatedPointer,
+                field,
+                format!(
+                    "the relocation of {what} names symbol {} but the symbol table has only \
+                     {}; the kernel skips it and reads the unrelocated value {raw:#x}",
+                    r.sym,
+                    elf.symbol_count(&symtab)
+                ),
+            );
+            return None;
+        };
+        let sym_name = elf
+            .symbol_name(&symtab, &sym)
+            .map(printable_bytes)
+            .unwrap_or_default();
+        let Some(kind) = pointer_reloc(elf.l.e_machine, ptr, r.r_type) else {
+            self.note(
+                Check::UndecodablePointer,
+                field,
+                format!(
+                    "{what} is filled by relocation type {} ({}), which does not store a \
+                     {ptr}-byte pointer on this machine",
+                    r.r_type,
+                    reloc_name(elf.l.e_machine, r.r_type).unwrap_or("unknown")
+                ),
+            );
+            return None;
+        };
+        // module_fetch_info() reads the link-set entry, mi_name and
+        // mi_required before kobj_affix() applies relocations against
+        // global symbols; mi_modcmd is called only after it (kern_module.c
+        // r1.155 and r1.115), so a global modcmd is fine.
+        if sym.bind != elf::STB_LOCAL && r.sym != 0 && field != Field::Modcmd {
+            self.note(
+                Check::GlobalPointerReloc,
+                field,
+                format!(
+                    "{what} is relocated against the global symbol `{sym_name}`; the kernel \
+                     reads this pointer before it applies relocations against global \
+                     symbols, so it would read the unrelocated value {raw:#x} (declare the \
+                     object static)"
+                ),
+            );
+        }
+        // REL keeps the addend in the place itself.
+        let addend = r.addend.unwrap_or(match ptr {
+            4 => i64::from(raw as u32 as i32),
+            _ => raw as i64,
+        });
+        let wrap = |v: u64| if ptr == 4 { v & 0xffff_ffff } else { v };
+        let addend = if kind == PointerReloc::Symbol {
+            0
+        } else if kind == PointerReloc::AbsolutePlusPlace && r.addend.is_some() {
+            // sh3's and m68k's linkers add the place's contents too.
+            addend.wrapping_add(match ptr {
+                4 => i64::from(raw as u32 as i32),
+                _ => raw as i64,
+            })
+        } else {
+            addend
+        };
+        let (section, target) = match kind {
+            PointerReloc::Relative => (sec.index, wrap(addend as u64)),
+            // Absolute (with or without the place), Symbol.
+            _ => match sym.shndx {
+                elf::SHN_UNDEF if r.sym == 0 => {
+                    let value = wrap(addend as u64);
+                    if value == 0 {
+                        return Some(Ptr::Null);
+                    }
+                    self.note(
+                        Check::UnrelocatedPointer,
+                        field,
+                        format!(
+                            "{what} is set to the fixed address {value:#x}, outside the module"
+                        ),
+                    );
+                    return None;
+                }
+                elf::SHN_UNDEF => {
+                    self.note(
+                        Check::UndecodablePointer,
+                        field,
+                        format!(
+                            "{what} points to the undefined symbol `{sym_name}`, which is not \
+                             part of the module"
+                        ),
+                    );
+                    return None;
+                }
+                idx if idx >= elf::SHN_LORESERVE => {
+                    self.note(
+                        Check::UndecodablePointer,
+                        field,
+                        format!(
+                            "{what} points to symbol `{sym_name}` in special section {idx:#x} \
+                             (absolute or common), not into the module's sections"
+                        ),
+                    );
+                    return None;
+                }
+                idx => (u32::from(idx), wrap(sym.value.wrapping_add(addend as u64))),
+            },
+        };
+        let Some(target_shdr) = elf.shdr(section) else {
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!("{what} points into section {section}, which does not exist"),
+            );
+            return None;
+        };
+        if !target_shdr.is_progtab() {
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!(
+                    "{what} points into section {section} of type {}, which the kernel does \
+                     not load",
+                    section_type_name(target_shdr.sh_type)
+                ),
+            );
+            return None;
+        }
+        Some(Ptr::Into {
+            section,
+            offset: target,
+        })
+    }
+
+    fn section_label(&self, s: &Shdr) -> String {
+        match self.elf.section_name(s) {
+            Some(n) => format!("section {} ({})", s.index, printable_bytes(n)),
+            None => format!("section {}", s.index),
+        }
+    }
+
+    /// `len` bytes at `offset` in a section (zeros for NOBITS).
+    fn bytes_at(&mut self, s: &Shdr, offset: u64, len: u64, field: Field) -> Option<Vec<u8>> {
+        let fits = offset.checked_add(len).is_some_and(|end| end <= s.size);
+        if !fits {
+            let label = self.section_label(s);
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!(
+                    "{} lies at offset {offset:#x} of {label}, which is only {} bytes long \
+                     ({len} bytes needed)",
+                    field.what(),
+                    s.size
+                ),
+            );
+            return None;
+        }
+        if s.sh_type == elf::SHT_NOBITS {
+            return Some(vec![0; len as usize]);
+        }
+        if !self.elf.within_file(s.offset, s.size) {
+            let label = self.section_label(s);
+            self.note(
+                Check::ContentOutsideFile,
+                field,
+                format!("{label} extends past the end of the file"),
+            );
+            return None;
+        }
+        self.elf
+            .section_bytes(s, offset, len)
+            .map(std::borrow::Cow::into_owned)
+    }
+
+    fn word_at(&mut self, s: &Shdr, offset: u64, size: u64) -> Option<u64> {
+        let bytes = self.bytes_at(s, offset, size, Field::Descriptor)?;
+        Some(match size {
+            4 => u64::from(read_u32(&bytes, self.elf.l.endian)),
+            _ => read_u64(&bytes, self.elf.l.endian),
+        })
+    }
+
+    /// The NUL-terminated string at `offset` in section `sec`.
+    fn string(&mut self, sec: u32, offset: u64, field: Field) -> Option<Vec<u8>> {
+        let s = self.elf.shdr(sec)?;
+        let what = field.what();
+        if offset > s.size {
+            let label = self.section_label(&s);
+            self.note(
+                Check::PointerOutsideSection,
+                field,
+                format!(
+                    "{what} points {offset:#x} bytes into {label}, which is only {} bytes long",
+                    s.size
+                ),
+            );
+            return None;
+        }
+        if s.sh_type == elf::SHT_NOBITS {
+            return Some(Vec::new());
+        }
+        if !self.elf.within_file(s.offset, s.size) {
+            let label = self.section_label(&s);
+            self.note(
+                Check::ContentOutsideFile,
+                field,
+                format!("{label} extends past the end of the file"),
+            );
+            return None;
+        }
+        // The rest of the section, at most MAX_STRING bytes of it.
+        let rest = s.size - offset;
+        let window = self
+            .elf
+            .section_bytes(&s, offset, rest.min(MAX_STRING as u64))?;
+        match window.iter().position(|&b| b == 0) {
+            Some(end) => Some(window[..end].to_vec()),
+            None => {
+                let label = self.section_label(&s);
+                let shown = printable_bytes(&window[..window.len().min(40)]);
+                let reason = if (window.len() as u64) < rest {
+                    format!("{what} is longer than {MAX_STRING} bytes without a NUL")
+                } else {
+                    format!(
+                        "{what} (`{shown}`) runs to the end of {label} after {} bytes without \
+                         a terminating NUL",
+                        window.len()
+                    )
+                };
+                self.notes.push(Note {
+                    check: Check::StringWithoutNul,
+                    field,
+                    reason,
+                    available: window.len() as u64,
+                });
+                None
+            }
+        }
+    }
+}
+
+fn read_u32(b: &[u8], endian: Endian) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    match endian {
+        Endian::Little => u32::from_le_bytes(a),
+        Endian::Big => u32::from_be_bytes(a),
+    }
+}
+
+fn read_u64(b: &[u8], endian: Endian) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    match endian {
+        Endian::Little => u64::from_le_bytes(a),
+        Endian::Big => u64::from_be_bytes(a),
+    }
+}
