@@ -4,7 +4,7 @@
 
 use object::elf;
 
-use super::elf::{Elf, RelEnt, Shdr};
+use super::elf::{Elf, RelEnt, Shdr, SymEnt};
 use super::reloc::relocs_at;
 use super::text::{printable_bytes, section_type_name};
 use super::{split_required, Endian, ModInfo};
@@ -255,31 +255,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             );
             return None;
         };
-        let Some(symtab) = self.symtab else {
-            self.note(
-                Check::UndecodablePointer,
-                field,
-                format!("{what} is relocated but the object has no symbol table"),
-            );
-            return None;
-        };
-        let Some(sym) = elf.symbol(&symtab, r.sym) else {
-            self.note(
-                Check::UnrelocatedPointer,
-                field,
-                format!(
-                    "the relocation of {what} names symbol {} but the symbol table has only \
-                     {}; the kernel skips it and reads the unrelocated value {raw:#x}",
-                    r.sym,
-                    elf.symbol_count(&symtab)
-                ),
-            );
-            return None;
-        };
-        let sym_name = elf
-            .symbol_name(&symtab, &sym)
-            .map(printable_bytes)
-            .unwrap_or_default();
+        let (sym, sym_name) = self.reloc_symbol(&r, raw, field)?;
         let Some(kind) = pointer_reloc(elf.l.e_machine, ptr, r.r_type) else {
             self.note(
                 Check::UndecodablePointer,
@@ -309,67 +285,111 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 ),
             );
         }
-        // REL keeps the addend in the place itself.
-        let addend = r.addend.unwrap_or(match ptr {
-            4 => i64::from(raw as u32 as i32),
-            _ => raw as i64,
-        });
-        let wrap = |v: u64| if ptr == 4 { v & 0xffff_ffff } else { v };
-        let addend = if kind == PointerReloc::Symbol {
-            0
-        } else if kind == PointerReloc::AbsolutePlusPlace && r.addend.is_some() {
-            // sh3's and m68k's linkers add the place's contents too.
-            addend.wrapping_add(match ptr {
-                4 => i64::from(raw as u32 as i32),
-                _ => raw as i64,
-            })
-        } else {
-            addend
-        };
+        let addend = applied_addend(kind, &r, raw, ptr);
         let (section, target) = match kind {
-            PointerReloc::Relative => (sec.index, wrap(addend as u64)),
+            PointerReloc::Relative => (sec.index, wrap_to(ptr, addend as u64)),
             // Absolute (with or without the place), Symbol.
-            _ => match sym.shndx {
-                elf::SHN_UNDEF if r.sym == 0 => {
-                    let value = wrap(addend as u64);
-                    if value == 0 {
-                        return Some(Ptr::Null);
-                    }
-                    self.note(
-                        Check::UnrelocatedPointer,
-                        field,
-                        format!(
-                            "{what} is set to the fixed address {value:#x}, outside the module"
-                        ),
-                    );
-                    return None;
-                }
-                elf::SHN_UNDEF => {
-                    self.note(
-                        Check::UndecodablePointer,
-                        field,
-                        format!(
-                            "{what} points to the undefined symbol `{sym_name}`, which is not \
-                             part of the module"
-                        ),
-                    );
-                    return None;
-                }
-                idx if idx >= elf::SHN_LORESERVE => {
-                    self.note(
-                        Check::UndecodablePointer,
-                        field,
-                        format!(
-                            "{what} points to symbol `{sym_name}` in special section {idx:#x} \
-                             (absolute or common), not into the module's sections"
-                        ),
-                    );
-                    return None;
-                }
-                idx => (u32::from(idx), wrap(sym.value.wrapping_add(addend as u64))),
+            _ => match self.symbol_target(&r, &sym, &sym_name, addend, field)? {
+                Ptr::Null => return Some(Ptr::Null),
+                Ptr::Into { section, offset } => (section, offset),
             },
         };
-        let Some(target_shdr) = elf.shdr(section) else {
+        self.loaded_target(section, target, field)
+    }
+
+    /// The symbol relocation `r` names, with its name made printable;
+    /// `None` (noted) when there is no such symbol.
+    fn reloc_symbol(&mut self, r: &RelEnt, raw: u64, field: Field) -> Option<(SymEnt, String)> {
+        let elf = *self.elf;
+        let what = field.what();
+        let Some(symtab) = self.symtab else {
+            self.note(
+                Check::UndecodablePointer,
+                field,
+                format!("{what} is relocated but the object has no symbol table"),
+            );
+            return None;
+        };
+        let Some(sym) = elf.symbol(&symtab, r.sym) else {
+            self.note(
+                Check::UnrelocatedPointer,
+                field,
+                format!(
+                    "the relocation of {what} names symbol {} but the symbol table has only \
+                     {}; the kernel skips it and reads the unrelocated value {raw:#x}",
+                    r.sym,
+                    elf.symbol_count(&symtab)
+                ),
+            );
+            return None;
+        };
+        let sym_name = elf
+            .symbol_name(&symtab, &sym)
+            .map(printable_bytes)
+            .unwrap_or_default();
+        Some((sym, sym_name))
+    }
+
+    /// Where an absolute or symbol relocation against `sym` points: into
+    /// the symbol's section, or NULL; `None` (noted) when it points
+    /// outside the module.
+    fn symbol_target(
+        &mut self,
+        r: &RelEnt,
+        sym: &SymEnt,
+        sym_name: &str,
+        addend: i64,
+        field: Field,
+    ) -> Option<Ptr> {
+        let ptr = self.elf.l.class.pointer_size();
+        let what = field.what();
+        match sym.shndx {
+            elf::SHN_UNDEF if r.sym == 0 => {
+                let value = wrap_to(ptr, addend as u64);
+                if value == 0 {
+                    return Some(Ptr::Null);
+                }
+                self.note(
+                    Check::UnrelocatedPointer,
+                    field,
+                    format!("{what} is set to the fixed address {value:#x}, outside the module"),
+                );
+                None
+            }
+            elf::SHN_UNDEF => {
+                self.note(
+                    Check::UndecodablePointer,
+                    field,
+                    format!(
+                        "{what} points to the undefined symbol `{sym_name}`, which is not \
+                         part of the module"
+                    ),
+                );
+                None
+            }
+            idx if idx >= elf::SHN_LORESERVE => {
+                self.note(
+                    Check::UndecodablePointer,
+                    field,
+                    format!(
+                        "{what} points to symbol `{sym_name}` in special section {idx:#x} \
+                         (absolute or common), not into the module's sections"
+                    ),
+                );
+                None
+            }
+            idx => Some(Ptr::Into {
+                section: u32::from(idx),
+                offset: wrap_to(ptr, sym.value.wrapping_add(addend as u64)),
+            }),
+        }
+    }
+
+    /// `target` in `section`, when that is a section the kernel loads;
+    /// `None` (noted) when it is not.
+    fn loaded_target(&mut self, section: u32, target: u64, field: Field) -> Option<Ptr> {
+        let what = field.what();
+        let Some(target_shdr) = self.elf.shdr(section) else {
             self.note(
                 Check::PointerOutsideSection,
                 field,
@@ -500,6 +520,35 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 None
             }
         }
+    }
+}
+
+/// The addend a pointer relocation adds: RELA's own, REL's from the place
+/// (`raw`), none for a symbol relocation, and for sh3's and m68k's
+/// linkers the place's contents on top of RELA's.
+fn applied_addend(kind: PointerReloc, r: &RelEnt, raw: u64, ptr: u64) -> i64 {
+    let place = match ptr {
+        4 => i64::from(raw as u32 as i32),
+        _ => raw as i64,
+    };
+    // REL keeps the addend in the place itself.
+    let addend = r.addend.unwrap_or(place);
+    if kind == PointerReloc::Symbol {
+        0
+    } else if kind == PointerReloc::AbsolutePlusPlace && r.addend.is_some() {
+        // sh3's and m68k's linkers add the place's contents too.
+        addend.wrapping_add(place)
+    } else {
+        addend
+    }
+}
+
+/// `v` as a pointer of `ptr` bytes holds it.
+fn wrap_to(ptr: u64, v: u64) -> u64 {
+    if ptr == 4 {
+        v & 0xffff_ffff
+    } else {
+        v
     }
 }
 
