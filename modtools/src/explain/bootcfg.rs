@@ -15,7 +15,7 @@ use libmodctl::cnum;
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::boot::{self, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
-use modobj::engine::{BootEntry, Engine, Fate, Host, Opened, Refusal, Why};
+use modobj::engine::{BootEntry, BootOutcome, Engine, Fate, Host, Opened, Refusal, Why};
 use modobj::kmod::version_text;
 use modobj::kobj;
 use modobj::validate::Check;
@@ -580,21 +580,6 @@ fn check_entry(
         checked: true,
         plan,
     };
-    let unchecked = |op: &[u8], why: &str| ModuleResult {
-        operand: op.to_vec(),
-        tried: Vec::new(),
-        file: None,
-        name: None,
-        class: None,
-        status: Status::NotPassed,
-        pass: None,
-        nth: None,
-        dependency_of: None,
-        auto_loaded: false,
-        errno: None,
-        reason: Some(why.to_string()),
-        console: Vec::new(),
-    };
     if let Ends::Multiboot(kernel) = &e.plan.ends {
         let why =
             format!("multiboot hands the modules to {kernel}, not to NetBSD's kernel: not checked");
@@ -660,76 +645,105 @@ fn check_entry(
             r.name = Some(info.name.clone());
             r.class = Some(info.class);
         }
-        match &out.fates[i] {
-            Fate::Loaded {
-                nth,
-                pass,
-                dependency_of,
-            } => {
-                r.status = Status::Loaded;
-                r.pass = Some(*pass);
-                r.nth = Some(*nth);
-                r.dependency_of.clone_from(dependency_of);
-                let name = r.name.clone().unwrap_or_default();
-                let name = &name;
-                r.auto_loaded = out
-                    .modules
-                    .active
-                    .get(name.as_bytes())
-                    .is_some_and(|a| a.flags & MODFLG_AUTO_LOADED != 0);
-                order.push((*nth, name.clone()));
-            }
-            Fate::NotPrimed(refusal) => {
-                let why = refusal.error_text().unwrap_or_default();
-                r.status = Status::NotPrimed;
-                r.errno = Some(refusal.errno);
-                r.reason = Some(prime_reason(
-                    refusal.errno,
-                    &why,
-                    &prime_names[i],
-                    loaded,
-                    next,
-                ));
-                r.console = vec![format!("WARNING: module error: {why}")];
-            }
-            Fate::Failed {
-                errno,
-                pass,
-                dependency_of,
-                causes,
-            } => {
-                let why = causes
-                    .last()
-                    .and_then(Refusal::error_text)
-                    .unwrap_or_default();
-                r.status = Status::Failed;
-                r.errno = Some(*errno);
-                r.pass = Some(*pass);
-                r.dependency_of.clone_from(dependency_of);
-                r.reason = Some(init_reason(
-                    *errno,
-                    &why,
-                    causes,
-                    loaded,
-                    &r.name.clone().unwrap_or_default(),
-                    next,
-                ));
-                if !why.is_empty() {
-                    r.console = vec![format!("WARNING: module error: {why}")];
-                }
-            }
-            Fate::Left => {
-                r.status = Status::Failed;
-                r.errno = Some(Errno::EDEADLK);
-                r.reason =
-                    Some("it is still on the boot list after every pass (not initialised)".into());
-            }
+        if let Some(at) = record_fate(&mut r, &out.fates[i], &out, &prime_names[i], loaded, next) {
+            order.push(at);
         }
         e.modules.push(r);
     }
     order.sort();
     e.load_order = order.into_iter().map(|(_, n)| n).collect();
     e
+}
+
+/// A module the boot loader does not pass to NetBSD's kernel, and why.
+fn unchecked(op: &[u8], why: &str) -> ModuleResult {
+    ModuleResult {
+        operand: op.to_vec(),
+        tried: Vec::new(),
+        file: None,
+        name: None,
+        class: None,
+        status: Status::NotPassed,
+        pass: None,
+        nth: None,
+        dependency_of: None,
+        auto_loaded: false,
+        errno: None,
+        reason: Some(why.to_string()),
+        console: Vec::new(),
+    }
+}
+
+/// Records in `r` what the boot made of a module the loader passed;
+/// returns its place in the load order when it was initialised.
+fn record_fate(
+    r: &mut ModuleResult,
+    fate: &Fate,
+    out: &BootOutcome,
+    prime_name: &ModName,
+    loaded: &Result<kobj::Loaded, kobj::Refusal>,
+    next: &NextKernel,
+) -> Option<(usize, ModName)> {
+    match fate {
+        Fate::Loaded {
+            nth,
+            pass,
+            dependency_of,
+        } => {
+            r.status = Status::Loaded;
+            r.pass = Some(*pass);
+            r.nth = Some(*nth);
+            r.dependency_of.clone_from(dependency_of);
+            let name = r.name.clone().unwrap_or_default();
+            let name = &name;
+            r.auto_loaded = out
+                .modules
+                .active
+                .get(name.as_bytes())
+                .is_some_and(|a| a.flags & MODFLG_AUTO_LOADED != 0);
+            return Some((*nth, name.clone()));
+        }
+        Fate::NotPrimed(refusal) => {
+            let why = refusal.error_text().unwrap_or_default();
+            r.status = Status::NotPrimed;
+            r.errno = Some(refusal.errno);
+            r.reason = Some(prime_reason(refusal.errno, &why, prime_name, loaded, next));
+            r.console = vec![format!("WARNING: module error: {why}")];
+        }
+        Fate::Failed {
+            errno,
+            pass,
+            dependency_of,
+            causes,
+        } => {
+            let why = causes
+                .last()
+                .and_then(Refusal::error_text)
+                .unwrap_or_default();
+            r.status = Status::Failed;
+            r.errno = Some(*errno);
+            r.pass = Some(*pass);
+            r.dependency_of.clone_from(dependency_of);
+            r.reason = Some(init_reason(
+                *errno,
+                &why,
+                causes,
+                loaded,
+                &r.name.clone().unwrap_or_default(),
+                next,
+            ));
+            if !why.is_empty() {
+                r.console = vec![format!("WARNING: module error: {why}")];
+            }
+        }
+        Fate::Left => {
+            r.status = Status::Failed;
+            r.errno = Some(Errno::EDEADLK);
+            r.reason =
+                Some("it is still on the boot list after every pass (not initialised)".into());
+        }
+    }
+    None
 }
 
 /// Why the loader finds no file.
