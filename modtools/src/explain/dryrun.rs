@@ -342,6 +342,7 @@ impl DryHost<'_> {
     /// The first refusal as the report's finding: its check and reason.
     /// `None` when a finding of the validator already says it.
     fn finding(&self, r: &Refusal) -> Option<(String, String)> {
+        // One piece: a table with one arm per refusal, read top to bottom.
         let name = &r.module;
         let chain = |with_self: bool| {
             let mut names: Vec<String> = r.chain.iter().map(ToString::to_string).collect();
