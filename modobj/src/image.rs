@@ -20,12 +20,12 @@
 //! shrinking it is not detected (the kernel's reads would be torn too).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use libmodctl::errno::Errno;
 
@@ -114,7 +114,9 @@ impl Piece {
     }
 }
 
-/// A sparse copy of a file: the ranges read so far.
+/// A sparse copy of a file: the ranges read so far. Read through shared
+/// references by the one thread that opened it: what those reads learn
+/// is kept in `Cell`s.
 #[derive(Debug)]
 pub(crate) struct Image {
     kind: Kind,
@@ -126,15 +128,15 @@ pub(crate) struct Image {
     /// was read lies in one piece.
     pieces: Vec<Piece>,
     /// A read of a regular file came up short: it shrank while read.
-    changed: AtomicBool,
+    changed: Cell<bool>,
     /// The errno of a read that failed in [`Image::fetch`] (0: none).
-    failed: AtomicI32,
+    failed: Cell<i32>,
     /// The piece the last lookup found (a hint).
-    last: AtomicUsize,
+    last: Cell<usize>,
     /// A device gave fewer bytes than asked for: it has no more.
     ended: bool,
     /// The open file (none for bytes in memory).
-    file: Option<Arc<File>>,
+    file: Option<Rc<File>>,
 }
 
 impl Clone for Image {
@@ -143,9 +145,9 @@ impl Clone for Image {
             kind: self.kind,
             size: self.size,
             pieces: self.pieces.clone(),
-            changed: AtomicBool::new(self.changed()),
-            failed: AtomicI32::new(self.failed.load(Ordering::Acquire)),
-            last: AtomicUsize::new(0),
+            changed: Cell::new(self.changed()),
+            failed: Cell::new(self.failed.get()),
+            last: Cell::new(0),
             ended: self.ended,
             file: self.file.clone(),
         }
@@ -170,9 +172,9 @@ impl Image {
             kind: Kind::Memory,
             size: bytes.len() as u64,
             pieces: vec![Piece { offset: 0, bytes }],
-            changed: AtomicBool::new(false),
-            failed: AtomicI32::new(0),
-            last: AtomicUsize::new(0),
+            changed: Cell::new(false),
+            failed: Cell::new(0),
+            last: Cell::new(0),
             ended: true,
             file: None,
         }
@@ -222,11 +224,11 @@ impl Image {
             kind,
             size,
             pieces: Vec::new(),
-            changed: AtomicBool::new(false),
-            failed: AtomicI32::new(0),
-            last: AtomicUsize::new(0),
+            changed: Cell::new(false),
+            failed: Cell::new(0),
+            last: Cell::new(0),
             ended: false,
-            file: Some(Arc::new(file)),
+            file: Some(Rc::new(file)),
         })
     }
 
@@ -239,7 +241,7 @@ impl Image {
     /// A read came up short: the file shrank while it was being read, and
     /// nothing read from it is trusted.
     pub(crate) fn changed(&self) -> bool {
-        self.changed.load(Ordering::Acquire)
+        self.changed.get()
     }
 
     /// A character or block device, read from its start.
@@ -303,7 +305,7 @@ impl Image {
         };
         let got = pread_full(file, offset, buf).unwrap_or(0);
         if got < buf.len() {
-            self.changed.store(true, Ordering::Release);
+            self.changed.set(true);
         }
         got
     }
@@ -312,7 +314,7 @@ impl Image {
     fn piece_at(&self, offset: u64) -> Option<&Piece> {
         // Most lookups are in the piece of the one before (a table looked
         // at entry by entry).
-        let hint = self.last.load(Ordering::Relaxed);
+        let hint = self.last.get();
         if let Some(p) = self.pieces.get(hint) {
             if p.offset <= offset && offset < p.end() {
                 return Some(p);
@@ -320,7 +322,7 @@ impl Image {
         }
         let i = self.pieces.partition_point(|p| p.offset <= offset);
         let p = self.pieces.get(i.checked_sub(1)?)?;
-        self.last.store(i - 1, Ordering::Relaxed);
+        self.last.set(i - 1);
         (offset < p.end()).then_some(p)
     }
 
@@ -366,14 +368,15 @@ impl Image {
         match pread_full(file, offset, &mut buf) {
             Ok(got) if got == buf.len() => Some(Cow::Owned(buf)),
             Ok(_) => {
-                self.changed.store(true, Ordering::Release);
+                self.changed.set(true);
                 None
             }
             Err(e) => {
                 let errno = Errno::from_io(&e).0;
-                let _ = self
-                    .failed
-                    .compare_exchange(0, errno, Ordering::AcqRel, Ordering::Acquire);
+                // The first failure is the one reported.
+                if self.failed.get() == 0 {
+                    self.failed.set(errno);
+                }
                 None
             }
         }
@@ -381,7 +384,7 @@ impl Image {
 
     /// The error of the first read [`Image::fetch`] could not do.
     pub(crate) fn failure(&self) -> Option<Errno> {
-        match self.failed.load(Ordering::Acquire) {
+        match self.failed.get() {
             0 => None,
             e => Some(Errno(e)),
         }
@@ -464,7 +467,7 @@ impl Image {
                 self.pieces.extend(old);
                 return match stop {
                     Stop::Short => {
-                        self.changed.store(true, Ordering::Release);
+                        self.changed.set(true);
                         Ok(())
                     }
                     Stop::Failed(e) => Err(e),
