@@ -291,6 +291,7 @@ fn check_boot(k: &modtools::kernel::KernelConnection, dir: &Path, c: &Case, at: 
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
+    // The test harness runs tests on several threads: an atomic.
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let p = std::env::temp_dir().join(format!("one_model.{}.{n}", std::process::id()));

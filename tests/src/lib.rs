@@ -35,6 +35,7 @@ pub fn bin(name: &str) -> PathBuf {
 /// not hold its build lock while tests run; an up-to-date one is not
 /// rebuilt, a stale one from older sources is).
 pub fn rumpstub() -> PathBuf {
+    // Tests run on several threads and share it: a OnceLock.
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
