@@ -89,7 +89,10 @@ pub enum KimageError {
     /// Neither the identity note nor a readable `osrelease`.
     NoVersion,
     /// Entry `index` of `link_set_modules` cannot be read.
-    BadBuiltin { index: usize, why: &'static str },
+    BadBuiltin {
+        index: usize,
+        why: &'static str,
+    },
     /// The file shrank while it was read.
     Changed,
 }
@@ -192,7 +195,9 @@ impl View<'_> {
     fn modinfo(&self, va: u64) -> Result<Option<Builtin>, &'static str> {
         let p = self.pointer_size() as usize;
         let size = 8 + 3 * p;
-        let (offset, room) = self.place(va).ok_or("the descriptor is outside the image")?;
+        let (offset, room) = self
+            .place(va)
+            .ok_or("the descriptor is outside the image")?;
         if room < size as u64 {
             return Err("the descriptor is cut short by its segment");
         }
@@ -303,9 +308,7 @@ fn read_segments(image: &mut Image, head: &[u8], l: Layout) -> Result<Vec<Segmen
         return Err(KimageError::NoProgramHeaders);
     }
     image.read(&[(phoff, len)]).map_err(KimageError::Io)?;
-    let table = image
-        .get(phoff, len)
-        .ok_or(KimageError::NoProgramHeaders)?;
+    let table = image.get(phoff, len).ok_or(KimageError::NoProgramHeaders)?;
     let entries = table.chunks_exact(usize::from(entsize));
     let segments = match l.class {
         ElfClass::Elf64 => load_segments::<elf::ProgramHeader64<Endianness>>(entries, e),
@@ -324,9 +327,8 @@ fn header_fields<H: FileHeader<Endian = Endianness>>(
     let size = std::mem::size_of::<H>();
     let (h, _) = object::pod::from_bytes::<H>(head.get(..size)?).ok()?;
     let entsize = h.e_phentsize(e);
-    (usize::from(entsize) == std::mem::size_of::<H::ProgramHeader>()).then(|| {
-        (h.e_phoff(e).into(), entsize, h.e_phnum(e))
-    })
+    (usize::from(entsize) == std::mem::size_of::<H::ProgramHeader>())
+        .then(|| (h.e_phoff(e).into(), entsize, h.e_phnum(e)))
 }
 
 fn load_segments<'a, P: ProgramHeader<Endian = Endianness>>(
@@ -450,7 +452,10 @@ mod tests {
             notes.extend(desc.to_le_bytes());
         }
         assert_eq!(netbsd_version(&notes, Endian::Little), Some(903_000_000));
-        assert_eq!(netbsd_version(&notes[..notes.len() - 2], Endian::Little), None);
+        assert_eq!(
+            netbsd_version(&notes[..notes.len() - 2], Endian::Little),
+            None
+        );
         assert_eq!(netbsd_version(&[0xff; 40], Endian::Little), None);
     }
 
