@@ -196,6 +196,15 @@ impl Host for ReleaseHost<'_> {
 /// Checks `operands` against the kernel image `kernel`, module files
 /// below `root`. `Err`: the image cannot be read as a kernel.
 pub fn check(kernel: &Path, root: &Path, operands: &[&[u8]]) -> Result<ReleaseReport, String> {
+    checked(kernel, root, operands).map(|(report, _)| report)
+}
+
+/// [`check`], and how many module files were read.
+fn checked(
+    kernel: &Path,
+    root: &Path,
+    operands: &[&[u8]],
+) -> Result<(ReleaseReport, usize), String> {
     let image = kimage::read(kernel).map_err(|e| format!("{}: {e}", kernel.display()))?;
     let KernelImage {
         machine,
@@ -230,7 +239,7 @@ pub fn check(kernel: &Path, root: &Path, operands: &[&[u8]]) -> Result<ReleaseRe
         .iter()
         .map(|op| check_one(&booted, &mut host, op))
         .collect();
-    Ok(ReleaseReport {
+    let report = ReleaseReport {
         kernel_file: kernel.display().to_string(),
         machine,
         osrevision,
@@ -241,7 +250,8 @@ pub fn check(kernel: &Path, root: &Path, operands: &[&[u8]]) -> Result<ReleaseRe
         builtins,
         symbols: host.symbols.as_ref().map(BTreeSet::len),
         modules,
-    })
+    };
+    Ok((report, host.objects.len()))
 }
 
 /// `modload` of one operand (no flags, modload's empty property list) on
@@ -492,5 +502,70 @@ impl ReleaseReport {
             ("would_load", self.would_load().into()),
         ])
         .to_document()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../modobj/tests/fixtures")
+    }
+
+    /// A root with these fixture modules in the fixture kernel's module
+    /// directory.
+    fn root_with(tag: &str, modules: &[&str]) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("release-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for m in modules {
+            let dir = root.join("stand/amd64/10.1/modules").join(m);
+            std::fs::create_dir_all(&dir).unwrap();
+            let from = fixtures().join(format!("modules/{m}/{m}.kmod"));
+            std::fs::copy(from, dir.join(format!("{m}.kmod"))).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn each_file_is_read_once() {
+        let root = root_with("once", &["hello", "needy"]);
+        let kernel = fixtures().join("release/netbsd");
+        let ops: [&[u8]; 4] = [b"needy", b"hello", b"needy", b"kbase"];
+        let (report, files) = checked(&kernel, &root, &ops).unwrap();
+        assert_eq!(files, 2, "needy and hello, whatever the operands");
+        let verdicts: Vec<bool> = report.modules.iter().map(ModuleCheck::would_load).collect();
+        assert_eq!(verdicts, [true, true, true, false]);
+        assert_eq!(report.modules[0].order, ["hello", "needy"]);
+        assert_eq!(report.modules[2].order, ["hello", "needy"]);
+        assert_eq!(report.modules[3].error, Some(Errno::EEXIST));
+        assert!(!report.would_load());
+        assert_eq!(
+            report.builtins,
+            [("kvfs".into(), true), ("kbase".into(), true)]
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_first_reason_is_the_innermost() {
+        let root = root_with("inner", &["chain_a", "chain_b"]);
+        let kernel = fixtures().join("release/netbsd");
+        let report = check(&kernel, &root, &[b"chain_a"]).unwrap();
+        let m = &report.modules[0];
+        assert_eq!(m.error, Some(Errno::ENOENT));
+        let (about, check, why) = m.cause.clone().unwrap();
+        assert_eq!(
+            (about.to_string().as_str(), check),
+            ("chain_c", "Dependencies")
+        );
+        assert!(why.contains("(required by `chain_b')"), "{why}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_image_is_an_error() {
+        let e = check(Path::new("/nonexistent/netbsd"), Path::new("/"), &[b"x"]).unwrap_err();
+        assert_eq!(e, "/nonexistent/netbsd: No such file or directory");
     }
 }
