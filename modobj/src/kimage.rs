@@ -15,13 +15,15 @@
 //!   `ELF_NOTE_TYPE_NETBSD_TAG` (1), a 4-byte descriptor holding
 //!   `__NetBSD_Version__`. The note is preferred; without it the
 //!   `osrelease` string is parsed.
-//! - the machine: the port of `e_machine`, named as `hw.machine` names it
-//!   by machdep.c's `char machine[]` (sys/arch/amd64/amd64/machdep.c:
-//!   "amd64") when the image has that string.
+//! - the machine: the port of `e_machine`, named by machdep.c's
+//!   `char machine[]` (sys/arch/amd64/amd64/machdep.c: "amd64") when the
+//!   image has that string; kern_module.c (r1.106, `module_init`) builds
+//!   the module directory from it (`module_machine = machine`).
 //! - the built-ins: link set `modules` (section `link_set_modules`), one
-//!   pointer per `modinfo_t`; kern_module.c adds each with
-//!   `module_builtin_add` but for `module_dummy`, a zeroed descriptor
-//!   that only keeps the set from being empty (kern_module.c r1.155).
+//!   pointer per `modinfo_t`; `module_init` adds each with
+//!   `module_builtin_add`, which skips the entry pointing at
+//!   `module_dummy`, a zeroed descriptor that only keeps the set from
+//!   being empty (kern_module.c r1.106; the same in later revisions read).
 //! - the symbols: the image's symbol table, the one `/dev/ksyms` serves
 //!   (its defined global and weak symbols).
 
