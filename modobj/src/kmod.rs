@@ -134,7 +134,7 @@ impl Endian {
         }
     }
 
-    fn object(self) -> Endianness {
+    pub(crate) fn object(self) -> Endianness {
         match self {
             Endian::Little => Endianness::Little,
             Endian::Big => Endianness::Big,
@@ -538,7 +538,10 @@ pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
     names
 }
 
-fn symbol_table(data: &Image, shdrs: Option<&[Shdr]>) -> Result<BTreeSet<String>, KmodError> {
+pub(crate) fn symbol_table(
+    data: &Image,
+    shdrs: Option<&[Shdr]>,
+) -> Result<BTreeSet<String>, KmodError> {
     let Some(layout) = parse_layout(data.available(0, EHDR_MAX)) else {
         return Err(KmodError::Io(Errno::EFTYPE));
     };
@@ -592,7 +595,7 @@ fn text_symbol_list(data: &[u8]) -> Option<BTreeSet<String>> {
 
 /// The largest ELF header (ELF64). The kernel reads `sizeof(Elf_Ehdr)`
 /// of its own class; the validator judges the header in that class.
-const EHDR_MAX: u64 = 64;
+pub(crate) const EHDR_MAX: u64 = 64;
 
 /// Relocation tables at least this large are not read with the file but
 /// in chunks as they are looked at ([`Elf::relocs`]): they are most of a
@@ -627,7 +630,7 @@ pub(crate) enum ReadStage {
 /// them into memory; nothing checks their bytes). A device has no size:
 /// it is read from its start, as far as the last section it is asked
 /// about, the descriptor's included ([`crate::image::DEVICE_LIMIT`]).
-fn read_file(
+pub(crate) fn read_file(
     path: &Path,
     symbol_types: &[u32],
     between: &mut dyn FnMut(ReadStage),
@@ -729,7 +732,7 @@ pub(crate) struct Layout {
 /// Parses the ELF header (the file's first bytes) in the file's own class
 /// and byte order; `None` when the file is too short, not ELF, or its
 /// class or byte order is not one ELF defines.
-fn parse_layout(data: &[u8]) -> Option<Layout> {
+pub(crate) fn parse_layout(data: &[u8]) -> Option<Layout> {
     let ident = data.get(..EI_NIDENT)?;
     if ident[..4] != elf::ELFMAG {
         return None;
@@ -854,6 +857,13 @@ impl<'a> Elf<'a> {
         let len = u64::from(l.e_shnum) * elf.shdr_size();
         elf.table = data.available(l.e_shoff, len);
         elf
+    }
+
+    /// With the section headers decoded as the file was read
+    /// ([`read_file`] does not keep the table itself).
+    pub fn with_shdrs(mut self, shdrs: &'a [Shdr]) -> Elf<'a> {
+        self.shdrs = Some(shdrs);
+        self
     }
 
     pub fn shdr_size(&self) -> u64 {
