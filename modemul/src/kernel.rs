@@ -173,6 +173,9 @@ struct EmulHost<'c> {
     cx: &'c Ctx<'c>,
     target: Target,
     log: Vec<String>,
+    /// Free text space, made from the active list at the first placement
+    /// of a call (nothing is unloaded between placements of one call).
+    free: Option<FreeText>,
 }
 
 impl<'c> EmulHost<'c> {
@@ -181,6 +184,7 @@ impl<'c> EmulHost<'c> {
             cx,
             target: Target::new(cx.prof.osrevision, &cx.prof.machine),
             log: Vec::new(),
+            free: None,
         }
     }
 
@@ -234,7 +238,10 @@ impl Host for EmulHost<'_> {
         self.cx.now
     }
     fn place(&mut self, active: &ModList, size: u64) -> u64 {
-        allocate(active.iter(), &self.cx.prof.machine, size)
+        let machine = &self.cx.prof.machine;
+        self.free
+            .get_or_insert_with(|| FreeText::of(active.iter(), machine))
+            .take(size)
     }
     fn console(&mut self, line: String) {
         self.log.push(line);
@@ -321,26 +328,51 @@ impl<'s, 'c> Kernel<'s, 'c> {
     }
 }
 
-/// The lowest page-aligned address where `size` bytes of text fit
-/// between the modules of `active`.
-fn allocate<'a>(active: impl Iterator<Item = &'a ModRec>, machine: &str, size: u64) -> u64 {
-    let len = size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
-    let mut used: Vec<(u64, u64)> = active
-        .filter(|m| !m.is_builtin() && m.addr != 0)
-        .map(|m| {
-            let len = m.size.max(1).div_ceil(PAGE).saturating_mul(PAGE);
-            (m.addr, m.addr.saturating_add(len))
-        })
-        .collect();
-    used.sort_unstable();
-    let mut at = text_base(machine);
-    for (start, end) in used {
-        if at.saturating_add(len) <= start {
-            break;
+/// The text space not used by modules: the gaps between them, lowest
+/// first, the last one open-ended. Few unless modules were unloaded, so
+/// a placement is quick however many modules there are.
+struct FreeText {
+    gaps: Vec<(u64, u64)>,
+}
+
+impl FreeText {
+    fn of<'a>(active: impl Iterator<Item = &'a ModRec>, machine: &str) -> FreeText {
+        let mut used: Vec<(u64, u64)> = active
+            .filter(|m| !m.is_builtin() && m.addr != 0)
+            .map(|m| (m.addr, m.addr.saturating_add(pages(m.size))))
+            .collect();
+        used.sort_unstable();
+        let mut gaps = Vec::new();
+        let mut at = text_base(machine);
+        for (start, end) in used {
+            if start > at {
+                gaps.push((at, start));
+            }
+            at = at.max(end);
         }
-        at = at.max(end);
+        gaps.push((at, u64::MAX));
+        FreeText { gaps }
     }
-    at
+
+    /// The lowest page-aligned address where `size` bytes fit, now used.
+    fn take(&mut self, size: u64) -> u64 {
+        let len = pages(size);
+        let Some(i) = self.gaps.iter().position(|&(s, e)| e - s >= len) else {
+            return 0;
+        };
+        let (start, end) = self.gaps[i];
+        if start.saturating_add(len) >= end && end != u64::MAX {
+            self.gaps.remove(i);
+        } else {
+            self.gaps[i].0 = start.saturating_add(len);
+        }
+        start
+    }
+}
+
+/// `size` bytes of text rounded up to whole pages (at least one).
+fn pages(size: u64) -> u64 {
+    size.max(1).div_ceil(PAGE).saturating_mul(PAGE)
 }
 
 #[cfg(test)]
@@ -406,6 +438,23 @@ mod tests {
         // b failed in the VFS pass and went back to the tail without
         // MUST_FORCE, so the ANY pass tried it again after a.
         assert_eq!(left, [("a", MODFLG_MUST_FORCE), ("b", MODFLG_MUST_FORCE)]);
+    }
+
+    #[test]
+    fn text_goes_in_the_lowest_gap() {
+        let at = |addr: u64, size: u64| {
+            let mut m = ModRec::builtin("m", 1, None);
+            m.source = ModSource::Filesys as i32;
+            m.addr = addr;
+            m.size = size;
+            m
+        };
+        let base = text_base("amd64");
+        let mods = [at(base, 4096), at(base + 3 * 4096, 1)];
+        let mut free = FreeText::of(mods.iter(), "amd64");
+        assert_eq!(free.take(8192), base + 4096);
+        assert_eq!(free.take(1), base + 4 * 4096);
+        assert_eq!(free.take(0), base + 5 * 4096);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! modload(8): load a kernel module, as NetBSD's r1.15, plus `-n` (dry run),
 //! `--json` for the dry run's report, and `-n --boot-cfg FILE` (what the
-//! next boot would do with the modules a boot.cfg names).
+//! next boot would do with the modules a boot.cfg names), and `-n --kernel
+//! FILE [--root DIR] module ...` (would a fresh boot of that kernel image
+//! load each module).
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 use libmodctl::abi::{MODCTL_LOAD_FORCE, MODCTL_NO_PROP};
 use libmodctl::plist::{Dict, Value};
 use libmodctl::Errno;
-use modtools::explain::{bootcfg, diagnose, dryrun};
+use modtools::explain::{bootcfg, diagnose, dryrun, release};
 use modtools::getopt::{self as cli, Getopt};
 use modtools::msg::{self, errx};
 use modtools::params;
@@ -80,6 +82,24 @@ fn main() -> ExitCode {
                 return usage(&prog);
             }
         };
+    let mut long_values = Vec::new();
+    let mut rest = rest;
+    for name in ["--kernel", "--root"] {
+        match cli::remove_long_option(&rest, OPTSTRING, name) {
+            Ok((r, v)) => {
+                rest = r;
+                long_values.push(v);
+            }
+            Err(name) => {
+                msg::warnx(
+                    &prog,
+                    format!("option requires an argument -- {name}").as_bytes(),
+                );
+                return usage(&prog);
+            }
+        }
+    }
+    let (kernel_image, root) = (long_values[0].take(), long_values[1].take());
     let (rest, json) = cli::remove_long_flag(&rest, OPTSTRING, "--json");
 
     let mut dict = Dict::new();
@@ -141,6 +161,35 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(code) => code,
         };
+    }
+
+    if kernel_image.is_some() || root.is_some() {
+        let plain = flags == 0 && dict.is_empty() && boot_cfg.is_none();
+        let (Some(image), true, true, false) =
+            (kernel_image, dry_run, plain, opts.operands().is_empty())
+        else {
+            return errx(
+                &prog,
+                b"--kernel FILE [--root DIR] checks modules against a kernel image: use it with \
+                  -n and one or more modules, without -f, -P, -b, -i, -s or --boot-cfg",
+            );
+        };
+        let root = root.unwrap_or_else(|| "/".into());
+        let operands: Vec<&[u8]> = opts
+            .operands()
+            .iter()
+            .map(|o| o.as_encoded_bytes())
+            .collect();
+        let report = match release::check(image.as_ref(), root.as_ref(), &operands) {
+            Ok(r) => r,
+            Err(why) => return errx(&prog, why.as_bytes()),
+        };
+        let out = if json {
+            report.to_json()
+        } else {
+            report.to_text()
+        };
+        return print_report(&prog, &out, report.would_load());
     }
 
     if let Some(file) = boot_cfg {

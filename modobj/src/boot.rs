@@ -119,6 +119,8 @@ pub fn loader_module_base(osrevision: u32, machine: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadList {
     entries: Vec<Vec<u8>>,
+    /// The same paths, for the repeat check (a list may be long).
+    seen: std::collections::HashSet<Vec<u8>>,
 }
 
 impl LoadList {
@@ -134,7 +136,7 @@ impl LoadList {
             .position(|c| !matches!(c, b' ' | b'\t'))
             .unwrap_or(arg.len());
         let path = &arg[start..];
-        if LOADER_DROPS_REPEATS && self.entries.iter().any(|e| e == path) {
+        if LOADER_DROPS_REPEATS && !self.seen.insert(path.to_vec()) {
             return false;
         }
         self.entries.push(path.to_vec());

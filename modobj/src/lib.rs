@@ -14,6 +14,7 @@ pub mod boot;
 pub mod checks;
 pub mod engine;
 mod image;
+pub mod kimage;
 pub mod kmod;
 pub mod kobj;
 pub mod machine;

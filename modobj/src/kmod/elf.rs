@@ -161,6 +161,13 @@ impl<'a> Elf<'a> {
         elf
     }
 
+    /// With the section headers decoded as the file was read
+    /// ([`super::read_file`] does not keep the table itself).
+    pub fn with_shdrs(mut self, shdrs: &'a [Shdr]) -> Elf<'a> {
+        self.shdrs = Some(shdrs);
+        self
+    }
+
     pub fn shdr_size(&self) -> u64 {
         match self.l.class {
             ElfClass::Elf32 => 40,

@@ -11,7 +11,7 @@ use crate::image::Image;
 
 /// The largest ELF header (ELF64). The kernel reads `sizeof(Elf_Ehdr)`
 /// of its own class; the validator judges the header in that class.
-pub(super) const EHDR_MAX: u64 = 64;
+pub(crate) const EHDR_MAX: u64 = 64;
 
 /// Relocation tables at least this large are not read with the file but
 /// in chunks as they are looked at ([`Elf::relocs`]): they are most of a
@@ -46,7 +46,7 @@ pub(crate) enum ReadStage {
 /// them into memory; nothing checks their bytes). A device has no size:
 /// it is read from its start, as far as the last section it is asked
 /// about, the descriptor's included ([`crate::image::DEVICE_LIMIT`]).
-pub(super) fn read_file(
+pub(crate) fn read_file(
     path: &Path,
     symbol_types: &[u32],
     between: &mut dyn FnMut(ReadStage),

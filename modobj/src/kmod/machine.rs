@@ -77,7 +77,7 @@ impl Endian {
         }
     }
 
-    pub(super) fn object(self) -> Endianness {
+    pub(crate) fn object(self) -> Endianness {
         match self {
             Endian::Little => Endianness::Little,
             Endian::Big => Endianness::Big,

@@ -59,8 +59,9 @@ use libmodctl::errno::Errno;
 use libmodctl::ModName;
 
 use descriptor::{descriptor_places, Decoder, Located};
-use file::{read_file, EHDR_MAX};
+pub(crate) use file::{read_file, EHDR_MAX};
 use reloc::DescriptorRelocs;
+pub(crate) use symbols::symbol_table;
 
 pub(crate) use descriptor::{Field, Note};
 pub(crate) use elf::{

@@ -32,7 +32,10 @@ pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
     names
 }
 
-fn symbol_table(data: &Image, shdrs: Option<&[Shdr]>) -> Result<BTreeSet<String>, KmodError> {
+pub(crate) fn symbol_table(
+    data: &Image,
+    shdrs: Option<&[Shdr]>,
+) -> Result<BTreeSet<String>, KmodError> {
     let Some(layout) = parse_layout(data.available(0, EHDR_MAX)) else {
         return Err(KmodError::Io(Errno::EFTYPE));
     };

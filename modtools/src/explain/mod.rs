@@ -5,4 +5,5 @@
 pub mod bootcfg;
 pub mod diagnose;
 pub mod dryrun;
+pub mod release;
 pub mod view;
