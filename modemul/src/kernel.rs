@@ -143,6 +143,14 @@ pub fn boot(
     st
 }
 
+/// Whether the auto-unload thread has work at `now`: an auto-loaded
+/// module whose deadline has passed.
+pub fn any_due(st: &State, now: u64) -> bool {
+    st.active
+        .iter()
+        .any(|m| !m.is_builtin() && m.auto_loaded() && m.autotime != 0 && now >= m.autotime)
+}
+
 /// What a call works with besides the state.
 pub struct Ctx<'a> {
     pub prof: &'a Profile,
@@ -317,12 +325,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
             return;
         }
         // Nothing due: the lists need not be rebuilt.
-        let now = self.cx.now;
-        let due =
-            self.st.active.iter().any(|m| {
-                !m.is_builtin() && m.auto_loaded() && m.autotime != 0 && now >= m.autotime
-            });
-        if due {
+        if any_due(self.st, self.cx.now) {
             self.run(|e| e.autounload_pass());
         }
     }
