@@ -68,23 +68,30 @@ fn print_report(prog: &str, out: &str, would_load: bool) -> ExitCode {
     }
 }
 
-fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
+/// The command line, parsed.
+struct Args {
+    prog: String,
+    dict: Dict,
+    flags: i32,
+    output_mode: bool,
+    dry_run: bool,
+    merge_file: Option<OsString>,
+    deletes: Vec<Vec<u8>>,
+    boot_cfg: Option<OsString>,
+    kernel_image: Option<OsString>,
+    root: Option<OsString>,
+    json: bool,
+    operands: Vec<OsString>,
+}
+
+/// Takes out the long options (which NetBSD's modload does not have),
+/// then parses the rest as NetBSD's getopt does. `Err` is the exit
+/// status, the message printed.
+fn parse_args(args: &[OsString]) -> Result<Args, ExitCode> {
     let prog = cli::progname(args.first().map(|a| a.as_os_str()).unwrap_or_default());
-    let (rest, boot_cfg) =
-        match cli::remove_long_option(args.get(1..).unwrap_or_default(), OPTSTRING, "--boot-cfg") {
-            Ok(v) => v,
-            Err(name) => {
-                msg::warnx(
-                    &prog,
-                    format!("option requires an argument -- {name}").as_bytes(),
-                );
-                return usage(&prog);
-            }
-        };
+    let mut rest = args.get(1..).unwrap_or_default().to_vec();
     let mut long_values = Vec::new();
-    let mut rest = rest;
-    for name in ["--kernel", "--root"] {
+    for name in ["--boot-cfg", "--kernel", "--root"] {
         match cli::remove_long_option(&rest, OPTSTRING, name) {
             Ok((r, v)) => {
                 rest = r;
@@ -95,26 +102,32 @@ fn main() -> ExitCode {
                     &prog,
                     format!("option requires an argument -- {name}").as_bytes(),
                 );
-                return usage(&prog);
+                return Err(usage(&prog));
             }
         }
     }
-    let (kernel_image, root) = (long_values[0].take(), long_values[1].take());
     let (rest, json) = cli::remove_long_flag(&rest, OPTSTRING, "--json");
-
-    let mut dict = Dict::new();
-    let mut flags = 0;
-    let mut output_mode = false;
-    let mut dry_run = false;
-    let mut merge_file: Option<OsString> = None;
-    let mut deletes: Vec<Vec<u8>> = Vec::new();
+    let mut a = Args {
+        prog,
+        dict: Dict::new(),
+        flags: 0,
+        output_mode: false,
+        dry_run: false,
+        merge_file: None,
+        deletes: Vec::new(),
+        boot_cfg: long_values[0].take(),
+        kernel_image: long_values[1].take(),
+        root: long_values[2].take(),
+        json,
+        operands: Vec::new(),
+    };
     let mut opts = Getopt::new(&rest, OPTSTRING);
     while let Some(opt) = opts.next_opt() {
         let o = match opt {
             Ok(o) => o,
             Err(e) => {
-                msg::getopt_error(&prog, &e);
-                return usage(&prog);
+                msg::getopt_error(&a.prog, &e);
+                return Err(usage(&a.prog));
             }
         };
         let arg = o
@@ -123,131 +136,152 @@ fn main() -> ExitCode {
             .map(|a| a.as_encoded_bytes())
             .unwrap_or_default();
         match o.letter {
-            'P' => flags |= MODCTL_NO_PROP,
-            'f' => flags |= MODCTL_LOAD_FORCE,
-            'p' => output_mode = true,
-            'n' => dry_run = true,
-            'm' => merge_file = o.arg.clone(),
-            'd' => deletes.push(arg.to_vec()),
+            'P' => a.flags |= MODCTL_NO_PROP,
+            'f' => a.flags |= MODCTL_LOAD_FORCE,
+            'p' => a.output_mode = true,
+            'n' => a.dry_run = true,
+            'm' => a.merge_file = o.arg.clone(),
+            'd' => a.deletes.push(arg.to_vec()),
             'b' | 'i' | 's' => {
-                if let Err(msg) = add_property(&mut dict, o.letter, arg) {
-                    return errx(&prog, &msg);
+                if let Err(msg) = add_property(&mut a.dict, o.letter, arg) {
+                    return Err(errx(&a.prog, &msg));
                 }
             }
-            _ => return usage(&prog),
+            _ => return Err(usage(&a.prog)),
         }
     }
+    a.operands = opts.operands().to_vec();
+    Ok(a)
+}
 
-    if output_mode {
-        // Operands are not looked at, and no kernel is needed.
-        let out = match merge_file {
-            Some(file) => {
-                let mut merged = match propfile::read_dictionary(file.as_ref()) {
-                    Some(d) => d,
-                    None => return errx(&prog, b"Failed to read existing property list"),
-                };
-                merged.merge(&dict);
-                for key in &deletes {
-                    merged.remove(key);
-                }
-                merged.externalize()
-            }
-            None => dict.externalize(),
-        };
-        // NetBSD's modload does not check this write; a property list cut
-        // short by a full disk is worse than an exit status NetBSD's
-        // would not give, so a failed write is exit 1 here.
-        return match msg::stdout_checked(&prog, &out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(code) => code,
-        };
-    }
-
-    if kernel_image.is_some() || root.is_some() {
-        let plain = flags == 0 && dict.is_empty() && boot_cfg.is_none();
-        let (Some(image), true, true, false) =
-            (kernel_image, dry_run, plain, opts.operands().is_empty())
-        else {
-            return errx(
-                &prog,
-                b"--kernel FILE [--root DIR] checks modules against a kernel image: use it with \
-                  -n and one or more modules, without -f, -P, -b, -i, -s or --boot-cfg",
-            );
-        };
-        let root = root.unwrap_or_else(|| "/".into());
-        let operands: Vec<&[u8]> = opts
-            .operands()
-            .iter()
-            .map(|o| o.as_encoded_bytes())
-            .collect();
-        let report = match release::check(image.as_ref(), root.as_ref(), &operands) {
-            Ok(r) => r,
-            Err(why) => return errx(&prog, why.as_bytes()),
-        };
-        let out = if json {
-            report.to_json()
-        } else {
-            report.to_text()
-        };
-        return print_report(&prog, &out, report.would_load());
-    }
-
-    if let Some(file) = boot_cfg {
-        if !dry_run || !opts.operands().is_empty() {
-            return errx(
-                &prog,
-                b"--boot-cfg FILE checks a boot configuration: use it with -n and no module",
-            );
-        }
-        let kernel = match msg::connect(&prog, "prog init failed") {
-            Ok(k) => k,
-            Err(code) => return code,
-        };
-        let report = match bootcfg::check(&kernel, std::path::Path::new(&file)) {
-            Ok(r) => r,
-            Err(why) => return errx(&prog, why.as_bytes()),
-        };
-        let out = if json {
-            report.to_json()
-        } else {
-            report.to_text()
-        };
-        return print_report(&prog, &out, report.would_load());
-    }
-
-    let [module] = opts.operands() else {
-        return usage(&prog);
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let a = match parse_args(&args) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
-    let module = module.as_encoded_bytes();
+    if a.output_mode {
+        return output_mode(&a);
+    }
+    if a.kernel_image.is_some() || a.root.is_some() {
+        return release_check(&a);
+    }
+    if let Some(file) = &a.boot_cfg {
+        return boot_cfg_check(&a, file);
+    }
+    let [module] = a.operands.as_slice() else {
+        return usage(&a.prog);
+    };
+    load(&a, module.as_encoded_bytes())
+}
 
-    let kernel = match msg::connect(&prog, "prog init failed") {
+/// `-p`: the property list on standard output. Operands are not looked
+/// at, and no kernel is needed.
+fn output_mode(a: &Args) -> ExitCode {
+    let out = match &a.merge_file {
+        Some(file) => {
+            let mut merged = match propfile::read_dictionary(file.as_ref()) {
+                Some(d) => d,
+                None => return errx(&a.prog, b"Failed to read existing property list"),
+            };
+            merged.merge(&a.dict);
+            for key in &a.deletes {
+                merged.remove(key);
+            }
+            merged.externalize()
+        }
+        None => a.dict.externalize(),
+    };
+    // NetBSD's modload does not check this write; a property list cut
+    // short by a full disk is worse than an exit status NetBSD's would
+    // not give, so a failed write is exit 1 here.
+    match msg::stdout_checked(&a.prog, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// `-n --kernel FILE [--root DIR] module ...`: a release's modules
+/// against its kernel image.
+fn release_check(a: &Args) -> ExitCode {
+    let plain = a.flags == 0 && a.dict.is_empty() && a.boot_cfg.is_none();
+    let (Some(image), true, true, false) =
+        (&a.kernel_image, a.dry_run, plain, a.operands.is_empty())
+    else {
+        return errx(
+            &a.prog,
+            b"--kernel FILE [--root DIR] checks modules against a kernel image: use it with \
+              -n and one or more modules, without -f, -P, -b, -i, -s or --boot-cfg",
+        );
+    };
+    let root = a.root.clone().unwrap_or_else(|| "/".into());
+    let operands: Vec<&[u8]> = a.operands.iter().map(|o| o.as_encoded_bytes()).collect();
+    let report = match release::check(image.as_ref(), root.as_ref(), &operands) {
+        Ok(r) => r,
+        Err(why) => return errx(&a.prog, why.as_bytes()),
+    };
+    let out = if a.json {
+        report.to_json()
+    } else {
+        report.to_text()
+    };
+    print_report(&a.prog, &out, report.would_load())
+}
+
+/// `-n --boot-cfg FILE`: what the next boot does with its modules.
+fn boot_cfg_check(a: &Args, file: &OsString) -> ExitCode {
+    if !a.dry_run || !a.operands.is_empty() {
+        return errx(
+            &a.prog,
+            b"--boot-cfg FILE checks a boot configuration: use it with -n and no module",
+        );
+    }
+    let kernel = match msg::connect(&a.prog, "prog init failed") {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let props = dict.externalize();
+    let report = match bootcfg::check(&kernel, std::path::Path::new(file)) {
+        Ok(r) => r,
+        Err(why) => return errx(&a.prog, why.as_bytes()),
+    };
+    let out = if a.json {
+        report.to_json()
+    } else {
+        report.to_text()
+    };
+    print_report(&a.prog, &out, report.would_load())
+}
 
-    if dry_run {
-        let report = dryrun::dry_run(&kernel, module, flags, &dict);
-        let out = if json {
+/// Loads `module`, or with `-n` says what loading it would do.
+fn load(a: &Args, module: &[u8]) -> ExitCode {
+    let prog = &a.prog;
+    let kernel = match msg::connect(prog, "prog init failed") {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    if a.dry_run {
+        let report = dryrun::dry_run(&kernel, module, a.flags, &a.dict);
+        let out = if a.json {
             report.to_json()
         } else {
             report.to_text()
         };
-        return print_report(&prog, &out, report.would_load());
+        return print_report(prog, &out, report.would_load());
     }
 
     // Refuse what the kernel certainly would, without touching it. (Not
     // for a rump kernel: it opens files in its own namespace, not ours.)
-    if let Some(refusal) = diagnose::prevalidate(&kernel, module, flags) {
-        msg::warnx(&prog, refusal.errno.to_string().as_bytes());
-        msg::warn_operand(&prog, module, &refusal.reason);
+    if let Some(refusal) = diagnose::prevalidate(&kernel, module, a.flags) {
+        msg::warnx(prog, refusal.errno.to_string().as_bytes());
+        msg::warn_operand(prog, module, &refusal.reason);
         return ExitCode::FAILURE;
     }
 
-    if let Err(e) = kernel.modctl().load(module, flags, Some(&props)) {
-        msg::warnx(&prog, e.errno().to_string().as_bytes());
-        if let Some(reason) = diagnose::load(&kernel, module, flags, &dict, e.errno()) {
-            msg::warn_operand(&prog, module, &reason);
+    let props = a.dict.externalize();
+    if let Err(e) = kernel.modctl().load(module, a.flags, Some(&props)) {
+        msg::warnx(prog, e.errno().to_string().as_bytes());
+        if let Some(reason) = diagnose::load(&kernel, module, a.flags, &a.dict, e.errno()) {
+            msg::warn_operand(prog, module, &reason);
         }
         return ExitCode::FAILURE;
     }
