@@ -292,45 +292,7 @@ impl Engine<'_> {
     /// `Ok(None)`: the file cannot be looked at from here.
     fn load_vfs(&mut self, call: &Call) -> Result<Option<Fetched>, Errno> {
         let asked = ModName::from(&call.name[..]);
-        let has_slash = call.name.contains(&b'/');
-        // A user's path is opened as given; a name (or any autoload) is
-        // looked up as <module_path>/<name>/<name>.kmod; a path that does
-        // not exist is not retried as a name.
-        let by_name = call.autoload || !has_slash;
-        let path = if !by_name {
-            call.name.clone()
-        } else if has_slash {
-            let refusal = kobj::Refusal {
-                errno: Errno::ENOENT,
-                reason: "an autoload takes a module name, not a path".into(),
-            };
-            let why = Why::Open {
-                refusal,
-                autoload: call.autoload,
-            };
-            return Err(self.refuse(&asked, Errno::ENOENT, why, call.isdep));
-        } else {
-            // As the kernel builds it: snprintf into MAXPATHLEN.
-            let mut p = self.host.module_path().to_vec();
-            p.push(b'/');
-            p.extend_from_slice(&call.name);
-            p.push(b'/');
-            p.extend_from_slice(&call.name);
-            p.extend_from_slice(b".kmod");
-            p.truncate(MAXPATHLEN - 1);
-            p
-        };
-        if path.split(|&c| c == b'/').any(|c| c.len() > NAME_MAX) {
-            let refusal = kobj::Refusal {
-                errno: Errno::ENAMETOOLONG,
-                reason: format!("a component of the path is longer than {NAME_MAX} bytes"),
-            };
-            let why = Why::Open {
-                refusal,
-                autoload: call.autoload,
-            };
-            return Err(self.refuse(&asked, Errno::ENAMETOOLONG, why, call.isdep));
-        }
+        let (path, by_name) = self.vfs_path(call)?;
         let object = match self
             .host
             .open(&path, by_name.then_some(&call.name[..]), !call.isdep)
@@ -392,6 +354,45 @@ impl Engine<'_> {
             filedict,
             boot_index: None,
         }))
+    }
+
+    /// The path `module_load_vfs` opens, and whether it was built from a
+    /// module name: a user's path is opened as given; a name (or any
+    /// autoload) is looked up as <module_path>/<name>/<name>.kmod; a path
+    /// that does not exist is not retried as a name.
+    fn vfs_path(&mut self, call: &Call) -> Result<(Vec<u8>, bool), Errno> {
+        let asked = ModName::from(&call.name[..]);
+        let has_slash = call.name.contains(&b'/');
+        let by_name = call.autoload || !has_slash;
+        let refused = |e: &mut Self, errno: Errno, reason: String| {
+            let why = Why::Open {
+                refusal: kobj::Refusal { errno, reason },
+                autoload: call.autoload,
+            };
+            Err(e.refuse(&asked, errno, why, call.isdep))
+        };
+        let path = if !by_name {
+            call.name.clone()
+        } else if has_slash {
+            let why = "an autoload takes a module name, not a path".into();
+            return refused(self, Errno::ENOENT, why);
+        } else {
+            // As the kernel builds it: snprintf into MAXPATHLEN.
+            let mut p = self.host.module_path().to_vec();
+            p.push(b'/');
+            p.extend_from_slice(&call.name);
+            p.push(b'/');
+            p.extend_from_slice(&call.name);
+            p.extend_from_slice(b".kmod");
+            p.truncate(MAXPATHLEN - 1);
+            p
+        };
+        // namei's limit on one component.
+        if path.split(|&c| c == b'/').any(|c| c.len() > NAME_MAX) {
+            let why = format!("a component of the path is longer than {NAME_MAX} bytes");
+            return refused(self, Errno::ENAMETOOLONG, why);
+        }
+        Ok((path, by_name))
     }
 
     /// The modinfo checks: name length, class, version, the class asked

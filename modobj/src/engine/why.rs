@@ -116,7 +116,8 @@ pub enum Why {
 }
 
 impl Refusal {
-    /// What the kernel prints for it, in order.
+    /// What the kernel prints for it, in order. One piece: a table with
+    /// one arm per cause, the kernel's texts side by side.
     pub fn console_lines(&self) -> Vec<String> {
         let name = &self.module;
         let e = self.errno.0;

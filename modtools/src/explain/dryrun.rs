@@ -404,10 +404,17 @@ impl DryHost<'_> {
                 "Dependencies",
                 format!("circular dependency: {}", chain(true)),
             ),
-            Why::Open { .. } => {
-                let (check, why, said) = self.open_failure.clone()?;
-                (!said).then_some((check, why))
-            }
+            Why::Open { refusal, .. } => match self.open_failure.clone() {
+                // The host's words for what it refused; the kernel's own
+                // refusals before any file is opened (namei) have theirs.
+                Some((check, why, said)) if why == refusal.reason => {
+                    (!said).then_some((check, why))
+                }
+                _ => found(
+                    if r.isdep { "Dependencies" } else { "File" },
+                    refusal.reason.clone(),
+                ),
+            },
             Why::Clash { symbols } => found(
                 "Symbols",
                 format!(
