@@ -14,7 +14,7 @@ use super::state::{ModRec, State};
 use libmodctl::abi::ModSource;
 use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
-use libmodctl::ModName;
+use libmodctl::stat::ModStat;
 use modobj::boot;
 use modobj::engine::{BootEntry, Engine, Host, ModList, Module, Modules, Opened};
 use modobj::plistfile;
@@ -38,53 +38,50 @@ pub fn text_base(machine: &str) -> u64 {
     }
 }
 
-/// One `modstat_t`, before it is encoded for an ABI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatRec {
-    pub name: ModName,
-    pub class: i32,
-    pub source: i32,
-    pub flags: u32,
-    pub refcnt: u32,
-    pub addr: u64,
-    pub size: u32,
-    /// `mi_required`; `Some("")` is an empty but present list.
-    pub required: Option<Vec<u8>>,
-}
+/// One `modstat_t` as `MODCTL_STAT` reports it, and whether the module's
+/// `mi_required` is there at all (a present but empty list still gets an
+/// offset in NetBSD ≥ 9's buffer).
+pub type StatRecord = (ModStat, bool);
 
 /// The records `MODCTL_STAT` builds: active modules in list order, then the
 /// built-ins that are not active. `show_addr` is false when the caller may
 /// not see kernel addresses.
-pub fn stat_records(st: &State, show_addr: bool) -> Vec<StatRec> {
-    let active = st.active.iter().map(|m| StatRec {
-        name: m.name.clone(),
-        class: m.class,
-        source: m.source,
-        flags: m.flags,
-        refcnt: m.refcnt,
+pub fn stat_records(st: &State, show_addr: bool) -> Vec<StatRecord> {
+    let required = |m: &ModRec| (m.required.clone().unwrap_or_default(), m.required.is_some());
+    let active = st.active.iter().map(|m| {
         // Only modules with a kobj (not built-ins) have an address.
-        addr: if show_addr && !m.is_builtin() {
-            m.addr
-        } else {
-            0
-        },
-        size: if show_addr && !m.is_builtin() {
-            u32::try_from(m.size).unwrap_or(u32::MAX)
-        } else {
-            0
-        },
-        required: m.required.clone(),
+        let addressed = show_addr && !m.is_builtin();
+        let (req, present) = required(m);
+        let rec = ModStat {
+            name: m.name.clone(),
+            class: m.class,
+            source: m.source,
+            flags: m.flags,
+            refcnt: m.refcnt,
+            addr: if addressed { m.addr } else { 0 },
+            size: if addressed {
+                u32::try_from(m.size).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+            required: req,
+        };
+        (rec, present)
     });
     // ms_flags is not filled in for this list (sys_module.c, kern_mod_80.c).
-    let builtins = st.builtins.iter().map(|m| StatRec {
-        name: m.name.clone(),
-        class: m.class,
-        source: ModSource::Builtin as i32,
-        flags: 0,
-        refcnt: u32::MAX,
-        addr: 0,
-        size: 0,
-        required: m.required.clone(),
+    let builtins = st.builtins.iter().map(|m| {
+        let (req, present) = required(m);
+        let rec = ModStat {
+            name: m.name.clone(),
+            class: m.class,
+            source: ModSource::Builtin as i32,
+            flags: 0,
+            refcnt: u32::MAX,
+            addr: 0,
+            size: 0,
+            required: req,
+        };
+        (rec, present)
     });
     active.chain(builtins).collect()
 }
@@ -279,7 +276,7 @@ impl<'s, 'c> Kernel<'s, 'c> {
     }
 
     /// The records `MODCTL_STAT` would report now.
-    pub fn stat(&self, show_addr: bool) -> Vec<StatRec> {
+    pub fn stat(&self, show_addr: bool) -> Vec<StatRecord> {
         stat_records(self.st, show_addr)
     }
 

@@ -112,7 +112,7 @@ pub use state::{ModRec, State, LOCK_FILE, PROFILE_FILE, STATE_FILE};
 use statedir::DirLock;
 
 use glue::{ObjectLoader, Props};
-use kernel::{Ctx, Kernel, StatRec};
+use kernel::{Ctx, Kernel, StatRecord};
 
 /// Why the state directory cannot be used.
 #[derive(Debug)]
@@ -653,7 +653,7 @@ impl Emul {
     }
 
     /// The records of a listing, from the state under the lock.
-    fn records(&self, show_addr: bool) -> Result<Vec<StatRec>, Errno> {
+    fn records(&self, show_addr: bool) -> Result<Vec<StatRecord>, Errno> {
         match self.records_unchanged(show_addr) {
             Ok(Some(r)) => {
                 if let Ok(mut g) = self.last_error.lock() {
@@ -675,7 +675,7 @@ impl Emul {
     /// then it is made from the state as stored, with no copy of it (a
     /// kernel may list a hundred thousand modules). `None` when the
     /// thread has work, for [`Emul::with_kernel`].
-    fn records_unchanged(&self, show_addr: bool) -> Result<Option<Vec<StatRec>>, EmulError> {
+    fn records_unchanged(&self, show_addr: bool) -> Result<Option<Vec<StatRecord>>, EmulError> {
         let _lock = DirLock::acquire(&self.dir)?;
         let st = self.read_state()?;
         let now = SystemTime::now()
@@ -709,10 +709,8 @@ impl Emul {
         let iov = unsafe { std::ptr::read_unaligned(arg as *const IoVec) };
         let privileged = self.stat_privileged();
         let recs = self.records(privileged)?;
-        let mods: Vec<ModStat> = recs.iter().map(StatRec::to_modstat).collect();
         // `mi_required` present but empty still gets an offset, as in the kernel.
-        let present = recs.iter().map(|r| r.required.is_some());
-        let full = stat::encode_v2_present(mods.iter().zip(present));
+        let full = stat::encode_v2_present(recs.iter().map(|(m, present)| (m, *present)));
         // With nothing to copy, the result of the address check stands.
         if iov.iov_len == 0 && !privileged {
             return Err(Errno::EPERM);
@@ -737,28 +735,13 @@ impl Emul {
         // The ≤ 8 code showed addresses to everyone; compat_80 hides them.
         let show = !ostat || self.stat_privileged();
         let recs = self.records(show)?;
-        let mods: Vec<ModStat> = recs.iter().map(StatRec::to_modstat).collect();
+        let mods: Vec<ModStat> = recs.into_iter().map(|(m, _)| m).collect();
         let full = stat::encode_v1(&mods, ostat);
         // SAFETY: the caller's iovec describes `iov_len` writable bytes.
         unsafe { copyout(&full, &iov) }?;
         // SAFETY: `arg` is the caller's writable IoVec, not null.
         unsafe { set_iov_len(arg, full.len()) };
         Ok(())
-    }
-}
-
-impl StatRec {
-    fn to_modstat(&self) -> ModStat {
-        ModStat {
-            name: self.name.clone(),
-            class: self.class,
-            source: self.source,
-            flags: self.flags,
-            refcnt: self.refcnt,
-            addr: self.addr,
-            size: self.size,
-            required: self.required.clone().unwrap_or_default(),
-        }
     }
 }
 

@@ -131,7 +131,13 @@ impl ObjectLoader for FakeLoader {
                 name: spec.name.as_str().into(),
                 version: spec.version.unwrap_or(target.osrevision),
                 class: spec.class.unwrap_or(ModClass::Misc as i32),
-                required: spec.required.clone().map(String::into_bytes),
+                required_raw: spec.required.clone().map(String::into_bytes),
+                required: spec
+                    .required
+                    .as_deref()
+                    .map(|r| modobj::rules::split_required(r.as_bytes()))
+                    .unwrap_or_default(),
+                has_modcmd: true,
             }),
         };
         Ok(kobj::Loaded {

@@ -9,20 +9,12 @@
 use std::path::Path;
 
 use libmodctl::errno::Errno;
-use libmodctl::ModName;
 
 use crate::kmod::{self, Kmod, KmodError};
 use crate::validate::{self, Check, Finding, Stage, Target};
 
-/// The `modinfo_t` the kernel found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Info {
-    pub name: ModName,
-    pub version: u32,
-    pub class: i32,
-    /// `mi_required` as the object holds it (NULL = `None`).
-    pub required: Option<Vec<u8>>,
-}
+/// The `modinfo_t` the kernel found: the reader's, one type for it.
+pub use crate::kmod::ModInfo as Info;
 
 /// Why the kernel refuses the object, in its errno and in plain words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,12 +85,7 @@ pub fn judge_findings(k: &Kmod, findings: Vec<Finding>) -> Result<Loaded, Refusa
     let fetch = certain().find(|f| f.stage == Stage::Load && is_fetch_info(f.check));
     let info = match (fetch, k.modinfo()) {
         (Some(f), _) => Err(Refusal::of(f)),
-        (None, Some(mi)) => Ok(Info {
-            name: mi.name.clone(),
-            version: mi.version,
-            class: mi.class,
-            required: mi.required_raw.clone(),
-        }),
+        (None, Some(mi)) => Ok(mi.clone()),
         // A descriptor the reader could not decode: the kernel would read
         // garbage; report what the validator expects it to say.
         (None, None) => Err(certain().find(|f| f.stage == Stage::Info).map_or_else(

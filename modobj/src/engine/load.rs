@@ -232,7 +232,7 @@ impl Engine<'_> {
             }
             return Started::Done(Err(e));
         }
-        let required = fetched.info.required.clone().unwrap_or_default();
+        let required = fetched.info.required_raw.clone().unwrap_or_default();
         let comps = required_components(&required, LongRequired::Refuse).collect();
         Started::Descend(Box::new(Frame {
             call,
@@ -473,7 +473,7 @@ impl Engine<'_> {
             return Err(self.refuse(&name, Errno::EINVAL, Why::TooManyRequired, isdep));
         }
         let Ok(comp) = comp else {
-            let required = f.fetched.info.required.clone().unwrap_or_default();
+            let required = f.fetched.info.required_raw.clone().unwrap_or_default();
             let why = Why::RequiredNameTooLong { required };
             return Err(self.refuse(&name, Errno::EINVAL, why, isdep));
         };
@@ -585,7 +585,7 @@ impl Engine<'_> {
             source: source as i32,
             flags: 0,
             refcnt: 0,
-            required: fetched.info.required.clone(),
+            required: fetched.info.required_raw.clone(),
             deps,
             addr,
             size,

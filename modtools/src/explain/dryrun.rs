@@ -13,7 +13,9 @@ use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use libmodctl::ModName;
 use modobj::engine::{Engine, Event, Host, Loaded, Module, Modules, Opened, Refusal, Why};
-use modobj::kmod::{version_text, Kmod, KmodError, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON};
+use modobj::kmod::{
+    version_text, Kmod, KmodError, ModInfo, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON,
+};
 use modobj::kobj;
 use modobj::plistfile::{self, PlistFileError};
 use modobj::rules::{Target, MAX_PLIST_FILE};
@@ -44,15 +46,14 @@ pub struct Step {
     pub file: Option<String>,
 }
 
-/// Facts about the requested module, as read from its file.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Facts about the requested module, as read from its file: its
+/// `modinfo_t` (the reader's one type for it) and what the file says
+/// besides.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
-    pub name: ModName,
-    pub class: i32,
-    pub version: u32,
+    pub info: ModInfo,
     pub machine: String,
     pub text_size: u64,
-    pub required: Vec<ModName>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,15 +224,12 @@ impl Host for DryHost<'_> {
         let (findings, blocking) = self.check_file(&module, &kmod, operand);
         if operand {
             self.report.facts = kmod.modinfo().map(|i| Facts {
-                name: i.name.clone(),
-                class: i.class,
-                version: i.version,
+                info: i.clone(),
                 machine: kmod
                     .machine()
                     .map(|m| format!("{m:?}").to_lowercase())
                     .unwrap_or_default(),
                 text_size: kmod.text_size(),
-                required: i.required.clone(),
             });
             if kmod.changed_while_read() {
                 // Read from the file while, or after, it shrank.
@@ -638,20 +636,21 @@ impl Report {
         }
         rows.push(("kernel", self.kernel.clone()));
         if let Some(f) = &self.facts {
-            rows.push(("name", f.name.to_string()));
-            rows.push(("class", class_name(f.class).into()));
+            rows.push(("name", f.info.name.to_string()));
+            rows.push(("class", class_name(f.info.class).into()));
             rows.push((
                 "version",
-                format!("{} ({})", version_text(f.version), f.version),
+                format!("{} ({})", version_text(f.info.version), f.info.version),
             ));
             rows.push(("machine", f.machine.clone()));
             rows.push(("text size", f.text_size.to_string()));
             rows.push((
                 "requires",
-                if f.required.is_empty() {
+                if f.info.required.is_empty() {
                     "-".into()
                 } else {
-                    let names: Vec<String> = f.required.iter().map(ToString::to_string).collect();
+                    let names: Vec<String> =
+                        f.info.required.iter().map(ToString::to_string).collect();
                     names.join(",")
                 },
             ));
@@ -734,16 +733,16 @@ impl Report {
             object(
                 [
                     vec![
-                        ("class", class_name(f.class).into()),
-                        ("class_id", f.class.into()),
+                        ("class", class_name(f.info.class).into()),
+                        ("class_id", f.info.class.into()),
                         ("machine", f.machine.as_str().into()),
                     ],
-                    text_and_bytes("name", "name_bytes", f.name.as_bytes()),
-                    texts_and_bytes("required", "required_bytes", &f.required),
+                    text_and_bytes("name", "name_bytes", f.info.name.as_bytes()),
+                    texts_and_bytes("required", "required_bytes", &f.info.required),
                     vec![
                         ("text_size", f.text_size.into()),
-                        ("version", f.version.into()),
-                        ("version_text", version_text(f.version).into()),
+                        ("version", f.info.version.into()),
+                        ("version_text", version_text(f.info.version).into()),
                     ],
                 ]
                 .concat(),
@@ -814,14 +813,14 @@ mod tests {
             "file": r.file,
             "kernel": r.kernel,
             "module": r.facts.as_ref().map(|f| json!({
-                "name": f.name.to_string(),
-                "class": class_name(f.class),
-                "class_id": f.class,
-                "version": f.version,
-                "version_text": version_text(f.version),
+                "name": f.info.name.to_string(),
+                "class": class_name(f.info.class),
+                "class_id": f.info.class,
+                "version": f.info.version,
+                "version_text": version_text(f.info.version),
                 "machine": f.machine,
                 "text_size": f.text_size,
-                "required": f.required.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "required": f.info.required.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })),
             "properties": r.properties.as_ref().map(|p| {
                 Value::String(String::from_utf8_lossy(&p.externalize()).into_owned())
@@ -852,12 +851,16 @@ mod tests {
             operand: "needy\u{1}".into(),
             file: Some("/stand/amd64/10.1/modules/needy/needy.kmod".into()),
             facts: Some(Facts {
-                name: "needy".into(),
-                class: 99,
-                version: 1_001_000_000,
+                info: ModInfo {
+                    name: "needy".into(),
+                    class: 99,
+                    version: 1_001_000_000,
+                    required_raw: Some("hello,é".into()),
+                    required: vec!["hello".into(), "é".into()],
+                    has_modcmd: true,
+                },
                 machine: "amd64".into(),
                 text_size: u64::MAX,
-                required: vec!["hello".into(), "é".into()],
             }),
             kernel: "NetBSD 10.1 amd64".into(),
             properties: Some(props),
