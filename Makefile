@@ -8,7 +8,8 @@
 # `make` is the plain release build on a stable compiler,
 #   ${CARGO} build --release --locked -p modload -p modunload -p modstat
 # with the workspace's release profile (LTO, one codegen unit,
-# panic = "abort", stripped) and no unstable flag; CARGO and
+# panic = "abort", stripped), no unstable flag, and --remap-path-prefix
+# added to RUSTFLAGS so that no build directory is in the programs; CARGO and
 # CARGO_TARGET_DIR are honoured. scripts/build-release (POSIX sh) runs it
 # and copies the programs to ${CARGO_TARGET_DIR:-target}/dist/, which
 # install takes them from. `make dist` writes the offline source release
