@@ -545,6 +545,9 @@ fn pread_full(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize
     Ok(got)
 }
 
+/// Ranges up to this size are read with one `pread`.
+const SMALL_RANGE: u64 = 64 * 1024;
+
 /// Appends the file's bytes `from..to` to `buf` (capacity reserved by the
 /// caller), with as few reads as the system allows and no copy. It moves
 /// the file's offset: only [`Image::read`] uses it, with the image its
@@ -553,10 +556,24 @@ fn read_range(file: &File, buf: &mut Vec<u8>, from: u64, to: u64) -> Result<(), 
     if from >= to {
         return Ok(());
     }
+    let want = to - from;
+    // A small range in one pread (no seek): a boot with many small modules
+    // makes a few of these per module, and the system calls were most of
+    // its time. Zeroing a few KB first costs nothing next to that.
+    if want <= SMALL_RANGE {
+        let at = buf.len();
+        buf.resize(at + want as usize, 0);
+        let got = pread_full(file, from, &mut buf[at..]).map_err(|e| Stop::Failed(io_error(&e)))?;
+        buf.truncate(at + got);
+        return if (got as u64) < want {
+            Err(Stop::Short)
+        } else {
+            Ok(())
+        };
+    }
     let mut f = file;
     f.seek(SeekFrom::Start(from))
         .map_err(|e| Stop::Failed(io_error(&e)))?;
-    let want = to - from;
     // Into the reserved capacity directly: nothing is zeroed first.
     let got = f
         .take(want)
