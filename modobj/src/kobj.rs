@@ -76,6 +76,13 @@ pub fn judge(k: &Kmod, target: &Target) -> Result<Loaded, Refusal> {
 
 /// [`judge`] with the validator's `findings` for `k` already made.
 pub fn judge_findings(k: &Kmod, findings: Vec<Finding>) -> Result<Loaded, Refusal> {
+    judge_with(k, findings, true)
+}
+
+/// [`judge_findings`]; without `symbols` the symbol lists are left empty
+/// (a dry run that knows no kernel symbols checks none, and a module's
+/// 20,000 names cost more than the rest of its checks).
+pub fn judge_with(k: &Kmod, findings: Vec<Finding>, symbols: bool) -> Result<Loaded, Refusal> {
     let certain = || findings.iter().filter(|f| f.certain);
     if let Some(f) = certain().find(|f| {
         f.stage == Stage::Load && !is_fetch_info(f.check) && f.check != Check::SymbolClash
@@ -99,8 +106,11 @@ pub fn judge_findings(k: &Kmod, findings: Vec<Finding>) -> Result<Loaded, Refusa
     let link = certain()
         .find(|f| f.stage == Stage::Link && f.check != Check::UnresolvedSymbol)
         .map(Refusal::of);
-    let defined = k.defined_globals();
-    let undefined = k.undefined_globals();
+    let (defined, undefined) = if symbols {
+        (k.defined_globals(), k.undefined_globals())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // The validator said so if the file shrank before it finished; this
     // covers the symbol tables read since.
     if k.changed_while_read() {

@@ -256,7 +256,7 @@ impl Host for DryHost<'_> {
             let why = format!("the module descriptor cannot be read: {why}");
             return self.open_refused("Descriptor", Errno::ENOEXEC, why, false);
         }
-        match kobj::judge_findings(&kmod, findings) {
+        match kobj::judge_with(&kmod, findings, self.symbols.is_some()) {
             Ok(o) => Opened::Object(Box::new(o)),
             Err(r) => {
                 let check = if r.errno == FILE_CHANGED_ERRNO && r.reason == FILE_CHANGED_REASON {
