@@ -713,8 +713,9 @@ impl Report {
         out
     }
 
-    /// The `--json` report. Members are in byte order of their names, as
-    /// serde_json's sorted maps wrote them before (see `json::module`).
+    /// The `--json` report. Members are written in byte order of their
+    /// names, as serde_json's sorted maps wrote them before: `object`
+    /// orders them, whatever order they are listed in here.
     pub fn to_json(&self) -> String {
         let errno_json = |e: Errno| {
             object(vec![
