@@ -20,25 +20,35 @@ use serde::ser::{Serialize, Serializer};
 use serde::Deserialize;
 
 /// Reads one document with nothing but whitespace after it.
+///
+/// Read first without keeping the place (serde_path_to_error keeps each
+/// member name it passes, an allocation each: a thousand built-ins are
+/// read on every call); only a document that fails is read again to say
+/// where.
 pub fn read<T: DeserializeOwned>(text: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(text).map_err(|e| placed::<T>(text).unwrap_or_else(|| e.to_string()))
+}
+
+/// The error reading `text` gives, with its place in the document.
+fn placed<T: DeserializeOwned>(text: &[u8]) -> Option<String> {
     let mut de = serde_json::Deserializer::from_slice(text);
-    let v = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        // The place is left out where there is none, or none known (an
-        // error in the syntax is placed by its line and column).
-        let known = e
-            .path()
-            .iter()
-            .any(|s| !matches!(s, serde_path_to_error::Segment::Unknown));
-        let path = e.path().to_string();
-        let original = e.into_inner();
-        if known {
-            format!("{path}: {original}")
-        } else {
-            original.to_string()
-        }
-    })?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(v)
+    let e = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => return de.end().err().map(|e| e.to_string()),
+        Err(e) => e,
+    };
+    // The place is left out where there is none, or none known (an error
+    // in the syntax is placed by its line and column).
+    let known = e
+        .path()
+        .iter()
+        .any(|s| !matches!(s, serde_path_to_error::Segment::Unknown));
+    let path = e.path().to_string();
+    let original = e.into_inner();
+    Some(if known {
+        format!("{path}: {original}")
+    } else {
+        original.to_string()
+    })
 }
 
 /// `v` as serde_json's `to_string_pretty` writes it (two-space indent),
