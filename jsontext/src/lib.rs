@@ -122,7 +122,15 @@ pub fn object(members: Vec<(&str, Value)>) -> Value {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    // An insertion sort: an object has a few dozen members at most, and
+    // std's sort would add about 4 KB to each program built for NetBSD.
+    for i in 1..members.len() {
+        let mut j = i;
+        while j > 0 && members[j - 1].0.as_bytes() > members[j].0.as_bytes() {
+            members.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     debug_assert!(
         members.windows(2).all(|w| w[0].0 != w[1].0),
         "a member name repeats"
