@@ -102,6 +102,7 @@ use libmodctl::stat::{self, ModStat};
 
 mod examples;
 mod glue;
+mod jsonio;
 mod kernel;
 mod profile;
 mod state;

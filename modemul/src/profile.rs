@@ -9,7 +9,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use jsontext::{self, object, text_or_bytes, Fields, Place, Value};
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::{Serialize, Serializer};
+use serde::Deserialize;
+
+use crate::jsonio::{self, Bytes, Obj, TextOrBytes};
 use libmodctl::abi::{ModClass, MODULE_CLASS_MAX, MODULE_CLASS_MAX_NO_BUFQ};
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
@@ -108,8 +112,7 @@ impl Default for Profile {
 impl Profile {
     /// Parses a `profile.json`, filling in and deriving missing keys.
     pub fn from_json(text: &str) -> Result<Profile, String> {
-        let doc = jsontext::parse(text.as_bytes()).map_err(|e| e.to_string())?;
-        let file = ProfileFile::from_json(&doc)?;
+        let Obj(file) = jsonio::read::<Obj<ProfileFile>>(text.as_bytes())?;
         if let (Some(rel), None) = (&file.osrelease, file.osrevision) {
             if OsRevision::parse(rel).is_none() {
                 return Err(format!(
@@ -127,31 +130,26 @@ impl Profile {
     /// when unset and `boot_modules` when empty), in the order of the
     /// struct's fields.
     pub fn to_json(&self) -> String {
-        let builtins = self.builtins.iter().map(BuiltinModule::to_json);
-        let mut members = vec![
-            ("osrelease", self.osrelease.as_str().into()),
-            ("osrevision", self.osrevision.into()),
-            ("machine", self.machine.as_str().into()),
-            ("stat_abi", self.stat_abi.name().into()),
-            ("compat_80", self.compat_80.into()),
-            ("module_path", self.module_path.as_str().into()),
-            ("module_root", self.module_root.as_str().into()),
-            ("builtins", builtins.collect::<Vec<_>>().into()),
-            ("autoload", self.autoload.into()),
-            ("autotime", self.autotime.into()),
-            ("auto_unload", self.auto_unload.into()),
-            ("securelevel", self.securelevel.into()),
-            ("euid", self.euid.into()),
-        ];
-        if let Some(k) = &self.ksyms {
-            members.push(("ksyms", k.as_str().into()));
-        }
-        members.push(("fail_init", errno_map_json(&self.fail_init)));
-        members.push(("fail_fini", errno_map_json(&self.fail_fini)));
-        if !self.boot_modules.is_empty() {
-            members.push(("boot_modules", jsontext::strings(&self.boot_modules)));
-        }
-        object(members).to_document()
+        let out = ProfileOut {
+            osrelease: &self.osrelease,
+            osrevision: self.osrevision,
+            machine: &self.machine,
+            stat_abi: self.stat_abi.name(),
+            compat_80: self.compat_80,
+            module_path: &self.module_path,
+            module_root: &self.module_root,
+            builtins: &self.builtins,
+            autoload: self.autoload,
+            autotime: self.autotime,
+            auto_unload: self.auto_unload,
+            securelevel: self.securelevel,
+            euid: self.euid,
+            ksyms: self.ksyms.as_deref(),
+            fail_init: &self.fail_init,
+            fail_fini: &self.fail_fini,
+            boot_modules: &self.boot_modules,
+        };
+        String::from_utf8(jsonio::write(&out)).expect("serde_json writes UTF-8")
     }
 
     /// The errno `MODULE_CMD_INIT` of the module named `name` returns, if
@@ -267,8 +265,10 @@ pub fn default_builtins() -> Vec<BuiltinModule> {
     .collect()
 }
 
-/// `profile.json` as written by a user: every key optional.
-#[derive(Debug, Default)]
+/// `profile.json` as written by a user: every key optional, `null` the
+/// same as an absent key, unknown keys errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProfileFile {
     osrelease: Option<String>,
     osrevision: Option<u32>,
@@ -284,7 +284,9 @@ struct ProfileFile {
     securelevel: Option<i32>,
     euid: Option<u32>,
     ksyms: Option<String>,
+    #[serde(default, deserialize_with = "errno_map")]
     fail_init: Option<BTreeMap<String, Errno>>,
+    #[serde(default, deserialize_with = "errno_map")]
     fail_fini: Option<BTreeMap<String, Errno>>,
     boot_modules: Option<Vec<String>>,
 }
@@ -336,154 +338,155 @@ impl ProfileFile {
     }
 }
 
-const PROFILE_FIELDS: &[&str] = &[
-    "osrelease",
-    "osrevision",
-    "machine",
-    "stat_abi",
-    "compat_80",
-    "module_path",
-    "module_root",
-    "builtins",
-    "autoload",
-    "autotime",
-    "auto_unload",
-    "securelevel",
-    "euid",
-    "ksyms",
-    "fail_init",
-    "fail_fini",
-    "boot_modules",
-];
+/// The profile as written, in this order.
+#[derive(serde::Serialize)]
+struct ProfileOut<'a> {
+    osrelease: &'a str,
+    osrevision: u32,
+    machine: &'a str,
+    stat_abi: &'a str,
+    compat_80: bool,
+    module_path: &'a str,
+    module_root: &'a str,
+    builtins: &'a [BuiltinModule],
+    autoload: bool,
+    autotime: u32,
+    auto_unload: bool,
+    securelevel: i32,
+    euid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ksyms: Option<&'a str>,
+    #[serde(serialize_with = "errno_map_out")]
+    fail_init: &'a BTreeMap<String, Errno>,
+    #[serde(serialize_with = "errno_map_out")]
+    fail_fini: &'a BTreeMap<String, Errno>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    boot_modules: &'a [String],
+}
 
-const U32_MAX: u64 = u32::MAX as u64;
-const I32_MIN: i64 = i32::MIN as i64;
-const I32_MAX: i64 = i32::MAX as i64;
+/// One entry of `builtins` as read. Unknown keys are ignored here (they
+/// always were); `class` is a class name or a number, `requires` a
+/// string, an array of names (joined with commas; empty is none) or
+/// `null`.
+#[derive(Deserialize)]
+struct BuiltinIn {
+    #[serde(deserialize_with = "jsonio::bytes")]
+    name: Vec<u8>,
+    class: ClassIn,
+    #[serde(default)]
+    requires: Option<RequiresIn>,
+}
 
-impl ProfileFile {
-    /// Reads the document: unknown keys are errors, `null` is the same as
-    /// an absent key. (The `as` casts narrow values already range-checked.)
-    fn from_json(v: &Value) -> Result<ProfileFile, String> {
-        let f = Fields::new(v, "", PROFILE_FIELDS, true)?;
-        let stat_abi = match f.opt_string("stat_abi")?.as_deref() {
-            None => None,
-            Some("v1") => Some(StatAbiEra::V1),
-            Some("v2") => Some(StatAbiEra::V2),
-            Some(other) => {
-                return Err(f.field_error(
-                    "stat_abi",
-                    &format!("unknown ABI `{other}', expected `v1' or `v2'"),
-                ))
-            }
-        };
-        let builtins = match f.opt_array("builtins")? {
-            None => None,
-            Some(items) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| BuiltinModule::from_json(b, Place::Item("builtins", i)))
-                    .collect::<Result<_, _>>()?,
-            ),
-        };
-        Ok(ProfileFile {
-            osrelease: f.opt_string("osrelease")?,
-            osrevision: f.opt_uint("osrevision", U32_MAX)?.map(|u| u as u32),
-            machine: f.opt_string("machine")?,
-            stat_abi,
-            compat_80: f.opt_bool("compat_80")?,
-            module_path: f.opt_string("module_path")?,
-            module_root: f.opt_string("module_root")?,
-            builtins,
-            autoload: f.opt_bool("autoload")?,
-            autotime: f.opt_uint("autotime", U32_MAX)?.map(|u| u as u32),
-            auto_unload: f.opt_bool("auto_unload")?,
-            securelevel: f
-                .opt_int("securelevel", I32_MIN, I32_MAX)?
-                .map(|i| i as i32),
-            euid: f.opt_uint("euid", U32_MAX)?.map(|u| u as u32),
-            ksyms: f.opt_string("ksyms")?,
-            fail_init: errno_map(&f, "fail_init")?,
-            fail_fini: errno_map(&f, "fail_fini")?,
-            boot_modules: match f.opt_value("boot_modules") {
-                None => None,
-                Some(_) => f.strings("boot_modules")?,
-            },
+impl<'de> Deserialize<'de> for BuiltinModule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BuiltinModule, D::Error> {
+        let Obj(b) = Obj::<BuiltinIn>::deserialize(d)?;
+        Ok(BuiltinModule {
+            name: ModName::new(b.name),
+            class: b.class.0,
+            requires: b.requires.and_then(|r| r.0),
         })
     }
 }
 
-impl BuiltinModule {
-    /// Reads one entry of `builtins`. Unknown keys are ignored here (they
-    /// always were); `class` is a class name or a number, `requires` a
-    /// string, an array of names (joined with commas; empty is none) or
-    /// `null`.
-    fn from_json(v: &Value, place: Place<'_>) -> Result<BuiltinModule, String> {
-        let f = Fields::new(v, place, &["name", "class", "requires"], false)?;
-        let name = ModName::new(f.bytes("name")?.ok_or_else(|| f.missing("name"))?);
-        let class = f.value("class").ok_or_else(|| f.missing("class"))?;
-        let class = match (class.as_i64().map(i32::try_from), class.as_str()) {
-            (Some(Ok(n)), _) => n,
-            (_, Some(n)) => ModClass::from_name(n)
-                .map(|c| c as i32)
-                .ok_or_else(|| f.field_error("class", &format!("unknown module class `{n}'")))?,
-            _ => {
-                return Err(f.field_error(
-                    "class",
-                    &format!(
-                        "expected a class name or an integer from {I32_MIN} to {I32_MAX}, \
-                         found {}",
-                        class.kind()
-                    ),
-                ))
-            }
-        };
-        // An array of names, each a string or an array of bytes, is joined
-        // with commas.
-        let requires = match f.opt_value("requires") {
-            None => None,
-            Some(Value::String(s)) => Some(s.as_bytes().to_vec()),
-            Some(Value::Array(_)) => {
-                let names = f.bytes_list("requires")?.unwrap_or_default();
-                Some(names.join(&b','))
-                    .filter(|_| !names.is_empty())
-                    .map(|n| n.to_vec())
-            }
-            Some(other) => {
-                return Err(f.field_error(
-                    "requires",
-                    &format!(
-                        "expected a string or an array of strings, found {}",
-                        other.kind()
-                    ),
-                ))
-            }
-        };
-        Ok(BuiltinModule {
-            name,
-            class,
-            requires,
-        })
-    }
-
-    /// `class` as its name when it has one; `requires` left out when none.
-    fn to_json(&self) -> Value {
-        let class =
-            ModClass::from_raw(self.class).map_or(Value::from(self.class), |c| c.name().into());
-        let mut members = vec![
-            ("name", text_or_bytes(self.name.as_bytes())),
-            ("class", class),
-        ];
-        // A list that is not UTF-8 cannot be one string: it goes as the
-        // array of what lies between its commas, which joins back to it.
-        if let Some(r) = &self.requires {
-            let value = match std::str::from_utf8(r) {
-                Ok(s) => s.into(),
-                Err(_) => Value::Array(r.split(|&b| b == b',').map(text_or_bytes).collect()),
-            };
-            members.push(("requires", value));
+/// `class` as its name when it has one; `requires` left out when none.
+impl Serialize for BuiltinModule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(untagged)]
+        enum Class {
+            Name(&'static str),
+            Number(i32),
         }
-        object(members)
+        /// A list that is not UTF-8 cannot be one string: it goes as the
+        /// array of what lies between its commas, which joins back to it.
+        struct Requires<'a>(&'a [u8]);
+        impl Serialize for Requires<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match std::str::from_utf8(self.0) {
+                    Ok(text) => s.serialize_str(text),
+                    Err(_) => s.collect_seq(self.0.split(|&b| b == b',').map(TextOrBytes)),
+                }
+            }
+        }
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            name: TextOrBytes<'a>,
+            class: Class,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            requires: Option<Requires<'a>>,
+        }
+        Out {
+            name: TextOrBytes(self.name.as_bytes()),
+            class: ModClass::from_raw(self.class)
+                .map_or(Class::Number(self.class), |c| Class::Name(c.name())),
+            requires: self.requires.as_deref().map(Requires),
+        }
+        .serialize(s)
+    }
+}
+
+/// A module class: a modstat class name (`"vfs"`) or a number.
+struct ClassIn(i32);
+
+impl<'de> Deserialize<'de> for ClassIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ClassIn, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ClassIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    "a class name or an integer from {} to {}",
+                    i32::MIN,
+                    i32::MAX
+                )
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ClassIn, E> {
+                i32::try_from(n)
+                    .map(ClassIn)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ClassIn, E> {
+                i32::try_from(n)
+                    .map(ClassIn)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+            }
+            fn visit_str<E: de::Error>(self, n: &str) -> Result<ClassIn, E> {
+                ModClass::from_name(n)
+                    .map(|c| ClassIn(c as i32))
+                    .ok_or_else(|| E::custom(format_args!("unknown module class `{n}'")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `requires`: a string, or an array of names (each a string or an array
+/// of bytes) joined with commas, none when empty.
+struct RequiresIn(Option<Vec<u8>>);
+
+impl<'de> Deserialize<'de> for RequiresIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RequiresIn, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RequiresIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RequiresIn, E> {
+                Ok(RequiresIn(Some(s.as_bytes().to_vec())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RequiresIn, A::Error> {
+                let mut names = Vec::new();
+                while let Some(Bytes(b)) = seq.next_element()? {
+                    names.push(b);
+                }
+                Ok(RequiresIn(
+                    Some(names.join(&b',')).filter(|_| !names.is_empty()),
+                ))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -497,52 +500,59 @@ fn errno_for(m: &BTreeMap<String, Errno>, name: &[u8]) -> Option<Errno> {
 }
 
 /// A `fail_*` map: errnos written by NetBSD name when they have one.
-fn errno_map_json(m: &BTreeMap<String, Errno>) -> Value {
-    Value::Object(
+fn errno_map_out<S: Serializer>(m: &&BTreeMap<String, Errno>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Spec {
+        Name(&'static str),
+        Number(i32),
+    }
+    s.collect_map(
         m.iter()
-            .map(|(k, e)| (k.clone(), e.name().map_or(Value::from(e.0), Value::from)))
-            .collect(),
+            .map(|(k, e)| (k, e.name().map_or(Spec::Number(e.0), Spec::Name))),
     )
 }
 
-/// Reads a `fail_*` map: module name to errno, as a NetBSD name ("EBUSY")
-/// or a positive number (16). A repeated module name keeps its last errno.
-fn errno_map(f: &Fields, name: &str) -> Result<Option<BTreeMap<String, Errno>>, String> {
-    let Some(v) = f.opt_value(name) else {
-        return Ok(None);
-    };
-    let members = v
-        .as_object()
-        .ok_or_else(|| f.field_error(name, &format!("expected an object, found {}", v.kind())))?;
-    let mut out = BTreeMap::new();
-    for (k, spec) in members {
-        let e = match (spec.as_i64().map(i32::try_from), spec.as_str()) {
-            (Some(Ok(n)), _) if n > 0 => Errno(n),
-            (Some(Ok(n)), _) => {
-                return Err(
-                    f.field_error(name, &format!("errno for `{k}' must be positive, not {n}"))
-                )
+/// An errno in a `fail_*` map: a NetBSD name ("EBUSY") or a positive
+/// number (16).
+struct ErrnoIn(Errno);
+
+impl<'de> Deserialize<'de> for ErrnoIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ErrnoIn, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ErrnoIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NetBSD errno name or a positive integer")
             }
-            (_, Some(n)) => Errno::from_name(n).ok_or_else(|| {
-                f.field_error(
-                    name,
-                    &format!("`{n}' (for `{k}') is not a NetBSD errno name"),
-                )
-            })?,
-            _ => {
-                return Err(f.field_error(
-                    name,
-                    &format!(
-                        "errno for `{k}': expected a NetBSD errno name or a positive integer, \
-                         found {}",
-                        spec.kind()
-                    ),
-                ))
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ErrnoIn, E> {
+                match i32::try_from(n) {
+                    Ok(n) if n > 0 => Ok(ErrnoIn(Errno(n))),
+                    Ok(n) => Err(E::custom(format_args!("errno must be positive, not {n}"))),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(n), &self)),
+                }
             }
-        };
-        out.insert(k.clone(), e);
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrnoIn, E> {
+                match i64::try_from(n) {
+                    Ok(n) => self.visit_i64(n),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Unsigned(n), &self)),
+                }
+            }
+            fn visit_str<E: de::Error>(self, n: &str) -> Result<ErrnoIn, E> {
+                Errno::from_name(n)
+                    .map(ErrnoIn)
+                    .ok_or_else(|| E::custom(format_args!("`{n}' is not a NetBSD errno name")))
+            }
+        }
+        d.deserialize_any(V)
     }
-    Ok(Some(out))
+}
+
+/// Reads a `fail_*` map: module name to [`ErrnoIn`]; `null` is none. A
+/// repeated module name keeps its last errno.
+fn errno_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, Errno>>, D::Error> {
+    let m = Option::<BTreeMap<String, ErrnoIn>>::deserialize(d)?;
+    Ok(m.map(|m| m.into_iter().map(|(k, e)| (k, e.0)).collect()))
 }
 
 impl StatAbiEra {
@@ -552,6 +562,29 @@ impl StatAbiEra {
             StatAbiEra::V1 => "v1",
             StatAbiEra::V2 => "v2",
         }
+    }
+}
+
+/// `"v1"` or `"v2"`.
+impl<'de> Deserialize<'de> for StatAbiEra {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StatAbiEra, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StatAbiEra;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`v1' or `v2'")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StatAbiEra, E> {
+                match s {
+                    "v1" => Ok(StatAbiEra::V1),
+                    "v2" => Ok(StatAbiEra::V2),
+                    _ => Err(E::custom(format_args!(
+                        "unknown ABI `{s}', expected `v1' or `v2'"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -713,39 +746,49 @@ mod tests {
         assert_eq!(p.fail_init["m"], Errno::ENOENT);
     }
 
+    /// Each error names the field and its place in the file.
     #[test]
     fn bad_profiles_say_where() {
         let err = |text: &str| Profile::from_json(text).unwrap_err();
-        assert_eq!(err(r#"{"nosuchkey": 1}"#), "unknown field `nosuchkey'");
-        assert_eq!(err(r#"{"euid": 1, "euid": 1}"#), "duplicate field `euid'");
+        let unknown = err(r#"{"nosuchkey": 1}"#);
+        assert!(
+            unknown
+                .starts_with("nosuchkey: unknown field `nosuchkey`, expected one of `osrelease`"),
+            "{unknown}"
+        );
+        assert_eq!(
+            err(r#"{"euid": 1, "euid": 1}"#),
+            "duplicate field `euid` at line 1 column 18"
+        );
         assert_eq!(
             err(r#"{"builtins": [{"name": "x", "class": 1}, {"name": "y", "class": "nope"}]}"#),
-            "builtins[1].class: unknown module class `nope'"
+            "builtins[1].class: unknown module class `nope' at line 1 column 70"
         );
         assert_eq!(
             err(r#"{"builtins": [{"class": 1}]}"#),
-            "builtins[0]: missing field `name'"
+            "builtins[0]: missing field `name` at line 1 column 26"
         );
         assert_eq!(
             err(r#"{"builtins": [{"name": "x", "class": 1, "requires": [1]}]}"#),
-            "builtins[0].requires[0]: expected a string or an array of bytes, found an integer"
+            "builtins[0].requires[0]: invalid type: integer `1`, expected a string or an array of \
+             bytes at line 1 column 54"
         );
         assert_eq!(
             err(r#"{"osrevision": -1}"#),
-            "osrevision: expected an integer from 0 to 4294967295, found an integer"
+            "osrevision: invalid value: integer `-1`, expected u32 at line 1 column 17"
         );
         assert_eq!(
             err(r#"{"stat_abi": "V2"}"#),
-            "stat_abi: unknown ABI `V2', expected `v1' or `v2'"
+            "stat_abi: unknown ABI `V2', expected `v1' or `v2' at line 1 column 17"
         );
         assert_eq!(
             err(r#"{"fail_fini": {"x": 0}}"#),
-            "fail_fini: errno for `x' must be positive, not 0"
+            "fail_fini.x: errno must be positive, not 0 at line 1 column 21"
         );
         assert_eq!(
             err(r#"{"fail_init": {"x": null}}"#),
-            "fail_init: errno for `x': expected a NetBSD errno name or a positive integer, \
-             found null"
+            "fail_init.x: invalid type: null, expected a NetBSD errno name or a positive integer \
+             at line 1 column 24"
         );
         assert_eq!(
             err("{\n  \"machine\": \"x\",\n}"),
@@ -753,7 +796,16 @@ mod tests {
         );
         assert_eq!(
             err("[]"),
-            "the document: expected an object, found an array"
+            "invalid type: sequence, expected an object at line 1 column 0"
+        );
+        assert_eq!(
+            err(r#"{"builtins": [["x", 1]]}"#),
+            "builtins[0]: invalid type: sequence, expected an object at line 1 column 14"
+        );
+        assert_eq!(
+            err(r#"{"builtins": [{"name": "x", "class": 4294967296}]}"#),
+            "builtins[0].class: invalid value: integer `4294967296`, expected a class name or an \
+             integer from -2147483648 to 2147483647 at line 1 column 47"
         );
     }
 
@@ -776,7 +828,7 @@ mod tests {
         );
         assert_eq!(
             Profile::from_json(r#"{"boot_modules": [1]}"#).unwrap_err(),
-            "boot_modules[0]: expected a string, found an integer"
+            "boot_modules[0]: invalid type: integer `1`, expected a string at line 1 column 19"
         );
     }
 
@@ -818,7 +870,8 @@ mod tests {
         );
         assert_eq!(
             Profile::from_json(r#"{"builtins": [{"name": [-1], "class": 1}]}"#).unwrap_err(),
-            "builtins[0].name[0]: expected an integer from 0 to 255, found an integer"
+            "builtins[0].name[0]: invalid value: integer `-1`, expected an integer from 0 to 255 \
+             at line 1 column 26"
         );
         // fail_init's keys are strings: they match the names that are UTF-8.
         let p = Profile::from_json(r#"{"fail_init": {"hé": "EIO"}}"#).unwrap();

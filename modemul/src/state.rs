@@ -5,9 +5,11 @@
 //! are. JSON strings hold only UTF-8, so a name that is UTF-8 is written
 //! as a string (files written before names were bytes read unchanged) and
 //! any other as an array of its byte values, `"name": [104, 255]`; both
-//! forms are read ([`jsontext::text_or_bytes`]).
+//! forms are read ([`crate::jsonio::Bytes`]).
 
-use jsontext::{self, object, strings, text_or_bytes, texts_or_bytes, Fields, Place, Value};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::jsonio::{self, is_zero, Obj, TextOrBytes, TextsOrBytes};
 use libmodctl::ModName;
 
 pub const STATE_FILE: &str = "state.json";
@@ -21,88 +23,152 @@ pub const FORMAT: u32 = 1;
 /// emulator keeps). In the file, `name`, `class` and `source` are
 /// required and the other fields default to zero, none or empty; the
 /// `Option` ones and the lists are left out when none or empty (see
-/// [`rec_to_json`]).
+/// [`RecOut`]).
 pub use modobj::engine::Module as ModRec;
 
-/// Reads one record; unknown fields are errors. `place` names it in
-/// messages (`active[3]`).
-fn rec_from_json(v: &Value, place: Place<'_>) -> Result<ModRec, String> {
-    let f = Fields::new(v, place, MODREC_FIELDS, true)?;
-    // The `as` casts narrow values whose range was checked.
-    let u32_or_0 = |name| Ok::<_, String>(f.uint(name, U32_MAX)?.unwrap_or(0) as u32);
-    let u64_or_0 = |name| Ok::<_, String>(f.uint(name, u64::MAX)?.unwrap_or(0));
-    let i32_needed = |name| {
-        let i = f.int(name, i32::MIN.into(), i32::MAX.into())?;
-        i.map(|i| i as i32).ok_or_else(|| f.missing(name))
-    };
-    Ok(ModRec {
-        name: ModName::new(f.bytes("name")?.ok_or_else(|| f.missing("name"))?),
-        class: i32_needed("class")?,
-        source: i32_needed("source")?,
-        flags: u32_or_0("flags")?,
-        refcnt: u32_or_0("refcnt")?,
-        required: f.opt_bytes("required")?,
-        deps: f
-            .bytes_list("deps")?
-            .unwrap_or_default()
-            .into_iter()
-            .map(ModName::new)
-            .collect(),
-        addr: u64_or_0("addr")?,
-        size: u64_or_0("size")?,
-        version: u32_or_0("version")?,
-        path: f.opt_string("path")?,
-        globals: f.strings("globals")?.unwrap_or_default(),
-        autotime: u64_or_0("autotime")?,
-        props: f.opt_string("props")?,
-    })
+/// A record as the file holds it; unknown fields are errors, `null` is
+/// none for the `Option` fields and an error for the others.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecIn {
+    #[serde(deserialize_with = "jsonio::bytes")]
+    name: Vec<u8>,
+    class: i32,
+    source: i32,
+    #[serde(default)]
+    flags: u32,
+    #[serde(default)]
+    refcnt: u32,
+    #[serde(default, deserialize_with = "jsonio::opt_bytes")]
+    required: Option<Vec<u8>>,
+    #[serde(default, deserialize_with = "jsonio::bytes_list")]
+    deps: Vec<Vec<u8>>,
+    #[serde(default)]
+    addr: u64,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    version: u32,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    globals: Vec<String>,
+    #[serde(default)]
+    autotime: u64,
+    #[serde(default)]
+    props: Option<String>,
 }
 
-/// The record in field order, leaving out unset options, empty lists
-/// and numbers that are 0 (read back as 0): a kernel with a thousand
-/// built-ins is read on every call, and most of their numbers are 0.
-fn rec_to_json(rec: &ModRec) -> Value {
-    let this = rec;
-    let mut m = vec![
-        ("name", text_or_bytes(this.name.as_bytes())),
-        ("class", this.class.into()),
-        ("source", this.source.into()),
-    ];
-    let number = |m: &mut Vec<(&str, Value)>, name, n: u64| {
-        if n != 0 {
-            m.push((name, n.into()));
+impl From<Obj<RecIn>> for ModRec {
+    fn from(Obj(r): Obj<RecIn>) -> ModRec {
+        ModRec {
+            name: ModName::new(r.name),
+            class: r.class,
+            source: r.source,
+            flags: r.flags,
+            refcnt: r.refcnt,
+            required: r.required,
+            deps: r.deps.into_iter().map(ModName::new).collect(),
+            addr: r.addr,
+            size: r.size,
+            version: r.version,
+            path: r.path,
+            globals: r.globals,
+            autotime: r.autotime,
+            props: r.props,
         }
-    };
-    number(&mut m, "flags", this.flags.into());
-    number(&mut m, "refcnt", this.refcnt.into());
-    if let Some(r) = &this.required {
-        m.push(("required", text_or_bytes(r)));
     }
-    if !this.deps.is_empty() {
-        m.push(("deps", texts_or_bytes(&this.deps)));
-    }
-    number(&mut m, "addr", this.addr);
-    number(&mut m, "size", this.size);
-    number(&mut m, "version", this.version.into());
-    if let Some(p) = &this.path {
-        m.push(("path", p.as_str().into()));
-    }
-    if !this.globals.is_empty() {
-        m.push(("globals", strings(&this.globals)));
-    }
-    number(&mut m, "autotime", this.autotime);
-    if let Some(p) = &this.props {
-        m.push(("props", p.as_str().into()));
-    }
-    object(m)
 }
 
-const MODREC_FIELDS: &[&str] = &[
-    "name", "class", "source", "flags", "refcnt", "required", "deps", "addr", "size", "version",
-    "path", "globals", "autotime", "props",
-];
+/// A record as it is written, in this order, leaving out unset options,
+/// empty lists and numbers that are 0 (read back as 0): a kernel with a
+/// thousand built-ins is read on every call, and most of their numbers
+/// are 0.
+#[derive(Serialize)]
+struct RecOut<'a> {
+    name: TextOrBytes<'a>,
+    class: i32,
+    source: i32,
+    #[serde(skip_serializing_if = "is_zero")]
+    flags: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    refcnt: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<TextOrBytes<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty", serialize_with = "names")]
+    deps: &'a [ModName],
+    #[serde(skip_serializing_if = "is_zero")]
+    addr: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    size: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    globals: &'a [String],
+    #[serde(skip_serializing_if = "is_zero")]
+    autotime: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    props: Option<&'a str>,
+}
 
-const U32_MAX: u64 = u32::MAX as u64;
+impl<'a> RecOut<'a> {
+    fn of(m: &'a ModRec) -> RecOut<'a> {
+        RecOut {
+            name: TextOrBytes(m.name.as_bytes()),
+            class: m.class,
+            source: m.source,
+            flags: m.flags,
+            refcnt: m.refcnt,
+            required: m.required.as_deref().map(TextOrBytes),
+            deps: &m.deps,
+            addr: m.addr,
+            size: m.size,
+            version: m.version,
+            path: m.path.as_deref(),
+            globals: &m.globals,
+            autotime: m.autotime,
+            props: m.props.as_deref(),
+        }
+    }
+}
+
+/// `deps`: names as [`TextOrBytes`].
+fn names<S: Serializer>(l: &&[ModName], s: S) -> Result<S::Ok, S::Error> {
+    TextsOrBytes(l).serialize(s)
+}
+
+/// A list of records, written as [`RecOut`]s.
+fn records<S: Serializer>(l: &&[ModRec], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(l.iter().map(RecOut::of))
+}
+
+/// The document as read: every field is required but `boot_messages`,
+/// unknown ones are errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateIn {
+    format: u32,
+    serial: u64,
+    active: Vec<Obj<RecIn>>,
+    builtins: Vec<Obj<RecIn>>,
+    #[serde(default)]
+    boot_messages: Vec<String>,
+}
+
+/// The document as written, in this order.
+#[derive(Serialize)]
+struct StateOut<'a> {
+    format: u32,
+    serial: u64,
+    #[serde(serialize_with = "records")]
+    active: &'a [ModRec],
+    #[serde(serialize_with = "records")]
+    builtins: &'a [ModRec],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    boot_messages: &'a [String],
+}
 
 /// The kernel's module lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,54 +211,32 @@ impl State {
 
     /// Parses and checks a state file's contents.
     pub fn parse(text: &[u8]) -> Result<State, String> {
-        let doc = jsontext::parse(text).map_err(|e| e.to_string())?;
-        let st = State::from_json(&doc)?;
+        let st = State::from_json(text)?;
         st.check()?;
         Ok(st)
     }
 
-    /// Reads the document; every field is required, unknown ones are errors.
-    fn from_json(v: &Value) -> Result<State, String> {
-        let f = Fields::new(
-            v,
-            "",
-            &["format", "serial", "active", "builtins", "boot_messages"],
-            true,
-        )?;
-        let list = |name| -> Result<Vec<ModRec>, String> {
-            let items = f.array(name)?.ok_or_else(|| f.missing(name))?;
-            let rec = |(i, m)| rec_from_json(m, Place::Item(name, i));
-            items.iter().enumerate().map(rec).collect()
-        };
+    /// Reads the document, unchecked.
+    fn from_json(text: &[u8]) -> Result<State, String> {
+        let Obj(doc) = jsonio::read::<Obj<StateIn>>(text)?;
         Ok(State {
-            format: f
-                .uint("format", U32_MAX)?
-                .ok_or_else(|| f.missing("format"))? as u32,
-            serial: f
-                .uint("serial", u64::MAX)?
-                .ok_or_else(|| f.missing("serial"))?,
-            active: list("active")?,
-            builtins: list("builtins")?,
-            boot_messages: f.strings("boot_messages")?.unwrap_or_default(),
+            format: doc.format,
+            serial: doc.serial,
+            active: doc.active.into_iter().map(ModRec::from).collect(),
+            builtins: doc.builtins.into_iter().map(ModRec::from).collect(),
+            boot_messages: doc.boot_messages,
         })
     }
 
     /// The file's contents.
     pub fn encode(&self) -> Vec<u8> {
-        let recs = |l: &[ModRec]| Value::Array(l.iter().map(rec_to_json).collect());
-        let mut members = vec![
-            ("format", self.format.into()),
-            ("serial", self.serial.into()),
-            ("active", recs(&self.active)),
-            ("builtins", recs(&self.builtins)),
-        ];
-        if !self.boot_messages.is_empty() {
-            members.push(("boot_messages", strings(&self.boot_messages)));
-        }
-        let doc = object(members);
-        let mut v = doc.to_pretty().into_bytes();
-        v.push(b'\n');
-        v
+        jsonio::write(&StateOut {
+            format: self.format,
+            serial: self.serial,
+            active: &self.active,
+            builtins: &self.builtins,
+            boot_messages: &self.boot_messages,
+        })
     }
 
     #[cfg(test)]
@@ -351,10 +395,7 @@ mod tests {
 "#
         );
         assert_eq!(String::from_utf8(st.encode()).unwrap(), expected);
-        assert_eq!(
-            State::from_json(&jsontext::parse(expected.as_bytes()).unwrap()),
-            Ok(st.clone())
-        );
+        assert_eq!(State::from_json(expected.as_bytes()), Ok(st.clone()));
         // Files written before numbers of 0 were left out read the same.
         let zeros = expected.replace(
             "\"source\": 0\n",
@@ -362,14 +403,11 @@ mod tests {
              \"size\": 0,\n      \"version\": 0,\n      \"autotime\": 0\n",
         );
         assert!(zeros.contains("\"autotime\": 0"), "{zeros}");
-        assert_eq!(
-            State::from_json(&jsontext::parse(zeros.as_bytes()).unwrap()),
-            Ok(st)
-        );
+        assert_eq!(State::from_json(zeros.as_bytes()), Ok(st));
     }
 
     /// Defaults and `null`s read as the serde-based reader read them; each
-    /// error names the field.
+    /// error names the field and its place in the file.
     #[test]
     fn accepted_shapes_and_errors() {
         let one = |rec: &str| {
@@ -387,32 +425,48 @@ mod tests {
         assert_eq!(m, expected);
         assert_eq!(
             one(r#"{"name": "m", "class": 1, "source": 2, "flags": null}"#).unwrap_err(),
-            "active[0].flags: expected an integer from 0 to 4294967295, found null"
+            "active[0].flags: invalid type: null, expected u32 at line 1 column 90"
         );
         assert_eq!(
             one(r#"{"name": "m", "class": 1, "source": 2, "deps": null}"#).unwrap_err(),
-            "active[0].deps: expected an array, found null"
+            "active[0].deps: invalid type: null, expected a sequence at line 1 column 89"
         );
         assert_eq!(
             one(r#"{"name": "m", "source": 2}"#).unwrap_err(),
-            "active[0]: missing field `class'"
+            "active[0]: missing field `class` at line 1 column 64"
+        );
+        let unknown = one(r#"{"name": "m", "class": 1, "source": 2, "x": 0}"#).unwrap_err();
+        assert!(
+            unknown.starts_with("active[0].x: unknown field `x`, expected one of `name`, "),
+            "{unknown}"
         );
         assert_eq!(
-            one(r#"{"name": "m", "class": 1, "source": 2, "x": 0}"#).unwrap_err(),
-            "active[0]: unknown field `x'"
+            one(r#"["m", 1, 2]"#).unwrap_err(),
+            "active[0]: invalid type: sequence, expected an object at line 1 column 38"
         );
         assert_eq!(
             State::parse(br#"{"format": 1, "serial": 2, "active": []}"#).unwrap_err(),
-            "missing field `builtins'"
+            "missing field `builtins` at line 1 column 40"
+        );
+        let unknown =
+            State::parse(br#"{"format": 1, "serial": 2, "active": [], "builtins": [], "z": 1}"#)
+                .unwrap_err();
+        assert!(
+            unknown.starts_with("z: unknown field `z`, expected one of `format`, "),
+            "{unknown}"
         );
         assert_eq!(
-            State::parse(br#"{"format": 1, "serial": 2, "active": [], "builtins": [], "z": 1}"#)
+            State::parse(b"[]").unwrap_err(),
+            "invalid type: sequence, expected an object at line 1 column 0"
+        );
+        assert_eq!(
+            State::parse(br#"{"format": 1, "serial": 0, "active": [], "builtins": []} x"#)
                 .unwrap_err(),
-            "unknown field `z'"
+            "trailing characters at line 1 column 58"
         );
         assert_eq!(
             State::parse(b"{\"format\": 1,\n \"serial\": 01}").unwrap_err(),
-            "number with a leading zero at line 2 column 12"
+            "serial: invalid number at line 2 column 13"
         );
     }
 
@@ -464,15 +518,18 @@ mod tests {
         assert_eq!(one(r#""h\u00e9""#).unwrap(), "hé");
         assert_eq!(
             one("[104, 256]").unwrap_err(),
-            "active[0].name[1]: expected an integer from 0 to 255, found an integer"
+            "active[0].name[1]: invalid value: integer `256`, expected an integer from 0 to 255 \
+             at line 1 column 56"
         );
         assert_eq!(
             one("7").unwrap_err(),
-            "active[0].name: expected a string or an array of bytes, found an integer"
+            "active[0].name: invalid type: integer `7`, expected a string or an array of bytes \
+             at line 1 column 48"
         );
         assert_eq!(
             one(r#"["h"]"#).unwrap_err(),
-            "active[0].name[0]: expected an integer from 0 to 255, found a string"
+            "active[0].name[0]: invalid type: string \"h\", expected an integer from 0 to 255 \
+             at line 1 column 51"
         );
         // Two spellings of one name are one name.
         let twice = br#"{"format": 1, "serial": 0, "builtins": [], "active": [
@@ -486,7 +543,8 @@ mod tests {
             {"name": "a", "class": 1, "source": 2, "deps": [[104], {}]}]}"#;
         assert_eq!(
             State::parse(bad_deps).unwrap_err(),
-            "active[0].deps[1]: expected a string or an array of bytes, found an object"
+            "active[0].deps[1]: invalid type: map, expected a string or an array of bytes \
+             at line 2 column 69"
         );
     }
 }

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use super::glue::{ObjectLoader, Target};
 use super::*;
 use crate::statedir::SYNC_HOOK_ENV;
-use jsontext::{self, object, Fields, Value};
 use libmodctl::modctl::Modctl;
 use libmodctl::stat::StatAbi;
 use modobj::kobj;
@@ -55,7 +54,8 @@ const FAKE_MAGIC: &str = "FAKEKMOD\n";
 const FAKE_KSYMS: &str = "FAKEKSYMS\n";
 
 /// Every field may be left out; unknown fields are errors.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 struct FakeSpec {
     name: String,
     version: Option<u32>,
@@ -71,41 +71,9 @@ struct FakeSpec {
 
 impl FakeSpec {
     fn parse(json: &str) -> Result<FakeSpec, String> {
-        let doc = jsontext::parse(json.as_bytes()).map_err(|e| e.to_string())?;
-        let f = Fields::new(&doc, "", FAKE_FIELDS, true)?;
-        let int = |name| {
-            Ok::<_, String>(
-                f.opt_int(name, i32::MIN.into(), i32::MAX.into())?
-                    .map(|i| i as i32),
-            )
-        };
-        Ok(FakeSpec {
-            name: f.string("name")?.unwrap_or_default(),
-            version: f.opt_uint("version", u32::MAX.into())?.map(|u| u as u32),
-            class: int("class")?,
-            required: f.opt_string("required")?,
-            text: f.opt_uint("text", u64::MAX)?,
-            globals: f.strings("globals")?.unwrap_or_default(),
-            undefined: f.strings("undefined")?.unwrap_or_default(),
-            load_errno: int("load_errno")?,
-            fetch_errno: int("fetch_errno")?,
-            link_errno: int("link_errno")?,
-        })
+        serde_json::from_str(json).map_err(|e| e.to_string())
     }
 }
-
-const FAKE_FIELDS: &[&str] = &[
-    "name",
-    "version",
-    "class",
-    "required",
-    "text",
-    "globals",
-    "undefined",
-    "load_errno",
-    "fetch_errno",
-    "link_errno",
-];
 
 /// Reads fake objects; anything else is not an object (ENOEXEC).
 struct FakeLoader;
@@ -1850,7 +1818,8 @@ fn real_objects_and_kernel_symbols() {
 const WORKER_ENV: &str = "MODCTL_EMUL_TEST_WORKER";
 
 /// One call a worker made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Call {
     op: String,
     arg: String,
@@ -1859,38 +1828,6 @@ struct Call {
     changed: bool,
     /// For stat: the listing.
     listing: Option<String>,
-}
-
-impl Call {
-    fn to_json(&self) -> Value {
-        object(vec![
-            ("op", self.op.as_str().into()),
-            ("arg", self.arg.as_str().into()),
-            ("errno", self.errno.into()),
-            ("serial", self.serial.into()),
-            ("changed", self.changed.into()),
-            ("listing", self.listing.as_deref().into()),
-        ])
-    }
-
-    fn from_json(v: &Value) -> Call {
-        let f = Fields::new(
-            v,
-            "",
-            &["op", "arg", "errno", "serial", "changed", "listing"],
-            true,
-        );
-        let f = f.unwrap();
-        let int = f.int("errno", i32::MIN.into(), i32::MAX.into());
-        Call {
-            op: f.string("op").unwrap().unwrap(),
-            arg: f.string("arg").unwrap().unwrap(),
-            errno: int.unwrap().unwrap() as i32,
-            serial: f.uint("serial", u64::MAX).unwrap().unwrap(),
-            changed: f.bool("changed").unwrap().unwrap(),
-            listing: f.opt_string("listing").unwrap(),
-        }
-    }
 }
 
 fn listing_of(mc: &Modctl<Emul>) -> String {
@@ -1962,8 +1899,7 @@ fn emul_worker() {
                 let op = ["load", "unload", "stat", "loadf"][(x >> 20) as usize % 4];
                 calls.push(perform(&mc, op, module));
             }
-            let calls: Vec<Value> = calls.iter().map(Call::to_json).collect();
-            fs::write(log, Value::Array(calls).to_pretty()).unwrap();
+            fs::write(log, serde_json::to_vec_pretty(&calls).unwrap()).unwrap();
         }
         "one" => {
             // Signals the parent through the sync-point hook and waits there.
@@ -2023,13 +1959,7 @@ fn concurrent_processes_match_a_serial_replay() {
     }
     let mut calls: Vec<Call> = Vec::new();
     for l in &logs {
-        let doc = jsontext::parse(&fs::read(l).unwrap()).unwrap();
-        let v: Vec<Call> = doc
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(Call::from_json)
-            .collect();
+        let v: Vec<Call> = serde_json::from_slice(&fs::read(l).unwrap()).unwrap();
         assert_eq!(v.len(), CALLS);
         calls.extend(v);
     }

@@ -20,7 +20,7 @@ pub const STAT_SCHEMA: u64 = 1;
 
 /// `key` as text (bytes that are not UTF-8 shown as U+FFFD) and, only
 /// when the bytes are not UTF-8, `bytes_key` with them exactly, as an
-/// array of byte values. `bytes_key` sorts right after `key`.
+/// array of byte values.
 pub fn text_and_bytes(
     key: &'static str,
     bytes_key: &'static str,
@@ -58,34 +58,30 @@ pub fn texts_and_bytes<B: AsRef<[u8]>>(
     out
 }
 
-/// One module as a JSON object (shared with the dry-run report).
-///
-/// Members are in byte order of their names, the order serde_json's sorted
-/// maps gave the documents before; keep it when adding one (the tests
-/// compare with serde_json's output).
+/// One module as a JSON object (shared with the dry-run report). The
+/// members are written in byte order of their names, as serde_json's
+/// sorted maps wrote them before: [`object`] orders them, not this list.
 pub fn module(m: &ModStat) -> Value {
-    object(
-        [
-            vec![
-                ("address", format!("{:#x}", m.addr).into()),
-                ("auto_loaded", (m.flags & MODFLG_AUTO_LOADED != 0).into()),
-                ("class", class_name(m.class).into()),
-                ("class_id", m.class.into()),
-                ("flags", m.flags.into()),
-                ("must_force", (m.flags & MODFLG_MUST_FORCE != 0).into()),
-            ],
-            text_and_bytes("name", "name_bytes", m.name.as_bytes()),
-            vec![("refcnt", (m.refcnt as i32).into())],
-            texts_and_bytes("required", "required_bytes", &split_required(&m.required)),
-            text_and_bytes("requires", "requires_bytes", &m.required),
-            vec![
-                ("size", m.size.into()),
-                ("source", source_name(m.source).into()),
-                ("source_id", m.source.into()),
-            ],
-        ]
-        .concat(),
-    )
+    let mut members = text_and_bytes("name", "name_bytes", m.name.as_bytes());
+    members.extend([
+        ("class", class_name(m.class).into()),
+        ("class_id", m.class.into()),
+        ("source", source_name(m.source).into()),
+        ("source_id", m.source.into()),
+        ("flags", m.flags.into()),
+        ("must_force", (m.flags & MODFLG_MUST_FORCE != 0).into()),
+        ("auto_loaded", (m.flags & MODFLG_AUTO_LOADED != 0).into()),
+        ("refcnt", (m.refcnt as i32).into()),
+        ("address", format!("{:#x}", m.addr).into()),
+        ("size", m.size.into()),
+    ]);
+    members.extend(text_and_bytes("requires", "requires_bytes", &m.required));
+    members.extend(texts_and_bytes(
+        "required",
+        "required_bytes",
+        &split_required(&m.required),
+    ));
+    object(members)
 }
 
 /// `modstat --json`: the same rows as the listing (sorted by name, the
@@ -102,12 +98,12 @@ pub fn stat_listing(list: &StatList, filter: Option<&[u8]>) -> String {
         StatAbi::V2 => "v2",
     };
     let doc = object(vec![
+        ("schema", STAT_SCHEMA.into()),
+        ("stat_abi", abi.into()),
         (
             "modules",
             mods.into_iter().map(module).collect::<Vec<_>>().into(),
         ),
-        ("schema", STAT_SCHEMA.into()),
-        ("stat_abi", abi.into()),
     ]);
     doc.to_document()
 }

@@ -719,8 +719,9 @@ impl Report {
         out
     }
 
-    /// The `--json` report. Members are in byte order of their names, as
-    /// serde_json's sorted maps wrote them before (see `json::module`).
+    /// The `--json` report. Members are written in byte order of their
+    /// names, as serde_json's sorted maps wrote them before: `object`
+    /// orders them, whatever order they are listed in here.
     pub fn to_json(&self) -> String {
         let errno_json = |e: Errno| {
             object(vec![
@@ -730,69 +731,57 @@ impl Report {
             ])
         };
         let module = self.facts.as_ref().map(|f| {
-            object(
-                [
-                    vec![
-                        ("class", class_name(f.info.class).into()),
-                        ("class_id", f.info.class.into()),
-                        ("machine", f.machine.as_str().into()),
-                    ],
-                    text_and_bytes("name", "name_bytes", f.info.name.as_bytes()),
-                    texts_and_bytes("required", "required_bytes", &f.info.required),
-                    vec![
-                        ("text_size", f.text_size.into()),
-                        ("version", f.info.version.into()),
-                        ("version_text", version_text(f.info.version).into()),
-                    ],
-                ]
-                .concat(),
-            )
+            let mut members = text_and_bytes("name", "name_bytes", f.info.name.as_bytes());
+            members.extend([
+                ("class", class_name(f.info.class).into()),
+                ("class_id", f.info.class.into()),
+                ("version", f.info.version.into()),
+                ("version_text", version_text(f.info.version).into()),
+                ("machine", f.machine.as_str().into()),
+                ("text_size", f.text_size.into()),
+            ]);
+            members.extend(texts_and_bytes(
+                "required",
+                "required_bytes",
+                &f.info.required,
+            ));
+            object(members)
         });
         let properties = self
             .properties
             .as_ref()
             .map(|p| String::from_utf8_lossy(&p.externalize()).into_owned());
         let load_order = self.order.iter().map(|s| {
-            let mut members = vec![
+            let mut members = text_and_bytes("name", "name_bytes", s.name.as_bytes());
+            members.extend([
                 ("action", s.action.into()),
                 ("file", s.file.as_deref().into()),
-            ];
-            members.extend(text_and_bytes("name", "name_bytes", s.name.as_bytes()));
+            ]);
             object(members)
         });
         let findings = self.items.iter().map(|i| {
-            object(
-                [
-                    vec![
-                        ("check", i.check.as_str().into()),
-                        ("errno", i.errno.map(errno_json).into()),
-                        ("fatal", i.fatal.into()),
-                    ],
-                    text_and_bytes("module", "module_bytes", i.module.as_bytes()),
-                    vec![("reason", i.reason.as_str().into())],
-                ]
-                .concat(),
-            )
+            let mut members = text_and_bytes("module", "module_bytes", i.module.as_bytes());
+            members.extend([
+                ("check", i.check.as_str().into()),
+                ("fatal", i.fatal.into()),
+                ("errno", i.errno.map(errno_json).into()),
+                ("reason", i.reason.as_str().into()),
+            ]);
+            object(members)
         });
-        let doc = object(
-            [
-                vec![
-                    ("error", self.verdict.map(errno_json).into()),
-                    ("file", self.file.as_deref().into()),
-                    ("findings", findings.collect::<Vec<_>>().into()),
-                    ("kernel", self.kernel.as_str().into()),
-                    ("load_order", load_order.collect::<Vec<_>>().into()),
-                    ("module", module.into()),
-                ],
-                text_and_bytes("operand", "operand_bytes", &self.operand),
-                vec![
-                    ("properties", properties.into()),
-                    ("schema", REPORT_SCHEMA.into()),
-                    ("would_load", self.would_load().into()),
-                ],
-            ]
-            .concat(),
-        );
+        let mut members = vec![
+            ("schema", REPORT_SCHEMA.into()),
+            ("would_load", self.would_load().into()),
+            ("error", self.verdict.map(errno_json).into()),
+            ("kernel", self.kernel.as_str().into()),
+            ("file", self.file.as_deref().into()),
+            ("module", module.into()),
+            ("properties", properties.into()),
+            ("load_order", load_order.collect::<Vec<_>>().into()),
+            ("findings", findings.collect::<Vec<_>>().into()),
+        ];
+        members.extend(text_and_bytes("operand", "operand_bytes", &self.operand));
+        let doc = object(members);
         doc.to_document()
     }
 }

@@ -419,7 +419,8 @@ impl ReleaseReport {
         out
     }
 
-    /// The `--json` document; members in byte order of their names.
+    /// The `--json` document; members written in byte order of their
+    /// names, which `object` makes.
     pub fn to_json(&self) -> String {
         let errno_json = |e: Errno| {
             object(vec![

@@ -130,7 +130,8 @@ impl Report {
         out
     }
 
-    /// The `--json` report (members in byte order of their names).
+    /// The `--json` report (members written in byte order of their names,
+    /// which `object` makes).
     pub fn to_json(&self) -> String {
         let errno_json = |e: Errno| {
             object(vec![
