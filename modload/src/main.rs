@@ -55,13 +55,42 @@ fn add_property(dict: &mut Dict, letter: char, arg: &[u8]) -> Result<(), Vec<u8>
     Ok(())
 }
 
-/// A dry run's report on stdout; exit 0 when everything would load and
-/// the report was written whole.
-fn print_report(prog: &str, out: &str, would_load: bool) -> ExitCode {
-    if let Err(code) = msg::stdout_checked(prog, out.as_bytes()) {
+/// A report of the dry run, the boot check or the release check.
+trait Report {
+    fn to_text(&self) -> String;
+    fn to_json(&self) -> String;
+    fn would_load(&self) -> bool;
+}
+
+macro_rules! report {
+    ($($t:ty),*) => {$(
+        impl Report for $t {
+            fn to_text(&self) -> String {
+                <$t>::to_text(self)
+            }
+            fn to_json(&self) -> String {
+                <$t>::to_json(self)
+            }
+            fn would_load(&self) -> bool {
+                <$t>::would_load(self)
+            }
+        }
+    )*};
+}
+report!(dryrun::Report, bootcfg::Report, release::ReleaseReport);
+
+/// A report on stdout, as text or JSON; exit 0 when everything would
+/// load and the report was written whole.
+fn print_report(a: &Args, report: &dyn Report) -> ExitCode {
+    let out = if a.json {
+        report.to_json()
+    } else {
+        report.to_text()
+    };
+    if let Err(code) = msg::stdout_checked(&a.prog, out.as_bytes()) {
         return code;
     }
-    if would_load {
+    if report.would_load() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -220,12 +249,7 @@ fn release_check(a: &Args) -> ExitCode {
         Ok(r) => r,
         Err(why) => return errx(&a.prog, why.as_bytes()),
     };
-    let out = if a.json {
-        report.to_json()
-    } else {
-        report.to_text()
-    };
-    print_report(&a.prog, &out, report.would_load())
+    print_report(a, &report)
 }
 
 /// `-n --boot-cfg FILE`: what the next boot does with its modules.
@@ -244,12 +268,7 @@ fn boot_cfg_check(a: &Args, file: &OsString) -> ExitCode {
         Ok(r) => r,
         Err(why) => return errx(&a.prog, why.as_bytes()),
     };
-    let out = if a.json {
-        report.to_json()
-    } else {
-        report.to_text()
-    };
-    print_report(&a.prog, &out, report.would_load())
+    print_report(a, &report)
 }
 
 /// Loads `module`, or with `-n` says what loading it would do.
@@ -261,12 +280,7 @@ fn load(a: &Args, module: &[u8]) -> ExitCode {
     };
     if a.dry_run {
         let report = dryrun::dry_run(&kernel, module, a.flags, &a.dict);
-        let out = if a.json {
-            report.to_json()
-        } else {
-            report.to_text()
-        };
-        return print_report(prog, &out, report.would_load());
+        return print_report(a, &report);
     }
 
     // Refuse what the kernel certainly would, without touching it. (Not

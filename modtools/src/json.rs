@@ -12,6 +12,7 @@ use jsontext::{byte_array, object, Value};
 use modobj::rules::split_required;
 
 use libmodctl::abi::{class_name, source_name, MODFLG_AUTO_LOADED, MODFLG_MUST_FORCE};
+use libmodctl::errno::Errno;
 use libmodctl::modctl::StatList;
 use libmodctl::stat::{ModStat, StatAbi};
 
@@ -106,6 +107,15 @@ pub fn stat_listing(list: &StatList, filter: Option<&[u8]>) -> String {
         ),
     ]);
     doc.to_document()
+}
+
+/// An errno in a JSON document: its number, NetBSD's text and its name.
+pub fn errno(e: Errno) -> Value {
+    object(vec![
+        ("errno", e.0.into()),
+        ("message", e.strerror().into()),
+        ("name", e.name().into()),
+    ])
 }
 
 #[cfg(test)]

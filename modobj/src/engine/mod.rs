@@ -141,14 +141,24 @@ pub trait Host {
     /// symbol; `None` when its symbol table is not known, and no symbol
     /// is checked.
     fn kernel_defines(&self, symbol: &str) -> Option<bool>;
-    /// What a module's `MODULE_CMD_INIT` returns.
-    fn init(&mut self, name: &[u8]) -> Result<(), Errno>;
-    /// What a module's `MODULE_CMD_FINI` returns.
-    fn fini(&mut self, name: &[u8]) -> Result<(), Errno>;
-    /// `kern.module.autotime`.
-    fn autotime(&self) -> u32;
-    /// `time_second`.
-    fn now(&self) -> u64;
+    /// What a module's `MODULE_CMD_INIT` returns (by default it
+    /// succeeds: module code is not run, only modelled).
+    fn init(&mut self, _name: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    /// What a module's `MODULE_CMD_FINI` returns (by default it succeeds).
+    fn fini(&mut self, _name: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    /// `kern.module.autotime` (by default 0: nothing is flagged
+    /// auto-loaded or unloaded later).
+    fn autotime(&self) -> u32 {
+        0
+    }
+    /// `time_second` (by default 0).
+    fn now(&self) -> u64 {
+        0
+    }
     /// Where `size` bytes of module text go (`kobj_stat`'s address).
     fn place(&mut self, _active: &ModList, _size: u64) -> u64 {
         0

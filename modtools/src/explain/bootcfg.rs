@@ -402,14 +402,8 @@ impl Host for NextBoot<'_> {
     fn init(&mut self, name: &[u8]) -> Result<(), Errno> {
         self.next.init_failure(name).map_or(Ok(()), Err)
     }
-    fn fini(&mut self, _name: &[u8]) -> Result<(), Errno> {
-        Ok(())
-    }
     fn autotime(&self) -> u32 {
         self.next.autotime
-    }
-    fn now(&self) -> u64 {
-        0
     }
 }
 

@@ -293,18 +293,6 @@ impl Host for DryHost<'_> {
         self.kernel.init_failure(name).map_or(Ok(()), Err)
     }
 
-    fn fini(&mut self, _name: &[u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-
-    fn autotime(&self) -> u32 {
-        0
-    }
-
-    fn now(&self) -> u64 {
-        0
-    }
-
     fn event(&mut self, e: &Event) {
         match e {
             Event::Loaded {
@@ -723,13 +711,7 @@ impl Report {
     /// names, as serde_json's sorted maps wrote them before: `object`
     /// orders them, whatever order they are listed in here.
     pub fn to_json(&self) -> String {
-        let errno_json = |e: Errno| {
-            object(vec![
-                ("errno", e.0.into()),
-                ("message", e.strerror().into()),
-                ("name", e.name().into()),
-            ])
-        };
+        let errno_json = crate::json::errno;
         let module = self.facts.as_ref().map(|f| {
             let mut members = text_and_bytes("name", "name_bytes", f.info.name.as_bytes());
             members.extend([

@@ -164,22 +164,6 @@ impl Host for ReleaseHost<'_> {
         self.symbols.as_ref().map(|s| s.contains(symbol))
     }
 
-    fn init(&mut self, _name: &[u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-
-    fn fini(&mut self, _name: &[u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-
-    fn autotime(&self) -> u32 {
-        0
-    }
-
-    fn now(&self) -> u64 {
-        0
-    }
-
     fn event(&mut self, e: &Event) {
         match e {
             Event::Loaded {
@@ -422,13 +406,7 @@ impl ReleaseReport {
     /// The `--json` document; members written in byte order of their
     /// names, which `object` makes.
     pub fn to_json(&self) -> String {
-        let errno_json = |e: Errno| {
-            object(vec![
-                ("errno", e.0.into()),
-                ("message", e.strerror().into()),
-                ("name", e.name().into()),
-            ])
-        };
+        let errno_json = crate::json::errno;
         let builtins: Vec<ModName> = self.builtins.iter().map(|(n, _)| n.clone()).collect();
         let inactive: Vec<ModName> = self
             .builtins

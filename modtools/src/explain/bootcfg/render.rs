@@ -133,13 +133,7 @@ impl Report {
     /// The `--json` report (members written in byte order of their names,
     /// which `object` makes).
     pub fn to_json(&self) -> String {
-        let errno_json = |e: Errno| {
-            object(vec![
-                ("errno", e.0.into()),
-                ("message", e.strerror().into()),
-                ("name", e.name().into()),
-            ])
-        };
+        let errno_json = crate::json::errno;
         // A name that may be absent: `null`, or text and maybe bytes.
         let opt_name = |key, bytes_key, n: &Option<ModName>| match n {
             Some(n) => text_and_bytes(key, bytes_key, n.as_bytes()),
