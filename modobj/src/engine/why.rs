@@ -245,6 +245,19 @@ impl Refusal {
         }
     }
 
+    /// The chain of modules being loaded, outermost first, then this one,
+    /// as `a -> b -> c`. `with_own` false leaves out the last pending
+    /// entry when it is this module's own call (a circular dependency is
+    /// found once the module is on the pending list).
+    pub fn chain_text(&self, with_own: bool) -> String {
+        let mut names: Vec<String> = self.chain.iter().map(ToString::to_string).collect();
+        if !with_own {
+            names.pop();
+        }
+        names.push(self.module.to_string());
+        names.join(" -> ")
+    }
+
     /// The `module_error` text of it without the console's prefix (the
     /// last line the kernel prints for it), if it prints one.
     pub fn error_text(&self) -> Option<String> {

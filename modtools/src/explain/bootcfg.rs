@@ -531,15 +531,12 @@ fn dependency_reason(subject: &str, dep: &ModName, errno: Errno, before: &[Refus
     };
     let r = &before[at];
     match &r.why {
-        Why::BootOnly { in_progress: true } => {
-            let mut chain: Vec<String> = r.chain.iter().map(ToString::to_string).collect();
-            chain.push(dep.to_string());
-            format!(
-                "{subject} requires `{dep}', which is being initialised already: a circular \
-                 dependency ({})",
-                chain.join(" -> ")
-            )
-        }
+        // The refusal is of `dep`, which is not on the pending list.
+        Why::BootOnly { in_progress: true } => format!(
+            "{subject} requires `{dep}', which is being initialised already: a circular \
+             dependency ({})",
+            r.chain_text(true)
+        ),
         Why::Dependency { dep: next, errno } => {
             let inner = dependency_reason(&format!("`{dep}'"), next, *errno, &before[..at]);
             format!("{subject} requires `{dep}', which the kernel does not initialise: {inner}")

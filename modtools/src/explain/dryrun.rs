@@ -330,14 +330,7 @@ impl DryHost<'_> {
     fn finding(&self, r: &Refusal) -> Option<(String, String)> {
         // One piece: a table with one arm per refusal, read top to bottom.
         let name = &r.module;
-        let chain = |with_self: bool| {
-            let mut names: Vec<String> = r.chain.iter().map(ToString::to_string).collect();
-            if !with_self {
-                names.pop();
-            }
-            names.push(name.to_string());
-            names.join(" -> ")
-        };
+        let chain = |with_own: bool| r.chain_text(with_own);
         let found = |check: &str, why: String| Some((check.to_string(), why));
         match &r.why {
             Why::PathTooLong { len } => found(

@@ -282,14 +282,7 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, String) {
     let name = &r.module;
     let by =
         || required_by(name, all).map_or_else(String::new, |p| format!(" (required by `{p}')"));
-    let chain = |with_self: bool| {
-        let mut names: Vec<String> = r.chain.iter().map(ToString::to_string).collect();
-        if !with_self {
-            names.pop();
-        }
-        names.push(name.to_string());
-        names.join(" -> ")
-    };
+    let chain = |with_own: bool| r.chain_text(with_own);
     let (check, why) = match &r.why {
         Why::Open { refusal, .. } if r.isdep && refusal.errno == Errno::ENOENT => (
             "Dependencies",
