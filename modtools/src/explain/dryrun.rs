@@ -2,6 +2,7 @@
 //! would do it, and a report of what it found.
 
 use crate::explain::view::{describe, KernelView};
+use crate::explain::{kernel_reason, walk_reason};
 use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::KernelConnection;
 use jsontext::object;
@@ -330,7 +331,6 @@ impl DryHost<'_> {
     fn finding(&self, r: &Refusal) -> Option<(String, String)> {
         // One piece: a table with one arm per refusal, read top to bottom.
         let name = &r.module;
-        let chain = |with_own: bool| r.chain_text(with_own);
         let found = |check: &str, why: String| Some((check.to_string(), why));
         match &r.why {
             Why::PathTooLong { len } => found(
@@ -368,21 +368,6 @@ impl DryHost<'_> {
                 "Dependencies",
                 format!("required builtin module `{name}' is disabled; -f reinstates it"),
             ),
-            Why::TooDeep { depth, max } => found(
-                "Dependencies",
-                format!(
-                    "the chain {} is {depth} deep; this kernel stops at {max}",
-                    chain(true)
-                ),
-            ),
-            Why::Circular => found(
-                "Dependencies",
-                format!("circular dependency: {}", chain(false)),
-            ),
-            Why::SelfDependency => found(
-                "Dependencies",
-                format!("circular dependency: {}", chain(true)),
-            ),
             Why::Open { refusal, .. } => match self.open_failure.clone() {
                 // The host's words for what it refused; the kernel's own
                 // refusals before any file is opened (namei) have theirs.
@@ -409,12 +394,6 @@ impl DryHost<'_> {
                 ),
             ),
             Why::Plist => found("Properties", self.plist_failure.clone().unwrap_or_default()),
-            Why::NoAutoload => found(
-                "Properties",
-                format!(
-                    "the .plist of `{name}' sets noautoload, so it cannot be loaded as a dependency"
-                ),
-            ),
             Why::NameMismatch { asked } => {
                 let shown = self
                     .report
@@ -444,10 +423,10 @@ impl DryHost<'_> {
                     reason.as_deref().unwrap_or("it is malformed")
                 ),
             ),
-            _ => found(
-                if r.isdep { "Dependencies" } else { "Kernel" },
-                r.error_text().unwrap_or_else(|| r.errno.to_string()),
-            ),
+            _ => {
+                let (check, why) = walk_reason(r).unwrap_or_else(|| kernel_reason(r));
+                found(check, why)
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use libmodctl::ModName;
 use modobj::engine::{Engine, Event, Host, Loaded, Module, Modules, Opened, Refusal, Why};
+
+use crate::explain::{kernel_reason, walk_reason};
 use modobj::kimage::{self, KernelImage};
 use modobj::kmod::{version_text, Kmod, KmodError};
 use modobj::kobj;
@@ -282,7 +284,6 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, String) {
     let name = &r.module;
     let by =
         || required_by(name, all).map_or_else(String::new, |p| format!(" (required by `{p}')"));
-    let chain = |with_own: bool| r.chain_text(with_own);
     let (check, why) = match &r.why {
         Why::Open { refusal, .. } if r.isdep && refusal.errno == Errno::ENOENT => (
             "Dependencies",
@@ -313,8 +314,6 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, String) {
             "Class",
             format!("`{name}' has class {class}, which this kernel does not know"),
         ),
-        Why::Circular => ("Dependencies", format!("circular dependency: {}", chain(false))),
-        Why::SelfDependency => ("Dependencies", format!("circular dependency: {}", chain(true))),
         Why::Unresolved { symbols } => (
             "Symbols",
             format!(
@@ -336,14 +335,7 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, String) {
             ),
         ),
         Why::Plist => ("Properties", format!("the .plist of `{name}' cannot be read ({})", r.errno)),
-        Why::NoAutoload => (
-            "Properties",
-            format!("the .plist of `{name}' sets noautoload, so it cannot be loaded as a dependency"),
-        ),
-        _ => (
-            if r.isdep { "Dependencies" } else { "Kernel" },
-            r.error_text().unwrap_or_else(|| r.errno.to_string()),
-        ),
+        _ => walk_reason(r).unwrap_or_else(|| kernel_reason(r)),
     };
     (name.clone(), check, why)
 }
