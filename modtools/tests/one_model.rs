@@ -177,6 +177,8 @@ fn dry_run_load_and_boot_check_agree() {
     .unwrap();
     let mut rng = Rng(seed | 1);
     let mut steps = 0;
+    // What the loads came to, so that the test shows it met many kinds.
+    let mut outcomes = std::collections::BTreeMap::new();
     for case in 0..cases {
         let tmp = tempfile_dir();
         let dir = tmp.join("k");
@@ -235,6 +237,7 @@ fn dry_run_load_and_boot_check_agree() {
                     .load(operand.as_bytes(), flags, Some(&props.externalize()))
                     .map_err(|e| e.errno()),
             };
+            *outcomes.entry(result.err().map(|e| e.0)).or_insert(0u32) += 1;
             assert_eq!(
                 report.verdict,
                 result.err(),
@@ -247,6 +250,14 @@ fn dry_run_load_and_boot_check_agree() {
         let _ = fs::remove_dir_all(&tmp);
     }
     assert!(steps >= cases * 6);
+    // Loads that work and loads refused for many reasons (missing files,
+    // cycles, versions, noautoload, INIT, MAXPATHLEN, ...) were all met.
+    if cases >= 200 {
+        assert!(
+            outcomes.contains_key(&None) && outcomes.len() >= 8,
+            "seed {seed}: too few kinds of outcome: {outcomes:?}"
+        );
+    }
 }
 
 /// The boot check of a boot.cfg naming the profile's boot modules says
