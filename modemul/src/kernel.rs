@@ -297,18 +297,14 @@ impl<'s, 'c> Kernel<'s, 'c> {
     }
 
     /// A `MODCTL_LOAD` of `filename` (a name or a path).
+    /// `props` with the length the caller gave for them.
     pub fn load(
         &mut self,
         filename: &[u8],
         flags: i32,
-        props: Option<&Props>,
+        props: Option<(&Props, usize)>,
     ) -> Result<(), Errno> {
-        let props = props.map(|p| {
-            let d = p.dict().clone();
-            let len = d.externalize().len();
-            (d, len)
-        });
-        self.run(|e| e.modctl_load(filename, flags, props.as_ref().map(|(d, l)| (d, *l))))
+        self.run(|e| e.modctl_load(filename, flags, props.map(|(p, len)| (p.dict(), len))))
     }
 
     /// A `MODCTL_UNLOAD` of a name as the caller gave it.

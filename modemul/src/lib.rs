@@ -631,16 +631,17 @@ impl Emul {
         let path = unsafe { copyinstr(ml.ml_filename, MAXPATHLEN) }?;
         let props = if ml.ml_props.is_null() {
             None
+        } else if ml.ml_propslen > MAXPROPSLEN {
+            // Not copied in: the engine refuses the length (ENOMEM).
+            Some(Props::from(libmodctl::plist::Dict::new()))
         } else {
-            if ml.ml_propslen > MAXPROPSLEN {
-                return Err(Errno::ENOMEM);
-            }
             // SAFETY: the caller's ml_props is a NUL-terminated string.
             let text = unsafe { copyinstr(ml.ml_props, ml.ml_propslen + 1) }?;
             Some(Props::internalize(&text).ok_or(Errno::EINVAL)?)
         };
+        let props = props.as_ref().map(|p| (p, ml.ml_propslen));
         let flags = ml.ml_flags;
-        self.with_kernel(true, |k| k.load(&path, flags, props.as_ref()))?
+        self.with_kernel(true, |k| k.load(&path, flags, props))?
     }
 
     /// `MODCTL_UNLOAD`.

@@ -173,3 +173,75 @@ pub fn fixtures() -> PathBuf {
         .canonicalize()
         .expect("fixtures directory")
 }
+
+/// xorshift64*: small, seedable, good enough to pick operations and to
+/// generate cases; every randomised test prints its seed on failure.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// An index below `n`.
+    pub fn index(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+/// `__NetBSD_Version__` placeholder in the template fixture, found and
+/// overwritten by [`template_module`].
+const TEMPLATE_VERSION: u32 = 0x7e3a_1b2c;
+
+/// A module file made from the template fixture (`amd64/template.kmod`,
+/// built from `template.c`): its name, `mi_required`, class and version
+/// overwritten where the template keeps them.
+pub fn template_module(name: &str, required: &str, class: i32, version: u32) -> Vec<u8> {
+    let mut d = std::fs::read(fixtures().join("amd64/template.kmod")).expect("template.kmod");
+    let put = |d: &mut Vec<u8>, marker: &[u8], size: usize, value: &str| {
+        let at = d
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .expect("marker in the template");
+        assert!(value.len() < size);
+        d[at..at + size].fill(0);
+        d[at..at + value.len()].copy_from_slice(value.as_bytes());
+    };
+    put(&mut d, b"TMPL_NAME_", 16, name);
+    put(&mut d, b"TMPL_REQUIRED_", 64, required);
+    let v = TEMPLATE_VERSION.to_le_bytes();
+    let at = d.windows(4).position(|w| w == v).expect("version");
+    d[at..at + 4].copy_from_slice(&version.to_le_bytes());
+    d[at + 4..at + 8].copy_from_slice(&class.to_le_bytes());
+    d
+}
+
+/// An absolute path of exactly `len` bytes, in components short enough
+/// for namei, naming nothing.
+pub fn path_of_len(len: usize) -> String {
+    let mut p = String::from("/");
+    while p.len() < len {
+        let part = (len - p.len()).min(200);
+        p.push_str(&"d".repeat(part.saturating_sub(1)));
+        p.push('/');
+    }
+    p.truncate(len);
+    p
+}

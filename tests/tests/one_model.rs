@@ -4,26 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use e2e::{fixtures, EmulatedKernel as Kernel, Via};
-
-const TEMPLATE_VERSION: u32 = 0x7e3a_1b2c;
-
-/// A module file from the template fixture: name, requirements, class 1
-/// (misc), NetBSD 10.1.
-fn module(name: &str, required: &str) -> Vec<u8> {
-    let mut d = fs::read(fixtures().join("amd64/template.kmod")).unwrap();
-    let put = |d: &mut Vec<u8>, marker: &[u8], size: usize, value: &str| {
-        let at = d.windows(marker.len()).position(|w| w == marker).unwrap();
-        d[at..at + size].fill(0);
-        d[at..at + value.len()].copy_from_slice(value.as_bytes());
-    };
-    put(&mut d, b"TMPL_NAME_", 16, name);
-    put(&mut d, b"TMPL_REQUIRED_", 64, required);
-    let v = TEMPLATE_VERSION.to_le_bytes();
-    let at = d.windows(4).position(|w| w == v).unwrap();
-    d[at..at + 4].copy_from_slice(&1_001_000_000u32.to_le_bytes());
-    d
-}
+use e2e::{fixtures, path_of_len, template_module, EmulatedKernel as Kernel, Via};
 
 fn install(k: &Kernel, name: &str, required: &str) {
     let dir = k
@@ -31,7 +12,11 @@ fn install(k: &Kernel, name: &str, required: &str) {
         .join("root/stand/amd64/10.1/modules")
         .join(name);
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join(format!("{name}.kmod")), module(name, required)).unwrap();
+    fs::write(
+        dir.join(format!("{name}.kmod")),
+        template_module(name, required, 1, 1_001_000_000),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -66,13 +51,7 @@ fn a_deep_chain_of_boot_modules_boots() {
 fn the_dry_run_knows_maxpathlen() {
     let k = Kernel::new(Via::Emul);
     for len in [1023usize, 1024, 1030] {
-        let mut p = String::from("/");
-        while p.len() < len {
-            let part = (len - p.len()).min(200);
-            p.push_str(&"d".repeat(part.saturating_sub(1)));
-            p.push('/');
-        }
-        p.truncate(len);
+        let p = path_of_len(len);
         let load = k.run("modload", &[&p]);
         let dry = k.run("modload", &["-n", "--json", &p]);
         assert_eq!(load.status, 1);

@@ -42,10 +42,6 @@ impl ModList {
     }
 
     /// The modules head first.
-    pub fn to_vec(&self) -> Vec<Module> {
-        self.slots.values().map(|m| Module::clone(m)).collect()
-    }
-
     pub fn into_vec(self) -> Vec<Module> {
         self.slots.into_values().map(|m| *m).collect()
     }
@@ -115,20 +111,6 @@ impl ModList {
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
-
-    /// The first module, from the head, after position `after` (none:
-    /// from the head) that `pred` accepts, with its position.
-    pub fn first_after(
-        &self,
-        after: Option<i64>,
-        pred: impl Fn(&Module) -> bool,
-    ) -> Option<(i64, &Module)> {
-        let from = after.map_or(i64::MIN, |a| a.saturating_add(1));
-        self.slots
-            .range(from..)
-            .find(|(_, m)| pred(m))
-            .map(|(k, m)| (*k, &**m))
-    }
 }
 
 /// Two lists are equal when they hold the same modules in the same order.
@@ -157,9 +139,6 @@ mod tests {
         assert_eq!(l.remove(b"b").unwrap().name, "b");
         assert!(!l.contains(b"b"));
         assert_eq!(l.len(), 2);
-        let (k, m) = l.first_after(None, |m| m.name == "c").unwrap();
-        assert_eq!(m.name, "c");
-        assert!(l.first_after(Some(k), |_| true).is_none());
-        assert_eq!(l, ModList::from_vec(l.to_vec()));
+        assert_eq!(l, ModList::from_vec(l.clone().into_vec()));
     }
 }

@@ -82,14 +82,18 @@ struct DryHost<'a> {
     kernel: &'a KernelConnection,
     view: &'a KernelView,
     target: Target,
+    /// The kernel's release and machine are known, so files can be
+    /// judged; without them no file is read.
+    judged: bool,
     flags: i32,
     cmdline: &'a Dict,
     symbols: Option<BTreeSet<String>>,
     report: Report,
     /// Names in the load order, for "already loaded" once only.
     in_order: HashSet<ModName>,
-    /// The names the kernel's paths are shown by, by the paths.
-    shown: HashMap<Vec<u8>, String>,
+    /// The files opened, by the paths the kernel names them by: where we
+    /// read each, and the name it is shown by.
+    files: HashMap<Vec<u8>, (PathBuf, String)>,
     /// The check and reason of the last file refusal, and whether a
     /// finding of the validator already says it.
     open_failure: Option<(String, String, bool)>,
@@ -183,10 +187,15 @@ impl Host for DryHost<'_> {
 
     fn open(&mut self, path: &[u8], name: Option<&[u8]>, operand: bool) -> Opened {
         let module = ModName::from(name.unwrap_or(path));
-        let Some((host, shown)) = self.view.module_file(name.unwrap_or(path)) else {
+        let Some((host, shown)) = self
+            .view
+            .module_file(name.unwrap_or(path))
+            .filter(|_| self.judged)
+        else {
             return Opened::Unseen;
         };
-        self.shown.insert(path.to_vec(), shown.clone());
+        self.files
+            .insert(path.to_vec(), (host.clone(), shown.clone()));
         if operand {
             self.report.file = Some(shown.clone());
         }
@@ -271,12 +280,8 @@ impl Host for DryHost<'_> {
     }
 
     fn plist(&mut self, path: &[u8], _name: Option<&[u8]>) -> Result<Option<Dict>, Errno> {
-        let shown = self
-            .shown
-            .get(path)
-            .cloned()
-            .unwrap_or_else(|| String::from_utf8_lossy(path).into_owned());
-        let Some((host, _)) = self.view.module_file(_name.unwrap_or(path)) else {
+        // Only a file that was opened has its .plist read.
+        let Some((host, shown)) = self.files.get(path).cloned() else {
             return Ok(None);
         };
         let (plist, plist_shown) = plist_beside(&host, &shown);
@@ -302,7 +307,9 @@ impl Host for DryHost<'_> {
                 ..
             } => self.push_step(name.clone(), "reinstate builtin", None),
             Event::Loaded { name, path, .. } => {
-                let file = path.as_ref().and_then(|p| self.shown.get(p).cloned());
+                let file = path
+                    .as_ref()
+                    .and_then(|p| self.files.get(p).map(|(_, shown)| shown.clone()));
                 self.push_step(name.clone(), "load", file);
             }
             Event::AlreadyActive { name } => {
@@ -535,25 +542,22 @@ pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &
     };
     // Without the kernel's release and machine no file can be judged: the
     // kernel is taken to load what it finds.
-    let (target, files) = match &view.target {
+    let (target, judged) = match &view.target {
         Some(t) => (t.clone(), true),
         None => (Target::new(0, ""), false),
     };
-    let mut view_files = KernelView { ..view };
-    if !files {
-        view_files.module_dir = None;
-    }
-    let mods = snapshot(&view_files);
+    let mods = snapshot(&view);
     let mut host = DryHost {
         kernel,
-        view: &view_files,
+        view: &view,
         target,
+        judged,
         flags,
         cmdline,
         symbols,
         report,
         in_order: HashSet::new(),
-        shown: HashMap::new(),
+        files: HashMap::new(),
         open_failure: None,
         plist_failure: None,
         first_refusal: None,

@@ -15,52 +15,12 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
+use e2e::{path_of_len, template_module, Rng};
 use libmodctl::abi::{ModSource, MODCTL_LOAD_FORCE};
 use libmodctl::plist::Dict;
 use modtools::explain::bootcfg::{self, Status};
 use modtools::explain::{diagnose, dryrun};
 use modtools::kernel::{connect, EMUL_ENV};
-
-/// xorshift64*: small and seedable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
-const TEMPLATE_VERSION: u32 = 0x7e3a_1b2c;
-
-/// A module file from the template: name, requirements, class, version.
-fn module_bytes(template: &[u8], name: &str, required: &str, class: i32, version: u32) -> Vec<u8> {
-    let mut d = template.to_vec();
-    let put = |d: &mut Vec<u8>, marker: &[u8], size: usize, value: &str| {
-        let at = d
-            .windows(marker.len())
-            .position(|w| w == marker)
-            .expect("marker in the template");
-        assert!(value.len() < size);
-        d[at..at + size].fill(0);
-        d[at..at + value.len()].copy_from_slice(value.as_bytes());
-    };
-    put(&mut d, b"TMPL_NAME_", 16, name);
-    put(&mut d, b"TMPL_REQUIRED_", 64, required);
-    let v = TEMPLATE_VERSION.to_le_bytes();
-    let at = d.windows(4).position(|w| w == v).expect("version");
-    d[at..at + 4].copy_from_slice(&version.to_le_bytes());
-    d[at + 4..at + 8].copy_from_slice(&class.to_le_bytes());
-    d
-}
 
 struct Case {
     release: (u32, &'static str),
@@ -69,14 +29,14 @@ struct Case {
 }
 
 /// Writes a generated module set below `dir` and returns the case.
-fn generate(rng: &mut Rng, template: &[u8], dir: &Path, boot: bool) -> Case {
+fn generate(rng: &mut Rng, dir: &Path, boot: bool) -> Case {
     let releases = [
         (1_001_000_000, "10.1"),
         (799_003_400, "7.99.34"),
         (903_000_000, "9.3"),
     ];
-    let release = releases[rng.below(releases.len())];
-    let n = 1 + rng.below(8);
+    let release = releases[rng.index(releases.len())];
+    let n = 1 + rng.index(8);
     // m0..m{n-1} have files; two more names are missing; b0 and b1 are
     // built in.
     let all: Vec<String> = (0..n + 2).map(|i| format!("m{i}")).collect();
@@ -91,9 +51,9 @@ fn generate(rng: &mut Rng, template: &[u8], dir: &Path, boot: bool) -> Case {
         if i > 0 && rng.chance(60) {
             req.push(format!("m{}", i - 1));
         }
-        for _ in 0..rng.below(3) {
+        for _ in 0..rng.index(3) {
             if rng.chance(40) {
-                req.push(pool[rng.below(pool.len())].clone());
+                req.push(pool[rng.index(pool.len())].clone());
             }
         }
         req.dedup();
@@ -105,7 +65,7 @@ fn generate(rng: &mut Rng, template: &[u8], dir: &Path, boot: bool) -> Case {
         };
         let d = modules.join(name);
         fs::create_dir_all(&d).unwrap();
-        let bytes = module_bytes(template, name, &req.join(","), class, version);
+        let bytes = template_module(name, &req.join(","), class, version);
         fs::write(d.join(format!("{name}.kmod")), bytes).unwrap();
         if rng.chance(10) {
             let plist = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple Computer//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n<dict>\n\t<key>noautoload</key>\n\t<true/>\n</dict>\n</plist>\n";
@@ -130,7 +90,7 @@ fn generate(rng: &mut Rng, template: &[u8], dir: &Path, boot: bool) -> Case {
     let mut names: Vec<String> = pool.clone();
     names.shuffle_with(rng);
     if boot {
-        let k = rng.below(names.len() + 1);
+        let k = rng.index(names.len() + 1);
         let list: Vec<String> = names[..k].iter().map(|n| format!("\"{n}\"")).collect();
         write!(profile, ", \"boot_modules\": [{}]", list.join(", ")).unwrap();
         names.truncate(k);
@@ -151,7 +111,7 @@ trait Shuffle {
 impl<T> Shuffle for Vec<T> {
     fn shuffle_with(&mut self, rng: &mut Rng) {
         for i in (1..self.len()).rev() {
-            let j = rng.below(i + 1);
+            let j = rng.index(i + 1);
             self.swap(i, j);
         }
     }
@@ -171,11 +131,7 @@ fn dry_run_load_and_boot_check_agree() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(400);
-    let template = fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../modobj/tests/fixtures/amd64/template.kmod"),
-    )
-    .unwrap();
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     let mut steps = 0;
     // What the loads came to, so that the test shows it met many kinds.
     let mut outcomes = std::collections::BTreeMap::new();
@@ -184,7 +140,7 @@ fn dry_run_load_and_boot_check_agree() {
         let dir = tmp.join("k");
         fs::create_dir_all(&dir).unwrap();
         let boot = case % 3 == 0;
-        let c = generate(&mut rng, &template, &dir, boot);
+        let c = generate(&mut rng, &dir, boot);
         std::env::set_var(EMUL_ENV, &dir);
         let k = connect("modload").expect("emulated kernel");
         let at = |what: &str| format!("seed {seed} case {case} ({what}); profile {}", c.profile);
@@ -195,29 +151,22 @@ fn dry_run_load_and_boot_check_agree() {
             steps += 1;
             let mut operand = c
                 .names
-                .get(rng.below(c.names.len().max(1)))
+                .get(rng.index(c.names.len().max(1)))
                 .cloned()
                 .unwrap_or_else(|| "m0".into());
             let mut flags = 0;
             if rng.chance(15) {
                 flags |= MODCTL_LOAD_FORCE;
             }
-            match rng.below(10) {
+            match rng.index(10) {
                 0 | 1 => {
                     let _ = k.modctl().unload(operand.as_bytes());
                     continue;
                 }
                 2 => {
                     // A path near MAXPATHLEN (1024 with its NUL).
-                    let len = 1020 + rng.below(8);
-                    let mut p = String::from("/");
-                    while p.len() < len {
-                        let part = (len - p.len()).min(200);
-                        p.push_str(&"d".repeat(part.saturating_sub(1)));
-                        p.push('/');
-                    }
-                    p.truncate(len);
-                    operand = p;
+                    let len = 1020 + rng.index(8);
+                    operand = path_of_len(len);
                 }
                 3 => {
                     operand = format!(
