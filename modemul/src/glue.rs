@@ -9,7 +9,8 @@ use libmodctl::plist::Dict;
 use modobj::{kmod, kobj};
 
 /// Reads module objects and kernel symbol tables from the host.
-pub trait ObjectLoader {
+/// `Sync`: a boot reads its files on several threads.
+pub trait ObjectLoader: Sync {
     /// `kobj_load_vfs`: opens and checks the object. `Err` carries the
     /// errno of the open/read or of the first `kobj_load` rejection.
     fn load(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal>;
@@ -18,6 +19,10 @@ pub trait ObjectLoader {
     /// The loader the boot loader reads modules with: this one, unless it
     /// is one that reads none.
     fn boot_loader(&self) -> &dyn ObjectLoader;
+    /// What the boot loader passes for a file: it reads it whole.
+    fn load_boot(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
+        self.load(path, target)
+    }
 }
 
 /// The kernel an object is checked against.
@@ -38,6 +43,10 @@ impl ObjectLoader for FileLoader {
 
     fn boot_loader(&self) -> &dyn ObjectLoader {
         self
+    }
+
+    fn load_boot(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
+        kobj::load_boot(path, target)
     }
 }
 

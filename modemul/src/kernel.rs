@@ -5,10 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::glue::{ObjectLoader, Props, Target};
+use super::par;
 use super::profile::Profile;
 use super::state::{ModRec, State};
 use libmodctl::abi::ModSource;
@@ -106,15 +107,22 @@ pub fn boot(
         list.add(m.as_bytes());
     }
     let base = boot::loader_module_base(p.osrevision, &p.machine);
-    let (found, mut messages) = boot::run_loader(list.entries(), &base, root);
-    let entries: Vec<BootEntry> = found
+    // boot::run_loader, each entry found and read on its own: a boot with
+    // 100,000 modules is bound by this, so it is spread over the cores.
+    let passed = par::map(list.entries(), |entry| {
+        let found = boot::find_entry(entry, &base, root);
+        let object = (found.file.as_ref()).map(|(_, host)| loader.load_boot(host, &target));
+        (found, object)
+    });
+    let mut messages = boot::loader_console(passed.iter().map(|(f, _)| f));
+    let entries: Vec<BootEntry> = passed
         .into_iter()
-        .filter_map(|f| {
+        .filter_map(|(f, object)| {
             let (_, host) = f.file?;
             Some(BootEntry {
                 name: boot::prime_name(&f.entry),
-                path: Some(host.as_os_str().as_bytes().to_vec()),
-                object: loader.load(&host, &target),
+                path: Some(host.into_os_string().into_vec()),
+                object: object?,
             })
         })
         .collect();

@@ -104,6 +104,7 @@ mod examples;
 mod glue;
 mod jsonio;
 mod kernel;
+mod par;
 mod profile;
 mod state;
 pub mod statedir;
@@ -319,8 +320,8 @@ impl Emul {
                         emul.profile.osrevision,
                     )?;
                 }
-                let st = emul.boot()?;
-                emul.write_state(&st)?;
+                let st = Arc::new(emul.boot()?);
+                emul.store_state(&st, || Arc::clone(&st))?;
                 if let Ok(mut g) = emul.last_messages.lock() {
                     g.clone_from(&st.boot_messages);
                 }
@@ -491,12 +492,23 @@ impl Emul {
     /// (`state::tests::round_trip_and_invariants`), so the next call need
     /// not parse what this one wrote.
     fn write_state(&self, st: &State) -> Result<(), EmulError> {
+        self.store_state(st, || Arc::new(st.clone()))
+    }
+
+    /// [`Emul::write_state`], keeping `shared()` as the cache of what was
+    /// written (a state already shared need not be copied: 100,000
+    /// modules take a while).
+    fn store_state(
+        &self,
+        st: &State,
+        shared: impl FnOnce() -> Arc<State>,
+    ) -> Result<(), EmulError> {
         let mut cache = self.state_cache.lock().unwrap_or_else(|e| e.into_inner());
         *cache = None;
         let path = self.state_path();
         statedir::write_atomic(&path, &st.encode())?;
         if let Some((file, meta)) = statedir::open_regular(&path, statedir::MAX_STATE_FILE)? {
-            *cache = Some((file, FileVersion::of(&meta), Arc::new(st.clone())));
+            *cache = Some((file, FileVersion::of(&meta), shared()));
         }
         Ok(())
     }

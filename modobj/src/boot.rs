@@ -243,45 +243,58 @@ pub fn run_loader(
     module_base: &str,
     root: &Path,
 ) -> (Vec<Found>, Vec<String>) {
-    let mut console = Vec::new();
-    let mut failed = 0;
     let found: Vec<Found> = entries
         .iter()
-        .map(|entry| {
-            let paths = loader_paths(entry, module_base);
-            let mut tried = vec![paths.expanded.clone()];
-            if paths.raw != paths.expanded {
-                tried.push(paths.raw.clone());
-            }
-            let file = tried.iter().find_map(|p| {
-                let host = on_host(root, &on_boot_disk(p));
-                std::fs::metadata(&host)
-                    .ok()
-                    .filter(|m| m.is_file())
-                    .map(|_| (p.clone(), host))
-            });
-            if file.is_none() {
-                failed += 1;
-                let mut line = format!("WARNING: couldn't open {}", String::from_utf8_lossy(entry));
-                if paths.raw != paths.expanded {
-                    line += &format!(" ({})", String::from_utf8_lossy(&paths.expanded));
-                }
-                console.push(line);
-            }
-            Found {
-                entry: entry.clone(),
-                tried,
-                file,
-            }
-        })
+        .map(|entry| find_entry(entry, module_base, root))
         .collect();
+    let console = loader_console(&found);
+    (found, console)
+}
+
+/// [`run_loader`] for one entry: each entry is looked for on its own, so
+/// a caller may look for many at once.
+pub fn find_entry(entry: &[u8], module_base: &str, root: &Path) -> Found {
+    let paths = loader_paths(entry, module_base);
+    let mut tried = vec![paths.expanded.clone()];
+    if paths.raw != paths.expanded {
+        tried.push(paths.raw.clone());
+    }
+    let file = tried.iter().find_map(|p| {
+        let host = on_host(root, &on_boot_disk(p));
+        std::fs::metadata(&host)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|_| (p.clone(), host))
+    });
+    Found {
+        entry: entry.to_vec(),
+        tried,
+        file,
+    }
+}
+
+/// What the loader prints for the entries it did not find, in order.
+pub fn loader_console<'a>(found: impl IntoIterator<Item = &'a Found>) -> Vec<String> {
+    let mut console = Vec::new();
+    for f in found.into_iter().filter(|f| f.file.is_none()) {
+        let mut line = format!(
+            "WARNING: couldn't open {}",
+            String::from_utf8_lossy(&f.entry)
+        );
+        // Both paths were tried: the expanded one first.
+        if let [expanded, _raw] = f.tried.as_slice() {
+            line += &format!(" ({})", String::from_utf8_lossy(expanded));
+        }
+        console.push(line);
+    }
+    let failed = console.len();
     if failed > 0 {
         console.push(format!(
             "WARNING: {failed} module{} failed to load",
             if failed == 1 { "" } else { "s" }
         ));
     }
-    (found, console)
+    console
 }
 
 #[cfg(test)]

@@ -244,6 +244,17 @@ impl Image {
         self.changed.get()
     }
 
+    /// Reads all of a regular file of at most `max` bytes, as the boot
+    /// loader reads a module into memory; anything else is left to be read
+    /// by ranges. Either way the same bytes are looked at.
+    pub(crate) fn read_whole_up_to(&mut self, max: u64) -> Result<(), KmodError> {
+        if self.kind == Kind::Regular && self.size <= max {
+            self.read(&[(0, self.size)])
+        } else {
+            Ok(())
+        }
+    }
+
     /// A character or block device, read from its start.
     pub(crate) fn is_device(&self) -> bool {
         self.kind == Kind::Device

@@ -60,9 +60,24 @@ fn is_fetch_info(check: Check) -> bool {
 /// for `target`. Symbol clashes are left to the caller, who knows which
 /// symbols exist at the time.
 pub fn load(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
+    load_by(path, target, Kmod::open)
+}
+
+/// [`load`] of a module the boot loader passes: it read the whole file
+/// into memory, which `kobj_load_mem` reads as `kobj_load` reads a file,
+/// so the verdict is [`load`]'s ([`Kmod::open_whole`]).
+pub fn load_boot(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
+    load_by(path, target, Kmod::open_whole)
+}
+
+fn load_by(
+    path: &Path,
+    target: &Target,
+    open: fn(&Path) -> Result<Kmod, KmodError>,
+) -> Result<Loaded, Refusal> {
     // A FIFO, which the kernel would wait on, ends the load as an
     // interrupted wait would (EINTR); nothing here waits.
-    let k = Kmod::open(path).map_err(|e: KmodError| Refusal {
+    let k = open(path).map_err(|e: KmodError| Refusal {
         errno: e.errno(),
         reason: format!("cannot read {}: {e}", path.display()),
     })?;

@@ -264,3 +264,42 @@ fn random_buffers_never_panic() {
     }
     exercise(Vec::new(), &targets);
 }
+
+/// The boot loader's read (the whole file at once, `kobj::load_boot`)
+/// gives the same verdict, findings and all, as `kobj_load`'s reads of
+/// ranges (`kobj::load`): the emulator boots with the one and loads with
+/// the other.
+#[test]
+fn whole_file_reads_judge_like_range_reads() {
+    use modobj::kobj;
+    let dir = std::env::temp_dir().join(format!("kmod-whole-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let targets = targets();
+    let mut rng = Rng(0x5eed_0b00_7000_0001);
+    let mut compared = 0;
+    for (n, f) in fixture_files().iter().enumerate() {
+        let orig = std::fs::read(f).unwrap();
+        for m in 0..8 {
+            let path = dir.join(format!("{n}-{m}.kmod"));
+            let bytes = if m == 0 {
+                orig.clone()
+            } else {
+                mutate(&mut rng, &orig)
+            };
+            std::fs::write(&path, &bytes).unwrap();
+            for t in &targets {
+                assert_eq!(
+                    kobj::load(&path, t),
+                    kobj::load_boot(&path, t),
+                    "{} (mutant {m}) for {} {}",
+                    f.display(),
+                    t.machine,
+                    t.osrevision
+                );
+                compared += 1;
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(compared > 400);
+}

@@ -211,7 +211,7 @@ fn check_entry(
     let mut entries = Vec::new();
     for (k, f) in found.iter().enumerate() {
         if let Some((_, host)) = &f.file {
-            let loaded = kobj::load(host, &next.target);
+            let loaded = kobj::load_boot(host, &next.target);
             entries.push(BootEntry {
                 name: boot::prime_name(&f.entry),
                 path: None,
