@@ -63,6 +63,7 @@ mod aarch64;
 mod alpha;
 mod amd64;
 mod arm;
+mod class;
 mod hppa;
 mod i386;
 mod m68k;
@@ -95,6 +96,7 @@ pub const PORTS: &[&Port] = &[
 ];
 
 pub use alpha::{EM_ALPHA, EM_ALPHA_EXP};
+pub use class::{ElfClass, Endian, Machine};
 pub use i386::EM_486;
 
 /// One port's table.

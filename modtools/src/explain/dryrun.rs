@@ -151,9 +151,9 @@ impl DryHost<'_> {
                 check: f.check.name().to_string(),
                 errno: fatal.then_some(f.errno),
                 reason: if forced {
-                    format!("{} (overridden by -f)", f.reason)
+                    format!("{} (overridden by -f)", f.reason())
                 } else {
-                    f.reason.clone()
+                    f.reason()
                 },
                 fatal: fatal && !forced,
             });
@@ -250,7 +250,7 @@ impl Host for DryHost<'_> {
             if self.report.verdict.is_none() {
                 self.report.refused_by_tools = !f.certain;
             }
-            return self.open_refused(f.check.name(), f.errno, f.reason.clone(), true);
+            return self.open_refused(f.check.name(), f.errno, f.reason(), true);
         }
         if operand && kmod.modinfo().is_none() {
             // The validator passed it, but its `modinfo_t` cannot be read:

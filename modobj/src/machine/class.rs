@@ -15,7 +15,7 @@ pub enum Machine {
 
 impl Machine {
     pub fn from_e_machine(em: u16) -> Machine {
-        crate::machine::port(em).map_or(Machine::Other(em), |p| Machine::Port(p.name))
+        super::port(em).map_or(Machine::Other(em), |p| Machine::Port(p.name))
     }
 
     /// NetBSD's name for the architecture (`MACHINE_ARCH` family).
