@@ -118,6 +118,27 @@ pub fn errno(e: Errno) -> Value {
     ])
 }
 
+/// One finding of a report as a JSON object: the module it concerns,
+/// its check, whether it is fatal, the errno and the reason in words.
+/// Every document that lists findings writes them here, so their members
+/// are named in one place.
+pub fn finding(
+    module: &[u8],
+    check: &str,
+    fatal: bool,
+    errno_of: Option<Errno>,
+    reason: &str,
+) -> Value {
+    let mut members = text_and_bytes("module", "module_bytes", module);
+    members.extend([
+        ("check", check.into()),
+        ("fatal", fatal.into()),
+        ("errno", errno_of.map(errno).into()),
+        ("reason", reason.into()),
+    ]);
+    object(members)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

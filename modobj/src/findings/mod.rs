@@ -10,6 +10,8 @@ use libmodctl::ModName;
 
 use crate::machine::{ElfClass, Endian};
 
+#[cfg(test)]
+mod tests;
 mod text;
 
 pub(crate) use text::section_type_name;

@@ -718,14 +718,7 @@ impl Report {
             object(members)
         });
         let findings = self.items.iter().map(|i| {
-            let mut members = text_and_bytes("module", "module_bytes", i.module.as_bytes());
-            members.extend([
-                ("check", i.check.as_str().into()),
-                ("fatal", i.fatal.into()),
-                ("errno", i.errno.map(errno_json).into()),
-                ("reason", i.reason.as_str().into()),
-            ]);
-            object(members)
+            crate::json::finding(i.module.as_bytes(), &i.check, i.fatal, i.errno, &i.reason)
         });
         let mut members = vec![
             ("schema", REPORT_SCHEMA.into()),
