@@ -295,4 +295,24 @@ mod tests {
             serde_json::from_str(&stat_listing(&list, Some("a\u{fffd}".as_bytes()))).unwrap();
         assert!(none["modules"].as_array().unwrap().is_empty());
     }
+
+    #[test]
+    fn a_finding_has_its_members_in_byte_order() {
+        let v = finding(b"m\xff", "Version", true, Some(Errno::ENOEXEC), "r \"q\"");
+        let text = object(vec![("f", v)]).to_document();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let f = &doc["f"];
+        assert_eq!(f["module"], "m\u{fffd}");
+        assert_eq!(f["module_bytes"], json!([109, 255]));
+        assert_eq!(f["check"], "Version");
+        assert_eq!(f["fatal"], true);
+        assert_eq!(f["errno"]["name"], "ENOEXEC");
+        assert_eq!(f["reason"], "r \"q\"");
+        let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
+        assert!(at("check") < at("errno") && at("errno") < at("fatal"));
+        assert!(at("fatal") < at("module") && at("module_bytes") < at("reason"));
+        let plain = finding(b"m", "File", false, None, "");
+        let text = object(vec![("f", plain)]).to_document();
+        assert!(!text.contains("module_bytes") && text.contains("\"errno\": null"));
+    }
 }

@@ -16,6 +16,9 @@ use crate::osrev::version_text;
 /// Why nothing read from a file that shrank while it was read is trusted.
 pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it was being read";
 
+/// What a name offset past its string table makes the kernel do.
+const NAME_OUTSIDE: &str = "the kernel would read the name from outside the module";
+
 /// Text from the file made safe for a one-line message: control
 /// characters are escaped.
 pub(crate) fn printable(s: &str) -> String {
@@ -385,7 +388,7 @@ impl Detail {
             } => write!(
                 f,
                 "symbol {symbol} has name offset {offset:#x} but its string table, {table}, is \
-                 {size} bytes; the kernel would read the name from outside the module{}",
+                 {size} bytes; {NAME_OUTSIDE}{}",
                 Also(*count, "symbols")
             ),
             Detail::SectionNameOffset {
@@ -397,8 +400,7 @@ impl Detail {
             } => write!(
                 f,
                 "section {section} has name offset {offset:#x} but the section-name table, \
-                 {table}, is {size} bytes; the kernel would read the name from outside the \
-                 module{}",
+                 {table}, is {size} bytes; {NAME_OUTSIDE}{}",
                 Also(*count, "sections")
             ),
             Detail::Unterminated { table, section } => write!(

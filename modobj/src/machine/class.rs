@@ -4,7 +4,7 @@
 use object::Endianness;
 
 /// The machine an object was built for (`e_machine`), named as NetBSD's
-/// ports name their architectures: the port of [`crate::machine`] whose
+/// ports name their architectures: the port of the registry whose
 /// objects have that `e_machine`, or another value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Machine {

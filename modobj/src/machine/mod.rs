@@ -12,8 +12,9 @@
 //! sys/kern/subr_kobj.c r1.76.
 //!
 //! The reader and the validator ask the registry below rather than match
-//! on `e_machine` or relocation numbers themselves; so does
-//! `kmod::Machine`, which names an object's machine in listings.
+//! on `e_machine` or relocation numbers themselves; so does [`Machine`]
+//! (`class.rs`, with [`ElfClass`] and [`Endian`]: what an object was built
+//! for, here so that the reader and the findings can both name it).
 //!
 //! # Adding a port
 //!
