@@ -63,12 +63,16 @@ pub fn check_kmod(bytes: &[u8]) {
         let findings = validate::validate(&k, &t);
         for f in &findings {
             // The reason is printed as one line after `modload: <path>: `.
-            assert!(!f.reason.is_empty(), "{} without a reason", f.check.name());
             assert!(
-                !f.reason.contains(['\n', '\r']),
+                !f.reason().is_empty(),
+                "{} without a reason",
+                f.check.name()
+            );
+            assert!(
+                !f.reason().contains(['\n', '\r']),
                 "{} reason spans lines: {:?}",
                 f.check.name(),
-                f.reason
+                f.reason()
             );
         }
         // Deterministic, and the errno the tools print is a certain

@@ -27,7 +27,7 @@ impl Refusal {
     fn of(f: &Finding) -> Refusal {
         Refusal {
             errno: f.errno,
-            reason: f.reason.clone(),
+            reason: f.reason(),
         }
     }
 }

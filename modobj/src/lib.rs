@@ -4,8 +4,9 @@
 //!
 //! Modules depend on each other one way: `osrev`, `checks`, `rules`
 //! (which reads `osrev`) and `machine` (which reads `rules`) know nothing
-//! of the rest; `kmod`, the
-//! reader, uses those; `validate` uses everything. A test
+//! of the rest; `findings` (what a finding says, and its words) reads
+//! `machine` and `osrev`; `kmod`, the reader, uses those; `validate`
+//! uses everything. A test
 //! (`tests/module_layers.rs`) keeps it so.
 //!
 //! Never prints; every failure is a typed error or a finding.
@@ -13,6 +14,7 @@
 pub mod boot;
 pub mod checks;
 pub mod engine;
+pub mod findings;
 mod image;
 pub mod kimage;
 pub mod kmod;

@@ -635,7 +635,7 @@ fn broken_variants_yield_the_kernels_errno() {
         assert_eq!(found.errno, c.errno, "{}", c.file);
         assert_eq!(found.certain, c.certain, "{}", c.file);
         assert!(
-            !found.reason.is_empty() && !found.reason.contains('\n'),
+            !found.reason().is_empty() && !found.reason().contains('\n'),
             "{}",
             c.file
         );
@@ -656,7 +656,7 @@ fn reasons_name_the_offending_value() {
             .into_iter()
             .find(|f| f.check == check)
             .unwrap()
-            .reason
+            .reason()
     };
     assert!(
         reason("amd64/name32.kmod", Check::NameLength).contains("name_exactly_thirty_two_chars_xx")
@@ -707,7 +707,7 @@ fn one_object_two_kernels_two_verdicts() {
         .find(|f| f.check == Check::UnsupportedRelocation)
         .unwrap();
     assert_eq!(plt.stage, Stage::Link);
-    assert!(plt.reason.contains("R_X86_64_PLT32"));
+    assert!(plt.reason().contains("R_X86_64_PLT32"));
     assert_eq!(kernel_errno(&on8, true), Some(Errno::ENOEXEC));
     assert_eq!(kernel_errno(&validate(&hello, &t(V10_1)), true), None);
 
@@ -782,7 +782,7 @@ fn symbols_resolve_against_the_kernel_and_required_modules() {
         (f.stage, f.errno, f.certain),
         (Stage::Link, Errno::ENOEXEC, true)
     );
-    assert!(f.reason.contains("hello_greet"));
+    assert!(f.reason().contains("hello_greet"));
 
     // hello, required by needy, defines it.
     let req = required_symbols(&needy, &modules_dir());
@@ -850,7 +850,7 @@ fn file_names_and_property_lists() {
     let f = file_findings(renamed.to_str().unwrap(), &k);
     assert_eq!(f.len(), 1);
     assert_eq!((f[0].check, f[0].stage), (Check::FileName, Stage::Advisory));
-    assert!(f[0].reason.contains("`example`"));
+    assert!(f[0].reason().contains("`example`"));
 
     let right = dir.join("example.kmod");
     std::fs::write(&right, &example).unwrap();

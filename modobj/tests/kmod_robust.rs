@@ -216,7 +216,10 @@ fn exercise(bytes: Vec<u8>, targets: &[Target]) {
     for t in targets {
         let findings = validate(&k, t);
         for f in &findings {
-            assert!(!f.reason.is_empty() && !f.reason.contains('\n'), "{f:?}");
+            assert!(
+                !f.reason().is_empty() && !f.reason().contains('\n'),
+                "{f:?}"
+            );
         }
         if let Some(errno) = kernel_errno(&findings, false) {
             let kernel_errnos = [

@@ -118,6 +118,27 @@ pub fn errno(e: Errno) -> Value {
     ])
 }
 
+/// One finding of a report as a JSON object: the module it concerns,
+/// its check, whether it is fatal, the errno and the reason in words.
+/// Every document that lists findings writes them here, so their members
+/// are named in one place.
+pub fn finding(
+    module: &[u8],
+    check: &str,
+    fatal: bool,
+    errno_of: Option<Errno>,
+    reason: &str,
+) -> Value {
+    let mut members = text_and_bytes("module", "module_bytes", module);
+    members.extend([
+        ("check", check.into()),
+        ("fatal", fatal.into()),
+        ("errno", errno_of.map(errno).into()),
+        ("reason", reason.into()),
+    ]);
+    object(members)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +294,25 @@ mod tests {
         let none: serde_json::Value =
             serde_json::from_str(&stat_listing(&list, Some("a\u{fffd}".as_bytes()))).unwrap();
         assert!(none["modules"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_finding_has_its_members_in_byte_order() {
+        let v = finding(b"m\xff", "Version", true, Some(Errno::ENOEXEC), "r \"q\"");
+        let text = object(vec![("f", v)]).to_document();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let f = &doc["f"];
+        assert_eq!(f["module"], "m\u{fffd}");
+        assert_eq!(f["module_bytes"], json!([109, 255]));
+        assert_eq!(f["check"], "Version");
+        assert_eq!(f["fatal"], true);
+        assert_eq!(f["errno"]["name"], "ENOEXEC");
+        assert_eq!(f["reason"], "r \"q\"");
+        let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
+        assert!(at("check") < at("errno") && at("errno") < at("fatal"));
+        assert!(at("fatal") < at("module") && at("module_bytes") < at("reason"));
+        let plain = finding(b"m", "File", false, None, "");
+        let text = object(vec![("f", plain)]).to_document();
+        assert!(!text.contains("module_bytes") && text.contains("\"errno\": null"));
     }
 }

@@ -6,33 +6,13 @@ use object::elf;
 
 use super::elf::{Elf, RelEnt, Shdr, SymEnt};
 use super::reloc::relocs_at;
-use super::text::{printable_bytes, section_type_name};
 use super::{split_required, Endian, ModInfo};
 use crate::checks::Check;
-use crate::machine::{pointer_reloc, reloc_name, PointerReloc};
+use crate::findings::{Detail, RelocType, SectionRef};
+use crate::machine::{pointer_reloc, PointerReloc};
 use libmodctl::ModName;
 
-/// Which pointer a decoding note is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Field {
-    LinkSet,
-    Descriptor,
-    Name,
-    Required,
-    Modcmd,
-}
-
-impl Field {
-    fn what(self) -> &'static str {
-        match self {
-            Field::LinkSet => "the pointer in link_set_modules",
-            Field::Descriptor => "the module descriptor (modinfo_t)",
-            Field::Name => "mi_name",
-            Field::Required => "mi_required",
-            Field::Modcmd => "mi_modcmd",
-        }
-    }
-}
+pub(crate) use crate::findings::Field;
 
 /// Something found while decoding the descriptor; [`crate::validate`]
 /// turns these into findings at the point in the kernel's order where the
@@ -41,7 +21,7 @@ impl Field {
 pub(crate) struct Note {
     pub check: Check,
     pub field: Field,
-    pub reason: String,
+    pub detail: Detail,
     /// For an unterminated string: the bytes available before the end of
     /// its section.
     pub available: u64,
@@ -87,11 +67,11 @@ impl<'e, 'a> Decoder<'e, 'a> {
         }
     }
 
-    fn note(&mut self, check: Check, field: Field, reason: String) {
+    fn note(&mut self, check: Check, field: Field, detail: Detail) {
         self.notes.push(Note {
             check,
             field,
-            reason,
+            detail,
             available: 0,
         });
     }
@@ -125,9 +105,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
             self.note(
                 Check::LinkSetMissing,
                 Field::LinkSet,
-                "the object has no usable section-name table (.shstrtab), so the kernel \
-                 cannot find section link_set_modules"
-                    .into(),
+                Detail::NoSectionNameTable,
             );
             return None;
         }
@@ -135,32 +113,15 @@ impl<'e, 'a> Decoder<'e, 'a> {
             .filter_map(|i| elf.shdr(i))
             .find(|s| s.is_progtab() && elf.section_name(s) == Some(b"link_set_modules"));
         let Some(link_set) = link_set else {
-            self.note(
-                Check::LinkSetMissing,
-                Field::LinkSet,
-                "no section link_set_modules: the object carries no module descriptor \
-                 (it was not built with the MODULE() macro)"
-                    .into(),
-            );
+            self.note(Check::LinkSetMissing, Field::LinkSet, Detail::NoLinkSet);
             return None;
         };
         if link_set.size != ptr {
-            // Whole pointers, or bytes when it is not a whole number (no
-            // floating point, whose formatting code adds 17 KB to modload).
-            let n = if link_set.size % ptr == 0 {
-                format!("{} pointers", link_set.size / ptr)
-            } else {
-                "not a whole number of pointers".to_string()
+            let detail = Detail::LinkSetSize {
+                size: link_set.size,
+                pointer: ptr,
             };
-            self.note(
-                Check::LinkSetSize,
-                Field::LinkSet,
-                format!(
-                    "section link_set_modules is {} bytes ({n}); a module must hold exactly \
-                     one {}-byte pointer there",
-                    link_set.size, ptr
-                ),
-            );
+            self.note(Check::LinkSetSize, Field::LinkSet, detail);
             return None;
         }
         let (desc_sec, desc_off) = match self.pointer(&link_set, 0, Field::LinkSet)? {
@@ -168,8 +129,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
                 self.note(
                     Check::UnrelocatedPointer,
                     Field::LinkSet,
-                    "the pointer in link_set_modules is NULL: there is no descriptor to read"
-                        .into(),
+                    Detail::NullLinkSet,
                 );
                 return None;
             }
@@ -198,11 +158,7 @@ impl<'e, 'a> Decoder<'e, 'a> {
         let name = match self.pointer(&desc_shdr, desc_off + 8 + ptr, Field::Name) {
             Some(Ptr::Into { section, offset }) => self.string(section, offset, Field::Name),
             Some(Ptr::Null) => {
-                self.note(
-                    Check::UndecodablePointer,
-                    Field::Name,
-                    "mi_name is NULL; the kernel would dereference it and crash".into(),
-                );
+                self.note(Check::UndecodablePointer, Field::Name, Detail::NullName);
                 None
             }
             None => None,
@@ -231,7 +187,6 @@ impl<'e, 'a> Decoder<'e, 'a> {
     fn pointer(&mut self, sec: &Shdr, offset: u64, field: Field) -> Option<Ptr> {
         let elf = *self.elf;
         let ptr = elf.l.class.pointer_size();
-        let what = field.what();
         let raw = self.word_at(sec, offset, ptr)?;
         let found = match self
             .prefetched
@@ -245,28 +200,21 @@ impl<'e, 'a> Decoder<'e, 'a> {
             if raw == 0 {
                 return Some(Ptr::Null);
             }
-            self.note(
-                Check::UnrelocatedPointer,
-                field,
-                format!(
-                    "{what} has no relocation and holds the fixed address {raw:#x}, which \
-                     is nowhere inside the loaded module"
-                ),
-            );
+            let detail = Detail::FixedPointer { field, raw };
+            self.note(Check::UnrelocatedPointer, field, detail);
             return None;
         };
         let (sym, sym_name) = self.reloc_symbol(&r, raw, field)?;
         let Some(kind) = pointer_reloc(elf.l.e_machine, ptr, r.r_type) else {
-            self.note(
-                Check::UndecodablePointer,
+            let detail = Detail::PointerType {
                 field,
-                format!(
-                    "{what} is filled by relocation type {} ({}), which does not store a \
-                     {ptr}-byte pointer on this machine",
-                    r.r_type,
-                    reloc_name(elf.l.e_machine, r.r_type).unwrap_or("unknown")
-                ),
-            );
+                reloc: RelocType {
+                    e_machine: elf.l.e_machine,
+                    r_type: r.r_type,
+                },
+                pointer: ptr,
+            };
+            self.note(Check::UndecodablePointer, field, detail);
             return None;
         };
         // module_fetch_info() reads the link-set entry, mi_name and
@@ -274,16 +222,12 @@ impl<'e, 'a> Decoder<'e, 'a> {
         // global symbols; mi_modcmd is called only after it (kern_module.c
         // r1.155 and r1.115), so a global modcmd is fine.
         if sym.bind != elf::STB_LOCAL && r.sym != 0 && field != Field::Modcmd {
-            self.note(
-                Check::GlobalPointerReloc,
+            let detail = Detail::GlobalPointer {
                 field,
-                format!(
-                    "{what} is relocated against the global symbol `{sym_name}`; the kernel \
-                     reads this pointer before it applies relocations against global \
-                     symbols, so it would read the unrelocated value {raw:#x} (declare the \
-                     object static)"
-                ),
-            );
+                symbol: sym_name.clone(),
+                raw,
+            };
+            self.note(Check::GlobalPointerReloc, field, detail);
         }
         let addend = applied_addend(kind, &r, raw, ptr);
         let (section, target) = match kind {
@@ -297,35 +241,28 @@ impl<'e, 'a> Decoder<'e, 'a> {
         self.loaded_target(section, target, field)
     }
 
-    /// The symbol relocation `r` names, with its name made printable;
-    /// `None` (noted) when there is no such symbol.
-    fn reloc_symbol(&mut self, r: &RelEnt, raw: u64, field: Field) -> Option<(SymEnt, String)> {
+    /// The symbol relocation `r` names, with its name's bytes; `None`
+    /// (noted) when there is no such symbol.
+    fn reloc_symbol(&mut self, r: &RelEnt, raw: u64, field: Field) -> Option<(SymEnt, Vec<u8>)> {
         let elf = *self.elf;
-        let what = field.what();
         let Some(symtab) = self.symtab else {
-            self.note(
-                Check::UndecodablePointer,
-                field,
-                format!("{what} is relocated but the object has no symbol table"),
-            );
+            let detail = Detail::PointerWithoutSymbols { field };
+            self.note(Check::UndecodablePointer, field, detail);
             return None;
         };
         let Some(sym) = elf.symbol(&symtab, r.sym) else {
-            self.note(
-                Check::UnrelocatedPointer,
+            let detail = Detail::PointerSymbolIndex {
                 field,
-                format!(
-                    "the relocation of {what} names symbol {} but the symbol table has only \
-                     {}; the kernel skips it and reads the unrelocated value {raw:#x}",
-                    r.sym,
-                    elf.symbol_count(&symtab)
-                ),
-            );
+                symbol: r.sym,
+                symcount: elf.symbol_count(&symtab),
+                raw,
+            };
+            self.note(Check::UnrelocatedPointer, field, detail);
             return None;
         };
         let sym_name = elf
             .symbol_name(&symtab, &sym)
-            .map(printable_bytes)
+            .map(<[u8]>::to_vec)
             .unwrap_or_default();
         Some((sym, sym_name))
     }
@@ -337,45 +274,34 @@ impl<'e, 'a> Decoder<'e, 'a> {
         &mut self,
         r: &RelEnt,
         sym: &SymEnt,
-        sym_name: &str,
+        sym_name: &[u8],
         addend: i64,
         field: Field,
     ) -> Option<Ptr> {
         let ptr = self.elf.l.class.pointer_size();
-        let what = field.what();
         match sym.shndx {
             elf::SHN_UNDEF if r.sym == 0 => {
                 let value = wrap_to(ptr, addend as u64);
                 if value == 0 {
                     return Some(Ptr::Null);
                 }
-                self.note(
-                    Check::UnrelocatedPointer,
-                    field,
-                    format!("{what} is set to the fixed address {value:#x}, outside the module"),
-                );
+                let detail = Detail::FixedAddress { field, value };
+                self.note(Check::UnrelocatedPointer, field, detail);
                 None
             }
             elf::SHN_UNDEF => {
-                self.note(
-                    Check::UndecodablePointer,
-                    field,
-                    format!(
-                        "{what} points to the undefined symbol `{sym_name}`, which is not \
-                         part of the module"
-                    ),
-                );
+                let symbol = sym_name.to_vec();
+                let detail = Detail::PointsUndefined { field, symbol };
+                self.note(Check::UndecodablePointer, field, detail);
                 None
             }
             idx if idx >= elf::SHN_LORESERVE => {
-                self.note(
-                    Check::UndecodablePointer,
+                let detail = Detail::PointsSpecial {
                     field,
-                    format!(
-                        "{what} points to symbol `{sym_name}` in special section {idx:#x} \
-                         (absolute or common), not into the module's sections"
-                    ),
-                );
+                    symbol: sym_name.to_vec(),
+                    shndx: idx,
+                };
+                self.note(Check::UndecodablePointer, field, detail);
                 None
             }
             idx => Some(Ptr::Into {
@@ -388,25 +314,18 @@ impl<'e, 'a> Decoder<'e, 'a> {
     /// `target` in `section`, when that is a section the kernel loads;
     /// `None` (noted) when it is not.
     fn loaded_target(&mut self, section: u32, target: u64, field: Field) -> Option<Ptr> {
-        let what = field.what();
         let Some(target_shdr) = self.elf.shdr(section) else {
-            self.note(
-                Check::PointerOutsideSection,
-                field,
-                format!("{what} points into section {section}, which does not exist"),
-            );
+            let detail = Detail::NoSuchSection { field, section };
+            self.note(Check::PointerOutsideSection, field, detail);
             return None;
         };
         if !target_shdr.is_progtab() {
-            self.note(
-                Check::PointerOutsideSection,
+            let detail = Detail::NotLoaded {
                 field,
-                format!(
-                    "{what} points into section {section} of type {}, which the kernel does \
-                     not load",
-                    section_type_name(target_shdr.sh_type)
-                ),
-            );
+                section,
+                sh_type: target_shdr.sh_type,
+            };
+            self.note(Check::PointerOutsideSection, field, detail);
             return None;
         }
         Some(Ptr::Into {
@@ -415,40 +334,40 @@ impl<'e, 'a> Decoder<'e, 'a> {
         })
     }
 
-    fn section_label(&self, s: &Shdr) -> String {
-        match self.elf.section_name(s) {
-            Some(n) => format!("section {} ({})", s.index, printable_bytes(n)),
-            None => format!("section {}", s.index),
+    /// A section as the notes name it (with its name even when empty).
+    fn section_ref(&self, s: &Shdr) -> SectionRef {
+        SectionRef {
+            index: s.index,
+            name: self.elf.section_name(s).map(<[u8]>::to_vec),
         }
+    }
+
+    /// The section's contents are not all in the file.
+    fn past_end(&mut self, s: &Shdr, field: Field) {
+        let section = self.section_ref(s);
+        let detail = Detail::PastEnd { section };
+        self.note(Check::ContentOutsideFile, field, detail);
     }
 
     /// `len` bytes at `offset` in a section (zeros for NOBITS).
     fn bytes_at(&mut self, s: &Shdr, offset: u64, len: u64, field: Field) -> Option<Vec<u8>> {
         let fits = offset.checked_add(len).is_some_and(|end| end <= s.size);
         if !fits {
-            let label = self.section_label(s);
-            self.note(
-                Check::PointerOutsideSection,
+            let detail = Detail::FieldOutside {
                 field,
-                format!(
-                    "{} lies at offset {offset:#x} of {label}, which is only {} bytes long \
-                     ({len} bytes needed)",
-                    field.what(),
-                    s.size
-                ),
-            );
+                offset,
+                section: self.section_ref(s),
+                size: s.size,
+                needed: len,
+            };
+            self.note(Check::PointerOutsideSection, field, detail);
             return None;
         }
         if s.sh_type == elf::SHT_NOBITS {
             return Some(vec![0; len as usize]);
         }
         if !self.elf.within_file(s.offset, s.size) {
-            let label = self.section_label(s);
-            self.note(
-                Check::ContentOutsideFile,
-                field,
-                format!("{label} extends past the end of the file"),
-            );
+            self.past_end(s, field);
             return None;
         }
         self.elf
@@ -467,29 +386,21 @@ impl<'e, 'a> Decoder<'e, 'a> {
     /// The NUL-terminated string at `offset` in section `sec`.
     fn string(&mut self, sec: u32, offset: u64, field: Field) -> Option<Vec<u8>> {
         let s = self.elf.shdr(sec)?;
-        let what = field.what();
         if offset > s.size {
-            let label = self.section_label(&s);
-            self.note(
-                Check::PointerOutsideSection,
+            let detail = Detail::StringOutside {
                 field,
-                format!(
-                    "{what} points {offset:#x} bytes into {label}, which is only {} bytes long",
-                    s.size
-                ),
-            );
+                offset,
+                section: self.section_ref(&s),
+                size: s.size,
+            };
+            self.note(Check::PointerOutsideSection, field, detail);
             return None;
         }
         if s.sh_type == elf::SHT_NOBITS {
             return Some(Vec::new());
         }
         if !self.elf.within_file(s.offset, s.size) {
-            let label = self.section_label(&s);
-            self.note(
-                Check::ContentOutsideFile,
-                field,
-                format!("{label} extends past the end of the file"),
-            );
+            self.past_end(&s, field);
             return None;
         }
         // The rest of the section, at most MAX_STRING bytes of it.
@@ -500,21 +411,23 @@ impl<'e, 'a> Decoder<'e, 'a> {
         match window.iter().position(|&b| b == 0) {
             Some(end) => Some(window[..end].to_vec()),
             None => {
-                let label = self.section_label(&s);
-                let shown = printable_bytes(&window[..window.len().min(40)]);
-                let reason = if (window.len() as u64) < rest {
-                    format!("{what} is longer than {MAX_STRING} bytes without a NUL")
+                let detail = if (window.len() as u64) < rest {
+                    Detail::StringTooLong {
+                        field,
+                        max: MAX_STRING,
+                    }
                 } else {
-                    format!(
-                        "{what} (`{shown}`) runs to the end of {label} after {} bytes without \
-                         a terminating NUL",
-                        window.len()
-                    )
+                    Detail::StringUnterminated {
+                        field,
+                        shown: window[..window.len().min(40)].to_vec(),
+                        section: self.section_ref(&s),
+                        length: window.len() as u64,
+                    }
                 };
                 self.notes.push(Note {
                     check: Check::StringWithoutNul,
                     field,
-                    reason,
+                    detail,
                     available: window.len() as u64,
                 });
                 None

@@ -25,12 +25,13 @@
 //! up short at any time is reported by [`Kmod::changed_while_read`].
 //!
 //! One concept per file, as the `object` crate splits `read/elf`:
-//! [`machine`] names what an object was built for, [`file`] reads a file
-//! as `kobj_load` does, [`elf`] is the bounds-checked view of what was
-//! read, [`reloc`] streams relocation tables, [`descriptor`] decodes
-//! `modinfo_t`, [`symbols`] reads symbol lists (`/dev/ksyms`), [`text`]
-//! makes file text printable. This file holds [`Kmod`], which ties them
-//! together, and the public types it answers with.
+//! [`file`] reads a file as `kobj_load` does, [`elf`] is the
+//! bounds-checked view of what was read, [`reloc`] streams relocation
+//! tables, [`descriptor`] decodes `modinfo_t`, [`symbols`] reads symbol
+//! lists (`/dev/ksyms`). What an object was built for is named in
+//! [`crate::machine`] (so that findings can name it too), and its notes'
+//! words are in [`crate::findings`]. This file holds [`Kmod`], which ties
+//! them together, and the public types it answers with.
 //!
 //! Nothing here is shared between threads: a [`Kmod`] is used by the
 //! thread that opened it, so what it computes lazily lives in plain
@@ -39,12 +40,10 @@
 mod descriptor;
 mod elf;
 mod file;
-mod machine;
 mod reloc;
 mod symbols;
 #[cfg(test)]
 pub(crate) mod tests;
-mod text;
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,14 +62,14 @@ pub(crate) use file::{read_file, EHDR_MAX};
 use reloc::DescriptorRelocs;
 pub(crate) use symbols::symbol_table;
 
+pub(crate) use crate::findings::section_type_name;
+pub use crate::machine::{ElfClass, Endian, Machine};
 pub(crate) use descriptor::{Field, Note};
 pub(crate) use elf::{
     parse_layout, Elf, Layout, RelEnt, Shdr, SymEnt, EI_CLASS, EI_DATA, EI_VERSION,
 };
 pub(crate) use file::ReadStage;
-pub use machine::{ElfClass, Endian, Machine};
 pub use symbols::read_symbol_table;
-pub(crate) use text::{printable, printable_bytes, section_type_name};
 
 /// What reading a file that was truncated while it was being read fails
 /// with. The kernel, given the file now, would meet the same short read,
@@ -83,8 +82,9 @@ pub const FILE_CHANGED_ERRNO: Errno = Errno::EINVAL;
 /// files can make it hold at once per file.
 pub const BOOT_READ_WHOLE: u64 = 4 << 20;
 
-/// Why nothing read from such a file is trusted.
-pub const FILE_CHANGED_REASON: &str = "the file changed (was truncated) while it was being read";
+/// Why nothing read from such a file is trusted (worded with the other
+/// findings).
+pub use crate::findings::FILE_CHANGED_REASON;
 
 pub use crate::image::{KmodError, Waits};
 

@@ -3,6 +3,7 @@ use super::file::STREAMED_TABLE;
 use super::symbols::text_symbol_list;
 use super::*;
 use crate::checks::Check;
+use crate::findings::{printable, printable_bytes};
 use object::elf;
 
 fn fixtures() -> std::path::PathBuf {
@@ -103,7 +104,7 @@ fn a_file_cut_between_the_section_table_and_the_sections_changed_while_read() {
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].check, Check::FileChanged);
     assert_eq!(findings[0].errno, FILE_CHANGED_ERRNO);
-    assert_eq!(findings[0].reason, FILE_CHANGED_REASON);
+    assert_eq!(findings[0].reason(), FILE_CHANGED_REASON);
     // Cut after the descriptor was decoded: it is not read again.
     let path = temp_file("cut-late", &bytes);
     let k = Kmod::open(&path).unwrap();

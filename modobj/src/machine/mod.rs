@@ -12,8 +12,9 @@
 //! sys/kern/subr_kobj.c r1.76.
 //!
 //! The reader and the validator ask the registry below rather than match
-//! on `e_machine` or relocation numbers themselves; so does
-//! `kmod::Machine`, which names an object's machine in listings.
+//! on `e_machine` or relocation numbers themselves; so does [`Machine`]
+//! (`class.rs`, with [`ElfClass`] and [`Endian`]: what an object was built
+//! for, here so that the reader and the findings can both name it).
 //!
 //! # Adding a port
 //!
@@ -63,6 +64,7 @@ mod aarch64;
 mod alpha;
 mod amd64;
 mod arm;
+mod class;
 mod hppa;
 mod i386;
 mod m68k;
@@ -95,6 +97,7 @@ pub const PORTS: &[&Port] = &[
 ];
 
 pub use alpha::{EM_ALPHA, EM_ALPHA_EXP};
+pub use class::{ElfClass, Endian, Machine};
 pub use i386::EM_486;
 
 /// One port's table.

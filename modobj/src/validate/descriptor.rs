@@ -4,24 +4,15 @@
 
 use libmodctl::errno::Errno;
 
-use super::{Certainty, Check, Finding, Stage, Validator};
-use crate::kmod::{printable_bytes, version_text, Field, ModInfo, Note};
+use super::{Certainty, Check, Detail, Finding, Stage, Validator};
+use crate::kmod::{Field, ModInfo, Note};
 use crate::rules::{version_compatible, MAXMODNAME};
-
-fn class_names(max: i32) -> &'static str {
-    if max > 6 {
-        "1-6: misc, vfs, driver, exec, secmodel, bufq"
-    } else {
-        "1-5: misc, vfs, driver, exec, secmodel"
-    }
-}
 
 /// A descriptor field that cannot be decoded: the kernel would read
 /// whatever lies there. Like the emulator, call it an invalid object;
 /// the tools do not risk the load.
 fn unreadable(n: &Note, stage: Stage) -> Finding {
-    let reason = format!("the module descriptor cannot be read: {}", n.reason);
-    Finding::new(n.check, reason)
+    Finding::new(n.check, Detail::Unreadable(Box::new(n.detail.clone())))
         .with_stage(stage)
         .with_errno(Errno::ENOEXEC)
         .with_certainty(Certainty::Harmful)
@@ -36,7 +27,7 @@ impl Validator<'_, '_> {
             let f = match n.check {
                 // The kernel's own refusals, as the reader worded them.
                 Check::LinkSetMissing | Check::LinkSetSize => {
-                    Finding::new(n.check, n.reason.as_str())
+                    Finding::new(n.check, n.detail.clone())
                 }
                 _ => unreadable(n, Stage::Load),
             };
@@ -45,14 +36,11 @@ impl Validator<'_, '_> {
         for n in of(Field::Name) {
             self.add(unreadable(n, Stage::Info));
             if n.check == Check::StringWithoutNul && n.available >= MAXMODNAME as u64 {
-                self.push(
-                    Check::NameLength,
-                    format!(
-                        "the module name is at least {} characters; the limit is {}",
-                        n.available,
-                        MAXMODNAME - 1
-                    ),
-                );
+                let detail = Detail::NameAtLeast {
+                    length: n.available,
+                    limit: MAXMODNAME - 1,
+                };
+                self.push(Check::NameLength, detail);
             }
         }
         let mi = self.k.modinfo();
@@ -72,32 +60,20 @@ impl Validator<'_, '_> {
         }
         if let Some(mi) = mi {
             if !mi.has_modcmd && of(Field::Modcmd).next().is_none() {
-                self.push(
-                    Check::NoModcmd,
-                    "mi_modcmd is NULL: the kernel does not check and would call a NULL function \
-                     at MODULE_CMD_INIT",
-                );
+                self.push(Check::NoModcmd, Detail::NoModcmd);
             }
         }
     }
 
     fn name(&mut self, mi: &ModInfo) {
         if mi.name.len() >= MAXMODNAME {
-            self.push(
-                Check::NameLength,
-                format!(
-                    "the module name `{}` is {} characters; the limit is {}",
-                    printable_bytes(mi.name.as_bytes()),
-                    mi.name.len(),
-                    MAXMODNAME - 1
-                ),
-            );
+            let detail = Detail::NameTooLong {
+                name: mi.name.clone(),
+                limit: MAXMODNAME - 1,
+            };
+            self.push(Check::NameLength, detail);
         } else if mi.name.is_empty() {
-            self.push(
-                Check::EmptyName,
-                "the module name is empty; it can be loaded only by path and never unloaded by \
-                 name",
-            );
+            self.push(Check::EmptyName, Detail::EmptyName);
         }
     }
 
@@ -105,25 +81,18 @@ impl Validator<'_, '_> {
         if mi.class > 0 && mi.class < self.rules.class_max {
             return;
         }
-        if self.rules.class_checked {
-            self.push(
-                Check::Class,
-                format!(
-                    "class {} is not a module class ({})",
-                    mi.class,
-                    class_names(self.rules.class_max)
-                ),
-            );
+        // Older kernels do not look at the class.
+        let checked = self.rules.class_checked;
+        let detail = Detail::Class {
+            class: mi.class,
+            max: self.rules.class_max,
+            unchecked_by: (!checked).then_some(self.t.osrevision),
+        };
+        let f = Finding::new(Check::Class, detail);
+        if checked {
+            self.add(f);
         } else {
-            // Older kernels do not look at the class.
-            let reason = format!(
-                "class {} is not a module class ({}); NetBSD {} does not check, but nothing will \
-                 ever autoload it by class",
-                mi.class,
-                class_names(self.rules.class_max),
-                version_text(self.t.osrevision)
-            );
-            self.add(Finding::new(Check::Class, reason).with_certainty(Certainty::Advisory));
+            self.add(f.with_certainty(Certainty::Advisory));
         }
     }
 
@@ -131,22 +100,12 @@ impl Validator<'_, '_> {
         if version_compatible(mi.version, self.t.osrevision) {
             return;
         }
-        let rule = if self.rules.current {
-            "a -current kernel accepts only modules built for exactly its version"
-        } else {
-            "a release kernel accepts only modules of the same major.minor release"
+        let detail = Detail::Version {
+            module: mi.version,
+            kernel: self.t.osrevision,
+            current: self.rules.current,
         };
-        self.push(
-            Check::Version,
-            format!(
-                "built for NetBSD {} ({}) but the kernel is NetBSD {} ({}); {rule} (modload -f \
-                 overrides)",
-                version_text(mi.version),
-                mi.version,
-                version_text(self.t.osrevision),
-                self.t.osrevision
-            ),
-        );
+        self.push(Check::Version, detail);
     }
 
     /// The required names as `module_do_load` walks them: the first
@@ -154,36 +113,25 @@ impl Validator<'_, '_> {
     fn required(&mut self, mi: &ModInfo) {
         for (i, dep) in mi.required.iter().enumerate() {
             if dep.len() + 1 >= MAXMODNAME {
-                self.push(
-                    Check::RequiredLength,
-                    format!(
-                        "required module name `{}` is {} characters; the limit is {}",
-                        printable_bytes(dep.as_bytes()),
-                        dep.len(),
-                        MAXMODNAME - 2
-                    ),
-                );
+                let detail = Detail::RequiredTooLong {
+                    name: dep.clone(),
+                    limit: MAXMODNAME - 2,
+                };
+                self.push(Check::RequiredLength, detail);
                 return;
             }
             if let Some(max) = self.rules.max_required.filter(|&max| i >= max) {
-                self.push(
-                    Check::TooManyRequired,
-                    format!(
-                        "the module requires {} modules; NetBSD {} allows at most {max}",
-                        mi.required.len(),
-                        version_text(self.t.osrevision)
-                    ),
-                );
+                let detail = Detail::TooManyRequired {
+                    count: mi.required.len(),
+                    kernel: self.t.osrevision,
+                    max,
+                };
+                self.push(Check::TooManyRequired, detail);
                 return;
             }
             if *dep == mi.name {
-                self.push(
-                    Check::SelfDependency,
-                    format!(
-                        "module `{}` lists itself among its required modules",
-                        printable_bytes(mi.name.as_bytes())
-                    ),
-                );
+                let name = mi.name.clone();
+                self.push(Check::SelfDependency, Detail::SelfDependency { name });
                 return;
             }
         }

@@ -4,7 +4,7 @@
 
 use object::elf;
 
-use super::{kernel_for, Certainty, Check, Finding, Validator};
+use super::{Certainty, Check, Detail, Finding, Validator};
 use crate::kmod::{Elf, ElfClass, Endian, EI_CLASS, EI_DATA, EI_VERSION};
 use crate::machine::{self, PortKernel};
 use crate::rules::MAX_SHNUM;
@@ -59,17 +59,6 @@ fn kernel_header(data: &[u8], class: ElfClass, endian: Endian) -> Option<KernelH
         e_shnum: u16_at(rest + 2)?,
         e_shstrndx: u16_at(rest + 4)?,
     })
-}
-
-fn e_type_name(t: u16) -> &'static str {
-    match t {
-        elf::ET_NONE => "ET_NONE, no file type",
-        elf::ET_REL => "ET_REL, relocatable",
-        elf::ET_EXEC => "ET_EXEC, an executable",
-        elf::ET_DYN => "ET_DYN, a shared object",
-        elf::ET_CORE => "ET_CORE, a core dump",
-        _ => "unknown",
-    }
 }
 
 fn class_of(ei_class: u8) -> Option<ElfClass> {
@@ -136,14 +125,8 @@ impl<'k> Validator<'k, '_> {
         let data = self.k.bytes();
         let kernel = machine::kernel(&self.t.machine);
         if kernel.is_none() {
-            self.push(
-                Check::UnknownMachine,
-                format!(
-                    "the validator does not know which objects a `{}` kernel accepts; machine, \
-                     class and byte order were not checked",
-                    self.t.machine
-                ),
-            );
+            let machine = self.t.machine.clone();
+            self.push(Check::UnknownMachine, Detail::UnknownMachine { machine });
         }
         let layouts = Layouts::of(data, kernel);
         if !self.is_elf(data, layouts.class) {
@@ -160,16 +143,12 @@ impl<'k> Validator<'k, '_> {
         }
         let elf = self.k.elf()?;
         if !elf.table_ok() {
-            self.push(
-                Check::Truncated,
-                format!(
-                    "the section header table ({} entries at offset {:#x}) extends past the end \
-                     of the file ({} bytes)",
-                    kh.e_shnum,
-                    kh.e_shoff,
-                    self.k.file_size()
-                ),
-            );
+            let detail = Detail::SectionTablePastEnd {
+                entries: kh.e_shnum,
+                offset: kh.e_shoff,
+                file_size: self.k.file_size(),
+            };
+            self.push(Check::Truncated, detail);
             return None;
         }
         Some((elf, kh.e_shstrndx))
@@ -182,23 +161,16 @@ impl<'k> Validator<'k, '_> {
             ElfClass::Elf64 => 64,
         };
         if (data.len() as u64) < ehdr {
-            self.push(
-                Check::Truncated,
-                format!(
-                    "the file is {} bytes, shorter than the {ehdr}-byte ELF header the kernel reads",
-                    data.len()
-                ),
-            );
+            let detail = Detail::ShortHeader {
+                size: data.len() as u64,
+                header: ehdr,
+            };
+            self.push(Check::Truncated, detail);
             return false;
         }
         if data[..4] != elf::ELFMAG {
-            self.push(
-                Check::NotElf,
-                format!(
-                    "not an ELF object: it starts with {:02x} {:02x} {:02x} {:02x}, not 7f 45 4c 46",
-                    data[0], data[1], data[2], data[3]
-                ),
-            );
+            let magic = [data[0], data[1], data[2], data[3]];
+            self.push(Check::NotElf, Detail::NotElf { magic });
             return false;
         }
         true
@@ -207,37 +179,22 @@ impl<'k> Validator<'k, '_> {
     /// ELF version, file type and machine.
     fn identity(&mut self, kh: &KernelHeader, kernel: Option<&PortKernel>) {
         if kh.ei_version != 1 || kh.e_version != 1 {
-            self.push(
-                Check::ElfVersion,
-                format!(
-                    "unsupported ELF version {} (header version {}); only version 1 exists",
-                    kh.ei_version, kh.e_version
-                ),
-            );
+            let detail = Detail::ElfVersion {
+                ident: kh.ei_version,
+                header: kh.e_version,
+            };
+            self.push(Check::ElfVersion, detail);
         }
         if kh.e_type != elf::ET_REL {
-            self.push(
-                Check::FileType,
-                format!(
-                    "file type is {} ({}); a module must be a relocatable object (ET_REL, as \
-                     made by ld -r)",
-                    kh.e_type,
-                    e_type_name(kh.e_type)
-                ),
-            );
+            let e_type = kh.e_type;
+            self.push(Check::FileType, Detail::FileType { e_type });
         }
-        if let Some(kernel) = kernel.filter(|k| !k.e_machines.contains(&kh.e_machine)) {
-            let file_em = self.k.e_machine().unwrap_or(kh.e_machine);
-            let built_for = machine::port(file_em)
-                .map_or_else(|| format!("machine {file_em}"), |p| p.name.to_string());
-            self.push(
-                Check::Machine,
-                format!(
-                    "built for {built_for} (e_machine {file_em}); {} accepts only {}",
-                    kernel_for(&self.t.machine),
-                    kernel.label()
-                ),
-            );
+        if kernel.is_some_and(|k| !k.e_machines.contains(&kh.e_machine)) {
+            let detail = Detail::Machine {
+                e_machine: self.k.e_machine().unwrap_or(kh.e_machine),
+                kernel: self.t.machine.clone(),
+            };
+            self.push(Check::Machine, detail);
         }
     }
 
@@ -247,65 +204,55 @@ impl<'k> Validator<'k, '_> {
     fn layouts_match(&mut self, data: &[u8], l: &Layouts) -> bool {
         let (class_mismatch, endian_mismatch) = (l.class_mismatch(), l.endian_mismatch());
         if class_mismatch {
-            let file = l.file_class.map_or_else(
-                || format!("an invalid class ({})", data[EI_CLASS]),
-                |c| c.name().to_string(),
-            );
-            let reason = format!(
-                "the object is {file} but {} reads every module as {}; it does not check the \
-                 class and misreads the header",
-                kernel_for(&self.t.machine),
-                l.class.name()
-            );
-            self.push_unless_refused(Check::ElfClass, reason);
+            let detail = Detail::ElfClass {
+                file: data[EI_CLASS],
+                kernel: self.t.machine.clone(),
+                reads: l.class,
+            };
+            self.push_unless_refused(Check::ElfClass, detail);
         }
         if endian_mismatch {
-            let file = l.file_endian.map_or_else(
-                || format!("of invalid byte order ({})", data[EI_DATA]),
-                |e| e.name().to_string(),
-            );
-            let reason = format!(
-                "the object is {file} but {} is {}; it would misread every field",
-                kernel_for(&self.t.machine),
-                l.endian.name()
-            );
-            self.push_unless_refused(Check::ByteOrder, reason);
+            let detail = Detail::ByteOrder {
+                file: data[EI_DATA],
+                kernel: self.t.machine.clone(),
+                reads: l.endian,
+            };
+            self.push_unless_refused(Check::ByteOrder, detail);
         }
         !class_mismatch && !endian_mismatch
     }
 
     /// Certain only when no earlier finding is.
-    fn push_unless_refused(&mut self, check: Check, reason: String) {
+    fn push_unless_refused(&mut self, check: Check, detail: Detail) {
         let certainty = if self.out.iter().any(|f| f.certain) {
             Certainty::Harmful
         } else {
             Certainty::Refused
         };
-        self.add(Finding::new(check, reason).with_certainty(certainty));
+        self.add(Finding::new(check, detail).with_certainty(certainty));
     }
 
     /// `e_shnum`, `e_shoff` and `e_shentsize` as the kernel bounds them.
     fn section_table(&mut self, kh: &KernelHeader) -> bool {
         let want = self.k.elf().map_or(0, |e| e.shdr_size());
-        let why = if kh.e_shnum == 0 {
-            "e_shnum is 0 (no sections, or extended numbering the kernel does not support)"
-                .to_string()
+        let detail = if kh.e_shnum == 0 {
+            Detail::NoSections
         } else if kh.e_shnum > MAX_SHNUM {
-            format!(
-                "e_shnum is {}, more than the kernel's limit of {MAX_SHNUM}",
-                kh.e_shnum
-            )
+            Detail::TooManySections {
+                shnum: kh.e_shnum,
+                max: MAX_SHNUM,
+            }
         } else if kh.e_shoff == 0 {
-            "e_shoff is 0: there is no section header table".to_string()
+            Detail::NoSectionTable
         } else if u64::from(kh.e_shentsize) != want {
-            format!(
-                "e_shentsize is {}, not the {want} bytes of a section header",
-                kh.e_shentsize
-            )
+            Detail::SectionHeaderSize {
+                size: kh.e_shentsize,
+                want,
+            }
         } else {
             return true;
         };
-        self.push(Check::SectionTable, format!("bad section table: {why}"));
+        self.push(Check::SectionTable, detail);
         false
     }
 }

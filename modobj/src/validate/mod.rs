@@ -16,14 +16,16 @@
 //! `relocations` (both relocation passes), `descriptor`
 //! (`module_fetch_info` and `module_do_load`'s checks of `modinfo_t`),
 //! `symbols` (clashes and unresolved symbols). This file holds the entry
-//! points and the walk's order.
+//! points and the walk's order. What a finding says is data, a
+//! [`Detail`]; its words are in [`crate::findings`].
 
 use libmodctl::errno::Errno;
 
-use crate::kmod::{printable, printable_bytes, Elf, Kmod, Shdr, FILE_CHANGED_REASON};
+use crate::kmod::{Elf, Kmod, Shdr};
 use crate::rules::MAX_PLIST_FILE;
 
 pub use crate::checks::{Certainty, Check, CheckInfo, Stage};
+pub use crate::findings::{Detail, SectionRef};
 pub use crate::rules::{version_compatible, KernelRules, RegionRule, Target};
 pub use symbols::{
     clashing_names, clashing_symbols, required_symbols, unresolved_names, unresolved_symbols,
@@ -47,8 +49,9 @@ pub struct Finding {
     /// errno it most likely returns, or the closest one when the kernel
     /// would misbehave instead of refusing).
     pub errno: Errno,
-    /// One line, naming the offending value.
-    pub reason: String,
+    /// What was found, naming the offending values; [`Finding::reason`]
+    /// words it on one line.
+    pub detail: Detail,
     /// The kernel always refuses this (otherwise: advisory, or the kernel
     /// would misbehave rather than refuse).
     pub certain: bool,
@@ -65,14 +68,19 @@ impl Finding {
         self.stage != Stage::Advisory && !(self.forceable && force)
     }
 
+    /// The finding in words: one line, naming the offending values.
+    pub fn reason(&self) -> String {
+        self.detail.to_string()
+    }
+
     /// A finding of `check` as the table in [`crate::checks`] describes it.
-    pub fn new(check: Check, reason: impl Into<String>) -> Finding {
+    pub fn new(check: Check, detail: Detail) -> Finding {
         let info = check.info();
         Finding {
             check,
             stage: info.stage,
             errno: info.errno,
-            reason: reason.into(),
+            detail,
             certain: info.certainty == Certainty::Refused,
             forceable: info.forceable,
         }
@@ -132,7 +140,7 @@ pub fn validate_with_symbols(
 
 /// The one finding for a file truncated while it was being read.
 fn file_changed() -> Finding {
-    Finding::new(Check::FileChanged, FILE_CHANGED_REASON)
+    Finding::new(Check::FileChanged, Detail::FileChanged)
 }
 
 /// Checks that need the file's location: a file name that does not match
@@ -144,31 +152,23 @@ pub fn file_findings(path: &str, k: &Kmod) -> Vec<Finding> {
         let base = path.rsplit('/').next().unwrap_or(path);
         let stem = base.strip_suffix(".kmod").unwrap_or(base);
         if stem != mi.name {
-            let file = printable(base);
-            out.push(Finding::new(
-                Check::FileName,
-                format!(
-                    "the file is called `{file}` but the module is named `{}`; loading it by \
-                     name, autoloading it or requiring it looks for `{0}/{0}.kmod`",
-                    printable_bytes(mi.name.as_bytes())
-                ),
-            ));
+            let detail = Detail::FileName {
+                file: base.to_string(),
+                module: mi.name.clone(),
+            };
+            out.push(Finding::new(Check::FileName, detail));
         }
     }
     let plist =
         String::from_utf8_lossy(&crate::plistfile::plist_path(path.as_bytes())).into_owned();
     if let Ok(meta) = std::fs::metadata(&plist) {
-        let plist = printable(&plist);
         if meta.len() >= MAX_PLIST_FILE {
-            out.push(Finding::new(
-                Check::PlistTooLarge,
-                format!(
-                    "the property list {plist} is {} bytes; the kernel reads at most {} \
-                     (load with -P to skip it)",
-                    meta.len(),
-                    MAX_PLIST_FILE - 1
-                ),
-            ));
+            let detail = Detail::PlistTooLarge {
+                path: plist,
+                size: meta.len(),
+                limit: MAX_PLIST_FILE - 1,
+            };
+            out.push(Finding::new(Check::PlistTooLarge, detail));
         }
     }
     out
@@ -186,31 +186,14 @@ pub fn blocking_finding(findings: &[Finding], flags: i32) -> Option<&Finding> {
         .or_else(|| blocking.next())
 }
 
-/// "an amd64 kernel", "a sparc64 kernel".
-fn kernel_for(machine: &str) -> String {
-    let article = if machine.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} {machine} kernel")
-}
-
-fn section_label(elf: &Elf<'_>, s: &Shdr) -> String {
-    match elf.section_name(s) {
-        Some(n) if !n.is_empty() => {
-            format!("section {} ({})", s.index, crate::kmod::printable_bytes(n))
-        }
-        _ => format!("section {}", s.index),
-    }
-}
-
-/// " (3 such relocations)" when there is more than one of a problem.
-fn also(count: u64, what: &str) -> String {
-    if count > 1 {
-        format!(" ({count} such {what})")
-    } else {
-        String::new()
+/// A section as findings name it: by index, and by name when it has one.
+fn section_ref(elf: &Elf<'_>, s: &Shdr) -> SectionRef {
+    SectionRef {
+        index: s.index,
+        name: elf
+            .section_name(s)
+            .filter(|n| !n.is_empty())
+            .map(<[u8]>::to_vec),
     }
 }
 
@@ -238,8 +221,8 @@ impl<'k, 'f> Validator<'k, 'f> {
     }
 
     /// A finding of `check` as the table describes it.
-    fn push(&mut self, check: Check, reason: impl Into<String>) {
-        self.add(Finding::new(check, reason));
+    fn push(&mut self, check: Check, detail: Detail) {
+        self.add(Finding::new(check, detail));
     }
 
     fn add(&mut self, f: Finding) {

@@ -13,8 +13,9 @@
 
 use object::elf;
 
-use super::{also, section_label, Certainty, Check, Finding, Stage, Validator};
-use crate::kmod::{printable_bytes, version_text, Elf, Endian, RelEnt, Shdr, SymEnt};
+use super::{section_ref, Certainty, Check, Detail, Finding, SectionRef, Stage, Validator};
+use crate::findings::{Place, RelocType};
+use crate::kmod::{Elf, Endian, RelEnt, Shdr, SymEnt};
 use crate::machine::{self, Applied, RelFailure, RelocSections};
 use crate::rules::KernelRules;
 
@@ -22,13 +23,14 @@ use crate::rules::KernelRules;
 struct RelocTally {
     first_section: u32,
     first_offset: u64,
-    symbol: String,
+    /// The symbol's name (empty when it has none or is out of range).
+    symbol: Vec<u8>,
     sym_index: u32,
     count: u64,
 }
 
 impl RelocTally {
-    fn first(section: u32, r: &RelEnt, symbol: String) -> RelocTally {
+    fn first(section: u32, r: &RelEnt, symbol: Vec<u8>) -> RelocTally {
         RelocTally {
             first_section: section,
             first_offset: r.offset,
@@ -176,7 +178,7 @@ impl<'e, 'a> Scan<'e, 'a> {
         let t = self
             .found
             .outside
-            .get_or_insert_with(|| (RelocTally::first(section, r, String::new()), width));
+            .get_or_insert_with(|| (RelocTally::first(section, r, Vec::new()), width));
         t.0.count += 1;
     }
 
@@ -193,7 +195,7 @@ impl<'e, 'a> Scan<'e, 'a> {
             let t = self
                 .found
                 .out_of_range
-                .get_or_insert_with(|| RelocTally::first(section, r, r.sym.to_string()));
+                .get_or_insert_with(|| RelocTally::first(section, r, Vec::new()));
             t.count += 1;
             return;
         }
@@ -233,7 +235,7 @@ impl<'e, 'a> Scan<'e, 'a> {
             None if !full => {
                 let name = elf
                     .symbol_name(symtab, &sym)
-                    .map(printable_bytes)
+                    .map(<[u8]>::to_vec)
                     .unwrap_or_default();
                 let mut t = RelocTally::first(section, r, name);
                 t.count = 1;
@@ -259,7 +261,7 @@ impl Scan<'_, '_> {
                 let name = self
                     .elf
                     .symbol_name(self.symtab, sym)
-                    .map(printable_bytes)
+                    .map(<[u8]>::to_vec)
                     .unwrap_or_default();
                 let mut t = RelocTally::first(section, r, name);
                 t.count = 1;
@@ -306,35 +308,19 @@ fn problem(applied: Option<Applied>, sym: &SymEnt, index: u32) -> Option<Check> 
     }
 }
 
-/// "relocation type 24 (R_X86_64_PC64)", or "relocation type 200
-/// (unknown)" for a type the port's table does not name.
-fn reloc_label(e_machine: u16, r_type: u32) -> String {
-    let name = machine::reloc_name(e_machine, r_type).unwrap_or("unknown");
-    format!("relocation type {r_type} ({name})")
-}
-
-/// "amd64 kobj_machdep.c 1.6": the port whose table judged the object,
-/// and the revision its table was first written from.
-fn linker_label(e_machine: u16) -> String {
-    match machine::port(e_machine) {
-        Some(p) => {
-            let end = p.source.find([' ', ',']).map_or(p.source.len(), |i| {
-                // After "kobj_machdep.c 1.6": the file and its revision.
-                let rest = &p.source[i + 1..];
-                i + 1 + rest.find([' ', ',']).unwrap_or(rest.len())
-            });
-            format!("{} {}", p.name, &p.source[..end])
-        }
-        None => format!("machine {e_machine}"),
-    }
-}
-
-/// "section 2 (.rela.text)", or the bare index of a section that does not
-/// exist.
-fn place(elf: &Elf<'_>, section: u32) -> String {
-    match elf.shdr(section) {
-        Some(s) => section_label(elf, &s),
-        None => format!("section {section}"),
+/// The place a tally first met: "section 2 (.rela.text)", or the bare
+/// index of a section that does not exist, and the offset.
+fn place(elf: &Elf<'_>, t: &RelocTally) -> Place {
+    let section = match elf.shdr(t.first_section) {
+        Some(s) => section_ref(elf, &s),
+        None => SectionRef {
+            index: t.first_section,
+            name: None,
+        },
+    };
+    Place {
+        section,
+        offset: t.first_offset,
     }
 }
 
@@ -349,30 +335,22 @@ impl Validator<'_, '_> {
             self.add(f.with_stage(Stage::Load));
         }
         if let Some(t) = found.out_of_range {
-            self.push(
-                Check::RelocationSymbolIndex,
-                format!(
-                    "relocation at {}+{:#x} names symbol {} but the symbol table has {symcount} \
-                     entries; the kernel silently skips it and leaves the place unrelocated{}",
-                    place(elf, t.first_section),
-                    t.first_offset,
-                    t.symbol,
-                    also(t.count, "relocations")
-                ),
-            );
+            let detail = Detail::RelocSymbolIndex {
+                at: place(elf, &t),
+                symbol: t.sym_index,
+                symcount,
+                count: t.count,
+            };
+            self.push(Check::RelocationSymbolIndex, detail);
         }
         if let Some((t, width)) = found.outside {
-            let size = elf.shdr(t.first_section).map_or(0, |s| s.size);
-            self.push(
-                Check::RelocationOffset,
-                format!(
-                    "a relocation of {} at offset {:#x} writes {width} bytes but the section is \
-                     only {size} bytes long; the kernel would write outside the module{}",
-                    place(elf, t.first_section),
-                    t.first_offset,
-                    also(t.count, "relocations")
-                ),
-            );
+            let detail = Detail::RelocOutside {
+                at: place(elf, &t),
+                width,
+                size: elf.shdr(t.first_section).map_or(0, |s| s.size),
+                count: t.count,
+            };
+            self.push(Check::RelocationOffset, detail);
         }
         self.common_symbols(elf, symtab);
         for (r_type, t) in &found.branches {
@@ -388,7 +366,7 @@ impl Validator<'_, '_> {
     /// The finding for one kind of relocation problem; a REL entry on a
     /// port whose linker panics on one is harmful rather than refused.
     fn reloc_finding(&self, elf: &Elf<'_>, kind: Kind, t: &RelocTally) -> Finding {
-        let f = Finding::new(kind.0, self.reloc_reason(elf, kind, t));
+        let f = Finding::new(kind.0, self.reloc_detail(elf, kind, t));
         let panics = matches!(
             machine::reloc_sections(elf.l.e_machine),
             Some(RelocSections::RelaOnly(RelFailure::Panics))
@@ -407,56 +385,37 @@ impl Validator<'_, '_> {
         let Some(b) = machine::branch(em, r_type) else {
             return;
         };
-        let what = reloc_label(em, r_type);
-        let at = format!("{}+{:#x}", place(elf, t.first_section), t.first_offset);
-        let consequence = if b.checked {
-            "the kernel's linker refuses the load (ENOEXEC) if it places the module farther than \
-             that from the target"
-        } else {
-            "the kernel's linker does not check it and would silently truncate the displacement \
-             if it placed the module farther than that from the target"
+        let detail = Detail::BranchRange {
+            reloc: RelocType {
+                e_machine: em,
+                r_type,
+            },
+            at: place(elf, t),
+            symbol: t.symbol.clone(),
+            reach: b.reach,
+            checked: b.checked,
+            count: t.count,
         };
-        let note = machine::reloc_note(em, r_type).map_or_else(String::new, |n| format!("; {n}"));
-        self.push(
-            Check::BranchRange,
-            format!(
-                "{what} at {at} against `{}`, outside the module, reaches {}: {consequence}{note}{}",
-                t.symbol,
-                b.reach,
-                also(t.count, "relocations")
-            ),
-        );
+        self.push(Check::BranchRange, detail);
     }
 
-    fn reloc_reason(&self, elf: &Elf<'_>, (check, key): Kind, t: &RelocTally) -> String {
-        let at = format!("{}+{:#x}", place(elf, t.first_section), t.first_offset);
-        let more = also(t.count, "relocations");
-        let against = if t.symbol.is_empty() {
-            String::new()
-        } else {
-            format!(" against `{}`", t.symbol)
-        };
+    /// What is wrong with one kind of relocation, first met at `t`.
+    fn reloc_detail(&self, elf: &Elf<'_>, (check, key): Kind, t: &RelocTally) -> Detail {
+        let (at, symbol, count) = (place(elf, t), t.symbol.clone(), t.count);
         let em = elf.l.e_machine;
-        let linker = linker_label(em);
+        let reloc = RelocType {
+            e_machine: em,
+            r_type: key,
+        };
         match check {
-            Check::UnsupportedRelocation => {
-                let what = reloc_label(em, key);
-                let note =
-                    machine::reloc_note(em, key).map_or_else(String::new, |n| format!("; {n}"));
-                // A type only later kernels implement: say so.
-                let hint = machine::accepted_since(em, key).map_or_else(String::new, |(v, why)| {
-                    format!(
-                        "; kernels before NetBSD {} do not know it ({why})",
-                        version_text(v)
-                    )
-                });
-                format!(
-                    "{what} at {at}{against}: this port's kernel linker does not apply it \
-                     ({linker}){note}{hint}{more}"
-                )
-            }
+            Check::UnsupportedRelocation => Detail::Unsupported {
+                reloc,
+                at,
+                symbol,
+                since: machine::accepted_since(em, key),
+                count,
+            },
             Check::MisappliedRelocation => {
-                let what = reloc_label(em, key);
                 let why = self
                     .rules
                     .applies(
@@ -470,37 +429,31 @@ impl Validator<'_, '_> {
                         _ => None,
                     })
                     .unwrap_or("as written it is applied wrongly");
-                format!(
-                    "{what} at {at}{against}: this port's kernel linker accepts it but applies it \
-                     wrongly ({linker}): {why}; the module would run with a wrong value there{more}"
-                )
+                Detail::Misapplied {
+                    reloc,
+                    at,
+                    symbol,
+                    why,
+                    count,
+                }
             }
-            Check::RelNotApplied => {
-                let panics = matches!(
+            Check::RelNotApplied => Detail::RelNotApplied {
+                e_machine: em,
+                at,
+                symbol,
+                panics: matches!(
                     machine::reloc_sections(em),
                     Some(RelocSections::RelaOnly(RelFailure::Panics))
-                );
-                let outcome = if panics {
-                    "and panics on a REL entry (\"kobj_reloc: REL relocations not supported\")"
-                } else {
-                    "and fails the load on a REL entry"
-                };
-                format!(
-                    "relocation at {at}{against} is in a REL section (SHT_REL): this port's kernel \
-                     linker applies only RELA sections ({linker}) {outcome}{more}"
-                )
-            }
-            Check::LocalUndefined => format!(
-                "relocation at {at} uses local symbol {}, which is undefined{more}",
-                t.sym_index
-            ),
-            Check::WeakUndefined => format!(
-                "relocation at {at}{against}: the symbol is an undefined weak symbol, which the \
-                 kernel's linker does not support{more}"
-            ),
-            _ => format!(
-                "relocation at {at}{against} uses an undefined symbol of unusual binding{more}"
-            ),
+                ),
+                count,
+            },
+            Check::LocalUndefined => Detail::LocalUndefined {
+                at,
+                index: t.sym_index,
+                count,
+            },
+            Check::WeakUndefined => Detail::WeakUndefined { at, symbol, count },
+            _ => Detail::UnusualBinding { at, symbol, count },
         }
     }
 
@@ -514,18 +467,11 @@ impl Validator<'_, '_> {
             };
             if sym.shndx == elf::SHN_COMMON && commons.len() < 4 {
                 let name = elf.symbol_name(symtab, &sym).unwrap_or_default();
-                commons.push(printable_bytes(name));
+                commons.push(name.to_vec());
             }
         }
         if !commons.is_empty() {
-            self.push(
-                Check::CommonSymbol,
-                format!(
-                    "common symbol `{}` has no storage: the kernel does not allocate SHN_COMMON \
-                     symbols (link with ld -r -d)",
-                    commons.join("`, `")
-                ),
-            );
+            self.push(Check::CommonSymbol, Detail::Common { names: commons });
         }
     }
 }

@@ -4,7 +4,8 @@
 
 use object::elf;
 
-use super::{also, section_label, Check, Validator};
+use super::{section_ref, Check, Detail, Validator};
+use crate::findings::{Extent, Region, StringTable};
 use crate::kmod::{Elf, ElfClass, Shdr};
 use crate::rules::RegionRule;
 
@@ -38,24 +39,17 @@ impl Validator<'_, '_> {
                 elf::SHT_PROGBITS | elf::SHT_NOBITS => nprogtab += 1,
                 elf::SHT_SYMTAB => symtabs.push(s),
                 elf::SHT_REL | elf::SHT_RELA if s.info >= shnum => {
-                    let label = section_label(elf, &s);
-                    self.push(
-                        Check::RelocationTarget,
-                        format!(
-                            "relocation {label} applies to section {}, which does not exist; the \
-                             kernel reads a section header past the end of its table",
-                            s.info
-                        ),
-                    );
+                    let detail = Detail::RelocationTargetMissing {
+                        section: section_ref(elf, &s),
+                        target: s.info,
+                    };
+                    self.push(Check::RelocationTarget, detail);
                 }
                 _ => {}
             }
         }
         if nprogtab == 0 {
-            self.push(
-                Check::NoContents,
-                "the file has no contents: no PROGBITS or NOBITS section",
-            );
+            self.push(Check::NoContents, Detail::NoContents);
         }
         symtabs
     }
@@ -64,15 +58,14 @@ impl Validator<'_, '_> {
     /// one, not empty and inside the file (then true).
     fn symbol_table(&mut self, elf: &Elf<'_>, symtabs: &[Shdr]) -> bool {
         if symtabs.len() != 1 {
-            let why = if symtabs.is_empty() {
-                "the file has no symbol table (SHT_SYMTAB); was it stripped?".to_string()
+            let detail = if symtabs.is_empty() {
+                Detail::NoSymbolTable
             } else {
-                format!(
-                    "the file has {} symbol tables; the kernel accepts exactly one",
-                    symtabs.len()
-                )
+                Detail::SymbolTables {
+                    count: symtabs.len(),
+                }
             };
-            self.push(Check::SymbolTable, why);
+            self.push(Check::SymbolTable, detail);
         }
         let Some(&st) = symtabs.first() else {
             return false;
@@ -81,23 +74,17 @@ impl Validator<'_, '_> {
             .shdr(st.link)
             .filter(|l| st.link != 0 && l.sh_type == elf::SHT_STRTAB);
         let Some(strtab) = link else {
-            self.push(
-                Check::SymbolTable,
-                format!(
-                    "the symbol table's string table (sh_link {}) is not a valid string table \
-                     section",
-                    st.link
-                ),
-            );
+            let link = st.link;
+            self.push(Check::SymbolTable, Detail::SymbolStringsLink { link });
             return false;
         };
         if elf.symbol_count(&st) == 0 {
-            self.push(Check::NoSymbols, "the symbol table has no entries");
+            self.push(Check::NoSymbols, Detail::NoSymbols);
         } else if !elf.within_file(st.offset, elf.symbol_count(&st) * elf.sym_size()) {
             self.push_outside(elf, &st);
         }
         if strtab.size == 0 {
-            self.push(Check::NoSymbolStrings, "the symbol string table is empty");
+            self.push(Check::NoSymbolStrings, Detail::NoSymbolStrings);
         } else if !elf.within_file(strtab.offset, strtab.size) {
             self.push_outside(elf, &strtab);
         } else {
@@ -113,10 +100,8 @@ impl Validator<'_, '_> {
             return;
         }
         if u32::from(shstrndx) >= shnum {
-            self.push(
-                Check::SectionNames,
-                format!("e_shstrndx is {shstrndx} but there are only {shnum} sections"),
-            );
+            let detail = Detail::SectionNamesIndex { shstrndx, shnum };
+            self.push(Check::SectionNames, detail);
         } else if let Some(t) = elf.shstrtab() {
             if !elf.within_file(t.offset, t.size) {
                 self.push_outside(elf, &t);
@@ -141,17 +126,13 @@ impl Validator<'_, '_> {
 
     /// A section the kernel reads that the file is too short for.
     fn push_outside(&mut self, elf: &Elf<'_>, s: &Shdr) {
-        let label = section_label(elf, s);
-        self.push(
-            Check::ContentOutsideFile,
-            format!(
-                "{label} ({} bytes at offset {:#x}) extends past the end of the file ({} bytes); \
-                 the file is truncated",
-                s.size,
-                s.offset,
-                elf.data.len()
-            ),
-        );
+        let detail = Detail::OutsideFile {
+            section: section_ref(elf, s),
+            size: s.size,
+            offset: s.offset,
+            file_size: elf.data.len(),
+        };
+        self.push(Check::ContentOutsideFile, detail);
     }
 
     /// Names the kernel reads run to a NUL inside their table: the last
@@ -160,7 +141,7 @@ impl Validator<'_, '_> {
     fn string_tables(&mut self, elf: &Elf<'_>, symtab: &Shdr) {
         let shnum = u32::from(elf.l.e_shnum);
         if let Some(strtab) = elf.shdr(symtab.link) {
-            self.string_table(elf, &strtab, "symbol string table");
+            self.string_table(elf, &strtab, StringTable::Symbols);
             let mut bad: Option<(u32, u32)> = None;
             let mut count = 0u64;
             let symcount = elf.symbol_count(symtab).min(u64::from(u32::MAX)) as u32;
@@ -173,56 +154,44 @@ impl Validator<'_, '_> {
                     count += 1;
                 }
             }
-            if let Some((i, name)) = bad {
-                let label = section_label(elf, &strtab);
-                self.push(
-                    Check::StringTable,
-                    format!(
-                        "symbol {i} has name offset {name:#x} but its string table, {label}, is \
-                         {} bytes; the kernel would read the name from outside the module{}",
-                        strtab.size,
-                        also(count, "symbols")
-                    ),
-                );
+            if let Some((symbol, offset)) = bad {
+                let detail = Detail::SymbolNameOffset {
+                    symbol,
+                    offset,
+                    table: section_ref(elf, &strtab),
+                    size: strtab.size,
+                    count,
+                };
+                self.push(Check::StringTable, detail);
             }
         }
         if let Some(names) = elf.shstrtab().filter(|t| elf.within_file(t.offset, t.size)) {
-            self.string_table(elf, &names, "section-name table");
+            self.string_table(elf, &names, StringTable::SectionNames);
             let bad: Vec<Shdr> = (0..shnum)
                 .filter_map(|i| elf.shdr(i))
                 .filter(|s| u64::from(s.name) >= names.size)
                 .collect();
             if let Some(s) = bad.first() {
-                let label = section_label(elf, &names);
-                self.push(
-                    Check::StringTable,
-                    format!(
-                        "section {} has name offset {:#x} but the section-name table, {label}, \
-                         is {} bytes; the kernel would read the name from outside the module{}",
-                        s.index,
-                        s.name,
-                        names.size,
-                        also(bad.len() as u64, "sections")
-                    ),
-                );
+                let detail = Detail::SectionNameOffset {
+                    section: s.index,
+                    offset: s.name,
+                    table: section_ref(elf, &names),
+                    size: names.size,
+                    count: bad.len() as u64,
+                };
+                self.push(Check::StringTable, detail);
             }
         }
     }
 
     /// The table's last byte is a NUL.
-    fn string_table(&mut self, elf: &Elf<'_>, t: &Shdr, what: &str) {
+    fn string_table(&mut self, elf: &Elf<'_>, t: &Shdr, table: StringTable) {
         let terminated = elf
             .contents(t)
             .is_none_or(|b| b.last().is_none_or(|&c| c == 0));
         if !terminated {
-            let label = section_label(elf, t);
-            self.push(
-                Check::StringTable,
-                format!(
-                    "the {what}, {label}, does not end with a NUL byte; the kernel would read its \
-                     last name past the end of the table"
-                ),
-            );
+            let section = section_ref(elf, t);
+            self.push(Check::StringTable, Detail::Unterminated { table, section });
         }
     }
 
@@ -253,10 +222,14 @@ impl Validator<'_, '_> {
             }
         }
         ranges.sort_unstable();
-        let name = |r: &(u64, u64, u32)| match elf.shdr(r.2).filter(|_| r.2 != 0) {
-            Some(s) => section_label(elf, &s),
-            None if r.0 == 0 && r.1 == ehdr => "the ELF header".to_string(),
-            None => "the section header table".to_string(),
+        let extent = |r: &(u64, u64, u32)| Extent {
+            what: match elf.shdr(r.2).filter(|_| r.2 != 0) {
+                Some(s) => Region::Section(section_ref(elf, &s)),
+                None if r.0 == 0 && r.1 == ehdr => Region::ElfHeader,
+                None => Region::SectionTable,
+            },
+            start: r.0,
+            end: r.1,
         };
         let mut count = 0u64;
         let mut first: Option<(usize, usize)> = None;
@@ -273,21 +246,12 @@ impl Validator<'_, '_> {
             }
         }
         if let Some((a, b)) = first {
-            let (ra, rb) = (&ranges[a], &ranges[b]);
-            self.push(
-                Check::SectionOverlap,
-                format!(
-                    "{} (file bytes {:#x}-{:#x}) overlaps {} ({:#x}-{:#x}); no linker writes \
-                     such a file, so what the kernel would load is not what was built{}",
-                    name(rb),
-                    rb.0,
-                    rb.1,
-                    name(ra),
-                    ra.0,
-                    ra.1,
-                    also(count, "overlaps")
-                ),
-            );
+            let detail = Detail::Overlap {
+                part: extent(&ranges[b]),
+                with: extent(&ranges[a]),
+                count,
+            };
+            self.push(Check::SectionOverlap, detail);
         }
     }
 
@@ -300,42 +264,26 @@ impl Validator<'_, '_> {
             }
             let a = s.addralign;
             if a == 0 || !a.is_power_of_two() || a > 1 << 30 {
-                let label = section_label(elf, &s);
-                self.push(
-                    Check::Alignment,
-                    format!(
-                        "{label} has alignment {a}, not a power of two; the kernel's layout \
-                         arithmetic would misplace it or miscount the module's size"
-                    ),
-                );
+                let section = section_ref(elf, &s);
+                self.push(Check::Alignment, Detail::Alignment { section, align: a });
             }
         }
         let r = elf.regions();
         if self.rules.regions == RegionRule::SingleRegion {
             if r.single == 0 {
-                let why = "no text, data or bss: every loadable section is empty";
-                self.push(Check::NoText, why);
+                self.push(Check::NoText, Detail::NoLoadable);
             }
             return;
         }
         if r.text == 0 {
-            let why = format!(
-                "no text: no executable section has contents (this kernel loads code only \
-                 from SHF_EXECINSTR sections; the module has {} bytes of other data)",
-                r.single
-            );
-            self.push(Check::NoText, why);
+            self.push(Check::NoText, Detail::NoText { other: r.single });
         }
         if self.rules.regions == RegionRule::EveryRegionRequired {
             if r.data == 0 {
-                let why = "no data/bss: no writable section (.data, .bss) has contents, \
-                           and this kernel refuses a module without one";
-                self.push(Check::NoData, why);
+                self.push(Check::NoData, Detail::NoData);
             }
             if r.rodata == 0 {
-                let why = "no rodata: no read-only data section (.rodata, link_set_modules) \
-                           has contents, and this kernel refuses a module without one";
-                self.push(Check::NoRodata, why);
+                self.push(Check::NoRodata, Detail::NoRodata);
             }
         }
     }
@@ -349,30 +297,23 @@ impl Validator<'_, '_> {
                 && s.size > 0
                 && s.flags & u64::from(elf::SHF_ALLOC) == 0
             {
-                let label = section_label(elf, &s);
-                self.push(
-                    Check::NonAllocSection,
-                    format!(
-                        "{label} is not part of the program image but the kernel loads it anyway, \
-                         costing {} bytes of wired memory",
-                        s.size
-                    ),
-                );
+                let section = section_ref(elf, &s);
+                let detail = Detail::NonAlloc {
+                    section,
+                    size: s.size,
+                };
+                self.push(Check::NonAllocSection, detail);
             }
             let is_rel = s.sh_type == elf::SHT_REL || s.sh_type == elf::SHT_RELA;
             if is_rel && s.size > 0 {
                 if let Some(target) = elf.shdr(s.info) {
                     if target.sh_type != elf::SHT_PROGBITS {
-                        let label = section_label(elf, &s);
-                        let tlabel = section_label(elf, &target);
-                        self.push(
-                            Check::IgnoredRelocations,
-                            format!(
-                                "relocations in {label} apply to {tlabel} of type {}, which the \
-                                 kernel never relocates",
-                                crate::kmod::section_type_name(target.sh_type)
-                            ),
-                        );
+                        let detail = Detail::IgnoredRelocations {
+                            section: section_ref(elf, &s),
+                            target: section_ref(elf, &target),
+                            target_type: target.sh_type,
+                        };
+                        self.push(Check::IgnoredRelocations, detail);
                     }
                 }
             }

@@ -9,8 +9,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use libmodctl::ModName;
 
-use super::{Check, Validator};
-use crate::kmod::{printable, Kmod};
+use super::{Check, Detail, Validator};
+use crate::kmod::Kmod;
 
 /// The kernel's exceptions to the "global symbol redefined" check.
 fn clash_exempt(name: &str) -> bool {
@@ -112,14 +112,7 @@ impl Validator<'_, '_> {
             return;
         };
         for name in clashing_symbols(self.k, is_defined) {
-            self.push(
-                Check::SymbolClash,
-                format!(
-                    "the module defines global symbol `{}`, which the kernel or a loaded module \
-                     already defines",
-                    printable(&name)
-                ),
-            );
+            self.push(Check::SymbolClash, Detail::SymbolClash { name });
         }
     }
 
@@ -129,14 +122,7 @@ impl Validator<'_, '_> {
             return;
         };
         for name in unresolved_symbols(self.k, is_defined) {
-            self.push(
-                Check::UnresolvedSymbol,
-                format!(
-                    "undefined symbol `{}` is defined neither by the kernel nor by a loaded or \
-                     required module",
-                    printable(&name)
-                ),
-            );
+            self.push(Check::UnresolvedSymbol, Detail::Unresolved { name });
         }
     }
 }

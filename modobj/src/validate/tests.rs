@@ -33,11 +33,15 @@ fn a_file_truncated_while_being_read_is_one_certain_finding() {
         check: Check::FileChanged,
         stage: Stage::Load,
         errno: Errno::EINVAL,
-        reason: "the file changed (was truncated) while it was being read".into(),
+        detail: Detail::FileChanged,
         certain: true,
         forceable: false,
     };
     assert_eq!(findings, vec![expected.clone()]);
+    assert_eq!(
+        findings[0].reason(),
+        "the file changed (was truncated) while it was being read"
+    );
     assert_eq!(with_symbols, vec![expected]);
     assert_eq!(kernel_errno(&findings, true), Some(Errno::EINVAL));
     // Its descriptor was read before, but the file's name is not
@@ -67,7 +71,7 @@ fn overlapping_sections_block() {
     d[at..at + 8].copy_from_slice(&off);
     let f = blocking(d).unwrap();
     assert_eq!((f.check, f.certain), (Check::SectionOverlap, false));
-    assert!(f.reason.contains(".rela.text") && f.reason.contains(".rela.rodata"));
+    assert!(f.reason().contains(".rela.text") && f.reason().contains(".rela.rodata"));
 }
 
 #[test]
@@ -79,7 +83,7 @@ fn string_table_without_nul_blocks() {
     d[at..at + 8].copy_from_slice(&(size - 1).to_le_bytes());
     let f = blocking(d).unwrap();
     assert_eq!(f.check, Check::StringTable);
-    assert!(f.reason.contains("NUL"), "{}", f.reason);
+    assert!(f.reason().contains("NUL"), "{}", f.reason());
 }
 
 #[test]
@@ -94,7 +98,7 @@ fn relocation_outside_its_section_blocks() {
         (f.check, f.errno),
         (Check::RelocationOffset, Errno::ENOEXEC)
     );
-    assert!(f.reason.contains("offset 0x1000"), "{}", f.reason);
+    assert!(f.reason().contains("offset 0x1000"), "{}", f.reason());
 }
 
 #[test]
@@ -109,7 +113,7 @@ fn a_relocation_like_the_last_good_one_but_outside_still_blocks() {
     d[rel + 24..rel + 24 + 8].copy_from_slice(&0x1000u64.to_le_bytes());
     let f = blocking(d).unwrap();
     assert_eq!(f.check, Check::RelocationOffset);
-    assert!(f.reason.contains("offset 0x1000"), "{}", f.reason);
+    assert!(f.reason().contains("offset 0x1000"), "{}", f.reason());
 }
 
 #[test]
@@ -190,7 +194,7 @@ fn first_certain_finding_gives_the_errno() {
         check: Check::Version,
         stage: Stage::Info,
         errno,
-        reason: String::new(),
+        detail: Detail::NoModcmd,
         certain,
         forceable,
     };

@@ -434,7 +434,7 @@ fn finding_reason(
     o.findings
         .iter()
         .find(|f| checks.contains(&f.check))
-        .map(|f| f.reason.clone())
+        .map(|f| f.reason())
 }
 
 /// Why `module_prime` refuses it, in plain words.

@@ -46,7 +46,7 @@ pub fn prevalidate(k: &KernelConnection, operand: &[u8], flags: i32) -> Option<R
     let f = blocking_finding(&findings, flags)?;
     Some(Refusal {
         errno: f.errno,
-        reason: f.reason.clone(),
+        reason: f.reason(),
     })
 }
 

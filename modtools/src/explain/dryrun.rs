@@ -151,9 +151,9 @@ impl DryHost<'_> {
                 check: f.check.name().to_string(),
                 errno: fatal.then_some(f.errno),
                 reason: if forced {
-                    format!("{} (overridden by -f)", f.reason)
+                    format!("{} (overridden by -f)", f.reason())
                 } else {
-                    f.reason.clone()
+                    f.reason()
                 },
                 fatal: fatal && !forced,
             });
@@ -250,7 +250,7 @@ impl Host for DryHost<'_> {
             if self.report.verdict.is_none() {
                 self.report.refused_by_tools = !f.certain;
             }
-            return self.open_refused(f.check.name(), f.errno, f.reason.clone(), true);
+            return self.open_refused(f.check.name(), f.errno, f.reason(), true);
         }
         if operand && kmod.modinfo().is_none() {
             // The validator passed it, but its `modinfo_t` cannot be read:
@@ -718,14 +718,7 @@ impl Report {
             object(members)
         });
         let findings = self.items.iter().map(|i| {
-            let mut members = text_and_bytes("module", "module_bytes", i.module.as_bytes());
-            members.extend([
-                ("check", i.check.as_str().into()),
-                ("fatal", i.fatal.into()),
-                ("errno", i.errno.map(errno_json).into()),
-                ("reason", i.reason.as_str().into()),
-            ]);
-            object(members)
+            crate::json::finding(i.module.as_bytes(), &i.check, i.fatal, i.errno, &i.reason)
         });
         let mut members = vec![
             ("schema", REPORT_SCHEMA.into()),

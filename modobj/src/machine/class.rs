@@ -4,7 +4,7 @@
 use object::Endianness;
 
 /// The machine an object was built for (`e_machine`), named as NetBSD's
-/// ports name their architectures: the port of [`crate::machine`] whose
+/// ports name their architectures: the port of the registry whose
 /// objects have that `e_machine`, or another value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Machine {
@@ -15,7 +15,7 @@ pub enum Machine {
 
 impl Machine {
     pub fn from_e_machine(em: u16) -> Machine {
-        crate::machine::port(em).map_or(Machine::Other(em), |p| Machine::Port(p.name))
+        super::port(em).map_or(Machine::Other(em), |p| Machine::Port(p.name))
     }
 
     /// NetBSD's name for the architecture (`MACHINE_ARCH` family).
