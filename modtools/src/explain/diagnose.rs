@@ -13,6 +13,7 @@ use modobj::rules::split_required;
 use modobj::validate::{self, blocking_finding};
 
 use crate::explain::dryrun;
+use crate::explain::reason::Reason;
 use crate::explain::view::KernelView;
 use crate::kernel::KernelConnection;
 
@@ -80,18 +81,13 @@ pub fn load(
             .items
             .iter()
             .find(|i| i.fatal && i.errno == Some(errno))
-            .map(|i| i.reason.clone());
+            .map(|i| i.reason.to_string());
     }
     // The loader itself never fails this way, nor does the file system:
     // the module's INIT did.
     let not_the_loader = !LOADER_ERRNOS.contains(&errno) && !FILE_ERRNOS.contains(&errno);
-    (not_the_loader && report.would_load() && report.facts.is_some()).then(|| {
-        format!(
-            "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
-            errno.0,
-            errno.name().unwrap_or("?")
-        )
-    })
+    (not_the_loader && report.would_load() && report.facts.is_some())
+        .then(|| Reason::InitFailed { errno }.to_string())
 }
 
 /// The errnos the kernel's load path produces by itself (kern_module.c,
@@ -178,7 +174,7 @@ pub fn unload(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<String>
         }
         Errno::EPERM => {
             if let Some(why) = view.permission_reason() {
-                return Some(why);
+                return Some(why.to_string());
             }
             let m = view.active(name)?;
             (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32).then(

@@ -335,7 +335,10 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, String) {
             ),
         ),
         Why::Plist => ("Properties", format!("the .plist of `{name}' cannot be read ({})", r.errno)),
-        _ => walk_reason(r).unwrap_or_else(|| kernel_reason(r)),
+        _ => {
+            let (check, why) = walk_reason(r).unwrap_or_else(|| kernel_reason(r));
+            (check, why.to_string())
+        }
     };
     (name.clone(), check, why)
 }

@@ -1,0 +1,365 @@
+//! The words of every [`Reason`]: the one place a reason's sentence is
+//! written. The reports' text and JSON both take them from here.
+
+use std::fmt::{self, Display, Formatter};
+
+use libmodctl::abi::{ModSource, MAXPATHLEN, MAXPROPSLEN};
+use libmodctl::ModName;
+use modobj::kmod::{version_text, KmodError};
+use modobj::rules::MAX_PLIST_FILE;
+
+use super::reason::{Origin, Reason};
+
+/// Names joined by `sep`.
+fn joined(names: &[ModName], sep: &str) -> String {
+    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+    names.join(sep)
+}
+
+/// " (required by `p')", or nothing.
+fn required_by(p: &Option<ModName>) -> String {
+    p.as_ref()
+        .map_or_else(String::new, |p| format!(" (required by `{p}')"))
+}
+
+/// The subject of a boot module's requirement: `it`, or a module.
+fn subject(s: &Option<ModName>) -> String {
+    s.as_ref()
+        .map_or_else(|| "it".to_string(), |s| format!("`{s}'"))
+}
+
+impl Display for Origin {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.source {
+            Some(ModSource::Builtin) => "built into the kernel",
+            Some(ModSource::Boot) => "loaded by the boot loader",
+            Some(ModSource::Filesys) => "loaded from the file system",
+            None => "loaded",
+        })?;
+        if self.auto {
+            f.write_str(", as a dependency or by autoload")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Reason {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        match self {
+            TooDeep { chain, depth, max } => write!(
+                f,
+                "the chain {} is {depth} deep; this kernel stops at {max}",
+                joined(chain, " -> ")
+            ),
+            Circular { chain } => write!(f, "circular dependency: {}", joined(chain, " -> ")),
+            NoAutoload { module } => write!(
+                f,
+                "the .plist of `{module}' sets noautoload, so it cannot be loaded as a dependency"
+            ),
+            ModuleListUnreadable { errno } => {
+                write!(f, "the kernel's module list cannot be read: {errno}")
+            }
+            Securelevel { level } => write!(
+                f,
+                "kern.securelevel is {level}; modules can be loaded and unloaded only at \
+                 securelevel 0 or below"
+            ),
+            NotRoot { euid } => write!(
+                f,
+                "only root may load and unload modules (effective uid {euid})"
+            ),
+            PathTooLong { len } => write!(
+                f,
+                "the path is {len} bytes long; the kernel copies in at most {MAXPATHLEN} bytes \
+                 with its NUL (MAXPATHLEN)"
+            ),
+            PropsTooLarge { len } => write!(
+                f,
+                "the properties take {len} bytes; the kernel accepts at most {MAXPROPSLEN}"
+            ),
+            AlreadyLoaded {
+                module,
+                by_info: true,
+                origin,
+            } => write!(f, "a module named `{module}' is already loaded ({origin})"),
+            AlreadyLoaded { module, origin, .. } => {
+                write!(f, "module `{module}' is already loaded ({origin})")
+            }
+            BuiltinDisabled { module } => write!(
+                f,
+                "builtin module `{module}' was disabled by modunload; use modload -f to reinstate it"
+            ),
+            RequiredBuiltinDisabled { module } => write!(
+                f,
+                "required builtin module `{module}' is disabled; -f reinstates it"
+            ),
+            BuiltIn { module } => write!(f, "module `{module}' is built into this kernel"),
+            BuiltinFailedAtBoot { module } => write!(
+                f,
+                "built-in module `{module}' failed to initialise at boot (modload -f retries it)"
+            ),
+            InitFailed { errno } => write!(
+                f,
+                "the module's own initialisation failed with error {} ({}); the kernel log \
+                 (dmesg) has its messages",
+                errno.0,
+                errno.name().unwrap_or("?")
+            ),
+            _ => self.fmt_file(f),
+        }
+    }
+}
+
+impl Reason {
+    /// The words about module files and their contents.
+    fn fmt_file(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        match self {
+            FileNotChecked { rump: false } => f.write_str(
+                "the kernel's module directory is unknown, so the module file was not checked",
+            ),
+            FileNotChecked { rump: true } => f.write_str(
+                "a rump kernel opens module files in its own namespace, so the module file was \
+                 not checked",
+            ),
+            WouldWait {
+                path,
+                required: None,
+                waits,
+            } => write!(f, "{path} is {}", KmodError::WouldWait(*waits)),
+            WouldWait {
+                path,
+                required: Some(module),
+                waits,
+            } => write!(
+                f,
+                "the module file of `{module}', {path}, is {}",
+                KmodError::WouldWait(*waits)
+            ),
+            NoModuleFile { path } => write!(f, "no module file at {path}"),
+            NoSuchFile { path } => write!(f, "no such file: {path}"),
+            NoFile { path } => write!(f, "no file {path}"),
+            IsDirectory { path, errno } => write!(f, "{path} is a directory: {errno}"),
+            Socket { path, errno } => write!(
+                f,
+                "{path} is a socket, which the kernel cannot open: {errno}"
+            ),
+            CannotRead { path, error } => write!(f, "cannot read {path}: {error}"),
+            RequiredNoFile { module, path } => write!(
+                f,
+                "required module `{module}' is not loaded and has no module file at {path}"
+            ),
+            RequiredCannotRead {
+                module,
+                path,
+                errno,
+            } => write!(f, "required module `{module}': cannot read {path}: {errno}"),
+            RequiredNotShipped {
+                module,
+                required_by: by,
+                why,
+            } => write!(
+                f,
+                "required module `{module}'{} is neither built into the kernel nor shipped: {why}",
+                required_by(by)
+            ),
+            NameMismatch { path, name, asked } => {
+                write!(f, "{path} declares the name `{name}', not `{asked}'")
+            }
+            DescriptorUnreadable { module, why } => {
+                match module {
+                    Some(m) => write!(f, "the module descriptor of `{m}' cannot be read: ")?,
+                    None => f.write_str("the module descriptor cannot be read: ")?,
+                }
+                match why {
+                    Some(why) => write!(f, "{why}"),
+                    None => f.write_str("it is malformed"),
+                }
+            }
+            Version {
+                module,
+                built_for,
+                kernel,
+            } => write!(
+                f,
+                "`{module}' is built for NetBSD {} ({built_for}) but the kernel is NetBSD {} \
+                 ({kernel})",
+                version_text(*built_for),
+                version_text(*kernel)
+            ),
+            BadClass { module, class } => write!(
+                f,
+                "`{module}' has class {class}, which this kernel does not know"
+            ),
+            _ => self.fmt_symbols(f),
+        }
+    }
+
+    /// The words about symbols, the `.plist` and what was passed through.
+    fn fmt_symbols(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        match self {
+            Clash { module, symbols } => {
+                if let Some(m) = module {
+                    write!(f, "`{m}' ")?;
+                }
+                write!(
+                    f,
+                    "defines global symbols the kernel already has: {}",
+                    symbols.join(", ")
+                )
+            }
+            Unresolved { symbols } => write!(
+                f,
+                "undefined symbols not in the kernel or the modules it requires: {}",
+                symbols.join(", ")
+            ),
+            UnresolvedAfter {
+                module,
+                required_by: by,
+                symbols,
+            } => write!(
+                f,
+                "`{module}'{} uses symbols neither the kernel nor the modules loaded before it \
+                 define: {}",
+                required_by(by),
+                symbols.join(", ")
+            ),
+            LinkRefused {
+                module: Some(m),
+                why,
+            } => write!(f, "`{m}': {why}"),
+            PlistTooLarge { path, size } => write!(
+                f,
+                "{path} has {size} bytes; the kernel reads at most {}",
+                MAX_PLIST_FILE - 1
+            ),
+            PlistFifo { path } => write!(
+                f,
+                "{path} is a FIFO: the kernel would wait for a writer (not done here)"
+            ),
+            PlistNotDictionary { path, why } => {
+                write!(f, "{path} is not a property list dictionary: {why}")
+            }
+            PlistUnreadable { module, errno } => {
+                write!(f, "the .plist of `{module}' cannot be read ({errno})")
+            }
+            Finding {
+                reason,
+                forced: true,
+            } => write!(f, "{reason} (overridden by -f)"),
+            Finding { reason, .. } => f.write_str(reason),
+            LinkRefused { module: None, why } | Object(why) | Console(why) | Connection(why) => {
+                f.write_str(why)
+            }
+            Errno(errno) => write!(f, "{errno}"),
+            _ => self.fmt_boot(f),
+        }
+    }
+
+    /// The words of the boot check.
+    fn fmt_boot(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        match self {
+            Multiboot { kernel } => write!(
+                f,
+                "multiboot hands the modules to {kernel}, not to NetBSD's kernel: not checked"
+            ),
+            ModulesOff => {
+                f.write_str("modules are disabled (`modules off'): the boot loader passes none")
+            }
+            NotFound { tried, dos } => {
+                match tried.as_slice() {
+                    [one] => write!(f, "the boot loader finds no file {one}")?,
+                    [a, b, ..] if a == b => write!(f, "the boot loader finds no file {a}")?,
+                    [a, b, ..] => write!(f, "the boot loader finds neither {a} nor {b}")?,
+                    [] => f.write_str("the boot loader finds no file")?,
+                }
+                if *dos {
+                    f.write_str(
+                        " (the name ends in a carriage return: boot.cfg has DOS line ends)",
+                    )?;
+                }
+                Ok(())
+            }
+            PrimeLinker { why } => write!(f, "the kernel's linker refuses it: {why}"),
+            PrimeNoModule { why } => write!(f, "the kernel finds no module in it: {why}"),
+            BuiltinNamed { module } => write!(
+                f,
+                "`{module}' is the name of a module built into the kernel, and the kernel \
+                 refuses a boot module of that name"
+            ),
+            EarlierBootModule { module } => write!(
+                f,
+                "an earlier boot module is named `{module}', and the kernel refuses a second \
+                 entry of that name"
+            ),
+            // Nothing forces a boot module: the validator's advice to use
+            // -f is replaced.
+            Unforceable { finding } => match finding.find(" (modload -f") {
+                Some(at) => write!(f, "{}; a boot module cannot be forced", &finding[..at]),
+                None => f.write_str(finding),
+            },
+            FailInit { errno } => write!(
+                f,
+                "its MODULE_CMD_INIT fails with {} (the profile's fail_init)",
+                errno.name().unwrap_or("an error")
+            ),
+            AlreadyActive { module } => write!(
+                f,
+                "a module named `{module}' is already active (an earlier boot module or a \
+                 built-in): this one is initialised, finalised and dropped"
+            ),
+            StillListed => {
+                f.write_str("it is still on the boot list after every pass (not initialised)")
+            }
+            _ => self.fmt_requires(f),
+        }
+    }
+
+    /// The words for a boot module's requirement.
+    fn fmt_requires(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        match self {
+            RequiresPending {
+                subject: s,
+                dep,
+                chain,
+            } => write!(
+                f,
+                "{} requires `{dep}', which is being initialised already: a circular \
+                 dependency ({})",
+                subject(s),
+                joined(chain, " -> ")
+            ),
+            RequiresFailed {
+                subject: s,
+                dep,
+                inner,
+            } => write!(
+                f,
+                "{} requires `{dep}', which the kernel does not initialise: {inner}",
+                subject(s)
+            ),
+            RequiresAbsent { subject: s, dep } => write!(
+                f,
+                "{} requires `{dep}', which is neither built into the kernel nor loaded by \
+                 the boot loader; modules are read from the file system only once the root \
+                 file system is mounted, after the boot modules are initialised",
+                subject(s)
+            ),
+            RequiresErrno {
+                subject: s,
+                dep,
+                errno,
+            } => write!(
+                f,
+                "{} requires `{dep}', which the kernel does not initialise ({errno})",
+                subject(s)
+            ),
+            // Every other variant is worded above.
+            _ => unreachable!("reason {self:?} has no words"),
+        }
+    }
+}
