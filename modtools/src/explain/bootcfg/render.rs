@@ -27,20 +27,18 @@ impl ModuleResult {
                     self.file.as_deref().map_or_else(|| "?".into(), text)
                 )
             }
-            Status::NotPassed => format!(
-                "not passed: {}",
-                self.reason.as_deref().unwrap_or("not passed")
-            ),
+            Status::NotPassed => match &self.reason {
+                Some(why) => format!("not passed: {why}"),
+                None => "not passed: not passed".to_string(),
+            },
             _ => {
                 let errno = self
                     .errno
                     .and_then(|e| e.name())
                     .map(|n| format!(" {n}"))
                     .unwrap_or_default();
-                format!(
-                    "error{errno}{called}: {}",
-                    self.reason.as_deref().unwrap_or("")
-                )
+                let why = self.reason.as_ref().map(ToString::to_string);
+                format!("error{errno}{called}: {}", why.unwrap_or_default())
             }
         }
     }
@@ -158,7 +156,7 @@ impl Report {
                     vec![
                         ("order", m.nth.map(|n| n as u64 + 1).into()),
                         ("pass", m.pass.map(pass_name).into()),
-                        ("reason", m.reason.as_deref().into()),
+                        ("reason", m.reason.as_ref().map(ToString::to_string).into()),
                         ("status", m.status.name().into()),
                     ],
                     texts_and_bytes("tried", "tried_bytes", &m.tried),
