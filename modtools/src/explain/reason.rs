@@ -210,6 +210,36 @@ pub enum Reason {
         errno: Errno,
     },
 
+    // modunload's refusals.
+    /// The name is longer than `MAXMODNAME` allows.
+    NameTooLong {
+        len: usize,
+    },
+    /// Loaded modules require it.
+    RequiredBy {
+        users: Vec<ModName>,
+    },
+    /// Its `MODULE_CMD_FINI` refused.
+    RefusesUnload,
+    /// References from inside the kernel hold it.
+    Referenced {
+        refcnt: u32,
+    },
+    /// A built-in disabled already.
+    AlreadyDisabled {
+        module: ModName,
+    },
+    /// A file name where a module name belongs.
+    NotAModuleName,
+    /// No module of that name.
+    NotLoaded {
+        module: ModName,
+    },
+    /// A built-in security model, which stays.
+    BuiltinSecmodel {
+        module: ModName,
+    },
+
     // The boot check.
     /// `multiboot`: another kernel gets the modules.
     Multiboot {

@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use libmodctl::abi::{ModSource, MAXPATHLEN, MAXPROPSLEN};
+use libmodctl::abi::{ModSource, MAXMODNAME, MAXPATHLEN, MAXPROPSLEN};
 use libmodctl::ModName;
 use modobj::kmod::{version_text, KmodError};
 use modobj::rules::MAX_PLIST_FILE;
@@ -106,12 +106,49 @@ impl Display for Reason {
                 errno.0,
                 errno.name().unwrap_or("?")
             ),
-            _ => self.fmt_file(f),
+            _ => self.fmt_unload(f),
         }
     }
 }
 
 impl Reason {
+    /// The words of modunload's refusals.
+    fn fmt_unload(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        match self {
+            NameTooLong { len } => write!(
+                f,
+                "module names are at most {} bytes; this one has {len}",
+                MAXMODNAME - 1
+            ),
+            RequiredBy { users } => write!(
+                f,
+                "required by {}; unload {} first",
+                joined(users, ", "),
+                if users.len() > 1 { "them" } else { "it" }
+            ),
+            RefusesUnload => f.write_str(
+                "the module refused to unload itself (for a file system: is one still mounted?)",
+            ),
+            Referenced { refcnt } => {
+                write!(f, "held by {refcnt} reference(s) from inside the kernel")
+            }
+            AlreadyDisabled { module } => write!(
+                f,
+                "builtin module `{module}' is already disabled (modload -f {module} reinstates it)"
+            ),
+            NotAModuleName => {
+                f.write_str("modunload takes a module name as modstat(8) shows it, not a file name")
+            }
+            NotLoaded { module } => write!(f, "no module named `{module}' is loaded"),
+            BuiltinSecmodel { module } => write!(
+                f,
+                "`{module}' is a security model built into the kernel and cannot be unloaded"
+            ),
+            _ => self.fmt_file(f),
+        }
+    }
+
     /// The words about module files and their contents.
     fn fmt_file(&self, f: &mut Formatter<'_>) -> fmt::Result {
         use Reason::*;
