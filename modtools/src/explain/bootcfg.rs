@@ -20,7 +20,7 @@ use modobj::kmod::version_text;
 use modobj::kobj;
 use modobj::validate::Check;
 
-use crate::explain::reason::Reason;
+use crate::explain::reason::{Note, Reason};
 use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::{KernelConnection, NextKernel};
 mod parse;
@@ -122,7 +122,7 @@ pub struct Report {
     pub kernel: String,
     pub described_by: String,
     pub loader_path: String,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     pub entries: Vec<EntryReport>,
 }
 
@@ -152,7 +152,7 @@ pub fn check(kernel: &KernelConnection, path: &Path) -> Result<Report, String> {
 pub fn report(cfg: &BootCfg, next: &NextKernel, shown: &str) -> Report {
     let t = &next.target;
     let loader_path = boot::loader_module_base(t.osrevision, &t.machine);
-    let mut notes: Vec<String> = cfg.ignored.iter().cloned().collect();
+    let mut notes: Vec<Note> = cfg.ignored.iter().cloned().collect();
     notes.extend(cfg.notes.iter().cloned());
     let mut entries = Vec::new();
     if cfg.menu.is_empty() {

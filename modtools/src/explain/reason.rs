@@ -323,3 +323,63 @@ pub enum Reason {
     /// The kernel connection's words (an emulator or rump failure).
     Connection(String),
 }
+
+/// What the boot check notes about a `boot.cfg` as the boot loader reads
+/// it: lines it drops, commands it does not run, why an entry does not
+/// boot, why the file is not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Larger than the loader reads: the whole file is ignored.
+    TooLarge {
+        size: u64,
+    },
+    /// A `menu=` line past the loader's last entry (`line` from 1).
+    MenuFull {
+        line: usize,
+    },
+    /// A `menu=` line without `:`.
+    MenuWithoutColon {
+        line: usize,
+    },
+    /// `format=n` with a timeout: only nine entries can be chosen.
+    NumberedMenu {
+        entries: usize,
+    },
+    /// A command longer than the loader's buffer.
+    CommandTooLong {
+        command: String,
+        len: usize,
+    },
+    /// `modules` with a flag other than enabled or disabled.
+    ModulesFlag {
+        arg: String,
+    },
+    /// A command starting with a blank.
+    LeadingBlank {
+        line: String,
+    },
+    /// Not a command of the loader.
+    UnknownCommand {
+        command: String,
+    },
+    /// `boot` with arguments it refuses.
+    BootArguments {
+        arg: String,
+    },
+    /// `boot` alone in the default entry runs that entry once more.
+    BootDefaultAgain,
+    /// `boot` alone first runs the default entry (`entry` from 1).
+    BootDefaultFirst {
+        entry: usize,
+    },
+    /// How an entry that does not boot ends.
+    Prompt,
+    MenuAgain,
+    Quit,
+    EndsWithoutBoot,
+    /// Why the file is not read.
+    Unreadable(Errno),
+    Socket,
+    Fifo,
+    Device,
+}

@@ -5,10 +5,11 @@ use std::fmt::{self, Display, Formatter};
 
 use libmodctl::abi::{ModSource, MAXMODNAME, MAXPATHLEN, MAXPROPSLEN};
 use libmodctl::ModName;
+use modobj::boot::{BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
 use modobj::kmod::{version_text, KmodError};
 use modobj::rules::MAX_PLIST_FILE;
 
-use super::reason::{Origin, Reason};
+use super::reason::{Note, Origin, Reason};
 
 /// Names joined by `sep`.
 fn joined(names: &[ModName], sep: &str) -> String {
@@ -397,6 +398,75 @@ impl Reason {
             ),
             // Every other variant is worded above.
             _ => unreachable!("reason {self:?} has no words"),
+        }
+    }
+}
+
+impl Display for Note {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Note::*;
+        match self {
+            TooLarge { size } => write!(
+                f,
+                "the file has {size} bytes; the boot loader ignores a boot.cfg of more than \
+                 {BOOTCFG_MAX_SIZE} bytes"
+            ),
+            MenuFull { line } => write!(
+                f,
+                "line {line}: the boot loader keeps only {BOOTCFG_MAXMENU} menu entries"
+            ),
+            MenuWithoutColon { line } => write!(
+                f,
+                "line {line}: a menu line without `:' is not a menu entry"
+            ),
+            NumberedMenu { entries } => write!(
+                f,
+                "with format=n and a timeout only the first 9 of {entries} menu entries can be \
+                 chosen"
+            ),
+            CommandTooLong { command, len } => write!(
+                f,
+                "the command `{command}' has {len} bytes; the boot loader's buffer holds {}",
+                MENU_COMMAND_MAX - 1
+            ),
+            ModulesFlag { arg } => write!(
+                f,
+                "`modules {arg}': the flag must be `enabled' or `disabled'"
+            ),
+            LeadingBlank { line } => write!(
+                f,
+                "`{line}' starts with a blank, which the boot loader does not skip there: \
+                 an unknown command"
+            ),
+            UnknownCommand { command } => write!(f, "`{command}' is not a boot loader command"),
+            BootArguments { arg } => {
+                write!(f, "`boot {arg}': invalid arguments, so it does not boot")
+            }
+            BootDefaultAgain => f.write_str(
+                "`boot' without a kernel or flags runs this, the default entry, once more \
+                 (bootdefault)",
+            ),
+            BootDefaultFirst { entry } => write!(
+                f,
+                "`boot' without a kernel or flags first runs the default entry ({entry}) \
+                 (bootdefault)"
+            ),
+            Prompt => f.write_str("it drops to the boot prompt"),
+            MenuAgain => f.write_str("it shows the menu again"),
+            Quit => f.write_str("`quit' restarts the machine"),
+            EndsWithoutBoot => {
+                f.write_str("its commands end without booting, so the menu comes back")
+            }
+            Unreadable(errno) => write!(f, "{errno}"),
+            Socket => f.write_str("a socket, not a file: not read"),
+            Fifo => f.write_str(
+                "a FIFO or pipe, not a file: not read (the boot loader reads a file; a FIFO \
+                 would wait for a writer)",
+            ),
+            Device => f.write_str(
+                "a device, not a file: not read (the boot loader reads boot.cfg from a file \
+                 system)",
+            ),
         }
     }
 }

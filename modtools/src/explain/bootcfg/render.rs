@@ -168,7 +168,7 @@ impl Report {
             let (ends, target) = match &e.plan.ends {
                 Ends::Boots(f) => ("boot", f.as_deref().map(Value::from)),
                 Ends::Multiboot(k) => ("multiboot", Some(Value::from(k.as_str()))),
-                Ends::Stays(why) => ("none", Some(Value::from(why.as_str()))),
+                Ends::Stays(why) => ("none", Some(Value::from(why.to_string()))),
             };
             object(
                 [
@@ -191,7 +191,7 @@ impl Report {
                             e.modules.iter().map(module).collect::<Vec<_>>().into(),
                         ),
                         ("modules_enabled", e.plan.enabled.into()),
-                        ("notes", strings(&e.plan.notes)),
+                        ("notes", notes(&e.plan.notes)),
                         ("would_load", e.would_load().into()),
                     ],
                 ]
@@ -214,10 +214,16 @@ impl Report {
             ),
             ("kernel", self.kernel.as_str().into()),
             ("loader_path", self.loader_path.as_str().into()),
-            ("notes", strings(&self.notes)),
+            ("notes", notes(&self.notes)),
             ("schema", REPORT_SCHEMA.into()),
             ("would_load", self.would_load().into()),
         ]);
         doc.to_document()
     }
+}
+
+/// Notes as a JSON array of their words.
+fn notes(notes: &[Note]) -> Value {
+    let words: Vec<String> = notes.iter().map(ToString::to_string).collect();
+    strings(&words)
 }
