@@ -16,11 +16,11 @@ use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::boot::{self, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
 use modobj::engine::{BootEntry, BootOutcome, Engine, Fate, Host, Opened, Refusal, Why};
-use modobj::kmod::version_text;
 use modobj::kobj;
 use modobj::validate::Check;
 
 use crate::explain::reason::{Note, Reason};
+use crate::explain::text::kernel_name;
 use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::{KernelConnection, NextKernel};
 mod parse;
@@ -164,12 +164,7 @@ pub fn report(cfg: &BootCfg, next: &NextKernel, shown: &str) -> Report {
     }
     Report {
         boot_cfg: shown.to_string(),
-        kernel: format!(
-            "NetBSD {} ({}) {}",
-            version_text(t.osrevision),
-            t.osrevision,
-            t.machine
-        ),
+        kernel: kernel_name(t.osrevision, &t.machine),
         described_by: next.described_by.clone(),
         loader_path,
         notes,
@@ -386,7 +381,8 @@ impl Host for NextBoot<'_> {
     fn open(&mut self, _path: &[u8], _name: Option<&[u8]>, _operand: bool) -> Opened {
         Opened::Refused(kobj::Refusal {
             errno: Errno::EOPNOTSUPP,
-            reason: "the root file system is not mounted".into(),
+            // The engine takes the reason as text.
+            reason: Reason::RootNotMounted.to_string(),
         })
     }
     fn plist(

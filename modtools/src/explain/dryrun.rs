@@ -2,6 +2,7 @@
 //! would do it, and a report of what it found.
 
 use crate::explain::reason::Reason;
+use crate::explain::text::kernel_name;
 use crate::explain::view::{describe, KernelView};
 use crate::explain::{kernel_reason, walk_reason};
 use crate::json::{text_and_bytes, texts_and_bytes};
@@ -495,12 +496,7 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
-        Some(t) => format!(
-            "NetBSD {} ({}) {}",
-            version_text(t.osrevision),
-            t.osrevision,
-            t.machine
-        ),
+        Some(t) => kernel_name(t.osrevision, &t.machine),
         None => "unknown".into(),
     };
     let report = Report {

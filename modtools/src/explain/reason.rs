@@ -283,6 +283,8 @@ pub enum Reason {
     },
     /// Still on the boot list after every pass.
     StillListed,
+    /// A module file asked for before the root file system is mounted.
+    RootNotMounted,
     /// `subject` (`None`: "it") requires `dep`, already being
     /// initialised through `chain`.
     RequiresPending {

@@ -29,6 +29,14 @@ fn subject(s: &Option<ModName>) -> String {
         .map_or_else(|| "it".to_string(), |s| format!("`{s}'"))
 }
 
+/// A kernel as the reports name it: release, revision, machine.
+pub(crate) fn kernel_name(osrevision: u32, machine: &str) -> String {
+    format!(
+        "NetBSD {} ({osrevision}) {machine}",
+        version_text(osrevision)
+    )
+}
+
 impl Display for Origin {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str(match self.source {
@@ -46,6 +54,83 @@ impl Display for Origin {
 
 impl Display for Reason {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use Reason::*;
+        // Every variant names its group here, so the compiler sees that
+        // none goes without words.
+        match self {
+            TooDeep { .. }
+            | Circular { .. }
+            | NoAutoload { .. }
+            | ModuleListUnreadable { .. }
+            | Securelevel { .. }
+            | NotRoot { .. }
+            | PathTooLong { .. }
+            | PropsTooLarge { .. }
+            | AlreadyLoaded { .. }
+            | BuiltinDisabled { .. }
+            | RequiredBuiltinDisabled { .. }
+            | BuiltIn { .. }
+            | BuiltinFailedAtBoot { .. }
+            | InitFailed { .. } => self.fmt_kernel(f),
+            NameTooLong { .. }
+            | RequiredBy { .. }
+            | RefusesUnload
+            | Referenced { .. }
+            | AlreadyDisabled { .. }
+            | NotAModuleName
+            | NotLoaded { .. }
+            | BuiltinSecmodel { .. } => self.fmt_unload(f),
+            FileNotChecked { .. }
+            | WouldWait { .. }
+            | NoModuleFile { .. }
+            | NoSuchFile { .. }
+            | NoFile { .. }
+            | IsDirectory { .. }
+            | Socket { .. }
+            | CannotRead { .. }
+            | RequiredNoFile { .. }
+            | RequiredCannotRead { .. }
+            | RequiredNotShipped { .. }
+            | NameMismatch { .. }
+            | DescriptorUnreadable { .. }
+            | Version { .. }
+            | BadClass { .. } => self.fmt_file(f),
+            Clash { .. }
+            | Unresolved { .. }
+            | UnresolvedAfter { .. }
+            | LinkRefused { .. }
+            | PlistTooLarge { .. }
+            | PlistFifo { .. }
+            | PlistNotDictionary { .. }
+            | PlistUnreadable { .. }
+            | Finding { .. }
+            | Object(_)
+            | Console(_)
+            | Errno(_)
+            | Connection(_) => self.fmt_symbols(f),
+            Multiboot { .. }
+            | ModulesOff
+            | NotFound { .. }
+            | PrimeLinker { .. }
+            | PrimeNoModule { .. }
+            | BuiltinNamed { .. }
+            | EarlierBootModule { .. }
+            | Unforceable { .. }
+            | FailInit { .. }
+            | AlreadyActive { .. }
+            | StillListed
+            | RootNotMounted => self.fmt_boot(f),
+            RequiresPending { .. }
+            | RequiresFailed { .. }
+            | RequiresAbsent { .. }
+            | RequiresErrno { .. } => self.fmt_requires(f),
+        }
+    }
+}
+
+impl Reason {
+    /// The words about the kernel's state and the walk.
+    fn fmt_kernel(&self, f: &mut Formatter<'_>) -> fmt::Result {
         use Reason::*;
         match self {
             TooDeep { chain, depth, max } => write!(
@@ -107,12 +192,16 @@ impl Display for Reason {
                 errno.0,
                 errno.name().unwrap_or("?")
             ),
-            _ => self.fmt_unload(f),
+            _ => self.unworded(),
         }
     }
-}
 
-impl Reason {
+    /// A variant sent to a group that does not word it: `fmt` sends
+    /// each to its own.
+    fn unworded(&self) -> fmt::Result {
+        unreachable!("reason {self:?} sent to the wrong group")
+    }
+
     /// The words of modunload's refusals.
     fn fmt_unload(&self, f: &mut Formatter<'_>) -> fmt::Result {
         use Reason::*;
@@ -146,7 +235,7 @@ impl Reason {
                 f,
                 "`{module}' is a security model built into the kernel and cannot be unloaded"
             ),
-            _ => self.fmt_file(f),
+            _ => self.unworded(),
         }
     }
 
@@ -230,7 +319,7 @@ impl Reason {
                 f,
                 "`{module}' has class {class}, which this kernel does not know"
             ),
-            _ => self.fmt_symbols(f),
+            _ => self.unworded(),
         }
     }
 
@@ -292,7 +381,7 @@ impl Reason {
                 f.write_str(why)
             }
             Errno(errno) => write!(f, "{errno}"),
-            _ => self.fmt_boot(f),
+            _ => self.unworded(),
         }
     }
 
@@ -349,10 +438,11 @@ impl Reason {
                 "a module named `{module}' is already active (an earlier boot module or a \
                  built-in): this one is initialised, finalised and dropped"
             ),
+            RootNotMounted => f.write_str("the root file system is not mounted"),
             StillListed => {
                 f.write_str("it is still on the boot list after every pass (not initialised)")
             }
-            _ => self.fmt_requires(f),
+            _ => self.unworded(),
         }
     }
 
@@ -396,8 +486,7 @@ impl Reason {
                 "{} requires `{dep}', which the kernel does not initialise ({errno})",
                 subject(s)
             ),
-            // Every other variant is worded above.
-            _ => unreachable!("reason {self:?} has no words"),
+            _ => self.unworded(),
         }
     }
 }
@@ -470,3 +559,6 @@ impl Display for Note {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
