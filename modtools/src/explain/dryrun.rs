@@ -203,33 +203,9 @@ impl Host for DryHost<'_> {
         let check = if operand { "File" } else { "Dependencies" };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
-            Err(e @ KmodError::WouldWait(waits)) => {
-                let why = Reason::WouldWait {
-                    path: shown,
-                    required: (!operand).then(|| module.clone()),
-                    waits,
-                };
+            Err(e) => {
+                let why = unreadable(e.clone(), shown, (!operand).then(|| module.clone()), name);
                 return self.open_refused(check, e.errno(), why, false);
-            }
-            Err(KmodError::Io(errno)) => {
-                let path = shown;
-                let why = match (errno, operand, name.is_none()) {
-                    (Errno::ENOENT, true, false) => Reason::NoModuleFile { path },
-                    (Errno::ENOENT, true, true) => Reason::NoSuchFile { path },
-                    (Errno::EISDIR, true, _) => Reason::IsDirectory { path, errno },
-                    (Errno::EOPNOTSUPP, true, _) => Reason::Socket { path, errno },
-                    (_, true, _) => Reason::CannotRead {
-                        path,
-                        error: KmodError::Io(errno),
-                    },
-                    (Errno::ENOENT, false, _) => Reason::RequiredNoFile { module, path },
-                    (_, false, _) => Reason::RequiredCannotRead {
-                        module,
-                        path,
-                        errno,
-                    },
-                };
-                return self.open_refused(check, errno, why, false);
             }
         };
         // The file is checked first: the checks' pass over its relocations
@@ -429,6 +405,40 @@ impl DryHost<'_> {
                 found(check, why)
             }
         }
+    }
+}
+
+/// Why a module file cannot be read: `path` is it as the kernel names
+/// it, `required` the module when it is a requirement's, `name` the name
+/// the kernel built the path from (none: a path was given).
+fn unreadable(
+    e: KmodError,
+    path: String,
+    required: Option<ModName>,
+    name: Option<&[u8]>,
+) -> Reason {
+    let errno = match e {
+        KmodError::WouldWait(waits) => {
+            return Reason::WouldWait {
+                path,
+                required,
+                waits,
+            }
+        }
+        KmodError::Io(errno) => errno,
+    };
+    match (errno, required, name.is_none()) {
+        (Errno::ENOENT, None, false) => Reason::NoModuleFile { path },
+        (Errno::ENOENT, None, true) => Reason::NoSuchFile { path },
+        (Errno::EISDIR, None, _) => Reason::IsDirectory { path, errno },
+        (Errno::EOPNOTSUPP, None, _) => Reason::Socket { path, errno },
+        (_, None, _) => Reason::CannotRead { path, error: e },
+        (Errno::ENOENT, Some(module), _) => Reason::RequiredNoFile { module, path },
+        (_, Some(module), _) => Reason::RequiredCannotRead {
+            module,
+            path,
+            errno,
+        },
     }
 }
 
