@@ -1,10 +1,14 @@
-//! Why a module would be refused (or was not checked), as data: the
-//! decision sites of the dry run, the boot check and the release check
-//! fill these in, and [`super::text`] words them, each sentence once.
-//! Where two explanations say the same thing they use the same variant.
+//! Why a module would be refused (or was not checked), and what the boot
+//! check notes about a `boot.cfg`, as data: the decision sites of the dry
+//! run, the boot check, the release check and modunload's diagnosis fill
+//! these in, and `explain/text.rs` words them, each sentence once (their
+//! `Display`). Where two explanations say the same thing they use the
+//! same variant.
 //!
 //! Paths are held as the kernel (or the boot loader) names them, the way
-//! they are shown; module names as bytes ([`ModName`]).
+//! they are shown; module names as bytes ([`ModName`]). A `why` or
+//! `finding` string is words made elsewhere (the validator, the module
+//! reader and linker, the kernel's console), passed through.
 
 use libmodctl::abi::ModSource;
 use libmodctl::errno::Errno;
@@ -20,9 +24,9 @@ pub struct Origin {
     pub auto: bool,
 }
 
-/// One reason. The `String` members of the last group are words made
-/// elsewhere (the validator, the module reader and linker, the kernel's
-/// console, the kernel connection), passed through as they are.
+/// One reason. The last group holds words made elsewhere (the
+/// validator, the module reader and linker, the kernel's console, the
+/// kernel connection), passed through as they are.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
     // The dependency walk, in every explanation.

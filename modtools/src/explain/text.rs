@@ -1,5 +1,6 @@
-//! The words of every [`Reason`]: the one place a reason's sentence is
-//! written. The reports' text and JSON both take them from here.
+//! The words of every [`Reason`] and [`Note`]: the one place their
+//! sentences are written. The reports' text and JSON both take them from
+//! here.
 
 use std::fmt::{self, Display, Formatter};
 

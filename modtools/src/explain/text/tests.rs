@@ -100,3 +100,32 @@ fn every_reason_has_its_words() {
         assert_eq!(reason.to_string(), words, "{reason:?}");
     }
 }
+
+#[test]
+fn every_note_has_its_words() {
+    use Note::*;
+    let cases: Vec<(Note, &str)> = vec![
+        (TooLarge { size: 32769 }, "the file has 32769 bytes; the boot loader ignores a boot.cfg of more than 32768 bytes"),
+        (MenuFull { line: 21 }, "line 21: the boot loader keeps only 20 menu entries"),
+        (MenuWithoutColon { line: 1 }, "line 1: a menu line without `:' is not a menu entry"),
+        (NumberedMenu { entries: 12 }, "with format=n and a timeout only the first 9 of 12 menu entries can be chosen"),
+        (CommandTooLong { command: p("load x"), len: 605 }, "the command `load x' has 605 bytes; the boot loader's buffer holds 79"),
+        (ModulesFlag { arg: p("maybe") }, "`modules maybe': the flag must be `enabled' or `disabled'"),
+        (LeadingBlank { line: p(" load y") }, "` load y' starts with a blank, which the boot loader does not skip there: an unknown command"),
+        (UnknownCommand { command: p("frob") }, "`frob' is not a boot loader command"),
+        (BootArguments { arg: p("x y") }, "`boot x y': invalid arguments, so it does not boot"),
+        (BootDefaultAgain, "`boot' without a kernel or flags runs this, the default entry, once more (bootdefault)"),
+        (BootDefaultFirst { entry: 9 }, "`boot' without a kernel or flags first runs the default entry (9) (bootdefault)"),
+        (Prompt, "it drops to the boot prompt"),
+        (MenuAgain, "it shows the menu again"),
+        (Quit, "`quit' restarts the machine"),
+        (EndsWithoutBoot, "its commands end without booting, so the menu comes back"),
+        (Unreadable(E::EISDIR), "Is a directory"),
+        (Socket, "a socket, not a file: not read"),
+        (Fifo, "a FIFO or pipe, not a file: not read (the boot loader reads a file; a FIFO would wait for a writer)"),
+        (Device, "a device, not a file: not read (the boot loader reads boot.cfg from a file system)"),
+    ];
+    for (note, words) in cases {
+        assert_eq!(note.to_string(), words, "{note:?}");
+    }
+}
