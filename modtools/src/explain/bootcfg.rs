@@ -16,10 +16,11 @@ use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::boot::{self, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
 use modobj::engine::{BootEntry, BootOutcome, Engine, Fate, Host, Opened, Refusal, Why};
-use modobj::kmod::version_text;
 use modobj::kobj;
 use modobj::validate::Check;
 
+use crate::explain::reason::{Note, Reason};
+use crate::explain::text::kernel_name;
 use crate::json::{text_and_bytes, texts_and_bytes};
 use crate::kernel::{KernelConnection, NextKernel};
 mod parse;
@@ -60,7 +61,7 @@ impl Status {
 }
 
 /// One module of an entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModuleResult {
     /// The loader's entry, as `boot.cfg` gave it.
     pub operand: Vec<u8>,
@@ -80,13 +81,13 @@ pub struct ModuleResult {
     /// Listed with flag `a` (loaded as a dependency).
     pub auto_loaded: bool,
     pub errno: Option<Errno>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// The boot loader's or the kernel's console line about it.
     pub console: Vec<String>,
 }
 
 /// One entry of the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EntryReport {
     /// The menu entry (from 1), or `None` for the boot without a menu.
     pub number: Option<usize>,
@@ -115,13 +116,13 @@ impl EntryReport {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub boot_cfg: String,
     pub kernel: String,
     pub described_by: String,
     pub loader_path: String,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     pub entries: Vec<EntryReport>,
 }
 
@@ -151,7 +152,7 @@ pub fn check(kernel: &KernelConnection, path: &Path) -> Result<Report, String> {
 pub fn report(cfg: &BootCfg, next: &NextKernel, shown: &str) -> Report {
     let t = &next.target;
     let loader_path = boot::loader_module_base(t.osrevision, &t.machine);
-    let mut notes: Vec<String> = cfg.ignored.iter().cloned().collect();
+    let mut notes: Vec<Note> = cfg.ignored.iter().cloned().collect();
     notes.extend(cfg.notes.iter().cloned());
     let mut entries = Vec::new();
     if cfg.menu.is_empty() {
@@ -163,12 +164,7 @@ pub fn report(cfg: &BootCfg, next: &NextKernel, shown: &str) -> Report {
     }
     Report {
         boot_cfg: shown.to_string(),
-        kernel: format!(
-            "NetBSD {} ({}) {}",
-            version_text(t.osrevision),
-            t.osrevision,
-            t.machine
-        ),
+        kernel: kernel_name(t.osrevision, &t.machine),
         described_by: next.described_by.clone(),
         loader_path,
         notes,
@@ -194,15 +190,16 @@ fn check_entry(
         plan,
     };
     if let Ends::Multiboot(kernel) = &e.plan.ends {
-        let why =
-            format!("multiboot hands the modules to {kernel}, not to NetBSD's kernel: not checked");
+        let why = Reason::Multiboot {
+            kernel: kernel.clone(),
+        };
         e.modules = e.plan.modules.iter().map(|m| unchecked(m, &why)).collect();
         e.checked = false;
         return e;
     }
     if !e.plan.enabled {
-        let why = "modules are disabled (`modules off'): the boot loader passes none";
-        e.modules = e.plan.modules.iter().map(|m| unchecked(m, why)).collect();
+        let why = Reason::ModulesOff;
+        e.modules = e.plan.modules.iter().map(|m| unchecked(m, &why)).collect();
         return e;
     }
     let (found, console) = boot::run_loader(&e.plan.modules, loader_path, &next.root);
@@ -269,7 +266,7 @@ fn check_entry(
 }
 
 /// A module the boot loader does not pass to NetBSD's kernel, and why.
-fn unchecked(op: &[u8], why: &str) -> ModuleResult {
+fn unchecked(op: &[u8], why: &Reason) -> ModuleResult {
     ModuleResult {
         operand: op.to_vec(),
         tried: Vec::new(),
@@ -282,7 +279,7 @@ fn unchecked(op: &[u8], why: &str) -> ModuleResult {
         dependency_of: None,
         auto_loaded: false,
         errno: None,
-        reason: Some(why.to_string()),
+        reason: Some(why.clone()),
         console: Vec::new(),
     }
 }
@@ -352,14 +349,12 @@ fn record_fate(
         Fate::Left => {
             r.status = Status::Failed;
             r.errno = Some(Errno::EDEADLK);
-            r.reason =
-                Some("it is still on the boot list after every pass (not initialised)".into());
+            r.reason = Some(Reason::StillListed);
         }
     }
     None
 }
 
-/// Why the loader finds no file.
 /// The kernel of the next boot as the engine's host: its release,
 /// built-ins, symbols and `fail_init`; no file is read before the root
 /// file system is mounted.
@@ -386,7 +381,8 @@ impl Host for NextBoot<'_> {
     fn open(&mut self, _path: &[u8], _name: Option<&[u8]>, _operand: bool) -> Opened {
         Opened::Refused(kobj::Refusal {
             errno: Errno::EOPNOTSUPP,
-            reason: "the root file system is not mounted".into(),
+            // The engine takes the reason as text.
+            reason: Reason::RootNotMounted.to_string(),
         })
     }
     fn plist(
@@ -407,22 +403,16 @@ impl Host for NextBoot<'_> {
     }
 }
 
-fn not_found_reason(f: &boot::Found) -> String {
-    let on_disk: Vec<String> = f
-        .tried
-        .iter()
-        .map(|p| text(&boot::on_boot_disk(p)))
-        .collect();
-    let mut why = match on_disk.as_slice() {
-        [one] => format!("the boot loader finds no file {one}"),
-        [a, b, ..] if a == b => format!("the boot loader finds no file {a}"),
-        [a, b, ..] => format!("the boot loader finds neither {a} nor {b}"),
-        [] => "the boot loader finds no file".to_string(),
-    };
-    if f.entry.ends_with(b"\r") {
-        why += " (the name ends in a carriage return: boot.cfg has DOS line ends)";
+/// Why the loader finds no file.
+fn not_found_reason(f: &boot::Found) -> Reason {
+    Reason::NotFound {
+        tried: f
+            .tried
+            .iter()
+            .map(|p| text(&boot::on_boot_disk(p)))
+            .collect(),
+        dos: f.entry.ends_with(b"\r"),
     }
-    why
 }
 
 /// The validator's reason for a finding of this kind, if it has one.
@@ -437,50 +427,51 @@ fn finding_reason(
         .map(|f| f.reason())
 }
 
-/// Why `module_prime` refuses it, in plain words.
+/// Why `module_prime` refuses it; `why` is the kernel's console text.
 fn prime_reason(
     errno: Errno,
     why: &str,
     prime_name: &ModName,
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
     next: &NextKernel,
-) -> String {
+) -> Reason {
     match loaded {
-        Err(r) => return format!("the kernel's linker refuses it: {}", r.reason),
+        Err(r) => {
+            return Reason::PrimeLinker {
+                why: r.reason.clone(),
+            }
+        }
         Ok(o) => {
             if let Err(r) = &o.info {
                 if why.starts_with("unable to fetch_info") {
-                    return format!("the kernel finds no module in it: {}", r.reason);
+                    return Reason::PrimeNoModule {
+                        why: r.reason.clone(),
+                    };
                 }
             }
         }
     }
+    let module = prime_name.clone();
     if errno == Errno::EEXIST && why.contains("already exists") {
-        return format!(
-            "`{prime_name}' is the name of a module built into the kernel, and the kernel \
-             refuses a boot module of that name"
-        );
+        return Reason::BuiltinNamed { module };
     }
     if errno == Errno::EEXIST {
-        return format!(
-            "an earlier boot module is named `{prime_name}', and the kernel refuses a second \
-             entry of that name"
-        );
+        return Reason::EarlierBootModule { module };
     }
     if let (Some(ksyms), Ok(o)) = (&next.ksyms, loaded) {
         let clash = modobj::validate::clashing_names(&o.defined, &|s| ksyms.contains(s));
         if !clash.is_empty() {
-            return format!(
-                "defines global symbols the kernel already has: {}",
-                clash.join(", ")
-            );
+            return Reason::Clash {
+                module: None,
+                symbols: clash,
+            };
         }
     }
-    why.to_string()
+    Reason::Console(why.to_string())
 }
 
-/// Why the kernel refuses it when initialising it, in plain words.
-/// `causes` are the refusals of its load, innermost first.
+/// Why the kernel refuses it when initialising it; `why` is the kernel's
+/// console text. `causes` are the refusals of its load, innermost first.
 fn init_reason(
     errno: Errno,
     why: &str,
@@ -488,10 +479,10 @@ fn init_reason(
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
     name: &ModName,
     next: &NextKernel,
-) -> String {
+) -> Reason {
     if let Some((own, before)) = causes.split_last() {
         if let Why::Dependency { dep, errno } = &own.why {
-            return dependency_reason("it", dep, *errno, before);
+            return dependency_reason(None, dep, *errno, before);
         }
     }
     let checks: &[Check] = match errno {
@@ -499,32 +490,30 @@ fn init_reason(
         Errno::EINVAL => &[Check::NameLength, Check::Class, Check::RequiredLength],
         _ => &[],
     };
-    if let Some(r) = finding_reason(loaded, checks) {
-        // Nothing forces a boot module.
-        return match r.find(" (modload -f") {
-            Some(at) => format!("{}; a boot module cannot be forced", &r[..at]),
-            None => r,
-        };
+    if let Some(finding) = finding_reason(loaded, checks) {
+        return Reason::Unforceable { finding };
     }
     if next.init_failure(name.as_bytes()) == Some(errno) {
-        return format!(
-            "its MODULE_CMD_INIT fails with {} (the profile's fail_init)",
-            errno.name().unwrap_or("an error")
-        );
+        return Reason::FailInit { errno };
     }
     if errno == Errno::EEXIST {
-        return format!(
-            "a module named `{name}' is already active (an earlier boot module or a built-in): \
-             this one is initialised, finalised and dropped"
-        );
+        return Reason::AlreadyActive {
+            module: name.clone(),
+        };
     }
-    why.to_string()
+    Reason::Console(why.to_string())
 }
 
-/// Why `subject` cannot have `dep`, from the refusals before (the
-/// requirement's own refusal is the last one about it): a cycle is a
-/// cycle, and a requirement that failed for want of its own says so.
-fn dependency_reason(subject: &str, dep: &ModName, errno: Errno, before: &[Refusal]) -> String {
+/// Why `subject` (`None`: the module itself) cannot have `dep`, from the
+/// refusals before (the requirement's own refusal is the last one about
+/// it): a cycle is a cycle, and a requirement that failed for want of its
+/// own says so.
+fn dependency_reason(
+    subject: Option<ModName>,
+    dep: &ModName,
+    errno: Errno,
+    before: &[Refusal],
+) -> Reason {
     let own = before.iter().rposition(|r| r.module == *dep);
     let Some(at) = own else {
         return dependency_errno_reason(subject, dep, errno);
@@ -532,29 +521,36 @@ fn dependency_reason(subject: &str, dep: &ModName, errno: Errno, before: &[Refus
     let r = &before[at];
     match &r.why {
         // The refusal is of `dep`, which is not on the pending list.
-        Why::BootOnly { in_progress: true } => format!(
-            "{subject} requires `{dep}', which is being initialised already: a circular \
-             dependency ({})",
-            r.chain_text(true)
-        ),
-        Why::Dependency { dep: next, errno } => {
-            let inner = dependency_reason(&format!("`{dep}'"), next, *errno, &before[..at]);
-            format!("{subject} requires `{dep}', which the kernel does not initialise: {inner}")
-        }
+        Why::BootOnly { in_progress: true } => Reason::RequiresPending {
+            subject,
+            dep: dep.clone(),
+            chain: super::chain(r, true),
+        },
+        Why::Dependency { dep: next, errno } => Reason::RequiresFailed {
+            subject,
+            dep: dep.clone(),
+            inner: Box::new(dependency_reason(
+                Some(dep.clone()),
+                next,
+                *errno,
+                &before[..at],
+            )),
+        },
         _ => dependency_errno_reason(subject, dep, errno),
     }
 }
 
 /// [`dependency_reason`] when only the errno is known.
-fn dependency_errno_reason(subject: &str, dep: &ModName, errno: Errno) -> String {
+fn dependency_errno_reason(subject: Option<ModName>, dep: &ModName, errno: Errno) -> Reason {
+    let dep = dep.clone();
     if errno == Errno::EOPNOTSUPP {
-        format!(
-            "{subject} requires `{dep}', which is neither built into the kernel nor loaded by \
-             the boot loader; modules are read from the file system only once the root file \
-             system is mounted, after the boot modules are initialised"
-        )
+        Reason::RequiresAbsent { subject, dep }
     } else {
-        format!("{subject} requires `{dep}', which the kernel does not initialise ({errno})")
+        Reason::RequiresErrno {
+            subject,
+            dep,
+            errno,
+        }
     }
 }
 

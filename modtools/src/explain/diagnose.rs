@@ -8,11 +8,13 @@
 use libmodctl::abi::{ModClass, ModSource};
 use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
+use libmodctl::ModName;
 use modobj::kmod::Kmod;
 use modobj::rules::split_required;
 use modobj::validate::{self, blocking_finding};
 
 use crate::explain::dryrun;
+use crate::explain::reason::Reason;
 use crate::explain::view::KernelView;
 use crate::kernel::KernelConnection;
 
@@ -50,12 +52,12 @@ pub fn prevalidate(k: &KernelConnection, operand: &[u8], flags: i32) -> Option<R
     })
 }
 
-/// Loaded modules that require `name`, for a message.
-fn dependants(view: &KernelView, name: &[u8]) -> Vec<String> {
+/// Loaded modules that require `name`.
+fn dependants(view: &KernelView, name: &[u8]) -> Vec<ModName> {
     view.modules
         .iter()
         .filter(|m| m.refcnt != u32::MAX && split_required(&m.required).iter().any(|r| r == name))
-        .map(|m| m.name.to_string())
+        .map(|m| m.name.clone())
         .collect()
 }
 
@@ -80,18 +82,13 @@ pub fn load(
             .items
             .iter()
             .find(|i| i.fatal && i.errno == Some(errno))
-            .map(|i| i.reason.clone());
+            .map(|i| i.reason.to_string());
     }
     // The loader itself never fails this way, nor does the file system:
     // the module's INIT did.
     let not_the_loader = !LOADER_ERRNOS.contains(&errno) && !FILE_ERRNOS.contains(&errno);
-    (not_the_loader && report.would_load() && report.facts.is_some()).then(|| {
-        format!(
-            "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
-            errno.0,
-            errno.name().unwrap_or("?")
-        )
-    })
+    (not_the_loader && report.would_load() && report.facts.is_some())
+        .then(|| Reason::InitFailed { errno }.to_string())
 }
 
 /// The errnos the kernel's load path produces by itself (kern_module.c,
@@ -127,16 +124,17 @@ const FILE_ERRNOS: &[Errno] = &[
 
 /// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.
 pub fn unload(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<String> {
+    unload_reason(k, name, errno).map(|why| why.to_string())
+}
+
+fn unload_reason(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<Reason> {
     if errno == Errno::EIO {
         if let Some(why) = k.failure_detail() {
-            return Some(why);
+            return Some(Reason::Connection(why));
         }
     }
     if errno == Errno::ENAMETOOLONG {
-        return Some(format!(
-            "module names are at most 31 bytes; this one has {}",
-            name.len()
-        ));
+        return Some(Reason::NameTooLong { len: name.len() });
     }
     let failed_at = k.last_call_serial();
     let view = KernelView::read(k);
@@ -144,50 +142,33 @@ pub fn unload(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<String>
     if failed_at != k.last_call_serial() {
         return None;
     }
-    // For messages only; lookups take the bytes.
-    let shown = String::from_utf8_lossy(name);
+    let module = ModName::from(name);
     match errno {
         Errno::EBUSY => {
             let users = dependants(&view, name);
             let m = view.active(name)?;
-            if !users.is_empty() {
-                Some(format!(
-                    "required by {}; unload {} first",
-                    users.join(", "),
-                    if users.len() > 1 { "them" } else { "it" }
-                ))
+            Some(if !users.is_empty() {
+                Reason::RequiredBy { users }
             } else if m.refcnt == 0 {
-                Some("the module refused to unload itself (for a file system: is one still mounted?)".into())
+                Reason::RefusesUnload
             } else {
-                Some(format!(
-                    "held by {} reference(s) from inside the kernel",
-                    m.refcnt
-                ))
-            }
+                Reason::Referenced { refcnt: m.refcnt }
+            })
         }
-        Errno::ENOENT => {
-            if view.disabled_builtin(name).is_some() {
-                Some(format!(
-                    "builtin module `{shown}' is already disabled (modload -f {shown} reinstates it)"
-                ))
-            } else if name.ends_with(b".kmod") || name.contains(&b'/') {
-                Some("modunload takes a module name as modstat(8) shows it, not a file name".into())
-            } else {
-                Some(format!("no module named `{shown}' is loaded"))
-            }
-        }
+        Errno::ENOENT => Some(if view.disabled_builtin(name).is_some() {
+            Reason::AlreadyDisabled { module }
+        } else if name.ends_with(b".kmod") || name.contains(&b'/') {
+            Reason::NotAModuleName
+        } else {
+            Reason::NotLoaded { module }
+        }),
         Errno::EPERM => {
             if let Some(why) = view.permission_reason() {
                 return Some(why);
             }
             let m = view.active(name)?;
-            (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32).then(
-                || {
-                    format!(
-                        "`{shown}' is a security model built into the kernel and cannot be unloaded"
-                    )
-                },
-            )
+            (m.source == ModSource::Builtin as i32 && m.class == ModClass::Secmodel as i32)
+                .then_some(Reason::BuiltinSecmodel { module })
         }
         _ => None,
     }

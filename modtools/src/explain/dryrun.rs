@@ -1,6 +1,8 @@
 //! `modload -n`: everything up to the `MODCTL_LOAD` call, as the kernel
 //! would do it, and a report of what it found.
 
+use crate::explain::reason::Reason;
+use crate::explain::text::kernel_name;
 use crate::explain::view::{describe, KernelView};
 use crate::explain::{kernel_reason, walk_reason};
 use crate::json::{text_and_bytes, texts_and_bytes};
@@ -9,7 +11,7 @@ use jsontext::object;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use libmodctl::abi::{class_name, MAXPATHLEN, MAXPROPSLEN, MODCTL_LOAD_FORCE, MODFLG_MUST_FORCE};
+use libmodctl::abi::{class_name, MODCTL_LOAD_FORCE, MODFLG_MUST_FORCE};
 use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use libmodctl::ModName;
@@ -19,7 +21,7 @@ use modobj::kmod::{
 };
 use modobj::kobj;
 use modobj::plistfile::{self, PlistFileError};
-use modobj::rules::{Target, MAX_PLIST_FILE};
+use modobj::rules::Target;
 use modobj::validate;
 use modobj::validate::{blocking_finding, Check, Finding};
 
@@ -33,7 +35,7 @@ pub struct Item {
     pub module: ModName,
     pub check: String,
     pub errno: Option<Errno>,
-    pub reason: String,
+    pub reason: Reason,
     /// The kernel certainly refuses (as opposed to a warning).
     pub fatal: bool,
 }
@@ -96,9 +98,9 @@ struct DryHost<'a> {
     files: HashMap<Vec<u8>, (PathBuf, String)>,
     /// The check and reason of the last file refusal, and whether a
     /// finding of the validator already says it.
-    open_failure: Option<(String, String, bool)>,
+    open_failure: Option<(String, Reason, bool)>,
     /// The reason of the last `.plist` refusal.
-    plist_failure: Option<String>,
+    plist_failure: Option<Reason>,
     /// The first refusal of the load.
     first_refusal: Option<Refusal>,
 }
@@ -112,16 +114,13 @@ impl DryHost<'_> {
     /// Says that a module's file could not be looked at, so the verdict
     /// rests on the kernel's state alone.
     fn unchecked(&mut self, module: &ModName) {
-        let why = if self.view.files_visible {
-            "the kernel's module directory is unknown, so the module file was not checked"
-        } else {
-            "a rump kernel opens module files in its own namespace, so the module file was not checked"
-        };
         self.report.items.push(Item {
             module: module.clone(),
             check: "File".into(),
             errno: None,
-            reason: why.into(),
+            reason: Reason::FileNotChecked {
+                rump: !self.view.files_visible,
+            },
             fatal: false,
         });
         // Nothing said no: the kernel would go on and load it.
@@ -150,10 +149,9 @@ impl DryHost<'_> {
                 module: module.clone(),
                 check: f.check.name().to_string(),
                 errno: fatal.then_some(f.errno),
-                reason: if forced {
-                    format!("{} (overridden by -f)", f.reason())
-                } else {
-                    f.reason()
+                reason: Reason::Finding {
+                    reason: f.reason(),
+                    forced,
                 },
                 fatal: fatal && !forced,
             });
@@ -162,9 +160,12 @@ impl DryHost<'_> {
     }
 
     /// A file refusal, remembered for the reason.
-    fn open_refused(&mut self, check: &str, errno: Errno, why: String, said: bool) -> Opened {
-        self.open_failure = Some((check.to_string(), why.clone(), said));
-        Opened::Refused(kobj::Refusal { errno, reason: why })
+    /// The engine takes the reason as text (the kernel's linker has its
+    /// own words), so it is rendered here.
+    fn open_refused(&mut self, check: &str, errno: Errno, why: Reason, said: bool) -> Opened {
+        let reason = why.to_string();
+        self.open_failure = Some((check.to_string(), why, said));
+        Opened::Refused(kobj::Refusal { errno, reason })
     }
 }
 
@@ -202,31 +203,9 @@ impl Host for DryHost<'_> {
         let check = if operand { "File" } else { "Dependencies" };
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
-            Err(e @ KmodError::WouldWait(_)) => {
-                let why = if operand {
-                    format!("{shown} is {e}")
-                } else {
-                    format!("the module file of `{module}', {shown}, is {e}")
-                };
+            Err(e) => {
+                let why = unreadable(e.clone(), shown, (!operand).then(|| module.clone()), name);
                 return self.open_refused(check, e.errno(), why, false);
-            }
-            Err(KmodError::Io(errno)) => {
-                let why = match (errno, operand, name.is_none()) {
-                    (Errno::ENOENT, true, false) => format!("no module file at {shown}"),
-                    (Errno::ENOENT, true, true) => format!("no such file: {shown}"),
-                    (Errno::EISDIR, true, _) => format!("{shown} is a directory: {errno}"),
-                    (Errno::EOPNOTSUPP, true, _) => {
-                        format!("{shown} is a socket, which the kernel cannot open: {errno}")
-                    }
-                    (_, true, _) => format!("cannot read {shown}: {errno}"),
-                    (Errno::ENOENT, false, _) => format!(
-                        "required module `{module}' is not loaded and has no module file at {shown}"
-                    ),
-                    (_, false, _) => {
-                        format!("required module `{module}': cannot read {shown}: {errno}")
-                    }
-                };
-                return self.open_refused(check, errno, why, false);
             }
         };
         // The file is checked first: the checks' pass over its relocations
@@ -250,7 +229,11 @@ impl Host for DryHost<'_> {
             if self.report.verdict.is_none() {
                 self.report.refused_by_tools = !f.certain;
             }
-            return self.open_refused(f.check.name(), f.errno, f.reason(), true);
+            let why = Reason::Finding {
+                reason: f.reason(),
+                forced: false,
+            };
+            return self.open_refused(f.check.name(), f.errno, why, true);
         }
         if operand && kmod.modinfo().is_none() {
             // The validator passed it, but its `modinfo_t` cannot be read:
@@ -261,9 +244,9 @@ impl Host for DryHost<'_> {
                 .items
                 .iter()
                 .find(|i| i.module == module && !i.fatal)
-                .map_or_else(|| "it is malformed".to_string(), |i| i.reason.clone());
+                .map(|i| Box::new(i.reason.clone()));
             self.report.refused_by_tools |= self.report.verdict.is_none();
-            let why = format!("the module descriptor cannot be read: {why}");
+            let why = Reason::DescriptorUnreadable { module: None, why };
             return self.open_refused("Descriptor", Errno::ENOEXEC, why, false);
         }
         match kobj::judge_with(&kmod, findings, self.symbols.is_some()) {
@@ -274,7 +257,7 @@ impl Host for DryHost<'_> {
                 } else {
                     check
                 };
-                self.open_refused(check, r.errno, r.reason, false)
+                self.open_refused(check, r.errno, Reason::Object(r.reason), false)
             }
         }
     }
@@ -335,106 +318,127 @@ impl Host for DryHost<'_> {
 impl DryHost<'_> {
     /// The first refusal as the report's finding: its check and reason.
     /// `None` when a finding of the validator already says it.
-    fn finding(&self, r: &Refusal) -> Option<(String, String)> {
+    fn finding(&self, r: &Refusal) -> Option<(String, Reason)> {
         // One piece: a table with one arm per refusal, read top to bottom.
-        let name = &r.module;
-        let found = |check: &str, why: String| Some((check.to_string(), why));
+        let module = r.module.clone();
+        let found = |check: &str, why: Reason| Some((check.to_string(), why));
+        // Said by the host when it refused; the errno otherwise.
+        let said = |why: &Option<Reason>| why.clone().unwrap_or(Reason::Errno(r.errno));
         match &r.why {
-            Why::PathTooLong { len } => found(
-                "File",
-                format!(
-                    "the path is {len} bytes long; the kernel copies in at most {} bytes with \
-                     its NUL (MAXPATHLEN)",
-                    MAXPATHLEN
-                ),
-            ),
-            Why::PropsTooLarge { len } => found(
-                "Properties",
-                format!("the properties take {len} bytes; the kernel accepts at most {MAXPROPSLEN}"),
-            ),
+            Why::PathTooLong { len } => found("File", Reason::PathTooLong { len: *len }),
+            Why::PropsTooLarge { len } => found("Properties", Reason::PropsTooLarge { len: *len }),
             Why::AlreadyLoaded { by_info } => {
-                let m = self.view.active(name);
-                let how = m.map(describe).unwrap_or_else(|| "loaded".into());
-                if *by_info {
-                    found("Loaded", format!("a module named `{name}' is already loaded ({how})"))
-                } else {
-                    found("Loaded", format!("module `{name}' is already loaded ({how})"))
-                }
+                let origin = self.view.active(&module).map(describe).unwrap_or_default();
+                let by_info = *by_info;
+                let why = Reason::AlreadyLoaded {
+                    module,
+                    by_info,
+                    origin,
+                };
+                found("Loaded", why)
             }
-            Why::NotPermitted => found(
-                "Permission",
-                self.view.permission_reason().unwrap_or_default(),
-            ),
-            Why::BuiltinNeedsForce { .. } if !r.isdep => found(
-                "Builtin",
-                format!(
-                    "builtin module `{name}' was disabled by modunload; use modload -f to reinstate it"
-                ),
-            ),
-            Why::BuiltinNeedsForce { .. } => found(
-                "Dependencies",
-                format!("required builtin module `{name}' is disabled; -f reinstates it"),
-            ),
+            Why::NotPermitted => found("Permission", said(&self.view.permission_reason())),
+            Why::BuiltinNeedsForce { .. } if !r.isdep => {
+                found("Builtin", Reason::BuiltinDisabled { module })
+            }
+            Why::BuiltinNeedsForce { .. } => {
+                found("Dependencies", Reason::RequiredBuiltinDisabled { module })
+            }
             Why::Open { refusal, .. } => match self.open_failure.clone() {
                 // The host's words for what it refused; the kernel's own
                 // refusals before any file is opened (namei) have theirs.
-                Some((check, why, said)) if why == refusal.reason => {
+                Some((check, why, said)) if why.to_string() == refusal.reason => {
                     (!said).then_some((check, why))
                 }
                 _ => found(
                     if r.isdep { "Dependencies" } else { "File" },
-                    refusal.reason.clone(),
+                    Reason::Object(refusal.reason.clone()),
                 ),
             },
             Why::Clash { symbols } => found(
                 "Symbols",
-                format!(
-                    "defines global symbols the kernel already has: {}",
-                    symbols.join(", ")
-                ),
+                Reason::Clash {
+                    module: None,
+                    symbols: symbols.clone(),
+                },
             ),
             Why::Unresolved { symbols } => found(
                 "Symbols",
-                format!(
-                    "undefined symbols not in the kernel or the modules it requires: {}",
-                    symbols.join(", ")
-                ),
+                Reason::Unresolved {
+                    symbols: symbols.clone(),
+                },
             ),
-            Why::Plist => found("Properties", self.plist_failure.clone().unwrap_or_default()),
+            Why::Plist => found("Properties", said(&self.plist_failure)),
             Why::NameMismatch { asked } => {
-                let shown = self
+                let path = self
                     .report
                     .order
                     .last()
                     .and_then(|s| s.file.clone())
                     .or_else(|| self.view.module_file(asked.as_bytes()).map(|(_, s)| s))
                     .unwrap_or_default();
-                found(
-                    "Dependencies",
-                    format!("{shown} declares the name `{name}', not `{asked}'"),
-                )
+                let asked = asked.clone();
+                let why = Reason::NameMismatch {
+                    path,
+                    name: module,
+                    asked,
+                };
+                found("Dependencies", why)
             }
-            Why::Init => found(
-                "Init",
-                format!(
-                    "the module's own initialisation failed with error {} ({}); the kernel log (dmesg) has its messages",
-                    r.errno.0,
-                    r.errno.name().unwrap_or("?")
-                ),
+            Why::Init => found("Init", Reason::InitFailed { errno: r.errno }),
+            Why::Link { refusal } => found(
+                "Relocations",
+                Reason::LinkRefused {
+                    module: None,
+                    why: refusal.reason.clone(),
+                },
             ),
-            Why::Link { refusal } => found("Relocations", refusal.reason.clone()),
             Why::FetchInfo { reason } => found(
                 "Descriptor",
-                format!(
-                    "the module descriptor cannot be read: {}",
-                    reason.as_deref().unwrap_or("it is malformed")
-                ),
+                Reason::DescriptorUnreadable {
+                    module: None,
+                    why: reason.clone().map(|r| Box::new(Reason::Object(r))),
+                },
             ),
             _ => {
                 let (check, why) = walk_reason(r).unwrap_or_else(|| kernel_reason(r));
                 found(check, why)
             }
         }
+    }
+}
+
+/// Why a module file cannot be read: `path` is it as the kernel names
+/// it, `required` the module when it is a requirement's, `name` the name
+/// the kernel built the path from (none: a path was given).
+fn unreadable(
+    e: KmodError,
+    path: String,
+    required: Option<ModName>,
+    name: Option<&[u8]>,
+) -> Reason {
+    let errno = match e {
+        KmodError::WouldWait(waits) => {
+            return Reason::WouldWait {
+                path,
+                required,
+                waits,
+            }
+        }
+        KmodError::Io(errno) => errno,
+    };
+    match (errno, required, name.is_none()) {
+        (Errno::ENOENT, None, false) => Reason::NoModuleFile { path },
+        (Errno::ENOENT, None, true) => Reason::NoSuchFile { path },
+        (Errno::EISDIR, None, _) => Reason::IsDirectory { path, errno },
+        (Errno::EOPNOTSUPP, None, _) => Reason::Socket { path, errno },
+        (_, None, _) => Reason::CannotRead { path, error: e },
+        (Errno::ENOENT, Some(module), _) => Reason::RequiredNoFile { module, path },
+        (_, Some(module), _) => Reason::RequiredCannotRead {
+            module,
+            path,
+            errno,
+        },
     }
 }
 
@@ -465,20 +469,20 @@ fn snapshot(view: &KernelView) -> Modules {
 /// Reads a module's `.plist` as the kernel does (absent is fine).
 /// `host` is where we read it; `shown`, the name the kernel knows it by,
 /// is the one the reason names.
-fn read_plist(host: &Path, shown: &str) -> Result<Option<Dict>, (Errno, String)> {
+fn read_plist(host: &Path, shown: &str) -> Result<Option<Dict>, (Errno, Reason)> {
     plistfile::read(host).map_err(|e| {
+        let path = shown.to_string();
         let why = match &e {
-            PlistFileError::TooLarge(size) => format!(
-                "{shown} has {size} bytes; the kernel reads at most {}",
-                MAX_PLIST_FILE - 1
-            ),
-            PlistFileError::Fifo => {
-                format!("{shown} is a FIFO: the kernel would wait for a writer (not done here)")
-            }
-            PlistFileError::Io(errno) => format!("cannot read {shown}: {errno}"),
-            PlistFileError::NotDictionary(why) => {
-                format!("{shown} is not a property list dictionary: {why}")
-            }
+            PlistFileError::TooLarge(size) => Reason::PlistTooLarge { path, size: *size },
+            PlistFileError::Fifo => Reason::PlistFifo { path },
+            PlistFileError::Io(errno) => Reason::CannotRead {
+                path,
+                error: KmodError::Io(*errno),
+            },
+            PlistFileError::NotDictionary(why) => Reason::PlistNotDictionary {
+                path,
+                why: why.clone(),
+            },
         };
         (e.errno(), why)
     })
@@ -502,12 +506,7 @@ fn plist_beside(host: &Path, shown: &str) -> (PathBuf, String) {
 pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &Dict) -> Report {
     let view = KernelView::read(kernel);
     let kernel_text = match &view.target {
-        Some(t) => format!(
-            "NetBSD {} ({}) {}",
-            version_text(t.osrevision),
-            t.osrevision,
-            t.machine
-        ),
+        Some(t) => kernel_name(t.osrevision, &t.machine),
         None => "unknown".into(),
     };
     let report = Report {
@@ -522,7 +521,7 @@ pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &
         refused_by_tools: false,
     };
     let module = ModName::from(operand);
-    let fail = |mut report: Report, check: &str, errno: Errno, reason: String| {
+    let fail = |mut report: Report, check: &str, errno: Errno, reason: Reason| {
         report.items.push(Item {
             module: module.clone(),
             check: check.into(),
@@ -538,7 +537,7 @@ pub fn dry_run(kernel: &KernelConnection, operand: &[u8], flags: i32, cmdline: &
     }
     let symbols = match kernel.kernel_symbols() {
         Ok(syms) => syms,
-        Err(why) => return fail(report, "Symbols", Errno::EIO, why),
+        Err(why) => return fail(report, "Symbols", Errno::EIO, Reason::Connection(why)),
     };
     // Without the kernel's release and machine no file can be judged: the
     // kernel is taken to load what it finds.
@@ -718,7 +717,13 @@ impl Report {
             object(members)
         });
         let findings = self.items.iter().map(|i| {
-            crate::json::finding(i.module.as_bytes(), &i.check, i.fatal, i.errno, &i.reason)
+            crate::json::finding(
+                i.module.as_bytes(),
+                &i.check,
+                i.fatal,
+                i.errno,
+                &i.reason.to_string(),
+            )
         });
         let mut members = vec![
             ("schema", REPORT_SCHEMA.into()),
@@ -773,7 +778,7 @@ mod tests {
                 "check": i.check,
                 "fatal": i.fatal,
                 "errno": i.errno.map(errno_json),
-                "reason": i.reason,
+                "reason": i.reason.to_string(),
             })).collect::<Vec<_>>(),
             "would_load": r.would_load(),
             "error": r.verdict.map(errno_json),
@@ -821,21 +826,21 @@ mod tests {
                     module: "needy".into(),
                     check: "version".into(),
                     errno: Some(Errno::EPROGMISMATCH),
-                    reason: "too \"new\"\n".into(),
+                    reason: Reason::Console("too \"new\"\n".into()),
                     fatal: true,
                 },
                 Item {
                     module: "hello".into(),
                     check: "odd".into(),
                     errno: Some(Errno(1234)),
-                    reason: String::new(),
+                    reason: Reason::Console(String::new()),
                     fatal: false,
                 },
                 Item {
                     module: "hello".into(),
                     check: "warn".into(),
                     errno: None,
-                    reason: "w".into(),
+                    reason: Reason::Console("w".into()),
                     fatal: false,
                 },
             ],

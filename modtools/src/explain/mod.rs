@@ -5,31 +5,45 @@
 pub mod bootcfg;
 pub mod diagnose;
 pub mod dryrun;
+pub mod reason;
 pub mod release;
+mod text;
 pub mod view;
 
+use libmodctl::ModName;
 use modobj::engine::{Refusal, Why};
+use reason::Reason;
 
-/// The reason, in plain words, for the refusals every explanation words
-/// alike (the dependency walk's), with the check it belongs to; `None`
-/// for those each explanation words from what it knows.
-pub(crate) fn walk_reason(r: &Refusal) -> Option<(&'static str, String)> {
+/// The names of a refusal's chain of requirements, ending with the
+/// refused module (`with_own`: the chain's last entry is kept).
+fn chain(r: &Refusal, with_own: bool) -> Vec<ModName> {
+    let mut names = r.chain.clone();
+    if !with_own {
+        names.pop();
+    }
+    names.push(r.module.clone());
+    names
+}
+
+/// The reason for the refusals every explanation words alike (the
+/// dependency walk's), with the check it belongs to; `None` for those
+/// each explanation words from what it knows.
+pub(crate) fn walk_reason(r: &Refusal) -> Option<(&'static str, Reason)> {
     let why = match &r.why {
-        Why::TooDeep { depth, max } => format!(
-            "the chain {} is {depth} deep; this kernel stops at {max}",
-            r.chain_text(true)
-        ),
-        Why::Circular => format!("circular dependency: {}", r.chain_text(false)),
-        Why::SelfDependency => format!("circular dependency: {}", r.chain_text(true)),
+        Why::TooDeep { depth, max } => Reason::TooDeep {
+            chain: chain(r, true),
+            depth: *depth,
+            max: *max,
+        },
+        Why::Circular => Reason::Circular {
+            chain: chain(r, false),
+        },
+        Why::SelfDependency => Reason::Circular {
+            chain: chain(r, true),
+        },
         Why::NoAutoload => {
-            let check = "Properties";
-            let name = &r.module;
-            return Some((
-                check,
-                format!(
-                    "the .plist of `{name}' sets noautoload, so it cannot be loaded as a dependency"
-                ),
-            ));
+            let module = r.module.clone();
+            return Some(("Properties", Reason::NoAutoload { module }));
         }
         _ => return None,
     };
@@ -37,9 +51,10 @@ pub(crate) fn walk_reason(r: &Refusal) -> Option<(&'static str, String)> {
 }
 
 /// The kernel's own words for a refusal no explanation words otherwise.
-pub(crate) fn kernel_reason(r: &Refusal) -> (&'static str, String) {
+pub(crate) fn kernel_reason(r: &Refusal) -> (&'static str, Reason) {
     (
         if r.isdep { "Dependencies" } else { "Kernel" },
-        r.error_text().unwrap_or_else(|| r.errno.to_string()),
+        r.error_text()
+            .map_or(Reason::Errno(r.errno), Reason::Console),
     )
 }

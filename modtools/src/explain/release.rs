@@ -23,6 +23,7 @@ use libmodctl::plist::Dict;
 use libmodctl::ModName;
 use modobj::engine::{Engine, Event, Host, Loaded, Module, Modules, Opened, Refusal, Why};
 
+use crate::explain::reason::Reason;
 use crate::explain::{kernel_reason, walk_reason};
 use modobj::kimage::{self, KernelImage};
 use modobj::kmod::{version_text, Kmod, KmodError};
@@ -51,7 +52,7 @@ pub struct ModuleCheck {
     /// The errno of the load; `None`: it would load.
     pub error: Option<Errno>,
     /// The first refusal: the module it concerns, a check name, and why.
-    pub cause: Option<(ModName, &'static str, String)>,
+    pub cause: Option<(ModName, &'static str, Reason)>,
 }
 
 impl ModuleCheck {
@@ -108,13 +109,19 @@ impl ReleaseHost<'_> {
         }
     }
 
+    /// The engine takes a file's refusal as text (the linker's words
+    /// are text), so the reason is rendered here.
     fn link(&self, host: &Path, shown: &str) -> Result<kobj::Loaded, kobj::Refusal> {
         let k = Kmod::open(host).map_err(|e| kobj::Refusal {
             errno: e.errno(),
             reason: match e {
-                KmodError::Io(Errno::ENOENT) => format!("no file {shown}"),
-                e => format!("cannot read {shown}: {e}"),
-            },
+                KmodError::Io(Errno::ENOENT) => Reason::NoFile { path: shown.into() },
+                error => Reason::CannotRead {
+                    path: shown.into(),
+                    error,
+                },
+            }
+            .to_string(),
         })?;
         kobj::judge(&k, &self.target)
     }
@@ -278,66 +285,89 @@ fn required_by(module: &ModName, refusals: &[Refusal]) -> Option<ModName> {
     })
 }
 
-/// The first refusal in plain words: the module it concerns, the check,
-/// the reason.
-fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, String) {
-    let name = &r.module;
-    let by =
-        || required_by(name, all).map_or_else(String::new, |p| format!(" (required by `{p}')"));
+/// The first refusal: the module it concerns, the check, the reason.
+fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, Reason) {
+    let module = r.module.clone();
+    let by = || required_by(&module, all);
     let (check, why) = match &r.why {
         Why::Open { refusal, .. } if r.isdep && refusal.errno == Errno::ENOENT => (
             "Dependencies",
-            format!(
-                "required module `{name}'{} is neither built into the kernel nor shipped: {}",
-                by(),
-                refusal.reason
-            ),
+            Reason::RequiredNotShipped {
+                module: module.clone(),
+                required_by: by(),
+                why: Box::new(Reason::Object(refusal.reason.clone())),
+            },
         ),
-        Why::Open { refusal, .. } => ("File", refusal.reason.clone()),
+        Why::Open { refusal, .. } => ("File", Reason::Object(refusal.reason.clone())),
         Why::AlreadyLoaded { .. } => (
             "Builtin",
-            format!("module `{name}' is built into this kernel"),
+            Reason::BuiltIn {
+                module: module.clone(),
+            },
         ),
         Why::BuiltinNeedsForce { .. } => (
             "Builtin",
-            format!("built-in module `{name}' failed to initialise at boot (modload -f retries it)"),
+            Reason::BuiltinFailedAtBoot {
+                module: module.clone(),
+            },
         ),
-        Why::Version { module, kernel } => (
+        Why::Version {
+            module: built_for,
+            kernel,
+        } => (
             "Version",
-            format!(
-                "`{name}' is built for NetBSD {} ({module}) but the kernel is NetBSD {} ({kernel})",
-                version_text(*module),
-                version_text(*kernel)
-            ),
+            Reason::Version {
+                module: module.clone(),
+                built_for: *built_for,
+                kernel: *kernel,
+            },
         ),
         Why::BadClass { class } => (
             "Class",
-            format!("`{name}' has class {class}, which this kernel does not know"),
+            Reason::BadClass {
+                module: module.clone(),
+                class: *class,
+            },
         ),
         Why::Unresolved { symbols } => (
             "Symbols",
-            format!(
-                "`{name}'{} uses symbols neither the kernel nor the modules loaded before it define: {}",
-                by(),
-                symbols.join(", ")
-            ),
+            Reason::UnresolvedAfter {
+                module: module.clone(),
+                required_by: by(),
+                symbols: symbols.clone(),
+            },
         ),
         Why::Clash { symbols } => (
             "Symbols",
-            format!("`{name}' defines global symbols the kernel already has: {}", symbols.join(", ")),
+            Reason::Clash {
+                module: Some(module.clone()),
+                symbols: symbols.clone(),
+            },
         ),
-        Why::Link { refusal } => ("Relocations", format!("`{name}': {}", refusal.reason)),
+        Why::Link { refusal } => (
+            "Relocations",
+            Reason::LinkRefused {
+                module: Some(module.clone()),
+                why: refusal.reason.clone(),
+            },
+        ),
         Why::FetchInfo { reason } => (
             "Descriptor",
-            format!(
-                "the module descriptor of `{name}' cannot be read: {}",
-                reason.as_deref().unwrap_or("it is malformed")
-            ),
+            Reason::DescriptorUnreadable {
+                module: Some(module.clone()),
+                why: reason.clone().map(|r| Box::new(Reason::Object(r))),
+            },
         ),
-        Why::Plist => ("Properties", format!("the .plist of `{name}' cannot be read ({})", r.errno)),
+        Why::Plist => (
+            "Properties",
+            Reason::PlistUnreadable {
+                module: module.clone(),
+                errno: r.errno,
+            },
+        ),
         _ => walk_reason(r).unwrap_or_else(|| kernel_reason(r)),
     };
-    (name.clone(), check, why)
+    (module, check, why)
 }
 
 impl ReleaseReport {
@@ -427,7 +457,7 @@ impl ReleaseReport {
         );
         let modules = self.modules.iter().map(|m| {
             let (about, check, reason) = match &m.cause {
-                Some((n, c, r)) => (Some(n.to_string()), Some(*c), Some(r.as_str())),
+                Some((n, c, r)) => (Some(n.to_string()), Some(*c), Some(r.to_string())),
                 None => (None, None, None),
             };
             object(
@@ -523,6 +553,7 @@ mod tests {
             (about.to_string().as_str(), check),
             ("chain_c", "Dependencies")
         );
+        let why = why.to_string();
         assert!(why.contains("(required by `chain_b')"), "{why}");
         std::fs::remove_dir_all(&root).unwrap();
     }

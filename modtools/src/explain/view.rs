@@ -10,6 +10,7 @@ use libmodctl::stat::ModStat;
 use modobj::path;
 use modobj::validate::Target;
 
+use crate::explain::reason::{Origin, Reason};
 use crate::kernel::KernelConnection;
 
 /// What the kernel's state looks like to us, read once.
@@ -25,7 +26,7 @@ pub struct KernelView {
     pub files_visible: bool,
     /// Why the module list could not be read, when it could not: the
     /// errno and what is known of the cause.
-    pub unreadable: Option<(Errno, String)>,
+    pub unreadable: Option<(Errno, Reason)>,
 }
 
 impl KernelView {
@@ -50,7 +51,7 @@ impl KernelView {
                 let errno = e.errno();
                 let why = k
                     .failure_detail()
-                    .unwrap_or_else(|| format!("the kernel's module list cannot be read: {errno}"));
+                    .map_or(Reason::ModuleListUnreadable { errno }, Reason::Connection);
                 (Vec::new(), Some((errno, why)))
             }
         };
@@ -84,17 +85,13 @@ impl KernelView {
     }
 
     /// Why the kernel's authorisation would refuse a load or unload.
-    pub fn permission_reason(&self) -> Option<String> {
+    pub fn permission_reason(&self) -> Option<Reason> {
         if self.securelevel > 0 {
-            Some(format!(
-                "kern.securelevel is {}; modules can be loaded and unloaded only at securelevel 0 or below",
-                self.securelevel
-            ))
+            Some(Reason::Securelevel {
+                level: self.securelevel,
+            })
         } else if self.euid != 0 {
-            Some(format!(
-                "only root may load and unload modules (effective uid {})",
-                self.euid
-            ))
+            Some(Reason::NotRoot { euid: self.euid })
         } else {
             None
         }
@@ -130,17 +127,10 @@ impl KernelView {
     }
 }
 
-/// Where a loaded module came from, in words.
-pub fn describe(m: &ModStat) -> String {
-    let from = match ModSource::from_raw(m.source) {
-        Some(ModSource::Builtin) => "built into the kernel",
-        Some(ModSource::Boot) => "loaded by the boot loader",
-        Some(ModSource::Filesys) => "loaded from the file system",
-        None => "loaded",
-    };
-    if m.flags & MODFLG_AUTO_LOADED != 0 {
-        format!("{from}, as a dependency or by autoload")
-    } else {
-        from.to_string()
+/// Where a loaded module came from.
+pub fn describe(m: &ModStat) -> Origin {
+    Origin {
+        source: ModSource::from_raw(m.source),
+        auto: m.flags & MODFLG_AUTO_LOADED != 0,
     }
 }

@@ -26,9 +26,9 @@ pub struct BootCfg {
     /// `timeout=`: seconds, or -1 for none.
     pub timeout: i64,
     /// Why the loader ignores the whole file, when it does.
-    pub ignored: Option<String>,
-    /// Lines the loader drops, in words.
-    pub notes: Vec<String>,
+    pub ignored: Option<Note>,
+    /// Lines the loader drops.
+    pub notes: Vec<Note>,
 }
 
 /// Bytes for a message: what is not UTF-8 shows as U+FFFD.
@@ -65,10 +65,7 @@ fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
 fn too_large(size: u64) -> Option<BootCfg> {
     (size > BOOTCFG_MAX_SIZE).then(|| BootCfg {
         timeout: 10,
-        ignored: Some(format!(
-            "the file has {size} bytes; the boot loader ignores a boot.cfg of more than \
-             {BOOTCFG_MAX_SIZE} bytes"
-        )),
+        ignored: Some(Note::TooLarge { size }),
         ..BootCfg::default()
     })
 }
@@ -98,10 +95,7 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
         let (key, value) = (&line[..eq], &line[eq + 1..]);
         if key.starts_with(b"menu") {
             if cfg.menu.len() >= BOOTCFG_MAXMENU {
-                cfg.notes.push(format!(
-                    "line {}: the boot loader keeps only {BOOTCFG_MAXMENU} menu entries",
-                    n + 1
-                ));
+                cfg.notes.push(Note::MenuFull { line: n + 1 });
                 continue;
             }
             match value.iter().position(|&c| c == b':') {
@@ -114,10 +108,7 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
                     };
                     cfg.menu.push(MenuEntry { desc, command });
                 }
-                None => cfg.notes.push(format!(
-                    "line {}: a menu line without `:' is not a menu entry",
-                    n + 1
-                )),
+                None => cfg.notes.push(Note::MenuWithoutColon { line: n + 1 }),
             }
         } else if key.starts_with(b"banner") {
         } else if key.starts_with(b"timeout") {
@@ -142,10 +133,9 @@ pub fn parse(bytes: &[u8]) -> BootCfg {
     // With the format forced to numbers and a countdown, only the first
     // nine entries can be chosen.
     if matches!(format, b'n' | b'd') && cfg.menu.len() > 9 && cfg.timeout > 0 {
-        cfg.notes.push(format!(
-            "with format=n and a timeout only the first 9 of {} menu entries can be chosen",
-            cfg.menu.len()
-        ));
+        cfg.notes.push(Note::NumberedMenu {
+            entries: cfg.menu.len(),
+        });
         cfg.menu.truncate(9);
     }
     if !cfg.menu.is_empty() {
@@ -164,7 +154,7 @@ pub enum Ends {
     /// `multiboot`: the modules go to another kernel (Xen, say).
     Multiboot(String),
     /// The entry does not boot by itself; why.
-    Stays(String),
+    Stays(Note),
 }
 
 /// What the boot loader does for one entry.
@@ -175,7 +165,7 @@ pub struct Plan {
     /// Whether the loader passes them (`modules off` stops it).
     pub enabled: bool,
     pub ends: Ends,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// Commands of the x86 boot prompt that do not touch kernel modules.
@@ -191,7 +181,7 @@ struct Run<'a> {
     entered: bool,
     /// The entry whose commands are running.
     current: Option<usize>,
-    notes: Vec<String>,
+    notes: Vec<Note>,
 }
 
 impl Run<'_> {
@@ -207,7 +197,7 @@ impl Run<'_> {
     fn entry_commands(&mut self, choice: usize) -> Option<Ends> {
         let command = self.cfg.menu[choice].command.clone();
         if command == b"prompt" {
-            return Some(Ends::Stays("it drops to the boot prompt".into()));
+            return Some(Ends::Stays(Note::Prompt));
         }
         let mut first = true;
         for piece in command.split(|&c| c == b';') {
@@ -224,12 +214,10 @@ impl Run<'_> {
                 continue;
             }
             if piece.len() >= MENU_COMMAND_MAX {
-                self.notes.push(format!(
-                    "the command `{}' has {} bytes; the boot loader's buffer holds {}",
-                    text(piece),
-                    piece.len(),
-                    MENU_COMMAND_MAX - 1
-                ));
+                self.notes.push(Note::CommandTooLong {
+                    command: text(piece),
+                    len: piece.len(),
+                });
             }
             if let Some(ends) = self.command(piece) {
                 return Some(ends);
@@ -249,24 +237,15 @@ impl Run<'_> {
             b"modules" => match arg {
                 b"enabled" | b"on" => self.enabled = true,
                 b"disabled" | b"off" => self.enabled = false,
-                _ => self.notes.push(format!(
-                    "`modules {}': the flag must be `enabled' or `disabled'",
-                    text(arg)
-                )),
+                _ => self.notes.push(Note::ModulesFlag { arg: text(arg) }),
             },
             b"boot" | b"pkboot" => return self.boot(arg),
             b"multiboot" => return Some(Ends::Multiboot(text(arg))),
-            b"menu" => return Some(Ends::Stays("it shows the menu again".into())),
-            b"quit" => return Some(Ends::Stays("`quit' restarts the machine".into())),
+            b"menu" => return Some(Ends::Stays(Note::MenuAgain)),
+            b"quit" => return Some(Ends::Stays(Note::Quit)),
             c if OTHER_COMMANDS.iter().any(|o| o.as_bytes() == c) => {}
-            b"" => self.notes.push(format!(
-                "`{}' starts with a blank, which the boot loader does not skip there: \
-                 an unknown command",
-                text(line)
-            )),
-            c => self
-                .notes
-                .push(format!("`{}' is not a boot loader command", text(c))),
+            b"" => self.notes.push(Note::LeadingBlank { line: text(line) }),
+            c => self.notes.push(Note::UnknownCommand { command: text(c) }),
         }
         None
     }
@@ -281,25 +260,16 @@ impl Run<'_> {
             (Some(text(f)), rest)
         };
         if !opts.is_empty() && !opts.starts_with(b"-") {
-            self.notes.push(format!(
-                "`boot {}': invalid arguments, so it does not boot",
-                text(arg)
-            ));
+            self.notes.push(Note::BootArguments { arg: text(arg) });
             return None;
         }
         if file.is_none() && opts.is_empty() {
             if let Some(def) = self.cfg.default.filter(|_| !self.entered) {
                 self.entered = true;
                 self.notes.push(if self.current == Some(def) {
-                    "`boot' without a kernel or flags runs this, the default entry, once more \
-                     (bootdefault)"
-                        .to_string()
+                    Note::BootDefaultAgain
                 } else {
-                    format!(
-                        "`boot' without a kernel or flags first runs the default entry ({}) \
-                         (bootdefault)",
-                        def + 1
-                    )
+                    Note::BootDefaultFirst { entry: def + 1 }
                 });
                 if let Some(ends) = self.entry(def) {
                     return Some(ends);
@@ -326,9 +296,7 @@ pub fn plan(cfg: &BootCfg, choice: Option<usize>) -> Plan {
     }
     let ends = match choice {
         None => Ends::Boots(None),
-        Some(c) => run.entry(c).unwrap_or_else(|| {
-            Ends::Stays("its commands end without booting, so the menu comes back".into())
-        }),
+        Some(c) => run.entry(c).unwrap_or(Ends::Stays(Note::EndsWithoutBoot)),
     };
     Plan {
         modules: run.list.entries().to_vec(),
@@ -343,8 +311,8 @@ pub fn plan(cfg: &BootCfg, choice: Option<usize>) -> Plan {
 /// huge or endless. What the loader reads from a file system is a
 /// regular file; anything else is refused unread, and nothing waits
 /// (opened `O_NONBLOCK`, so a FIFO's open does not wait for a writer).
-/// `Err` is why, in words.
-pub fn read(path: &Path) -> Result<BootCfg, String> {
+/// `Err` is why.
+pub fn read(path: &Path) -> Result<BootCfg, Note> {
     use std::io::Read;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = std::fs::File::options()
@@ -354,34 +322,26 @@ pub fn read(path: &Path) -> Result<BootCfg, String> {
         .map_err(|e| {
             // Linux says ENXIO for a socket; NetBSD's open, EOPNOTSUPP.
             if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
-                "a socket, not a file: not read".to_string()
+                Note::Socket
             } else {
-                Errno::from_io(&e).to_string()
+                Note::Unreadable(Errno::from_io(&e))
             }
         })?;
     let meta = file
         .metadata()
-        .map_err(|e| Errno::from_io(&e).to_string())?;
+        .map_err(|e| Note::Unreadable(Errno::from_io(&e)))?;
     let t = meta.file_type();
     if t.is_dir() {
-        return Err(Errno::EISDIR.to_string());
+        return Err(Note::Unreadable(Errno::EISDIR));
     }
     if t.is_fifo() {
-        return Err(
-            "a FIFO or pipe, not a file: not read (the boot loader reads a file; \
-                    a FIFO would wait for a writer)"
-                .into(),
-        );
+        return Err(Note::Fifo);
     }
     if t.is_socket() {
-        return Err("a socket, not a file: not read".into());
+        return Err(Note::Socket);
     }
     if !t.is_file() {
-        return Err(
-            "a device, not a file: not read (the boot loader reads boot.cfg from \
-                    a file system)"
-                .into(),
-        );
+        return Err(Note::Device);
     }
     if let Some(ignored) = too_large(meta.len()) {
         return Ok(ignored);
@@ -391,6 +351,6 @@ pub fn read(path: &Path) -> Result<BootCfg, String> {
     let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     file.take(BOOTCFG_MAX_SIZE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Errno::from_io(&e).to_string())?;
+        .map_err(|e| Note::Unreadable(Errno::from_io(&e)))?;
     Ok(parse(&bytes))
 }

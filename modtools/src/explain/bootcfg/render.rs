@@ -27,20 +27,18 @@ impl ModuleResult {
                     self.file.as_deref().map_or_else(|| "?".into(), text)
                 )
             }
-            Status::NotPassed => format!(
-                "not passed: {}",
-                self.reason.as_deref().unwrap_or("not passed")
-            ),
+            Status::NotPassed => match &self.reason {
+                Some(why) => format!("not passed: {why}"),
+                None => "not passed: not passed".to_string(),
+            },
             _ => {
                 let errno = self
                     .errno
                     .and_then(|e| e.name())
                     .map(|n| format!(" {n}"))
                     .unwrap_or_default();
-                format!(
-                    "error{errno}{called}: {}",
-                    self.reason.as_deref().unwrap_or("")
-                )
+                let why = self.reason.as_ref().map(ToString::to_string);
+                format!("error{errno}{called}: {}", why.unwrap_or_default())
             }
         }
     }
@@ -158,7 +156,7 @@ impl Report {
                     vec![
                         ("order", m.nth.map(|n| n as u64 + 1).into()),
                         ("pass", m.pass.map(pass_name).into()),
-                        ("reason", m.reason.as_deref().into()),
+                        ("reason", m.reason.as_ref().map(ToString::to_string).into()),
                         ("status", m.status.name().into()),
                     ],
                     texts_and_bytes("tried", "tried_bytes", &m.tried),
@@ -170,7 +168,7 @@ impl Report {
             let (ends, target) = match &e.plan.ends {
                 Ends::Boots(f) => ("boot", f.as_deref().map(Value::from)),
                 Ends::Multiboot(k) => ("multiboot", Some(Value::from(k.as_str()))),
-                Ends::Stays(why) => ("none", Some(Value::from(why.as_str()))),
+                Ends::Stays(why) => ("none", Some(Value::from(why.to_string()))),
             };
             object(
                 [
@@ -193,7 +191,7 @@ impl Report {
                             e.modules.iter().map(module).collect::<Vec<_>>().into(),
                         ),
                         ("modules_enabled", e.plan.enabled.into()),
-                        ("notes", strings(&e.plan.notes)),
+                        ("notes", notes(&e.plan.notes)),
                         ("would_load", e.would_load().into()),
                     ],
                 ]
@@ -216,10 +214,16 @@ impl Report {
             ),
             ("kernel", self.kernel.as_str().into()),
             ("loader_path", self.loader_path.as_str().into()),
-            ("notes", strings(&self.notes)),
+            ("notes", notes(&self.notes)),
             ("schema", REPORT_SCHEMA.into()),
             ("would_load", self.would_load().into()),
         ]);
         doc.to_document()
     }
+}
+
+/// Notes as a JSON array of their words.
+fn notes(notes: &[Note]) -> Value {
+    let words: Vec<String> = notes.iter().map(ToString::to_string).collect();
+    strings(&words)
 }

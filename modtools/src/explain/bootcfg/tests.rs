@@ -1,5 +1,10 @@
 use super::*;
 
+/// Notes in words.
+fn words(notes: &[Note]) -> Vec<String> {
+    notes.iter().map(ToString::to_string).collect()
+}
+
 #[test]
 fn parses_as_the_boot_loader_does() {
     let cfg = parse(
@@ -24,7 +29,7 @@ fn parses_as_the_boot_loader_does() {
     assert_eq!(cfg.default, Some(1));
     assert_eq!(cfg.timeout, -1);
     assert_eq!(
-        cfg.notes,
+        words(&cfg.notes),
         ["line 4: a menu line without `:' is not a menu entry"]
     );
     // The default is clamped to the menu.
@@ -63,7 +68,7 @@ fn entries_collect_their_modules() {
     // The first command keeps its leading blank: ` load' is unknown.
     assert_eq!(p(7).modules, [&b"hello"[..]]);
     assert_eq!(
-        p(7).notes,
+        words(&p(7).notes),
         [
             "` load z' starts with a blank, which the boot loader does not skip there: \
              an unknown command",
