@@ -3,7 +3,8 @@
 #   make
 #   make install DESTDIR=/tmp/stage PREFIX=/usr
 # Installs the programs to ${PREFIX}/sbin, the rump.* names as hard links,
-# and the manual pages to ${PREFIX}/man/man8.
+# and the manual pages to ${PREFIX}/man/man8; modload-check, which modload
+# runs for its boot and release checks, goes beside modload.
 #
 # `make` is the plain release build on a stable compiler,
 #   ${CARGO} build --release --locked -p modload -p modunload -p modstat
@@ -43,7 +44,8 @@ install: all
 		rm -f ${DESTDIR}${SBINDIR}/rump.$$p; \
 		ln ${DESTDIR}${SBINDIR}/$$p ${DESTDIR}${SBINDIR}/rump.$$p || exit 1; \
 		${INSTALL} -m 444 man/$$p.8 ${DESTDIR}${MANDIR}/$$p.8 || exit 1; \
-	done
+	done; \
+	${INSTALL} -m 555 "$$dist/modload-check" ${DESTDIR}${SBINDIR}/modload-check
 
 test:
 	${CARGO} test --workspace

@@ -45,7 +45,7 @@ else
 	tools=${CARGO_TARGET_DIR:-$repo/target}/release
 	tools=$(cd "$tools" && pwd)
 fi
-for t in modload modunload modstat; do
+for t in modload modload-check modunload modstat; do
 	if [ ! -x "$tools/$t" ]; then
 		echo "ansible: no $t in $tools" >&2
 		exit 1

@@ -20,7 +20,11 @@ const NOBODY: u32 = 65534;
 /// A copy of a program that `nobody` may run (target/ may not be).
 fn program_for_all(dir: &Path, tool: &str) -> PathBuf {
     let p = dir.join(tool);
-    fs::copy(bin(tool), &p).unwrap();
+    // Copied by another process: a file this (threaded) process held open
+    // for writing could be inherited by a concurrent fork, and then fail
+    // to run with ETXTBSY ("Text file busy").
+    let copied = Command::new("cp").arg(bin(tool)).arg(&p).status().unwrap();
+    assert!(copied.success());
     fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
     p
 }

@@ -265,3 +265,49 @@ fn the_kernel_image_fifo_is_refused_unread() {
     assert_eq!(out.status, 1);
     assert!(out.stderr.contains("FIFO"), "{out:?}");
 }
+
+/// modload runs modload-check from its own directory for the boot and
+/// release checks; without it there, it says so and fails, and
+/// modload-check alone does only those two checks.
+#[test]
+fn the_checks_run_in_modload_check_beside_modload() {
+    let dir = tempfile::tempdir().unwrap();
+    let alone = dir.path().join("modload");
+    // Copied by another process: a file this (threaded) process held open
+    // for writing could be inherited by a concurrent fork, and then fail
+    // to run with ETXTBSY.
+    let copied = Command::new("cp")
+        .arg(bin("modload"))
+        .arg(&alone)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let image = kernel_image();
+    let runs: [&[&str]; 2] = [
+        &["-n", "--kernel", image.to_str().unwrap(), "example"],
+        &["-n", "--boot-cfg", "/nonexistent/boot.cfg"],
+    ];
+    for args in runs {
+        let out = Command::new(&alone).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "modload: cannot run {}/modload-check (the boot and release checks): \
+                 No such file or directory\n",
+                dir.path().display()
+            )
+        );
+    }
+    let out = Command::new(bin("modload-check"))
+        .arg("example")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "modload-check: runs modload's -n --boot-cfg and -n --kernel checks: use it with one \
+         of them\n"
+    );
+}
