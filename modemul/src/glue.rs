@@ -59,7 +59,7 @@ impl ObjectLoader for NoLoader {
     fn load(&self, _path: &Path, _target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
         Err(kobj::Refusal {
             errno: Errno::ENOSYS,
-            reason: "this program loads no module".into(),
+            cause: kobj::Cause::NoLoader,
         })
     }
 

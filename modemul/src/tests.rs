@@ -80,9 +80,14 @@ struct FakeLoader;
 
 impl ObjectLoader for FakeLoader {
     fn load(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
+        // Only the errno of a fake's refusal matters; its words are never
+        // shown.
         let refusal = |errno: Errno| kobj::Refusal {
             errno,
-            reason: "fake".into(),
+            cause: kobj::Cause::Unreadable {
+                path: path.display().to_string(),
+                error: modobj::kmod::KmodError::Io(errno),
+            },
         };
         let data = fs::read(path).map_err(|e| refusal(Errno::from_io(&e)))?;
         let text = String::from_utf8(data).map_err(|_| refusal(Errno::ENOEXEC))?;

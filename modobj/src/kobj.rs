@@ -6,28 +6,71 @@
 //! The verdicts are the validator's certain findings, split by where the
 //! kernel makes them; the emulator and the boot check both use this split.
 
+use std::fmt::{self, Display, Formatter};
 use std::path::Path;
 
 use libmodctl::errno::Errno;
 
+use crate::findings::Detail;
 use crate::kmod::{self, Kmod, KmodError};
 use crate::validate::{self, Check, Finding, Stage, Target};
 
 /// The `modinfo_t` the kernel found: the reader's, one type for it.
 pub use crate::kmod::ModInfo as Info;
 
-/// Why the kernel refuses the object, in its errno and in plain words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the kernel refuses the object: its errno and what caused it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
     pub errno: Errno,
-    pub reason: String,
+    pub cause: Cause,
+}
+
+/// What made the path lookup, the read or the linker refuse an object,
+/// with the values it names; worded by its `Display` alone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    /// A certain finding of the validator (a file that changed while it
+    /// was read is [`Detail::FileChanged`]); boxed, as findings are large
+    /// and refusals are carried around.
+    Finding(Box<Detail>),
+    /// The file cannot be read; `path` as it is shown.
+    Unreadable { path: String, error: KmodError },
+    /// There is no file at `path` (as it is shown).
+    NoFile { path: String },
+    /// The validator passed it, but its `modinfo_t` cannot be decoded.
+    DescriptorUnreadable,
+    /// An autoload was given a path, not a module name.
+    AutoloadPath,
+    /// A component of the path is longer than namei allows (`max`).
+    ComponentTooLong { max: usize },
+    /// The root file system is not mounted, so no file can be opened.
+    RootNotMounted,
+    /// The program does not load modules (modstat, modunload).
+    NoLoader,
 }
 
 impl Refusal {
     fn of(f: &Finding) -> Refusal {
         Refusal {
             errno: f.errno,
-            reason: f.reason(),
+            cause: Cause::Finding(Box::new(f.detail.clone())),
+        }
+    }
+}
+
+impl Display for Cause {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Finding(d) => d.fmt(f),
+            Cause::Unreadable { path, error } => write!(f, "cannot read {path}: {error}"),
+            Cause::NoFile { path } => write!(f, "no file {path}"),
+            Cause::DescriptorUnreadable => f.write_str("the module descriptor cannot be read"),
+            Cause::AutoloadPath => f.write_str("an autoload takes a module name, not a path"),
+            Cause::ComponentTooLong { max } => {
+                write!(f, "a component of the path is longer than {max} bytes")
+            }
+            Cause::RootNotMounted => f.write_str("the root file system is not mounted"),
+            Cause::NoLoader => f.write_str("this program loads no module"),
         }
     }
 }
@@ -77,9 +120,12 @@ fn load_by(
 ) -> Result<Loaded, Refusal> {
     // A FIFO, which the kernel would wait on, ends the load as an
     // interrupted wait would (EINTR); nothing here waits.
-    let k = open(path).map_err(|e: KmodError| Refusal {
-        errno: e.errno(),
-        reason: format!("cannot read {}: {e}", path.display()),
+    let k = open(path).map_err(|error: KmodError| Refusal {
+        errno: error.errno(),
+        cause: Cause::Unreadable {
+            path: path.display().to_string(),
+            error,
+        },
     })?;
     judge(&k, target)
 }
@@ -113,7 +159,7 @@ pub fn judge_with(k: &Kmod, findings: Vec<Finding>, symbols: bool) -> Result<Loa
         (None, None) => Err(certain().find(|f| f.stage == Stage::Info).map_or_else(
             || Refusal {
                 errno: Errno::ENOEXEC,
-                reason: "the module descriptor cannot be read".into(),
+                cause: Cause::DescriptorUnreadable,
             },
             Refusal::of,
         )),
@@ -131,7 +177,7 @@ pub fn judge_with(k: &Kmod, findings: Vec<Finding>, symbols: bool) -> Result<Loa
     if k.changed_while_read() {
         return Err(Refusal {
             errno: kmod::FILE_CHANGED_ERRNO,
-            reason: kmod::FILE_CHANGED_REASON.into(),
+            cause: Cause::Finding(Box::new(Detail::FileChanged)),
         });
     }
     Ok(Loaded {
@@ -142,4 +188,53 @@ pub fn judge_with(k: &Kmod, findings: Vec<Finding>, symbols: bool) -> Result<Loa
         link,
         findings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each cause's words, as they were written where refusals were made.
+    #[test]
+    fn every_cause_has_its_words() {
+        let cases = [
+            (
+                Cause::Finding(Box::new(Detail::FileChanged)),
+                kmod::FILE_CHANGED_REASON.to_string(),
+            ),
+            (
+                Cause::Unreadable {
+                    path: "/m.kmod".into(),
+                    error: KmodError::Io(Errno::EACCES),
+                },
+                format!("cannot read /m.kmod: {}", Errno::EACCES),
+            ),
+            (
+                Cause::NoFile {
+                    path: "/m.kmod".into(),
+                },
+                "no file /m.kmod".into(),
+            ),
+            (
+                Cause::DescriptorUnreadable,
+                "the module descriptor cannot be read".into(),
+            ),
+            (
+                Cause::AutoloadPath,
+                "an autoload takes a module name, not a path".into(),
+            ),
+            (
+                Cause::ComponentTooLong { max: 511 },
+                "a component of the path is longer than 511 bytes".into(),
+            ),
+            (
+                Cause::RootNotMounted,
+                "the root file system is not mounted".into(),
+            ),
+            (Cause::NoLoader, "this program loads no module".into()),
+        ];
+        for (cause, words) in cases {
+            assert_eq!(cause.to_string(), words, "{cause:?}");
+        }
+    }
 }

@@ -341,9 +341,7 @@ impl Engine<'_> {
             Ok(i) => i.clone(),
             Err(r) => {
                 let e = r.errno;
-                let why = Why::FetchInfo {
-                    reason: Some(r.reason.clone()),
-                };
+                let why = Why::FetchInfo { refusal: r.clone() };
                 return Err(self.refuse(&asked, e, why, call.isdep));
             }
         };
@@ -364,9 +362,9 @@ impl Engine<'_> {
         let asked = ModName::from(&call.name[..]);
         let has_slash = call.name.contains(&b'/');
         let by_name = call.autoload || !has_slash;
-        let refused = |e: &mut Self, errno: Errno, reason: String| {
+        let refused = |e: &mut Self, errno: Errno, cause: kobj::Cause| {
             let why = Why::Open {
-                refusal: kobj::Refusal { errno, reason },
+                refusal: kobj::Refusal { errno, cause },
                 autoload: call.autoload,
             };
             Err(e.refuse(&asked, errno, why, call.isdep))
@@ -374,8 +372,7 @@ impl Engine<'_> {
         let path = if !by_name {
             call.name.clone()
         } else if has_slash {
-            let why = "an autoload takes a module name, not a path".into();
-            return refused(self, Errno::ENOENT, why);
+            return refused(self, Errno::ENOENT, kobj::Cause::AutoloadPath);
         } else {
             // As the kernel builds it: snprintf into MAXPATHLEN.
             let mut p = self.host.module_path().to_vec();
@@ -389,7 +386,7 @@ impl Engine<'_> {
         };
         // namei's limit on one component.
         if path.split(|&c| c == b'/').any(|c| c.len() > NAME_MAX) {
-            let why = format!("a component of the path is longer than {NAME_MAX} bytes");
+            let why = kobj::Cause::ComponentTooLong { max: NAME_MAX };
             return refused(self, Errno::ENAMETOOLONG, why);
         }
         Ok((path, by_name))

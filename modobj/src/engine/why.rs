@@ -62,7 +62,7 @@ pub enum Why {
     /// The `.plist` says `noautoload`, and this is an autoload.
     NoAutoload,
     /// `module_fetch_info` failed.
-    FetchInfo { reason: Option<String> },
+    FetchInfo { refusal: kobj::Refusal },
     /// `mi_name` does not fit `MAXMODNAME`.
     NameTooLong,
     /// `mi_class` outside the kernel's range.

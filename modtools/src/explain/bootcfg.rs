@@ -317,7 +317,7 @@ fn record_fate(
             let why = refusal.error_text().unwrap_or_default();
             r.status = Status::NotPrimed;
             r.errno = Some(refusal.errno);
-            r.reason = Some(prime_reason(refusal.errno, &why, prime_name, loaded, next));
+            r.reason = Some(prime_reason(refusal, &why, prime_name, loaded, next));
             r.console = vec![format!("WARNING: module error: {why}")];
         }
         Fate::Failed {
@@ -381,8 +381,7 @@ impl Host for NextBoot<'_> {
     fn open(&mut self, _path: &[u8], _name: Option<&[u8]>, _operand: bool) -> Opened {
         Opened::Refused(kobj::Refusal {
             errno: Errno::EOPNOTSUPP,
-            // The engine takes the reason as text.
-            reason: Reason::RootNotMounted.to_string(),
+            cause: kobj::Cause::RootNotMounted,
         })
     }
     fn plist(
@@ -427,9 +426,10 @@ fn finding_reason(
         .map(|f| f.reason())
 }
 
-/// Why `module_prime` refuses it; `why` is the kernel's console text.
+/// Why `module_prime` refuses it (`refusal`); `why` is the kernel's
+/// console text for it.
 fn prime_reason(
-    errno: Errno,
+    refusal: &Refusal,
     why: &str,
     prime_name: &ModName,
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
@@ -438,24 +438,24 @@ fn prime_reason(
     match loaded {
         Err(r) => {
             return Reason::PrimeLinker {
-                why: r.reason.clone(),
+                why: r.cause.clone(),
             }
         }
         Ok(o) => {
             if let Err(r) = &o.info {
-                if why.starts_with("unable to fetch_info") {
+                if matches!(refusal.why, Why::PrimeFetchInfo { .. }) {
                     return Reason::PrimeNoModule {
-                        why: r.reason.clone(),
+                        why: r.cause.clone(),
                     };
                 }
             }
         }
     }
     let module = prime_name.clone();
-    if errno == Errno::EEXIST && why.contains("already exists") {
+    if matches!(refusal.why, Why::PrimeBuiltinName) {
         return Reason::BuiltinNamed { module };
     }
-    if errno == Errno::EEXIST {
+    if refusal.errno == Errno::EEXIST {
         return Reason::EarlierBootModule { module };
     }
     if let (Some(ksyms), Ok(o)) = (&next.ksyms, loaded) {

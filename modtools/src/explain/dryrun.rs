@@ -16,10 +16,9 @@ use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use libmodctl::ModName;
 use modobj::engine::{Engine, Event, Host, Loaded, Module, Modules, Opened, Refusal, Why};
-use modobj::kmod::{
-    version_text, Kmod, KmodError, ModInfo, FILE_CHANGED_ERRNO, FILE_CHANGED_REASON,
-};
-use modobj::kobj;
+use modobj::findings::Detail;
+use modobj::kmod::{version_text, Kmod, KmodError, ModInfo};
+use modobj::kobj::{self, Cause};
 use modobj::plistfile::{self, PlistFileError};
 use modobj::rules::Target;
 use modobj::validate;
@@ -96,9 +95,9 @@ struct DryHost<'a> {
     /// The files opened, by the paths the kernel names them by: where we
     /// read each, and the name it is shown by.
     files: HashMap<Vec<u8>, (PathBuf, String)>,
-    /// The check and reason of the last file refusal, and whether a
+    /// The last file refusal, with its check and reason and whether a
     /// finding of the validator already says it.
-    open_failure: Option<(String, Reason, bool)>,
+    open_failure: Option<(kobj::Refusal, String, Reason, bool)>,
     /// The reason of the last `.plist` refusal.
     plist_failure: Option<Reason>,
     /// The first refusal of the load.
@@ -159,13 +158,17 @@ impl DryHost<'_> {
         (findings, blocking)
     }
 
-    /// A file refusal, remembered for the reason.
-    /// The engine takes the reason as text (the kernel's linker has its
-    /// own words), so it is rendered here.
-    fn open_refused(&mut self, check: &str, errno: Errno, why: Reason, said: bool) -> Opened {
-        let reason = why.to_string();
-        self.open_failure = Some((check.to_string(), why, said));
-        Opened::Refused(kobj::Refusal { errno, reason })
+    /// A file refusal, remembered with the host's reason for it (which
+    /// can say more than the refusal's cause: a requirement's name, say).
+    fn open_refused(
+        &mut self,
+        check: &str,
+        refusal: kobj::Refusal,
+        why: Reason,
+        said: bool,
+    ) -> Opened {
+        self.open_failure = Some((refusal.clone(), check.to_string(), why, said));
+        Opened::Refused(refusal)
     }
 }
 
@@ -204,8 +207,15 @@ impl Host for DryHost<'_> {
         let kmod = match Kmod::open(&host) {
             Ok(k) => k,
             Err(e) => {
-                let why = unreadable(e.clone(), shown, (!operand).then(|| module.clone()), name);
-                return self.open_refused(check, e.errno(), why, false);
+                let refusal = kobj::Refusal {
+                    errno: e.errno(),
+                    cause: Cause::Unreadable {
+                        path: shown.clone(),
+                        error: e.clone(),
+                    },
+                };
+                let why = unreadable(e, shown, (!operand).then(|| module.clone()), name);
+                return self.open_refused(check, refusal, why, false);
             }
         };
         // The file is checked first: the checks' pass over its relocations
@@ -233,7 +243,11 @@ impl Host for DryHost<'_> {
                 reason: f.reason(),
                 forced: false,
             };
-            return self.open_refused(f.check.name(), f.errno, why, true);
+            let refusal = kobj::Refusal {
+                errno: f.errno,
+                cause: Cause::Finding(Box::new(f.detail)),
+            };
+            return self.open_refused(f.check.name(), refusal, why, true);
         }
         if operand && kmod.modinfo().is_none() {
             // The validator passed it, but its `modinfo_t` cannot be read:
@@ -247,17 +261,23 @@ impl Host for DryHost<'_> {
                 .map(|i| Box::new(i.reason.clone()));
             self.report.refused_by_tools |= self.report.verdict.is_none();
             let why = Reason::DescriptorUnreadable { module: None, why };
-            return self.open_refused("Descriptor", Errno::ENOEXEC, why, false);
+            let refusal = kobj::Refusal {
+                errno: Errno::ENOEXEC,
+                cause: Cause::DescriptorUnreadable,
+            };
+            return self.open_refused("Descriptor", refusal, why, false);
         }
         match kobj::judge_with(&kmod, findings, self.symbols.is_some()) {
             Ok(o) => Opened::Object(Box::new(o)),
             Err(r) => {
-                let check = if r.errno == FILE_CHANGED_ERRNO && r.reason == FILE_CHANGED_REASON {
-                    Check::FileChanged.name()
-                } else {
-                    check
+                let check = match &r.cause {
+                    Cause::Finding(d) if matches!(**d, Detail::FileChanged) => {
+                        Check::FileChanged.name()
+                    }
+                    _ => check,
                 };
-                self.open_refused(check, r.errno, Reason::Object(r.reason), false)
+                let why = Reason::Object(r.cause.clone());
+                self.open_refused(check, r, why, false)
             }
         }
     }
@@ -347,12 +367,12 @@ impl DryHost<'_> {
             Why::Open { refusal, .. } => match self.open_failure.clone() {
                 // The host's words for what it refused; the kernel's own
                 // refusals before any file is opened (namei) have theirs.
-                Some((check, why, said)) if why.to_string() == refusal.reason => {
+                Some((made, check, why, said)) if made == *refusal => {
                     (!said).then_some((check, why))
                 }
                 _ => found(
                     if r.isdep { "Dependencies" } else { "File" },
-                    Reason::Object(refusal.reason.clone()),
+                    Reason::Object(refusal.cause.clone()),
                 ),
             },
             Why::Clash { symbols } => found(
@@ -390,14 +410,14 @@ impl DryHost<'_> {
                 "Relocations",
                 Reason::LinkRefused {
                     module: None,
-                    why: refusal.reason.clone(),
+                    why: refusal.cause.clone(),
                 },
             ),
-            Why::FetchInfo { reason } => found(
+            Why::FetchInfo { refusal } => found(
                 "Descriptor",
                 Reason::DescriptorUnreadable {
                     module: None,
-                    why: reason.clone().map(|r| Box::new(Reason::Object(r))),
+                    why: Some(Box::new(Reason::Object(refusal.cause.clone()))),
                 },
             ),
             _ => {

@@ -6,14 +6,16 @@
 //! same variant.
 //!
 //! Paths are held as the kernel (or the boot loader) names them, the way
-//! they are shown; module names as bytes ([`ModName`]). A `why` or
-//! `finding` string is words made elsewhere (the validator, the module
-//! reader and linker, the kernel's console), passed through.
+//! they are shown; module names as bytes ([`ModName`]). What the module
+//! reader and linker refuse is their typed [`Cause`], worded by its own
+//! `Display`; a `why` or `finding` string is words made elsewhere (the
+//! validator, the kernel's console), passed through.
 
 use libmodctl::abi::ModSource;
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::kmod::{KmodError, Waits};
+use modobj::kobj::Cause;
 
 /// Where a loaded module came from (`modstat`'s source and flag `a`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -193,7 +195,7 @@ pub enum Reason {
     /// The linker refused it; `module` names it in the release check.
     LinkRefused {
         module: Option<ModName>,
-        why: String,
+        why: Cause,
     },
 
     // The `.plist` beside a module.
@@ -259,11 +261,11 @@ pub enum Reason {
     },
     /// `module_prime`: the linker refuses it.
     PrimeLinker {
-        why: String,
+        why: Cause,
     },
     /// `module_prime`: no module in it.
     PrimeNoModule {
-        why: String,
+        why: Cause,
     },
     /// A boot module named as a built-in.
     BuiltinNamed {
@@ -320,8 +322,8 @@ pub enum Reason {
         reason: String,
         forced: bool,
     },
-    /// The module reader's or linker's words.
-    Object(String),
+    /// What the module reader or linker refused.
+    Object(Cause),
     /// The kernel's console words for a refusal.
     Console(String),
     /// Only the errno is known.

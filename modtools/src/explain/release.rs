@@ -109,19 +109,17 @@ impl ReleaseHost<'_> {
         }
     }
 
-    /// The engine takes a file's refusal as text (the linker's words
-    /// are text), so the reason is rendered here.
+    /// The file's refusal names it as it is `shown`.
     fn link(&self, host: &Path, shown: &str) -> Result<kobj::Loaded, kobj::Refusal> {
         let k = Kmod::open(host).map_err(|e| kobj::Refusal {
             errno: e.errno(),
-            reason: match e {
-                KmodError::Io(Errno::ENOENT) => Reason::NoFile { path: shown.into() },
-                error => Reason::CannotRead {
+            cause: match e {
+                KmodError::Io(Errno::ENOENT) => kobj::Cause::NoFile { path: shown.into() },
+                error => kobj::Cause::Unreadable {
                     path: shown.into(),
                     error,
                 },
-            }
-            .to_string(),
+            },
         })?;
         kobj::judge(&k, &self.target)
     }
@@ -295,10 +293,10 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, Reason) {
             Reason::RequiredNotShipped {
                 module: module.clone(),
                 required_by: by(),
-                why: Box::new(Reason::Object(refusal.reason.clone())),
+                why: Box::new(Reason::Object(refusal.cause.clone())),
             },
         ),
-        Why::Open { refusal, .. } => ("File", Reason::Object(refusal.reason.clone())),
+        Why::Open { refusal, .. } => ("File", Reason::Object(refusal.cause.clone())),
         Why::AlreadyLoaded { .. } => (
             "Builtin",
             Reason::BuiltIn {
@@ -348,14 +346,14 @@ fn explain(r: &Refusal, all: &[Refusal]) -> (ModName, &'static str, Reason) {
             "Relocations",
             Reason::LinkRefused {
                 module: Some(module.clone()),
-                why: refusal.reason.clone(),
+                why: refusal.cause.clone(),
             },
         ),
-        Why::FetchInfo { reason } => (
+        Why::FetchInfo { refusal } => (
             "Descriptor",
             Reason::DescriptorUnreadable {
                 module: Some(module.clone()),
-                why: reason.clone().map(|r| Box::new(Reason::Object(r))),
+                why: Some(Box::new(Reason::Object(refusal.cause.clone()))),
             },
         ),
         Why::Plist => (

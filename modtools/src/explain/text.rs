@@ -378,9 +378,8 @@ impl Reason {
                 forced: true,
             } => write!(f, "{reason} (overridden by -f)"),
             Finding { reason, .. } => f.write_str(reason),
-            LinkRefused { module: None, why } | Object(why) | Console(why) | Connection(why) => {
-                f.write_str(why)
-            }
+            LinkRefused { module: None, why } | Object(why) => why.fmt(f),
+            Console(why) | Connection(why) => f.write_str(why),
             Errno(errno) => write!(f, "{errno}"),
             _ => self.unworded(),
         }

@@ -13,6 +13,11 @@ fn p(s: &str) -> String {
     s.to_string()
 }
 
+/// A refusal's cause that says `no file <path>`.
+fn o(path: &str) -> modobj::kobj::Cause {
+    modobj::kobj::Cause::NoFile { path: path.into() }
+}
+
 #[test]
 fn every_reason_has_its_words() {
     use Reason::*;
@@ -57,15 +62,15 @@ fn every_reason_has_its_words() {
         (RequiredNotShipped { module: m("a"), required_by: Some(m("b")), why: Box::new(NoFile { path: p("/p") }) }, "required module `a' (required by `b') is neither built into the kernel nor shipped: no file /p"),
         (NameMismatch { path: p("/p"), name: m("a"), asked: m("b") }, "/p declares the name `a', not `b'"),
         (DescriptorUnreadable { module: None, why: None }, "the module descriptor cannot be read: it is malformed"),
-        (DescriptorUnreadable { module: Some(m("a")), why: Some(Box::new(Object(p("w")))) }, "the module descriptor of `a' cannot be read: w"),
+        (DescriptorUnreadable { module: Some(m("a")), why: Some(Box::new(Object(o("w")))) }, "the module descriptor of `a' cannot be read: no file w"),
         (Version { module: m("a"), built_for: 900000000, kernel: 1001000000 }, "`a' is built for NetBSD 9.0 (900000000) but the kernel is NetBSD 10.1 (1001000000)"),
         (BadClass { module: m("a"), class: 77 }, "`a' has class 77, which this kernel does not know"),
         (Clash { module: None, symbols: vec![p("x"), p("y")] }, "defines global symbols the kernel already has: x, y"),
         (Clash { module: Some(m("a")), symbols: vec![p("x")] }, "`a' defines global symbols the kernel already has: x"),
         (Unresolved { symbols: vec![p("x"), p("y")] }, "undefined symbols not in the kernel or the modules it requires: x, y"),
         (UnresolvedAfter { module: m("a"), required_by: None, symbols: vec![p("x")] }, "`a' uses symbols neither the kernel nor the modules loaded before it define: x"),
-        (LinkRefused { module: None, why: p("w") }, "w"),
-        (LinkRefused { module: Some(m("a")), why: p("w") }, "`a': w"),
+        (LinkRefused { module: None, why: o("w") }, "no file w"),
+        (LinkRefused { module: Some(m("a")), why: o("w") }, "`a': no file w"),
         (PlistTooLarge { path: p("/p"), size: 9 }, "/p has 9 bytes; the kernel reads at most 8190"),
         (PlistFifo { path: p("/p") }, "/p is a FIFO: the kernel would wait for a writer (not done here)"),
         (PlistNotDictionary { path: p("/p"), why: p("w") }, "/p is not a property list dictionary: w"),
@@ -76,8 +81,8 @@ fn every_reason_has_its_words() {
         (NotFound { tried: vec![p("/a")], dos: true }, "the boot loader finds no file /a (the name ends in a carriage return: boot.cfg has DOS line ends)"),
         (NotFound { tried: vec![p("/a"), p("/a")], dos: false }, "the boot loader finds no file /a"),
         (NotFound { tried: vec![p("/a"), p("/b")], dos: false }, "the boot loader finds neither /a nor /b"),
-        (PrimeLinker { why: p("w") }, "the kernel's linker refuses it: w"),
-        (PrimeNoModule { why: p("w") }, "the kernel finds no module in it: w"),
+        (PrimeLinker { why: o("w") }, "the kernel's linker refuses it: no file w"),
+        (PrimeNoModule { why: o("w") }, "the kernel finds no module in it: no file w"),
         (BuiltinNamed { module: m("a") }, "`a' is the name of a module built into the kernel, and the kernel refuses a boot module of that name"),
         (EarlierBootModule { module: m("a") }, "an earlier boot module is named `a', and the kernel refuses a second entry of that name"),
         (Unforceable { finding: p("old (modload -f loads it)") }, "old; a boot module cannot be forced"),
@@ -91,7 +96,7 @@ fn every_reason_has_its_words() {
         (RequiresErrno { subject: Some(m("a")), dep: m("b"), errno: e }, "`a' requires `b', which the kernel does not initialise (No such file or directory)"),
         (Finding { reason: p("f"), forced: true }, "f (overridden by -f)"),
         (Finding { reason: p("f"), forced: false }, "f"),
-        (Object(p("o")), "o"),
+        (Object(o("o")), "no file o"),
         (Console(p("c")), "c"),
         (Errno(e), "No such file or directory"),
         (Connection(p("k")), "k"),
