@@ -272,7 +272,7 @@ pub fn load(a: &Args, module: &[u8]) -> ExitCode {
     // for a rump kernel: it opens files in its own namespace, not ours.)
     if let Some(refusal) = diagnose::prevalidate(&kernel, module, a.flags) {
         msg::warnx(prog, refusal.errno.to_string().as_bytes());
-        msg::warn_operand(prog, module, &refusal.reason);
+        msg::warn_operand(prog, module, &refusal.finding.to_string());
         return ExitCode::FAILURE;
     }
 

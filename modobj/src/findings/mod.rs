@@ -15,9 +15,9 @@ mod tests;
 mod text;
 
 pub(crate) use text::section_type_name;
-pub use text::FILE_CHANGED_REASON;
 #[cfg(test)]
 pub(crate) use text::{printable, printable_bytes};
+pub use text::{Unforced, FILE_CHANGED_REASON};
 
 /// Which pointer of the module descriptor a decoding note is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -665,24 +665,7 @@ impl Detail {
                     class_names(*max)
                 )
             }
-            Detail::Version {
-                module,
-                kernel,
-                current,
-            } => {
-                let rule = if *current {
-                    "a -current kernel accepts only modules built for exactly its version"
-                } else {
-                    "a release kernel accepts only modules of the same major.minor release"
-                };
-                write!(
-                    f,
-                    "built for NetBSD {} ({module}) but the kernel is NetBSD {} ({kernel}); \
-                     {rule} (modload -f overrides)",
-                    version_text(*module),
-                    version_text(*kernel)
-                )
-            }
+            Detail::Version { .. } => write!(f, "{} (modload -f overrides)", Unforced(self)),
             Detail::RequiredTooLong { name, limit } => write!(
                 f,
                 "required module name `{}` is {} characters; the limit is {limit}",
@@ -854,5 +837,42 @@ impl Detail {
             ),
             _ => return None,
         })
+    }
+}
+
+/// A detail's words without the advice to force the load with `modload
+/// -f`, for where nothing forces it (a boot module).
+pub struct Unforced<'a>(pub &'a Detail);
+
+impl Detail {
+    /// Whether its words advise forcing the load (`modload -f`).
+    pub fn advises_force(&self) -> bool {
+        matches!(self, Detail::Version { .. })
+    }
+}
+
+impl fmt::Display for Unforced<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Detail::Version {
+                module,
+                kernel,
+                current,
+            } => {
+                let rule = if *current {
+                    "a -current kernel accepts only modules built for exactly its version"
+                } else {
+                    "a release kernel accepts only modules of the same major.minor release"
+                };
+                write!(
+                    f,
+                    "built for NetBSD {} ({module}) but the kernel is NetBSD {} ({kernel}); \
+                     {rule}",
+                    version_text(*module),
+                    version_text(*kernel)
+                )
+            }
+            d => d.fmt(f),
+        }
     }
 }

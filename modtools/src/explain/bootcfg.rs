@@ -16,6 +16,7 @@ use libmodctl::errno::Errno;
 use libmodctl::ModName;
 use modobj::boot::{self, LoadList, BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
 use modobj::engine::{BootEntry, BootOutcome, Engine, Fate, Host, Opened, Refusal, Why};
+use modobj::findings::Detail;
 use modobj::kobj;
 use modobj::validate::Check;
 
@@ -418,12 +419,12 @@ fn not_found_reason(f: &boot::Found) -> Reason {
 fn finding_reason(
     loaded: &Result<kobj::Loaded, kobj::Refusal>,
     checks: &[Check],
-) -> Option<String> {
+) -> Option<Detail> {
     let o = loaded.as_ref().ok()?;
     o.findings
         .iter()
         .find(|f| checks.contains(&f.check))
-        .map(|f| f.reason())
+        .map(|f| f.detail.clone())
 }
 
 /// Why `module_prime` refuses it (`refusal`); `why` is the kernel's
@@ -491,7 +492,9 @@ fn init_reason(
         _ => &[],
     };
     if let Some(finding) = finding_reason(loaded, checks) {
-        return Reason::Unforceable { finding };
+        return Reason::Unforceable {
+            finding: Box::new(finding),
+        };
     }
     if next.init_failure(name.as_bytes()) == Some(errno) {
         return Reason::FailInit { errno };

@@ -9,6 +9,7 @@ use libmodctl::abi::{ModClass, ModSource};
 use libmodctl::errno::Errno;
 use libmodctl::plist::Dict;
 use libmodctl::ModName;
+use modobj::findings::Detail;
 use modobj::kmod::Kmod;
 use modobj::rules::split_required;
 use modobj::validate::{self, blocking_finding};
@@ -22,7 +23,8 @@ use crate::kernel::KernelConnection;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
     pub errno: Errno,
-    pub reason: String,
+    /// The validator's finding that refuses it.
+    pub finding: Detail,
 }
 
 /// Checks the module file before submission when the kernel would get as
@@ -48,7 +50,7 @@ pub fn prevalidate(k: &KernelConnection, operand: &[u8], flags: i32) -> Option<R
     let f = blocking_finding(&findings, flags)?;
     Some(Refusal {
         errno: f.errno,
-        reason: f.reason(),
+        finding: f.detail.clone(),
     })
 }
 

@@ -149,7 +149,7 @@ impl DryHost<'_> {
                 check: f.check.name().to_string(),
                 errno: fatal.then_some(f.errno),
                 reason: Reason::Finding {
-                    reason: f.reason(),
+                    detail: Box::new(f.detail.clone()),
                     forced,
                 },
                 fatal: fatal && !forced,
@@ -240,7 +240,7 @@ impl Host for DryHost<'_> {
                 self.report.refused_by_tools = !f.certain;
             }
             let why = Reason::Finding {
-                reason: f.reason(),
+                detail: Box::new(f.detail.clone()),
                 forced: false,
             };
             let refusal = kobj::Refusal {

@@ -14,6 +14,7 @@
 use libmodctl::abi::ModSource;
 use libmodctl::errno::Errno;
 use libmodctl::ModName;
+use modobj::findings::Detail;
 use modobj::kmod::{KmodError, Waits};
 use modobj::kobj::Cause;
 
@@ -277,7 +278,7 @@ pub enum Reason {
     },
     /// A validator finding for a boot module, which nothing forces.
     Unforceable {
-        finding: String,
+        finding: Box<Detail>,
     },
     /// The profile's `fail_init` for it.
     FailInit {
@@ -317,9 +318,9 @@ pub enum Reason {
     },
 
     // Words from elsewhere, passed through.
-    /// A validator finding's reason; `forced`: overridden by -f.
+    /// A validator finding; `forced`: overridden by -f.
     Finding {
-        reason: String,
+        detail: Box<Detail>,
         forced: bool,
     },
     /// What the module reader or linker refused.

@@ -7,6 +7,7 @@ use std::fmt::{self, Display, Formatter};
 use libmodctl::abi::{ModSource, MAXMODNAME, MAXPATHLEN, MAXPROPSLEN};
 use libmodctl::ModName;
 use modobj::boot::{BOOTCFG_MAXMENU, BOOTCFG_MAX_SIZE, MENU_COMMAND_MAX};
+use modobj::findings::Unforced;
 use modobj::kmod::{version_text, KmodError};
 use modobj::rules::MAX_PLIST_FILE;
 
@@ -374,10 +375,10 @@ impl Reason {
                 write!(f, "the .plist of `{module}' cannot be read ({errno})")
             }
             Finding {
-                reason,
+                detail,
                 forced: true,
-            } => write!(f, "{reason} (overridden by -f)"),
-            Finding { reason, .. } => f.write_str(reason),
+            } => write!(f, "{detail} (overridden by -f)"),
+            Finding { detail, .. } => detail.fmt(f),
             LinkRefused { module: None, why } | Object(why) => why.fmt(f),
             Console(why) | Connection(why) => f.write_str(why),
             Errno(errno) => write!(f, "{errno}"),
@@ -424,10 +425,10 @@ impl Reason {
             ),
             // Nothing forces a boot module: the validator's advice to use
             // -f is replaced.
-            Unforceable { finding } => match finding.find(" (modload -f") {
-                Some(at) => write!(f, "{}; a boot module cannot be forced", &finding[..at]),
-                None => f.write_str(finding),
-            },
+            Unforceable { finding } if finding.advises_force() => {
+                write!(f, "{}; a boot module cannot be forced", Unforced(finding))
+            }
+            Unforceable { finding } => finding.fmt(f),
             FailInit { errno } => write!(
                 f,
                 "its MODULE_CMD_INIT fails with {} (the profile's fail_init)",

@@ -3,6 +3,7 @@
 
 use super::*;
 use libmodctl::errno::Errno as E;
+use modobj::findings::Detail;
 use modobj::kmod::Waits;
 
 fn m(s: &str) -> ModName {
@@ -11,6 +12,15 @@ fn m(s: &str) -> ModName {
 
 fn p(s: &str) -> String {
     s.to_string()
+}
+
+/// A finding whose words advise `modload -f`.
+fn version() -> Detail {
+    Detail::Version {
+        module: 903000000,
+        kernel: 1001000000,
+        current: false,
+    }
 }
 
 /// A refusal's cause that says `no file <path>`.
@@ -85,8 +95,8 @@ fn every_reason_has_its_words() {
         (PrimeNoModule { why: o("w") }, "the kernel finds no module in it: no file w"),
         (BuiltinNamed { module: m("a") }, "`a' is the name of a module built into the kernel, and the kernel refuses a boot module of that name"),
         (EarlierBootModule { module: m("a") }, "an earlier boot module is named `a', and the kernel refuses a second entry of that name"),
-        (Unforceable { finding: p("old (modload -f loads it)") }, "old; a boot module cannot be forced"),
-        (Unforceable { finding: p("bad") }, "bad"),
+        (Unforceable { finding: Box::new(version()) }, "built for NetBSD 9.3 (903000000) but the kernel is NetBSD 10.1 (1001000000); a release kernel accepts only modules of the same major.minor release; a boot module cannot be forced"),
+        (Unforceable { finding: Box::new(Detail::NoModcmd) }, "mi_modcmd is NULL: the kernel does not check and would call a NULL function at MODULE_CMD_INIT"),
         (FailInit { errno: e }, "its MODULE_CMD_INIT fails with ENOENT (the profile's fail_init)"),
         (AlreadyActive { module: m("a") }, "a module named `a' is already active (an earlier boot module or a built-in): this one is initialised, finalised and dropped"),
         (RootNotMounted, "the root file system is not mounted"),
@@ -94,8 +104,8 @@ fn every_reason_has_its_words() {
         (RequiresPending { subject: None, dep: m("b"), chain: vec![m("a"), m("b")] }, "it requires `b', which is being initialised already: a circular dependency (a -> b)"),
         (RequiresFailed { subject: None, dep: m("b"), inner: Box::new(RequiresAbsent { subject: Some(m("b")), dep: m("c") }) }, "it requires `b', which the kernel does not initialise: `b' requires `c', which is neither built into the kernel nor loaded by the boot loader; modules are read from the file system only once the root file system is mounted, after the boot modules are initialised"),
         (RequiresErrno { subject: Some(m("a")), dep: m("b"), errno: e }, "`a' requires `b', which the kernel does not initialise (No such file or directory)"),
-        (Finding { reason: p("f"), forced: true }, "f (overridden by -f)"),
-        (Finding { reason: p("f"), forced: false }, "f"),
+        (Finding { detail: Box::new(version()), forced: true }, "built for NetBSD 9.3 (903000000) but the kernel is NetBSD 10.1 (1001000000); a release kernel accepts only modules of the same major.minor release (modload -f overrides) (overridden by -f)"),
+        (Finding { detail: Box::new(Detail::NoModcmd), forced: false }, "mi_modcmd is NULL: the kernel does not check and would call a NULL function at MODULE_CMD_INIT"),
         (Object(o("o")), "no file o"),
         (Console(p("c")), "c"),
         (Errno(e), "No such file or directory"),
