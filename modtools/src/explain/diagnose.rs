@@ -126,7 +126,7 @@ const FILE_ERRNOS: &[Errno] = &[
 
 /// Why a `MODCTL_UNLOAD` of `name` failed with `errno`, when known.
 pub fn unload(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<String> {
-    unload_reason(k, name, errno).map(|why| why.to_string())
+    unload_reason(k, name, errno).map(|why| why.unload_words())
 }
 
 fn unload_reason(k: &KernelConnection, name: &[u8], errno: Errno) -> Option<Reason> {

@@ -17,7 +17,7 @@ use libmodctl::plist::Dict;
 use libmodctl::ModName;
 use modobj::engine::{Engine, Event, Host, Loaded, Module, Modules, Opened, Refusal, Why};
 use modobj::findings::Detail;
-use modobj::kmod::{version_text, Kmod, KmodError, ModInfo};
+use modobj::kmod::{version_text, Kmod, KmodError, Machine, ModInfo};
 use modobj::kobj::{self, Cause};
 use modobj::plistfile::{self, PlistFileError};
 use modobj::rules::Target;
@@ -226,7 +226,12 @@ impl Host for DryHost<'_> {
                 info: i.clone(),
                 machine: kmod
                     .machine()
-                    .map(|m| format!("{m:?}").to_lowercase())
+                    // The port's name, or `other(<e_machine>)`, as the
+                    // report has always said it.
+                    .map(|m| match m {
+                        Machine::Port(name) => name.to_string(),
+                        Machine::Other(em) => format!("other({em})"),
+                    })
                     .unwrap_or_default(),
                 text_size: kmod.text_size(),
             });

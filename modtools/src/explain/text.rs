@@ -130,6 +130,28 @@ impl Display for Reason {
     }
 }
 
+/// A reason modunload gives, worded by its own group: `Reason`'s whole
+/// `Display` would link every explanation's sentences, and through them
+/// the validator's and the ports' tables, into modunload (90 KB).
+struct UnloadWords<'a>(&'a Reason);
+
+impl Display for UnloadWords<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Reason::Connection(why) => f.write_str(why),
+            r @ (Reason::Securelevel { .. } | Reason::NotRoot { .. }) => r.fmt_kernel(f),
+            r => r.fmt_unload(f),
+        }
+    }
+}
+
+impl Reason {
+    /// The words of a reason [`crate::explain::diagnose::unload`] gives.
+    pub fn unload_words(&self) -> String {
+        UnloadWords(self).to_string()
+    }
+}
+
 impl Reason {
     /// The words about the kernel's state and the walk.
     fn fmt_kernel(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -201,7 +223,9 @@ impl Reason {
     /// A variant sent to a group that does not word it: `fmt` sends
     /// each to its own.
     fn unworded(&self) -> fmt::Result {
-        unreachable!("reason {self:?} sent to the wrong group")
+        // Without the reason's Debug text, which would link the Debug code
+        // of every value a reason holds into the programs.
+        unreachable!("a reason sent to the wrong group")
     }
 
     /// The words of modunload's refusals.
