@@ -19,9 +19,15 @@ pub trait ObjectLoader: Sync {
     /// The loader the boot loader reads modules with: this one, unless it
     /// is one that reads none.
     fn boot_loader(&self) -> &dyn ObjectLoader;
-    /// What the boot loader passes for a file: it reads it whole.
-    fn load_boot(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
-        self.load(path, target)
+    /// What the boot loader passes for the file at `path`, which it reads
+    /// whole; `None` when there is no regular file there.
+    fn load_boot(
+        &self,
+        path: &Path,
+        target: &Target,
+    ) -> Option<Result<kobj::Loaded, kobj::Refusal>> {
+        let file = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        file.then(|| self.load(path, target))
     }
 }
 
@@ -45,7 +51,11 @@ impl ObjectLoader for FileLoader {
         self
     }
 
-    fn load_boot(&self, path: &Path, target: &Target) -> Result<kobj::Loaded, kobj::Refusal> {
+    fn load_boot(
+        &self,
+        path: &Path,
+        target: &Target,
+    ) -> Option<Result<kobj::Loaded, kobj::Refusal>> {
         kobj::load_boot(path, target)
     }
 }

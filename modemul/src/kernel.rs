@@ -107,12 +107,11 @@ pub fn boot(
         list.add(m.as_bytes());
     }
     let base = boot::loader_module_base(p.osrevision, &p.machine);
-    // boot::run_loader, each entry found and read on its own: a boot with
-    // 100,000 modules is bound by this, so it is spread over the cores.
+    // The boot loader's first pass, each entry found and read on its own:
+    // a boot with 100,000 modules is bound by this, so it is spread over
+    // the cores.
     let passed = par::map(list.entries(), |entry| {
-        let found = boot::find_entry(entry, &base, root);
-        let object = (found.file.as_ref()).map(|(_, host)| loader.load_boot(host, &target));
-        (found, object)
+        boot::find_entry(entry, &base, root, |host| loader.load_boot(host, &target))
     });
     let mut messages = boot::loader_console(passed.iter().map(|(f, _)| f));
     let entries: Vec<BootEntry> = passed

@@ -234,43 +234,39 @@ pub struct Found {
     pub file: Option<(Vec<u8>, PathBuf)>,
 }
 
-/// exec.c `module_init`'s first pass: finds each entry's file below
-/// `root` (the host directory standing for the boot disk). Returns what
-/// was found and the loader's console lines (bytes that are not UTF-8
-/// shown as U+FFFD there).
-pub fn run_loader(
-    entries: &[Vec<u8>],
+/// exec.c `module_init`'s first pass for one entry: looks for its file
+/// below `root` (the host directory standing for the boot disk) at each
+/// path the loader tries, and reads it with `read`, which says `None`
+/// where there is no regular file to read (the loader goes on to the next
+/// path). Each entry is looked for on its own, so a caller may look for
+/// many at once; [`loader_console`] then says what the loader printed.
+pub fn find_entry<T>(
+    entry: &[u8],
     module_base: &str,
     root: &Path,
-) -> (Vec<Found>, Vec<String>) {
-    let found: Vec<Found> = entries
-        .iter()
-        .map(|entry| find_entry(entry, module_base, root))
-        .collect();
-    let console = loader_console(&found);
-    (found, console)
-}
-
-/// [`run_loader`] for one entry: each entry is looked for on its own, so
-/// a caller may look for many at once.
-pub fn find_entry(entry: &[u8], module_base: &str, root: &Path) -> Found {
+    mut read: impl FnMut(&Path) -> Option<T>,
+) -> (Found, Option<T>) {
     let paths = loader_paths(entry, module_base);
     let mut tried = vec![paths.expanded.clone()];
     if paths.raw != paths.expanded {
         tried.push(paths.raw.clone());
     }
-    let file = tried.iter().find_map(|p| {
+    let mut file = None;
+    let mut object = None;
+    for p in &tried {
         let host = on_host(root, &on_boot_disk(p));
-        std::fs::metadata(&host)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|_| (p.clone(), host))
-    });
-    Found {
+        if let Some(o) = read(&host) {
+            file = Some((p.clone(), host));
+            object = Some(o);
+            break;
+        }
+    }
+    let found = Found {
         entry: entry.to_vec(),
         tried,
         file,
-    }
+    };
+    (found, object)
 }
 
 /// What the loader prints for the entries it did not find, in order.

@@ -231,7 +231,7 @@ impl View<'_> {
 /// Reads the kernel image at `path`.
 pub fn read(path: &Path) -> Result<KernelImage, KimageError> {
     let (mut image, shdrs) =
-        kmod::read_file(path, &[elf::SHT_SYMTAB], 0, &mut |_| {}).map_err(KimageError::Io)?;
+        kmod::read_file(path, &[elf::SHT_SYMTAB], &mut |_| {}).map_err(KimageError::Io)?;
     let head = image.available(0, kmod::EHDR_MAX).to_vec();
     let l = kmod::parse_layout(&head).ok_or(KimageError::NotElf)?;
     if l.e_type != elf::ET_EXEC {

@@ -103,31 +103,39 @@ fn is_fetch_info(check: Check) -> bool {
 /// for `target`. Symbol clashes are left to the caller, who knows which
 /// symbols exist at the time.
 pub fn load(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
-    load_by(path, target, Kmod::open)
-}
-
-/// [`load`] of a module the boot loader passes: it read the whole file
-/// into memory, which `kobj_load_mem` reads as `kobj_load` reads a file,
-/// so the verdict is [`load`]'s ([`Kmod::open_whole`]).
-pub fn load_boot(path: &Path, target: &Target) -> Result<Loaded, Refusal> {
-    load_by(path, target, Kmod::open_whole)
-}
-
-fn load_by(
-    path: &Path,
-    target: &Target,
-    open: fn(&Path) -> Result<Kmod, KmodError>,
-) -> Result<Loaded, Refusal> {
     // A FIFO, which the kernel would wait on, ends the load as an
     // interrupted wait would (EINTR); nothing here waits.
-    let k = open(path).map_err(|error: KmodError| Refusal {
+    let k = Kmod::open(path).map_err(|e| open_refusal(path, e))?;
+    judge(&k, target)
+}
+
+/// [`load`] of a module file the boot loader looks for: it reads a
+/// regular file whole into memory, which `kobj_load_mem` reads as
+/// `kobj_load` reads a file, so the verdict is [`load`]'s
+/// ([`Kmod::open_whole`]). `None` when there is no regular file at `path`,
+/// which the loader passes over; one it cannot read is refused.
+pub fn load_boot(path: &Path, target: &Target) -> Option<Result<Loaded, Refusal>> {
+    match Kmod::open_whole(path) {
+        Ok(Some(k)) => Some(judge(&k, target)),
+        Ok(None) => None,
+        // Opened and looked at in one go: only when that fails is the
+        // file's type asked for (a FIFO, a directory or a missing file is
+        // passed over as the loader's look passes over it).
+        Err(e) => std::fs::metadata(path)
+            .is_ok_and(|m| m.is_file())
+            .then(|| Err(open_refusal(path, e))),
+    }
+}
+
+/// Why a file that cannot be read is refused.
+fn open_refusal(path: &Path, error: KmodError) -> Refusal {
+    Refusal {
         errno: error.errno(),
         cause: Cause::Unreadable {
             path: path.display().to_string(),
             error,
         },
-    })?;
-    judge(&k, target)
+    }
 }
 
 /// [`load`] of an object already open.
@@ -193,6 +201,27 @@ pub fn judge_with(k: &Kmod, findings: Vec<Finding>, symbols: bool) -> Result<Loa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The boot loader reads regular files only; anything else at a path
+    /// is passed over, without waiting on a FIFO or reading a device.
+    #[test]
+    fn the_boot_loader_reads_regular_files_only() {
+        let dir = std::env::temp_dir().join(format!("kobj-boot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = Target::new(1_001_000_000, "amd64");
+        let file = dir.join("junk.kmod");
+        std::fs::write(&file, [b'x'; 64]).unwrap();
+        let fifo = dir.join("fifo.kmod");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let refused = load_boot(&file, &t).expect("a regular file is read");
+        assert_eq!(refused.map(|_| ()).unwrap_err().errno, Errno::ENOEXEC);
+        for nothing in [dir.join("missing.kmod"), dir.clone(), fifo, "/dev/null".into()] {
+            assert!(load_boot(&nothing, &t).is_none(), "{}", nothing.display());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// Each cause's words, as they were written where refusals were made.
     #[test]

@@ -293,7 +293,7 @@ fn whole_file_reads_judge_like_range_reads() {
             for t in &targets {
                 assert_eq!(
                     kobj::load(&path, t),
-                    kobj::load_boot(&path, t),
+                    kobj::load_boot(&path, t).expect("a regular file"),
                     "{} (mutant {m}) for {} {}",
                     f.display(),
                     t.machine,

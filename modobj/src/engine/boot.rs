@@ -5,7 +5,8 @@
 //! from the built-ins and the boot list: the file system is not mounted
 //! yet, so anything else fails with `EOPNOTSUPP`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use libmodctl::abi::{ModClass, MODFLG_MUST_FORCE};
 use libmodctl::errno::Errno;
@@ -76,34 +77,51 @@ pub(super) struct BootList {
     /// By entry: the object while it is primed and not taken.
     slots: Vec<Option<Primed>>,
     /// Entries on the list by `mi_name` (several may share one).
-    by_name: HashMap<ModName, BTreeSet<usize>>,
+    by_name: HashMap<ModName, SameName>,
     /// Entries taken off the list by `mi_name`.
     taken_names: HashMap<ModName, usize>,
     /// Entries still on the list, in list order.
     on_list: BTreeSet<usize>,
-    /// Entries taken off the list whose load has not ended.
-    in_progress: HashSet<usize>,
-    /// Where each entry in progress started in `log`.
-    log_start: HashMap<usize, usize>,
+    /// By entry: taken off the list, and its load has not ended.
+    in_progress: Vec<bool>,
+    /// By entry in progress: where it started in `log`.
+    log_start: Vec<usize>,
     fates: Vec<Fate>,
     loaded: usize,
     /// Every refusal while booting, in order.
     pub(super) log: Vec<Refusal>,
 }
 
+/// The entries on the list of one `mi_name`, first first: almost always
+/// one, which then takes no allocation (100,000 boot modules are primed
+/// in a boot).
+enum SameName {
+    One(usize),
+    More(VecDeque<usize>),
+}
+
 impl BootList {
     /// Takes the entry of `mi_name` off the list.
     pub(super) fn take(&mut self, name: &[u8]) -> Option<(usize, Primed)> {
-        let set = self.by_name.get_mut(name)?;
-        let i = set.pop_first()?;
-        if set.is_empty() {
-            self.by_name.remove(name);
-        }
+        let i = match self.by_name.get_mut(name)? {
+            SameName::One(i) => {
+                let i = *i;
+                self.by_name.remove(name);
+                i
+            }
+            SameName::More(queue) => {
+                let i = queue.pop_front()?;
+                if queue.is_empty() {
+                    self.by_name.remove(name);
+                }
+                i
+            }
+        };
         self.on_list.remove(&i);
         let primed = self.slots[i].take()?;
-        self.in_progress.insert(i);
+        self.in_progress[i] = true;
         self.taken_names.insert(primed.0.name.clone(), i);
-        self.log_start.insert(i, self.log.len());
+        self.log_start[i] = self.log.len();
         Some((i, primed))
     }
 
@@ -112,7 +130,7 @@ impl BootList {
     pub(super) fn taken(&self, name: &[u8]) -> bool {
         self.taken_names
             .get(name)
-            .is_some_and(|i| self.in_progress.contains(i))
+            .is_some_and(|&i| self.in_progress[i])
     }
 }
 
@@ -121,7 +139,7 @@ impl Engine<'_> {
     pub(super) fn boot_loaded(&mut self, i: usize, dependency_of: Option<ModName>) {
         let nth = self.bootlist.loaded;
         self.bootlist.loaded += 1;
-        self.bootlist.in_progress.remove(&i);
+        self.bootlist.in_progress[i] = false;
         if let Some(f) = self.bootlist.fates.get_mut(i) {
             *f = Fate::Loaded {
                 nth,
@@ -133,10 +151,10 @@ impl Engine<'_> {
 
     /// A boot entry taken off the list failed with `errno`.
     pub(super) fn boot_failed(&mut self, i: usize, errno: Errno, dependency_of: Option<ModName>) {
-        if !self.bootlist.in_progress.remove(&i) {
+        if !std::mem::take(&mut self.bootlist.in_progress[i]) {
             return;
         }
-        let from = self.bootlist.log_start.remove(&i).unwrap_or(0);
+        let from = self.bootlist.log_start[i];
         let causes = self.bootlist.log.get(from..).unwrap_or_default().to_vec();
         if let Some(f) = self.bootlist.fates.get_mut(i) {
             *f = Fate::Failed {
@@ -161,6 +179,9 @@ impl Engine<'_> {
         let builtin_names: HashSet<ModName> = builtins.iter().map(|b| b.name.clone()).collect();
         e.bootlist.fates = vec![Fate::Left; entries.len()];
         e.bootlist.slots = (0..entries.len()).map(|_| None).collect();
+        e.bootlist.in_progress = vec![false; entries.len()];
+        e.bootlist.log_start = vec![0; entries.len()];
+        e.bootlist.by_name.reserve(entries.len());
         // module_init(): module_init_md() primes before the built-ins
         // are added.
         for (i, entry) in entries.into_iter().enumerate() {
@@ -230,11 +251,21 @@ impl Engine<'_> {
                 return no(self, r.errno, why);
             }
         };
-        self.bootlist
-            .by_name
-            .entry(info.name.clone())
-            .or_default()
-            .insert(i);
+        // Entries are primed in list order: `i` is the last of its name.
+        match self.bootlist.by_name.entry(info.name.clone()) {
+            Entry::Vacant(v) => {
+                v.insert(SameName::One(i));
+            }
+            Entry::Occupied(mut o) => {
+                let same = o.get_mut();
+                if let SameName::One(first) = *same {
+                    *same = SameName::More(VecDeque::from([first]));
+                }
+                if let SameName::More(queue) = same {
+                    queue.push_back(i);
+                }
+            }
+        }
         self.bootlist.slots[i] = Some((info, Box::new(o), entry.path));
         self.bootlist.on_list.insert(i);
         Ok(())

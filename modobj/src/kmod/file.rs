@@ -46,15 +46,23 @@ pub(crate) enum ReadStage {
 /// them into memory; nothing checks their bytes). A device has no size:
 /// it is read from its start, as far as the last section it is asked
 /// about, the descriptor's included ([`crate::image::DEVICE_LIMIT`]).
-/// `whole`: a regular file up to that size is read whole first (as the
-/// boot loader reads a module), which spares the reads of its ranges.
 pub(crate) fn read_file(
     path: &Path,
+    symbol_types: &[u32],
+    between: &mut dyn FnMut(ReadStage),
+) -> Result<(Image, Option<Vec<Shdr>>), KmodError> {
+    read_image(Image::open(path)?, symbol_types, 0, between)
+}
+
+/// [`read_file`] of a file already open; `whole`: a regular file up to
+/// that size is read whole first (as the boot loader reads a module),
+/// which spares the reads of its ranges.
+pub(crate) fn read_image(
+    mut image: Image,
     symbol_types: &[u32],
     whole: u64,
     between: &mut dyn FnMut(ReadStage),
 ) -> Result<(Image, Option<Vec<Shdr>>), KmodError> {
-    let mut image = Image::open(path)?;
     image.read_whole_up_to(whole)?;
     image.read(&[(0, EHDR_MAX)])?;
     between(ReadStage::Header);

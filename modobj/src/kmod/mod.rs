@@ -58,7 +58,7 @@ use libmodctl::errno::Errno;
 use libmodctl::ModName;
 
 use descriptor::{descriptor_places, Decoder, Located};
-pub(crate) use file::{read_file, EHDR_MAX};
+pub(crate) use file::{read_file, read_image, EHDR_MAX};
 use reloc::DescriptorRelocs;
 pub(crate) use symbols::symbol_table;
 
@@ -186,7 +186,7 @@ impl Kmod {
     /// stays open: what is read later (large relocation tables, the
     /// descriptor) is read from it.
     pub fn open(path: &Path) -> Result<Kmod, KmodError> {
-        Kmod::open_with(path, 0, &mut |_| {})
+        Kmod::open_with(path, &mut |_| {})
     }
 
     /// Opens a module the way the boot loader reads one for
@@ -194,19 +194,30 @@ impl Kmod {
     /// whole in one go. The verdict is [`Kmod::open`]'s: the same bytes
     /// are looked at; only the number of reads differs (one against about
     /// eleven, which is most of the cost of booting with many modules).
-    pub fn open_whole(path: &Path) -> Result<Kmod, KmodError> {
-        Kmod::open_with(path, BOOT_READ_WHOLE, &mut |_| {})
+    /// `None` for a device, which the boot loader does not read (it reads
+    /// only regular files; a FIFO, a directory or a socket is an error,
+    /// as for [`Kmod::open`]).
+    pub fn open_whole(path: &Path) -> Result<Option<Kmod>, KmodError> {
+        let image = Image::open(path)?;
+        if image.is_device() {
+            return Ok(None);
+        }
+        let (image, shdrs) = read_image(image, &[SHT_SYMTAB], BOOT_READ_WHOLE, &mut |_| {})?;
+        Kmod::checked(Kmod::from_data(image, shdrs)).map(Some)
     }
 
     /// [`Kmod::open`], calling `between` after each stage of reading (the
     /// tests shrink the file there).
     pub(crate) fn open_with(
         path: &Path,
-        whole: u64,
         between: &mut dyn FnMut(ReadStage),
     ) -> Result<Kmod, KmodError> {
-        let (image, shdrs) = read_file(path, &[SHT_SYMTAB], whole, between)?;
-        let k = Kmod::from_data(image, shdrs);
+        let (image, shdrs) = read_file(path, &[SHT_SYMTAB], between)?;
+        Kmod::checked(Kmod::from_data(image, shdrs))
+    }
+
+    /// `k`, unless a read of it failed.
+    fn checked(k: Kmod) -> Result<Kmod, KmodError> {
         if let Some(e) = k.data.failure() {
             return Err(KmodError::Io(e));
         }

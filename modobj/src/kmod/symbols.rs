@@ -17,7 +17,7 @@ use libmodctl::errno::Errno;
 /// or `nm` output, whose undefined `U` entries are skipped). Any machine
 /// or class; every symbol table in the file is read.
 pub fn read_symbol_table(path: &Path) -> Result<BTreeSet<String>, KmodError> {
-    let (mut data, shdrs) = read_file(path, &[elf::SHT_SYMTAB, elf::SHT_DYNSYM], 0, &mut |_| {})?;
+    let (mut data, shdrs) = read_file(path, &[elf::SHT_SYMTAB, elf::SHT_DYNSYM], &mut |_| {})?;
     let names = if parse_layout(data.available(0, EHDR_MAX)).is_some() {
         symbol_table(&data, shdrs.as_deref())
     } else {

@@ -51,7 +51,7 @@ pub(crate) fn truncate(path: &Path, len: u64) {
 /// Opens `path`, cutting the file to `len` bytes (as someone else
 /// would) right after reading stage `at`.
 pub(crate) fn open_cut_after(path: &Path, at: ReadStage, len: u64) -> Kmod {
-    Kmod::open_with(path, 0, &mut |stage| {
+    Kmod::open_with(path, &mut |stage| {
         if stage == at {
             truncate(path, len);
         }

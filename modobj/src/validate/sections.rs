@@ -202,7 +202,7 @@ impl Validator<'_, '_> {
         let shnum = u32::from(elf.l.e_shnum);
         // (start, end, section index or 0 for the ELF header and the
         // section header table)
-        let mut ranges: Vec<(u64, u64, u32)> = Vec::new();
+        let mut ranges: Vec<(u64, u64, u32)> = Vec::with_capacity(shnum as usize + 2);
         let ehdr = match elf.l.class {
             ElfClass::Elf32 => 52,
             ElfClass::Elf64 => 64,

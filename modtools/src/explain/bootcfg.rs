@@ -203,13 +203,20 @@ fn check_entry(
         e.modules = e.plan.modules.iter().map(|m| unchecked(m, &why)).collect();
         return e;
     }
-    let (found, console) = boot::run_loader(&e.plan.modules, loader_path, &next.root);
+    // The loader's first pass: what it found and read of each entry.
+    let (found, objects): (Vec<_>, Vec<_>) = (e.plan.modules.iter())
+        .map(|m| {
+            boot::find_entry(m, loader_path, &next.root, |host| {
+                kobj::load_boot(host, &next.target)
+            })
+        })
+        .unzip();
+    let console = boot::loader_console(&found);
     // What the loader passed, with what the linker made of each.
     let mut passed = Vec::new();
     let mut entries = Vec::new();
-    for (k, f) in found.iter().enumerate() {
-        if let Some((_, host)) = &f.file {
-            let loaded = kobj::load_boot(host, &next.target);
+    for (k, (f, object)) in found.iter().zip(objects).enumerate() {
+        if let (Some(_), Some(loaded)) = (&f.file, object) {
             entries.push(BootEntry {
                 name: boot::prime_name(&f.entry),
                 path: None,
