@@ -217,7 +217,12 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let refused = load_boot(&file, &t).expect("a regular file is read");
         assert_eq!(refused.map(|_| ()).unwrap_err().errno, Errno::ENOEXEC);
-        for nothing in [dir.join("missing.kmod"), dir.clone(), fifo, "/dev/null".into()] {
+        for nothing in [
+            dir.join("missing.kmod"),
+            dir.clone(),
+            fifo,
+            "/dev/null".into(),
+        ] {
             assert!(load_boot(&nothing, &t).is_none(), "{}", nothing.display());
         }
         std::fs::remove_dir_all(&dir).unwrap();
