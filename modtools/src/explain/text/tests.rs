@@ -113,6 +113,23 @@ fn every_reason_has_its_words() {
     ];
     for (reason, words) in cases {
         assert_eq!(reason.to_string(), words, "{reason:?}");
+        // What modunload gives is worded by its own groups, the same.
+        if matches!(
+            reason,
+            NameTooLong { .. }
+                | RequiredBy { .. }
+                | RefusesUnload
+                | Referenced { .. }
+                | AlreadyDisabled { .. }
+                | NotAModuleName
+                | NotLoaded { .. }
+                | BuiltinSecmodel { .. }
+                | Securelevel { .. }
+                | NotRoot { .. }
+                | Connection(_)
+        ) {
+            assert_eq!(reason.unload_words(), words, "{reason:?}");
+        }
     }
 }
 
