@@ -26,8 +26,7 @@ pub trait ObjectLoader: Sync {
         path: &Path,
         target: &Target,
     ) -> Option<Result<kobj::Loaded, kobj::Refusal>> {
-        let file = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-        file.then(|| self.load(path, target))
+        modobj::boot::loader_takes(path).then(|| self.load(path, target))
     }
 }
 

@@ -269,6 +269,12 @@ pub fn find_entry<T>(
     (found, object)
 }
 
+/// Whether the boot loader takes the file at `path`: only a regular one
+/// (a directory, a FIFO, a device or nothing at all is passed over).
+pub fn loader_takes(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
 /// What the loader prints for the entries it did not find, in order.
 pub fn loader_console<'a>(found: impl IntoIterator<Item = &'a Found>) -> Vec<String> {
     let mut console = Vec::new();

@@ -121,9 +121,7 @@ pub fn load_boot(path: &Path, target: &Target) -> Option<Result<Loaded, Refusal>
         // Opened and looked at in one go: only when that fails is the
         // file's type asked for (a FIFO, a directory or a missing file is
         // passed over as the loader's look passes over it).
-        Err(e) => std::fs::metadata(path)
-            .is_ok_and(|m| m.is_file())
-            .then(|| Err(open_refusal(path, e))),
+        Err(e) => crate::boot::loader_takes(path).then(|| Err(open_refusal(path, e))),
     }
 }
 
